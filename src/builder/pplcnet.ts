@@ -1,0 +1,247 @@
+/**
+ * Emits a PP-LCNet ONNX graph from an architecture and named parameters. Nodes and initializers are named
+ * after the PaddleClas parameter keys (`blocks5.3.dw_conv.conv.weight`), input `image` [N,3,H,W],
+ * outputs `logits` and `probs`.
+ */
+import { invalidOption } from '../errors.js';
+import { type ModelDescription, metadataEntries } from '../metadata.js';
+import { VERSION } from '../version.js';
+import {
+  type Architecture,
+  type ArchitectureOptions,
+  type ConvBNLayer,
+  countMultiplyAdds,
+  countPaddleFlops,
+  countParameters,
+  layerPlan,
+  parameterShapes,
+  resolveArchitecture,
+} from './architecture.js';
+import { type Dim, GraphBuilder, type Value } from './graph.js';
+import { type ParameterMap, initParameters } from './init.js';
+import * as op from './ops.js';
+
+export const MIN_OPSET = 14;
+export const MAX_OPSET = 21;
+
+/** How to emit the graph. */
+export interface BuildOptions {
+  /** Network input size: a number for square, or [height, width]. [inputSize=224] */
+  inputSize?: number | readonly [number, number];
+  /** ONNX opset, 14..21. [opset=17] */
+  opset?: number;
+  /** `'dynamic'` for a symbolic batch dimension `N`, or a fixed batch size. [batch='dynamic'] */
+  batch?: 'dynamic' | number;
+  /** Also output `feature.blocks3` … `feature.blocks6` and `embedding` (the fc input). [features=false] */
+  features?: boolean;
+  /**
+   * Fold BatchNorm into the preceding convolutions and the dropout scale (1 − p) into fc. With `false`, the
+   * graph keeps BatchNormalization nodes and a `dropout` Mul, one-to-one with Paddle's layers. [fold=true]
+   */
+  fold?: boolean;
+  /** Parameters keyed by PaddleClas state_dict keys; when absent, initialized as PaddleClas does (seeded). */
+  weights?: ParameterMap;
+  /** Seed of the initialization when `weights` is absent. [seed=0] */
+  seed?: number;
+  /** Name, labels, preprocessing and provenance recorded in the model's metadata. */
+  description?: ModelDescription;
+}
+
+/** What a build produced. */
+export interface ModelSummary {
+  readonly architecture: Architecture;
+  readonly inputShape: readonly Dim[];
+  readonly outputs: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
+  /** Trainable parameters, as PaddleClas's tables count them (BatchNorm statistics excluded). */
+  readonly parameters: number;
+  /** Multiply-adds of one image at the input size (convs and fc). */
+  readonly multiplyAdds: number;
+  /** FLOPs of one image as Paddle's counter reports them (the convention of the published tables). */
+  readonly paddleFlops: number;
+  readonly opset: number;
+  readonly folded: boolean;
+  readonly bytes: number;
+}
+
+export interface BuiltModel {
+  readonly bytes: Uint8Array;
+  readonly summary: ModelSummary;
+}
+
+/** Resolve and check build options. */
+export function resolveBuildOptions(options: BuildOptions): {
+  inputSize: [number, number];
+  opset: number;
+  batch: Dim;
+  features: boolean;
+  fold: boolean;
+  seed: number;
+} {
+  const size = options.inputSize ?? 224;
+  const inputSize: [number, number] = typeof size === 'number' ? [size, size] : [size[0], size[1]];
+  for (const d of inputSize) {
+    if (!Number.isInteger(d) || d < 1 || d > 16384) throw invalidOption('inputSize', 'a positive integer size up to 16384', size);
+  }
+  const opset = options.opset ?? 17;
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw invalidOption('opset', `an integer from ${MIN_OPSET} to ${MAX_OPSET}`, opset);
+  }
+  const b = options.batch ?? 'dynamic';
+  if (b !== 'dynamic' && (!Number.isInteger(b) || b < 1)) throw invalidOption('batch', "'dynamic' or a positive integer", b);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw invalidOption('seed', 'an integer from 0 to 2^32-1', seed);
+  return { inputSize, opset, batch: b === 'dynamic' ? 'N' : b, features: options.features ?? false, fold: options.fold ?? true, seed };
+}
+
+/** Build a PP-LCNet ONNX model. */
+export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, options: BuildOptions = {}): BuiltModel {
+  const arch = resolveArchitecture(architecture);
+  const opts = resolveBuildOptions(options);
+  const weights = options.weights ?? initParameters(arch, opts.seed);
+  for (const [key, shape] of parameterShapes(arch)) {
+    const w = weights.get(key);
+    const n = shape.reduce((a, c) => a * c, 1);
+    if (!w) throw new RangeError(`weights: parameter '${key}' ${JSON.stringify(shape)} is missing`);
+    if (w.length !== n) throw new RangeError(`weights: parameter '${key}' should hold ${n} values ${JSON.stringify(shape)} but holds ${w.length}`);
+  }
+  const plan = layerPlan(arch);
+  const g = new GraphBuilder();
+  const param = (key: string): Float32Array => weights.get(key)!;
+  const shapes = new Map(parameterShapes(arch));
+  const init = (key: string, data?: Float32Array, shape?: number[]): Value =>
+    g.initializer(key, shape ?? shapes.get(key)!, data ?? param(key));
+
+  let relu6Bounds: [Value, Value] | undefined;
+  const activation = (name: string, x: Value): Value => {
+    switch (arch.act) {
+      case 'hardswish':
+        return op.hardSwish(g, name, x);
+      case 'relu':
+        return op.relu(g, name, x);
+      case 'relu6':
+        relu6Bounds ??= [g.initializer('relu6.min', [], Float32Array.of(0)), g.initializer('relu6.max', [], Float32Array.of(6))];
+        return op.clip(g, name, x, relu6Bounds[0], relu6Bounds[1]);
+    }
+  };
+
+  const convBN = (l: ConvBNLayer, x: Value): Value => {
+    const pad = Math.floor((l.kernel - 1) / 2);
+    const attrs = { strides: l.stride, pads: [pad, pad, pad, pad] as const, group: l.groups };
+    let y: Value;
+    if (opts.fold) {
+      const [w, b] = foldBatchNorm(
+        param(`${l.key}.conv.weight`),
+        param(`${l.key}.bn.weight`),
+        param(`${l.key}.bn.bias`),
+        param(`${l.key}.bn._mean`),
+        param(`${l.key}.bn._variance`),
+        arch.bnEpsilon,
+      );
+      y = op.conv(g, `${l.key}.conv`, x, init(`${l.key}.conv.weight`, w), init(`${l.key}.conv.bias`, b, [l.outChannels]), attrs);
+    } else {
+      y = op.conv(g, `${l.key}.conv`, x, init(`${l.key}.conv.weight`), undefined, attrs);
+      const bn = (p: string): Value => init(`${l.key}.bn.${p}`);
+      y = op.batchNormalization(g, `${l.key}.bn`, y, bn('weight'), bn('bias'), bn('_mean'), bn('_variance'), { epsilon: arch.bnEpsilon });
+    }
+    return activation(`${l.key}.act`, y);
+  };
+
+  const batch = opts.batch;
+  const [h, w] = opts.inputSize;
+  const image = g.input('image', [batch, 3, h, w]);
+  let x = convBN(plan.stem, image);
+  const stageOut = new Map<string, Value>();
+  for (const b of plan.blocks) {
+    x = convBN(b.dw, x);
+    if (b.se) {
+      const k = b.se.key;
+      let s = op.globalAveragePool(g, `${k}.avg_pool`, x);
+      s = op.conv(g, `${k}.conv1`, s, init(`${k}.conv1.weight`), init(`${k}.conv1.bias`));
+      s = op.relu(g, `${k}.relu`, s);
+      s = op.conv(g, `${k}.conv2`, s, init(`${k}.conv2.weight`), init(`${k}.conv2.bias`));
+      s = op.hardSigmoid(g, `${k}.hardsigmoid`, s, { alpha: arch.hardSigmoidSlope, beta: arch.hardSigmoidOffset });
+      x = op.mul(g, `${k}.mul`, x, s);
+    }
+    x = convBN(b.pw, x);
+    stageOut.set(b.stage, x);
+  }
+  x = op.globalAveragePool(g, 'avg_pool', x);
+  let fcWeight = param('fc.weight');
+  if (plan.lastConv) {
+    x = op.conv(g, 'last_conv', x, init('last_conv.weight'), undefined);
+    x = activation('act', x);
+    const keep = 1 - arch.dropoutProb;
+    if (keep !== 1) {
+      if (opts.fold) fcWeight = scaled(fcWeight, keep);
+      else x = op.mul(g, 'dropout', x, g.initializer('dropout.scale', [], Float32Array.of(keep)));
+    }
+  }
+  const embedding = op.flatten(g, 'flatten', x, { axis: 1 });
+  const fc = op.gemm(g, 'fc', embedding, init('fc.weight', fcWeight), init('fc.bias'));
+  const logits = op.identity(g, 'logits', fc);
+  const probs = op.softmax(g, 'probs', logits, { axis: 1 });
+  g.output(logits);
+  g.output(probs);
+  if (opts.features) {
+    for (const stage of ['blocks3', 'blocks4', 'blocks5', 'blocks6']) {
+      g.output(op.identity(g, `feature.${stage}`, stageOut.get(stage)!));
+    }
+    g.output(op.identity(g, 'embedding', embedding));
+  }
+  const outputs = [logits, probs];
+  if (opts.features) outputs.push(...['blocks3', 'blocks4', 'blocks5', 'blocks6'].map((s) => ({ name: `feature.${s}`, shape: stageOut.get(s)!.shape })), { name: 'embedding', shape: embedding.shape });
+
+  const description = options.description ?? {};
+  const bytes = g.toModel({
+    opset: opts.opset,
+    producerName: 'pplcnet',
+    producerVersion: VERSION,
+    graphName: description.name ?? 'PPLCNet',
+    docString: `PP-LCNet x${arch.scale} (${arch.classNum} classes)${opts.fold ? ', BatchNorm folded' : ''}`,
+    metadata: metadataEntries(arch, opts.inputSize, description),
+  });
+  return {
+    bytes,
+    summary: {
+      architecture: arch,
+      inputShape: image.shape,
+      outputs: outputs.map((v) => ({ name: v.name, shape: v.shape })),
+      parameters: countParameters(arch),
+      multiplyAdds: countMultiplyAdds(arch, opts.inputSize),
+      paddleFlops: countPaddleFlops(arch, opts.inputSize),
+      opset: opts.opset,
+      folded: opts.fold,
+      bytes: bytes.length,
+    },
+  };
+}
+
+function scaled(w: Float32Array, k: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = w[i]! * k;
+  return out;
+}
+
+/**
+ * Fold inference BatchNorm into a bias-free conv: w' = w·γ/√(var+eps), b' = β − mean·γ/√(var+eps),
+ * computed in float64 and rounded once to float32.
+ */
+export function foldBatchNorm(
+  weight: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  eps: number,
+): [Float32Array, Float32Array] {
+  const out = gamma.length;
+  const per = weight.length / out;
+  const w = new Float32Array(weight.length);
+  const b = new Float32Array(out);
+  for (let o = 0; o < out; o++) {
+    const f = gamma[o]! / Math.sqrt(variance[o]! + eps);
+    for (let i = 0; i < per; i++) w[o * per + i] = weight[o * per + i]! * f;
+    b[o] = beta[o]! - mean[o]! * f;
+  }
+  return [w, b];
+}

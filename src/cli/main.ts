@@ -1,0 +1,31 @@
+/** The `pplcnet` command line: assembles the commands; each lives in `commands/`. */
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { buildCommand } from './commands/build.js';
+import { type CliContext, processContext } from './context.js';
+import { EXIT, handleError } from './errors.js';
+
+export function createProgram(ctx: CliContext): Command {
+  const program = new Command('pplcnet')
+    .description('PaddlePaddle PP-LCNet image classifiers on ONNX Runtime: build, convert, predict')
+    .version(VERSION)
+    .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  for (const cmd of [buildCommand(ctx)]) {
+    cmd.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
+    program.addCommand(cmd);
+  }
+  return program;
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
+  const program = createProgram(ctx);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
+  } catch (err) {
+    return handleError(err, ctx.stderr);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * What a model file says about itself in ONNX `metadata_props`: architecture, preprocessing, labels,
+ * provenance. The builder writes these; the runtime reads them.
+ */
+import { invalidOption } from './errors.js';
+
+/** The preprocessing a model expects, applied to an RGB uint8 image. */
+export interface Preprocess {
+  /**
+   * `short`: scale so the short side is `size` (PaddleClas `ResizeImage resize_short`);
+   * `exact`: resize to width × height, ignoring the aspect ratio (PaddleX `ResizeImage size`).
+   */
+  readonly resize: { readonly mode: 'short'; readonly size: number } | { readonly mode: 'exact'; readonly width: number; readonly height: number };
+  /** Center crop after resizing (PaddleClas `CropImage size`); none when absent. */
+  readonly crop?: { readonly width: number; readonly height: number };
+  /** Interpolation of the resize: OpenCV INTER_LINEAR semantics. ['linear'] */
+  readonly interpolation: 'linear';
+  /** Channel order fed to the network. PaddleClas and PaddleX decode to RGB. ['rgb'] */
+  readonly channelOrder: 'rgb' | 'bgr';
+  /** Pixel scale before mean/std. [1/255] */
+  readonly scale: number;
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+}
+
+/** PaddleClas's ImageNet inference pipeline: resize_short 256, center crop 224, ImageNet mean/std. */
+export const IMAGENET_PREPROCESS: Preprocess = Object.freeze({
+  resize: Object.freeze({ mode: 'short' as const, size: 256 }),
+  crop: Object.freeze({ width: 224, height: 224 }),
+  interpolation: 'linear' as const,
+  channelOrder: 'rgb' as const,
+  scale: 1 / 255,
+  mean: Object.freeze([0.485, 0.456, 0.406] as const),
+  std: Object.freeze([0.229, 0.224, 0.225] as const),
+});
+
+/** The preprocessing for a network input of h × w: ImageNet's when it is 224 × 224, a plain resize otherwise. */
+export function defaultPreprocess(input: readonly [number, number]): Preprocess {
+  const [h, w] = input;
+  if (h === 224 && w === 224) return IMAGENET_PREPROCESS;
+  return Object.freeze({ ...IMAGENET_PREPROCESS, resize: Object.freeze({ mode: 'exact' as const, width: w, height: h }), crop: undefined });
+}
+
+/** Keys of `metadata_props`. */
+export const METADATA_KEYS = Object.freeze({
+  formatVersion: 'pplcnet.format_version',
+  name: 'pplcnet.name',
+  architecture: 'pplcnet.architecture',
+  inputSize: 'pplcnet.input_size',
+  preprocess: 'pplcnet.preprocess',
+  labels: 'pplcnet.labels',
+  topk: 'pplcnet.topk',
+  source: 'pplcnet.source',
+  license: 'pplcnet.license',
+});
+
+/** Descriptive metadata a caller can attach to a model. */
+export interface ModelDescription {
+  /** A short model name, e.g. `PPLCNet_x1_0`. */
+  readonly name?: string;
+  /** The preprocessing the model expects. [defaultPreprocess(inputSize)] */
+  readonly preprocess?: Preprocess;
+  /** Class names, index = class id. */
+  readonly labels?: readonly string[];
+  /** How many classes `predict` shows by default. [5] */
+  readonly topk?: number;
+  /** Where the weights came from (a file name, `random init (seed 0)`, …). */
+  readonly source?: string;
+  /** License of the weights, when known. */
+  readonly license?: string;
+}
+
+/** Everything `metadata_props` records, parsed back. */
+export interface ModelMetadata {
+  readonly formatVersion: number;
+  readonly name?: string;
+  readonly architecture?: Record<string, unknown>;
+  readonly inputSize?: readonly [number, number];
+  readonly preprocess?: Preprocess;
+  readonly labels?: readonly string[];
+  readonly topk?: number;
+  readonly source?: string;
+  readonly license?: string;
+}
+
+export function checkPreprocess(p: unknown, where = 'preprocess'): Preprocess {
+  const bad = (what: string, v: unknown): never => {
+    throw invalidOption(`${where}.${what}`, 'a valid value', v);
+  };
+  if (!p || typeof p !== 'object') throw invalidOption(where, 'an object', p, 'type');
+  const q = p as Record<string, unknown>;
+  const resize = q.resize as Record<string, unknown> | undefined;
+  const posInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (!resize || typeof resize !== 'object') bad('resize', resize);
+  else if (resize.mode === 'short') {
+    if (!posInt(resize.size)) bad('resize.size', resize.size);
+  } else if (resize.mode === 'exact') {
+    if (!posInt(resize.width) || !posInt(resize.height)) bad('resize', resize);
+  } else bad('resize.mode', resize.mode);
+  if (q.crop !== undefined) {
+    const c = q.crop as Record<string, unknown>;
+    if (!c || !posInt(c.width) || !posInt(c.height)) bad('crop', q.crop);
+  }
+  if (q.interpolation !== 'linear') bad('interpolation', q.interpolation);
+  if (q.channelOrder !== 'rgb' && q.channelOrder !== 'bgr') bad('channelOrder', q.channelOrder);
+  if (typeof q.scale !== 'number' || !Number.isFinite(q.scale)) bad('scale', q.scale);
+  for (const k of ['mean', 'std'] as const) {
+    const v = q[k];
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) bad(k, v);
+    if (k === 'std' && (v as number[]).some((x) => x === 0)) bad(k, v);
+  }
+  return p as Preprocess;
+}
+
+/** Metadata entries in a fixed order (so the same model always serializes to the same bytes). */
+export function metadataEntries(
+  architecture: object,
+  inputSize: readonly [number, number],
+  description: ModelDescription,
+): [string, string][] {
+  const preprocess = checkPreprocess(description.preprocess ?? defaultPreprocess(inputSize));
+  const out: [string, string][] = [
+    [METADATA_KEYS.formatVersion, '1'],
+    [METADATA_KEYS.architecture, JSON.stringify(architecture)],
+    [METADATA_KEYS.inputSize, JSON.stringify(inputSize)],
+    [METADATA_KEYS.preprocess, JSON.stringify(preprocess)],
+  ];
+  if (description.name) out.push([METADATA_KEYS.name, description.name]);
+  if (description.labels) out.push([METADATA_KEYS.labels, JSON.stringify(description.labels)]);
+  if (description.topk !== undefined) out.push([METADATA_KEYS.topk, String(description.topk)]);
+  if (description.source) out.push([METADATA_KEYS.source, description.source]);
+  if (description.license) out.push([METADATA_KEYS.license, description.license]);
+  return out;
+}
+
+/** Parse `metadata_props` (as a key → value record). Unknown keys are ignored; malformed ones throw. */
+export function parseMetadata(props: Readonly<Record<string, string>>): ModelMetadata {
+  const json = (key: string): unknown => {
+    const v = props[key];
+    if (v === undefined) return undefined;
+    try {
+      return JSON.parse(v);
+    } catch {
+      throw new Error(`model metadata '${key}' is not valid JSON: ${v.slice(0, 80)}`);
+    }
+  };
+  const labels = json(METADATA_KEYS.labels);
+  if (labels !== undefined && (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string'))) {
+    throw new Error(`model metadata '${METADATA_KEYS.labels}' must be a JSON array of strings`);
+  }
+  const preprocess = json(METADATA_KEYS.preprocess);
+  const topk = props[METADATA_KEYS.topk];
+  return {
+    formatVersion: Number(props[METADATA_KEYS.formatVersion] ?? 0),
+    name: props[METADATA_KEYS.name],
+    architecture: json(METADATA_KEYS.architecture) as Record<string, unknown> | undefined,
+    inputSize: json(METADATA_KEYS.inputSize) as [number, number] | undefined,
+    preprocess: preprocess === undefined ? undefined : checkPreprocess(preprocess, `metadata '${METADATA_KEYS.preprocess}'`),
+    labels: labels as string[] | undefined,
+    topk: topk === undefined ? undefined : Number(topk),
+    source: props[METADATA_KEYS.source],
+    license: props[METADATA_KEYS.license],
+  };
+}

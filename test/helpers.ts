@@ -1,0 +1,86 @@
+/** Shared test helpers: float comparison with absolute + relative tolerance, running models. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import ort from 'onnxruntime-node';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** |a − e| ≤ atol + rtol·|e| for every element; reports the worst index. */
+export function assertAllClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { atol = 1e-5, rtol = 0, what = 'values' }: { atol?: number; rtol?: number; what?: string } = {},
+): number {
+  assert.equal(actual.length, expected.length, `${what}: length ${actual.length} ≠ ${expected.length}`);
+  let worst = 0;
+  let worstIndex = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i]! - expected[i]!);
+    const excess = d - (atol + rtol * Math.abs(expected[i]!));
+    if (!(excess <= 0) && (worstIndex < 0 || excess > worst)) {
+      worst = excess;
+      worstIndex = i;
+    }
+  }
+  if (worstIndex >= 0) {
+    assert.fail(`${what}: index ${worstIndex}: ${actual[worstIndex]} vs expected ${expected[worstIndex]} (atol ${atol}, rtol ${rtol})`);
+  }
+  let maxDiff = 0;
+  for (let i = 0; i < actual.length; i++) maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
+  return maxDiff;
+}
+
+export async function runOnnx(
+  bytes: Uint8Array,
+  feeds: Record<string, { data: Float32Array; dims: number[] }>,
+  options: ort.InferenceSession.SessionOptions = {},
+): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, ...options });
+  const input: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) input[k] = new ort.Tensor('float32', v.data, v.dims);
+  const out = await session.run(input);
+  const result: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+  for (const [k, v] of Object.entries(out)) result[k] = { data: v.data as Float32Array, dims: v.dims };
+  await session.release();
+  return result;
+}
+
+/** Deterministic pseudo-random floats in [lo, hi). */
+export function seededFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = lo + ((s >>> 0) / 4294967296) * (hi - lo);
+  }
+  return out;
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the installed CLI (`bin/pplcnet.js`, compiled JavaScript) as a user would. */
+export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${ROOT}bin/pplcnet.js`, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
