@@ -21,6 +21,11 @@ export interface Preprocess {
   readonly scale: number;
   readonly mean: readonly [number, number, number];
   readonly std: readonly [number, number, number];
+  /**
+   * The float32 arithmetic of normalization: `paddleclas` computes (x·scale − mean)/std (PaddleClas
+   * `NormalizeImage`); `paddlex` computes x·(scale/std) + (−mean/std) (PaddleX `Normalize`). ['paddleclas']
+   */
+  readonly normalization?: 'paddleclas' | 'paddlex';
 }
 
 /** PaddleClas's ImageNet inference pipeline: resize_short 256, center crop 224, ImageNet mean/std. */
@@ -109,6 +114,7 @@ export function checkPreprocess(p: unknown, where = 'preprocess'): Preprocess {
     if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) bad(k, v);
     if (k === 'std' && (v as number[]).some((x) => x === 0)) bad(k, v);
   }
+  if (q.normalization !== undefined && q.normalization !== 'paddleclas' && q.normalization !== 'paddlex') bad('normalization', q.normalization);
   return p as Preprocess;
 }
 

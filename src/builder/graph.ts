@@ -4,8 +4,9 @@
  */
 import { onnx, type OnnxTypes } from '../onnx/proto.js';
 
-/** A dimension: a fixed size, or a symbolic name such as `"N"` for a dynamic batch. */
-export type Dim = number | string;
+import { type Dim, numel, shapeToString } from './shape.js';
+
+export { type Dim, numel, shapeToString };
 
 /** A value in the graph: its name and its (fully known) shape. All values are float32. */
 export interface Value {
@@ -60,16 +61,6 @@ export function irVersionForOpset(opset: number): number {
   if (opset <= 20) return 9;
   if (opset <= 22) return 10;
   return 11;
-}
-
-export function shapeToString(shape: readonly Dim[]): string {
-  return `[${shape.join(',')}]`;
-}
-
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
 }
 
 /** Builds one ONNX graph. Names must be unique among values, initializers and nodes. */

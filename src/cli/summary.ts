@@ -1,7 +1,7 @@
 /** The one-screen summary printed by `build` and `convert`. @internal */
 import { scaleTag } from '../builder/architecture.js';
 import type { ModelSummary } from '../builder/pplcnet.js';
-import { type Dim, shapeToString } from '../builder/graph.js';
+import { type Dim, shapeToString } from '../builder/shape.js';
 import { formatBytes } from '../util/fs.js';
 
 export function formatCount(n: number): string {

@@ -97,6 +97,8 @@ export function readInferenceConfig(text: string, file: string): ModelDescriptio
           throw new PplcnetError('E_FORMAT', `${file}: preprocessing op ${JSON.stringify(name)} is not supported`);
       }
     }
+    // PaddleX configs (they name the model under Global) are run by PaddleX's Normalize
+    if (out.name !== undefined) p.normalization = 'paddlex';
     if (sawResize) out.preprocess = checkPreprocess(JSON.parse(JSON.stringify(p)), file);
   }
   const post = root.PostProcess;

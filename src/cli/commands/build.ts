@@ -2,7 +2,6 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { type Activation, ACTIVATIONS, type StrideEntry, scaleTag } from '../../builder/architecture.js';
-import { buildPPLCNet } from '../../builder/pplcnet.js';
 import { imagenetLabels, parseLabelFile } from '../../labels.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
@@ -57,6 +56,7 @@ export function buildCommand(ctx: CliContext): Command {
         throw new RangeError(`Expected ${flags.classNum} labels for '--labels' but ${flags.labels} holds ${labels.length}`);
       }
       const name = flags.name ?? `PPLCNet_x${scaleTag(flags.scale)}`;
+      const { buildPPLCNet } = await import('../../builder/pplcnet.js');
       const model = buildPPLCNet(
         {
           scale: flags.scale,

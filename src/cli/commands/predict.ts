@@ -1,0 +1,96 @@
+/** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
+import { Command, Option } from 'commander';
+import { type Classification, createClassifier } from '../../classifier.js';
+import { PplcnetError } from '../../errors.js';
+import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel } from '../../runtime/session.js';
+import { expandInputs } from '../../util/inputs.js';
+import type { CliContext } from '../context.js';
+import { EXIT } from '../errors.js';
+import { parseInteger, parsePositiveInteger } from '../parse.js';
+
+interface PredictFlags {
+  model?: string;
+  topk?: number;
+  json: boolean;
+  batchSize: number;
+  ep: string;
+  threads: number;
+  interThreads: number;
+  graphOpt: GraphOptimizationLevel;
+  cacheDir?: string;
+}
+
+/** Options every command that runs a model shares. @internal */
+export function addRuntimeOptions(cmd: Command): Command {
+  return cmd
+    .option('--ep <name>', "execution provider: auto (oneDNN when the binding has it, else cpu), cpu, dnnl, …", 'auto')
+    .option('--threads <n>', 'intra-op threads (0: onnxruntime decides, one per physical core)', parseInteger, 0)
+    .option('--inter-threads <n>', 'inter-op threads (0: onnxruntime decides)', parseInteger, 0)
+    .addOption(new Option('--graph-opt <level>', 'onnxruntime graph optimization level').choices(GRAPH_OPT_LEVELS).default('all'))
+    .option('--cache-dir <dir>', 'cache folder (default $PPLCNET_HOME or ~/.cache/pplcnet)');
+}
+
+function formatText(r: Classification): string {
+  const w = Math.max(...r.topk.map((t) => t.label.length));
+  const lines = r.topk.map((t, i) => `  ${String(i + 1).padStart(2)}. ${t.label.padEnd(w)}  ${t.score.toFixed(4)}  (class ${t.classId})`);
+  return `${r.input}\n${lines.join('\n')}\n`;
+}
+
+export function predictCommand(ctx: CliContext): Command {
+  const cmd = new Command('predict')
+    .description('classify images (files, folders, globs) and print the top-k classes')
+    .argument('<images...>', 'image files, folders (searched recursively) or glob patterns')
+    .option('-m, --model <name|path>', 'zoo name, .onnx, .pdparams or Paddle inference model (default $PPLCNET_MODEL)')
+    .option('-k, --topk <n>', "classes to show (default: the model's, else 5)", parsePositiveInteger)
+    .option('--json', 'one JSON object per image per line', false)
+    .option('-b, --batch-size <n>', 'images per inference batch', parsePositiveInteger, 8);
+  addRuntimeOptions(cmd);
+  return cmd.action(async (images: string[], flags: PredictFlags) => {
+    const model = flags.model ?? process.env.PPLCNET_MODEL;
+    if (!model) {
+      throw new PplcnetError('E_MODEL', "no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori (ships with pplcnet), or set PPLCNET_MODEL");
+    }
+    const files = await expandInputs(images);
+    if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
+    const classifier = await createClassifier({
+      model,
+      ep: flags.ep,
+      threads: flags.threads,
+      interThreads: flags.interThreads,
+      graphOpt: flags.graphOpt,
+      ...(flags.topk ? { topk: flags.topk } : {}),
+      ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
+      notice: (m) => ctx.stderr(`pplcnet: ${m}\n`),
+    });
+    let failed = 0;
+    try {
+      for (let i = 0; i < files.length; i += flags.batchSize) {
+        const batch = files.slice(i, i + flags.batchSize);
+        const results = await classifier.classifyBatch(batch);
+        for (const r of results) {
+          if (r instanceof Error) {
+            failed++;
+            ctx.stderr(`pplcnet: error: ${r.message}\n`);
+          } else if (flags.json) {
+            ctx.stdout(`${JSON.stringify({ file: r.input, model: classifier.name, topk: r.topk, timings: round(r.timings) })}\n`);
+          } else ctx.stdout(formatText(r));
+        }
+      }
+    } finally {
+      await classifier.close();
+    }
+    if (failed > 0) {
+      ctx.stderr(`pplcnet: ${failed} of ${files.length} image(s) failed\n`);
+      process.exitCode = EXIT.failure;
+    }
+  });
+}
+
+function round(t: Classification['timings']): Record<string, number> {
+  return {
+    decodeMs: Number(t.decodeMs.toFixed(3)),
+    preprocessMs: Number(t.preprocessMs.toFixed(3)),
+    inferenceMs: Number(t.inferenceMs.toFixed(3)),
+    batchSize: t.batchSize,
+  };
+}

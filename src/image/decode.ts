@@ -1,0 +1,50 @@
+/**
+ * Decoding with sharp into the 8-bit RGB pixels OpenCV's `imread(IMREAD_COLOR)` gives PaddleClas (after its
+ * BGR→RGB): EXIF orientation applied, alpha dropped (not composited), grayscale replicated, 16-bit samples
+ * reduced by dropping the low byte (libpng's strip_16), palettes expanded, CMYK converted to sRGB.
+ */
+import sharp from 'sharp';
+import { PplcnetError } from '../errors.js';
+import type { Image8 } from './resize.js';
+
+/** An image input: a file path, or encoded bytes. */
+export type ImageInput = string | Uint8Array;
+
+sharp.cache(false);
+
+function describeInput(input: ImageInput): string {
+  return typeof input === 'string' ? input : `<${input.length} bytes>`;
+}
+
+/** Decode to interleaved RGB uint8 (HWC). */
+export async function decodeImage(input: ImageInput, name = describeInput(input)): Promise<Image8> {
+  const source = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  try {
+    const meta = await sharp(source).metadata();
+    const sixteen = meta.depth === 'ushort' || meta.depth === 'short';
+    let pipeline = sharp(source).rotate();
+    if (sixteen) {
+      pipeline = pipeline.toColourspace(meta.channels !== undefined && meta.channels <= 2 && meta.space === 'grey16' ? 'grey16' : 'rgb16');
+      const { data, info } = await pipeline.removeAlpha().raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      const words = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+      return toRgb(Uint8Array.from(words, (w) => w >> 8), info.width, info.height, info.channels, name);
+    }
+    const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    return toRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height, info.channels, name);
+  } catch (err) {
+    if (err instanceof PplcnetError) throw err;
+    const msg = (err as Error).message ?? String(err);
+    const missing = typeof input === 'string' && /Input file is missing|no such file/i.test(msg);
+    throw new PplcnetError('E_IMAGE', missing ? `${name}: no such file` : `${name}: cannot decode the image (${msg.trim()}); supported: JPEG, PNG, WebP, TIFF, GIF, AVIF, BMP-free formats sharp reads`, { cause: err });
+  }
+}
+
+function toRgb(data: Uint8Array, width: number, height: number, channels: number, name: string): Image8 {
+  if (channels === 3) return { width, height, channels: 3, data };
+  if (channels === 1) {
+    const out = new Uint8Array(width * height * 3);
+    for (let i = 0; i < width * height; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = data[i]!;
+    return { width, height, channels: 3, data: out };
+  }
+  throw new PplcnetError('E_IMAGE', `${name}: decoded to ${channels} channels, expected 1 or 3`);
+}
