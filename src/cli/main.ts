@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
+import { convertCommand } from './commands/convert.js';
 import { predictCommand } from './commands/predict.js';
 import { type CliContext, processContext } from './context.js';
 import { EXIT, handleError } from './errors.js';
@@ -13,7 +14,7 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [buildCommand(ctx), predictCommand(ctx)]) {
+  for (const cmd of [buildCommand(ctx), convertCommand(ctx), predictCommand(ctx)]) {
     cmd.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }

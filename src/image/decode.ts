@@ -3,8 +3,10 @@
  * BGR→RGB): EXIF orientation applied, alpha dropped (not composited), grayscale replicated, 16-bit samples
  * reduced by dropping the low byte (libpng's strip_16), palettes expanded, CMYK converted to sRGB.
  */
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { PplcnetError } from '../errors.js';
+import { decodeBmp, isBmp } from './bmp.js';
 import type { Image8 } from './resize.js';
 
 /** An image input: a file path, or encoded bytes. */
@@ -18,7 +20,16 @@ function describeInput(input: ImageInput): string {
 
 /** Decode to interleaved RGB uint8 (HWC). */
 export async function decodeImage(input: ImageInput, name = describeInput(input)): Promise<Image8> {
-  const source = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  let bytes: Uint8Array;
+  try {
+    bytes = typeof input === 'string' ? new Uint8Array(await readFile(input)) : input;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new PplcnetError('E_IMAGE', code === 'ENOENT' ? `${name}: no such file` : `${name}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  if (bytes.length === 0) throw new PplcnetError('E_IMAGE', `${name}: the file is empty`);
+  if (isBmp(bytes)) return decodeBmp(bytes, name);
+  const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     const meta = await sharp(source).metadata();
     const sixteen = meta.depth === 'ushort' || meta.depth === 'short';
@@ -33,9 +44,8 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
     return toRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height, info.channels, name);
   } catch (err) {
     if (err instanceof PplcnetError) throw err;
-    const msg = (err as Error).message ?? String(err);
-    const missing = typeof input === 'string' && /Input file is missing|no such file/i.test(msg);
-    throw new PplcnetError('E_IMAGE', missing ? `${name}: no such file` : `${name}: cannot decode the image (${msg.trim()}); supported: JPEG, PNG, WebP, TIFF, GIF, AVIF, BMP-free formats sharp reads`, { cause: err });
+    const msg = ((err as Error).message ?? String(err)).trim();
+    throw new PplcnetError('E_IMAGE', `${name}: cannot decode the image (${msg}); pplcnet reads JPEG, PNG, WebP, TIFF, GIF, AVIF and BMP`, { cause: err });
   }
 }
 
