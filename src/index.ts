@@ -16,3 +16,5 @@ export { chooseProvider, createSession, type SessionOptions, type GraphOptimizat
 export { ZOO, findZooEntry, type ZooEntry } from './zoo/registry.js';
 export { resolveModel, type ResolvedModel } from './zoo/resolve.js';
 export { defaultCacheDir } from './zoo/cache.js';
+export { convertPdparams, inferArchitecture, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';
+export { readPdparams, type PdparamsFile, type WeightTensor } from './convert/pdparams.js';

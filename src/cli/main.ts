@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { buildCommand } from './commands/build.js';
 import { convertCommand } from './commands/convert.js';
+import { inspectCommand } from './commands/inspect.js';
 import { predictCommand } from './commands/predict.js';
 import { type CliContext, processContext } from './context.js';
 import { EXIT, handleError } from './errors.js';
@@ -14,7 +15,7 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [buildCommand(ctx), convertCommand(ctx), predictCommand(ctx)]) {
+  for (const cmd of [buildCommand(ctx), convertCommand(ctx), inspectCommand(ctx), predictCommand(ctx)]) {
     cmd.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }

@@ -1,12 +1,12 @@
 /** `pplcnet convert`: Paddle weights or inference models → ONNX. */
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { ACTIVATIONS, type Activation, type StrideEntry } from '../../builder/architecture.js';
 import type { BuildOptions, ModelSummary } from '../../builder/pplcnet.js';
-import { PplcnetError } from '../../errors.js';
 import { parseLabelFile } from '../../labels.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
-import { parseBatch, parseInputSize, parseInteger } from '../parse.js';
+import { parseBatch, parseInputSize, parseInteger, parseNumber, parseStrideList } from '../parse.js';
 import { formatSummary } from '../summary.js';
 
 export interface ConvertFlags {
@@ -19,6 +19,10 @@ export interface ConvertFlags {
   json: boolean;
   name?: string;
   labels?: string;
+  act?: Activation;
+  strideList?: StrideEntry[];
+  dropout?: number;
+  prefix?: string;
 }
 
 /** Options shared by every conversion. @internal */
@@ -58,17 +62,41 @@ export function convertCommand(ctx: CliContext): Command {
   const cmd = new Command('convert')
     .description('convert a Paddle inference model (folder, inference.json or inference.pdmodel) or .pdparams weights to ONNX')
     .argument('<input>', 'a Paddle inference model folder/.json/.pdmodel, or a .pdparams file');
-  addBuildOptions(cmd);
+  addBuildOptions(cmd)
+    .addOption(new Option('--act <name>', '.pdparams only: activation (default hardswish)').choices(ACTIVATIONS))
+    .option('--stride-list <json>', '.pdparams only: five strides, each 1, 2 or [h,w] (default [2,2,2,2,2])', parseStrideList)
+    .option('--dropout <p>', '.pdparams only: dropout probability, x(1-p) at inference (default 0.2)', parseNumber)
+    .option('--prefix <prefix>', ".pdparams only: key prefix to convert in a distillation checkpoint (default 'Student.')");
   return cmd.action(async (input: string, flags: ConvertFlags) => {
+    const labels = await labelsFrom(flags);
+    const description = { ...(flags.name ? { name: flags.name } : {}), ...(labels ? { labels } : {}) };
     if (input.endsWith('.pdparams')) {
-      throw new PplcnetError('E_FORMAT', `${input}: .pdparams conversion is not available in this version; convert the Paddle inference model instead`);
+      const { convertPdparams } = await import('../../convert/from-weights.js');
+      const m = await convertPdparams(input, {
+        ...buildOptionsFrom(flags),
+        ...(flags.act ? { act: flags.act } : {}),
+        ...(flags.strideList ? { strideList: flags.strideList } : {}),
+        ...(flags.dropout !== undefined ? { dropoutProb: flags.dropout } : {}),
+        ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}),
+        description,
+      });
+      for (const n of m.notes) ctx.stderr(`pplcnet: ${n}\n`);
+      const output = flags.output ?? `${m.description.name}.onnx`;
+      await writeFileAtomic(output, m.bytes);
+      const given = { act: flags.act !== undefined, strideList: flags.strideList !== undefined, dropoutProb: flags.dropout !== undefined, inputSize: flags.inputSize !== undefined };
+      const origin = (k: keyof typeof given): string => (given[k] ? 'given' : 'default');
+      report(ctx, flags, output, m.summary, [
+        ['source', `PaddleClas weights: ${input}${m.prefix ? ` (keys under '${m.prefix}')` : ''}`],
+        ['inferred', `scale, classes, class_expand, last conv, SE from the shapes`],
+        ['options', `act ${m.architecture.act} (${origin('act')}), strides ${origin('strideList')}, dropout ${m.architecture.dropoutProb} (${origin('dropoutProb')}), input ${origin('inputSize')}`],
+      ], { format: 'pdparams', file: input, prefix: m.prefix, notes: m.notes, name: m.description.name });
+      return;
+    }
+    for (const [flag, v] of [['--act', flags.act], ['--stride-list', flags.strideList], ['--dropout', flags.dropout], ['--prefix', flags.prefix]] as const) {
+      if (v !== undefined) throw new RangeError(`${flag} applies to .pdparams only: an inference model's program records it`);
     }
     const { convertInferenceModel } = await import('../../convert/inference-model.js');
-    const labels = await labelsFrom(flags);
-    const m = await convertInferenceModel(input, {
-      ...buildOptionsFrom(flags),
-      ...(flags.name || labels ? { description: { ...(flags.name ? { name: flags.name } : {}), ...(labels ? { labels } : {}) } } : {}),
-    });
+    const m = await convertInferenceModel(input, { ...buildOptionsFrom(flags), ...(flags.name || labels ? { description } : {}) });
     const output = flags.output ?? `${m.description.name}.onnx`;
     await writeFileAtomic(output, m.bytes);
     const files = [m.files.program, m.files.params, ...(m.files.config ? [m.files.config] : [])];

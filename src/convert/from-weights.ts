@@ -1,0 +1,133 @@
+/**
+ * PaddleClas weights → architecture + ONNX. What the shapes tell (scale, class count, class_expand,
+ * use_last_conv, SE placement, kernels) is inferred; what they cannot (activation, strides, dropout,
+ * input size) comes from options with PaddleClas's defaults. Every key and shape is checked before
+ * anything is built, and all problems are reported at once.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  type Activation,
+  type Architecture,
+  type StrideEntry,
+  layerPlan,
+  parameterShapes,
+  resolveArchitecture,
+  scaleTag,
+} from '../builder/architecture.js';
+import { type BuildOptions, type BuiltModel, buildPPLCNet } from '../builder/pplcnet.js';
+import { PplcnetError } from '../errors.js';
+import { imagenetLabels } from '../labels.js';
+import type { ModelDescription } from '../metadata.js';
+import { type PdparamsFile, type WeightTensor, readPdparams, selectPrefix } from './pdparams.js';
+
+/** What the weights cannot tell: given by the user, PaddleClas defaults otherwise. */
+export interface WeightsArchitectureOptions {
+  /** [act='hardswish'] */
+  act?: Activation;
+  /** [strideList=[2,2,2,2,2]] */
+  strideList?: readonly StrideEntry[];
+  /** [dropoutProb=0.2] */
+  dropoutProb?: number;
+}
+
+const PUBLISHED_SCALES = [0.25, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5];
+const fmt = (s: readonly number[] | undefined): string => (s ? `[${s.join(',')}]` : '?');
+
+/** Infer the architecture from the shapes; `problems` lists every mismatch against it (empty when all fit). */
+export function inferArchitecture(
+  tensors: ReadonlyMap<string, WeightTensor>,
+  options: WeightsArchitectureOptions = {},
+): { architecture: Architecture; problems: string[]; inferred: Record<string, unknown> } {
+  const shape = (k: string): readonly number[] | undefined => tensors.get(k)?.shape;
+  const fc = shape('fc.weight');
+  const last = shape('last_conv.weight');
+  const useLastConv = last !== undefined;
+  const classNum = shape('fc.bias')?.[0] ?? fc?.[1] ?? 1000; // the bias is unambiguous; the weight may be transposed
+  const classExpand = last?.[0] ?? 1280;
+  const base = { classNum, classExpand, useLastConv, ...options };
+  const lastWidth = shape('blocks6.1.pw_conv.conv.weight')?.[0] ?? (useLastConv ? last?.[1] : fc?.[0]);
+  const candidates = [...PUBLISHED_SCALES, ...(lastWidth ? [lastWidth / 512] : []), ...(shape('conv1.conv.weight') ? [shape('conv1.conv.weight')![0]! / 16] : [])];
+  const check = (arch: Architecture): string[] => {
+    const problems: string[] = [];
+    const expected = new Map(parameterShapes(arch));
+    for (const [key, want] of expected) {
+      const t = tensors.get(key);
+      if (!t) problems.push(`missing: ${key} ${fmt(want)}`);
+      else if (fmt(t.shape) !== fmt(want)) {
+        const hint = key === 'fc.weight' && fmt([...t.shape].reverse()) === fmt(want) ? " (transposed: Paddle's Linear stores [in, out])" : '';
+        problems.push(`shape: ${key} is ${fmt(t.shape)}, expected ${fmt(want)}${hint}`);
+      } else if (t.dtype !== 'f4') problems.push(`dtype: ${key} is ${t.dtype}, expected float32 (f4)`);
+    }
+    for (const [key, t] of tensors) if (!expected.has(key)) problems.push(`unexpected: ${key} ${fmt(t.shape)}`);
+    return problems;
+  };
+  let best: { architecture: Architecture; problems: string[] } | undefined;
+  for (const scale of candidates) {
+    if (!(scale > 0) || !Number.isFinite(scale)) continue;
+    const architecture = resolveArchitecture({ ...base, scale });
+    const problems = check(architecture);
+    if (!best || problems.length < best.problems.length) best = { architecture, problems };
+    if (problems.length === 0) break;
+  }
+  best ??= { architecture: resolveArchitecture(base), problems: check(resolveArchitecture(base)) };
+  const plan = layerPlan(best.architecture);
+  return {
+    ...best,
+    inferred: {
+      scale: best.architecture.scale,
+      classNum,
+      classExpand: useLastConv ? classExpand : undefined,
+      useLastConv,
+      se: plan.blocks.filter((b) => b.se).map((b) => b.key),
+    },
+  };
+}
+
+export interface PdparamsConversion extends BuiltModel {
+  readonly file: string;
+  readonly prefix: string;
+  readonly contents: PdparamsFile;
+  readonly architecture: Architecture;
+  readonly description: ModelDescription;
+  /** Things worth telling the user (which prefix was converted, …). */
+  readonly notes: readonly string[];
+}
+
+export interface PdparamsOptions extends WeightsArchitectureOptions, Omit<BuildOptions, 'weights' | 'seed'> {
+  /** Key prefix to convert in a distillation checkpoint. [`Student.` when present] */
+  prefix?: string;
+}
+
+/** Read, check and convert a `.pdparams` file (nothing is written; the caller writes `bytes`). */
+export async function convertPdparams(path: string, options: PdparamsOptions = {}): Promise<PdparamsConversion> {
+  let buf: Uint8Array;
+  try {
+    buf = new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw new PplcnetError('E_IO', `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const contents = readPdparams(buf, path);
+  const { prefix, tensors } = selectPrefix(contents, options.prefix, path);
+  const notes: string[] = [];
+  if (contents.prefixes.length) {
+    notes.push(`distillation checkpoint with ${contents.prefixes.join(' and ')} weights: converting '${prefix}'${options.prefix ? '' : ' (choose another with --prefix)'}`);
+  }
+  const { act, strideList, dropoutProb, prefix: _p, ...build } = options;
+  const { architecture, problems } = inferArchitecture(tensors, { ...(act ? { act } : {}), ...(strideList ? { strideList } : {}), ...(dropoutProb !== undefined ? { dropoutProb } : {}) });
+  if (problems.length) {
+    const a = architecture;
+    throw new PplcnetError(
+      'E_WEIGHTS',
+      `${path}: the weights do not fit PP-LCNet x${scaleTag(a.scale).replace('_', '.')} (${a.classNum} classes, ${a.useLastConv ? `last conv ${a.classExpand}` : 'no last conv'}), the closest architecture to these shapes${prefix ? `, keys under '${prefix}'` : ''}:\n  ${problems.join('\n  ')}`,
+    );
+  }
+  const weights = new Map([...tensors].map(([k, t]) => [k, t.data]));
+  const description: ModelDescription = {
+    name: `PPLCNet_x${scaleTag(architecture.scale)}`,
+    ...(architecture.classNum === 1000 ? { labels: imagenetLabels() } : {}),
+    source: 'PaddleClas weights (.pdparams)',
+    ...options.description,
+  };
+  const built = buildPPLCNet(architecture, { ...build, weights, description });
+  return { ...built, file: path, prefix, contents, architecture, description, notes };
+}

@@ -1,0 +1,95 @@
+/**
+ * PaddleClas dygraph weights (`.pdparams`, `paddle.save(layer.state_dict())`): a pickled dict of
+ * name → numpy array (or `(name, array)` tuples), plus a `StructuredToParameterName@@` entry to ignore.
+ * Distillation checkpoints prefix keys with `Student.` / `Teacher.`.
+ */
+import { PplcnetError } from '../errors.js';
+import { type NdArray, type PickleValue, PyTuple, unpickle } from './pickle.js';
+
+export interface WeightTensor {
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  /** float32 values (only float32 files convert; other dtypes keep `data` empty and are reported). */
+  readonly data: Float32Array;
+}
+
+export interface PdparamsFile {
+  /** Every array by key, as stored (prefixes included). */
+  readonly tensors: ReadonlyMap<string, WeightTensor>;
+  /** Keys that held something other than an array (ignored). */
+  readonly ignored: readonly string[];
+  /** Distillation prefixes found (`Student.`, `Teacher.`, …). */
+  readonly prefixes: readonly string[];
+}
+
+const IGNORED_KEYS = new Set(['StructuredToParameterName@@']);
+
+function isNdArray(v: PickleValue): v is NdArray {
+  return v !== null && typeof v === 'object' && 'kind' in v && v.kind === 'ndarray';
+}
+
+/** Parse a `.pdparams` file. Never executes pickle code. */
+export function readPdparams(buf: Uint8Array, file: string): PdparamsFile {
+  const root = unpickle(buf, file);
+  if (!(root instanceof Map)) {
+    throw new PplcnetError('E_WEIGHTS', `${file}: the pickle holds ${describeValue(root)}, expected a dict of parameter name → array (a PaddleClas state dict)`);
+  }
+  const tensors = new Map<string, WeightTensor>();
+  const ignored: string[] = [];
+  for (const [k, v] of root) {
+    if (typeof k !== 'string') throw new PplcnetError('E_WEIGHTS', `${file}: a key is ${describeValue(k)}, expected a string`);
+    if (IGNORED_KEYS.has(k)) {
+      ignored.push(k);
+      continue;
+    }
+    let arr: PickleValue = v;
+    if (v instanceof PyTuple && v.items.length === 2 && typeof v.items[0] === 'string' && isNdArray(v.items[1]!)) arr = v.items[1]!;
+    if (!isNdArray(arr)) {
+      ignored.push(k);
+      continue;
+    }
+    if (!arr.filled) throw new PplcnetError('E_PICKLE', `${file}: '${k}': the array's data never arrived`);
+    if (arr.fortran && arr.shape.filter((d) => d > 1).length > 1) {
+      throw new PplcnetError('E_WEIGHTS', `${file}: '${k}' is stored in Fortran order; re-save it from numpy in C order (np.ascontiguousarray)`);
+    }
+    if (arr.dtype.startsWith('>')) {
+      throw new PplcnetError('E_WEIGHTS', `${file}: '${k}' is big-endian (${arr.dtype}); re-save it little-endian (arr.astype('<f4'))`);
+    }
+    let data = new Float32Array(0);
+    if (arr.dtype === '<f4') {
+      data = new Float32Array(arr.data.length / 4);
+      const dv = new DataView(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength);
+      for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(i * 4, true);
+    }
+    tensors.set(k, { dtype: arr.dtype.replace('<', ''), shape: arr.shape, data });
+  }
+  const prefixes = [...new Set([...tensors.keys()].map((k) => /^(Student|Teacher)\d*\./.exec(k)?.[0]).filter((p): p is string => p !== undefined))].sort();
+  if (tensors.size === 0) throw new PplcnetError('E_WEIGHTS', `${file}: no arrays in this file; it is not a weights file`);
+  return { tensors, ignored, prefixes };
+}
+
+function describeValue(v: PickleValue): string {
+  if (v === null) return 'None';
+  if (Array.isArray(v)) return 'a list';
+  if (v instanceof PyTuple) return 'a tuple';
+  if (v instanceof Map) return 'a dict';
+  if (v instanceof Uint8Array) return 'bytes';
+  if (typeof v === 'object') return `a ${v.kind}`;
+  return `a ${typeof v}`;
+}
+
+/**
+ * The tensors under one key prefix (`Student.`), with the prefix removed. Without a prefix argument, a file
+ * with distillation prefixes uses `Student.`.
+ */
+export function selectPrefix(file: PdparamsFile, prefix: string | undefined, where: string): { prefix: string; tensors: Map<string, WeightTensor> } {
+  let p = prefix ?? (file.prefixes.includes('Student.') ? 'Student.' : file.prefixes.length ? file.prefixes[0]! : '');
+  if (p && !p.endsWith('.')) p += '.';
+  const out = new Map<string, WeightTensor>();
+  for (const [k, v] of file.tensors) if (k.startsWith(p)) out.set(k.slice(p.length), v);
+  if (out.size === 0) {
+    const seen = file.prefixes.length ? file.prefixes.join(', ') : 'none';
+    throw new PplcnetError('E_WEIGHTS', `${where}: no keys start with '${p}' (prefixes in this file: ${seen})`);
+  }
+  return { prefix: p, tensors: out };
+}
