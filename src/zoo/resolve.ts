@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { BuildOptions } from '../builder/pplcnet.js';
+import type { WeightsArchitectureOptions } from '../convert/from-weights.js';
 import { PplcnetError } from '../errors.js';
 import { packagedModelPath } from '../util/fs.js';
 import { VERSION } from '../version.js';
@@ -17,6 +18,8 @@ export interface ResolveOptions {
   cacheDir?: string;
   /** Build options for conversions (opset, batch, fold…); part of the cache key. */
   build?: Omit<BuildOptions, 'weights' | 'seed' | 'description'>;
+  /** For `.pdparams`: what the weights cannot tell (act, strides, dropout); PaddleClas defaults otherwise. */
+  weights?: WeightsArchitectureOptions;
 }
 
 export interface ResolvedModel {
@@ -43,6 +46,7 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
     if (!existsSync(spec)) throw new PplcnetError('E_IO', `${spec}: no such file`);
     return { name: basename(spec, '.onnx'), bytes: new Uint8Array(await readFile(spec)), path: spec, origin: 'onnx' };
   }
+  if (spec.endsWith('.pdparams')) return convertWeightsCached(spec, cacheDir, build, options.weights ?? {});
   if (isInferenceModelPath(spec)) return convertCached(spec, cacheDir, build, basename(spec.replace(/\/$/, '')));
   const entry = findZooEntry(spec);
   if (entry?.format === 'packaged') {
@@ -65,4 +69,15 @@ async function convertCached(path: string, cacheDir: string, build: ResolveOptio
   const key = sha256(`pplcnet ${VERSION}`, JSON.stringify(build ?? {}), ...parts.map((p) => new Uint8Array(p)));
   const r = await cachedModel(cacheDir, key, async () => (await convertInferenceModel(path, build)).bytes);
   return { name, bytes: r.bytes, ...(r.path ? { path: r.path } : {}), origin: r.fromCache ? 'cache' : 'converted' };
+}
+
+async function convertWeightsCached(path: string, cacheDir: string, build: ResolveOptions['build'], arch: WeightsArchitectureOptions): Promise<ResolvedModel> {
+  if (!existsSync(path)) throw new PplcnetError('E_IO', `${path}: no such file`);
+  const bytes = new Uint8Array(await readFile(path));
+  const key = sha256(`pplcnet ${VERSION} pdparams`, JSON.stringify({ build, arch }), bytes);
+  const r = await cachedModel(cacheDir, key, async () => {
+    const { convertPdparams } = await import('../convert/from-weights.js');
+    return (await convertPdparams(path, { ...build, ...arch })).bytes;
+  });
+  return { name: basename(path, '.pdparams'), bytes: r.bytes, ...(r.path ? { path: r.path } : {}), origin: r.fromCache ? 'cache' : 'converted' };
 }

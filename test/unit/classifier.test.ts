@@ -72,3 +72,22 @@ describe('createClassifier with the shipped text-line model', () => {
     await assert.rejects(createClassifier({ model: 'resnet50', cacheDir: cache }), /'resnet50' is neither a file nor a zoo model. Zoo models: PP-LCNet_x0_25_textline_ori/);
   });
 });
+
+describe('createClassifier with a .pdparams file', () => {
+  test('converted on the fly (cached), scores equal the numpy reference for preprocessed input', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'pplcnet-cache-'));
+    try {
+      const e = JSON.parse(await readFile(join(FIXTURES.pdparams, 'expected.json'), 'utf8')).x0_25;
+      const clf = await createClassifier({ model: join(FIXTURES.pdparams, e.file), cacheDir: cache, ep: 'cpu', build: { inputSize: 64 } });
+      const n = 2 * 3 * 64 * 64;
+      const x = new Float32Array(n);
+      for (let i = 0; i < n; i++) x[i] = Math.sin(0.001 * i * 7.3) * 2;
+      assertAllClose(await clf.run(x, 2, 64, 64), e.probs.flat(), { atol: 1e-6 });
+      assert.equal(clf.name, 'PPLCNet_x0_25');
+      await clf.close();
+      assert.equal((await readdir(join(cache, 'onnx'))).length, 1);
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+});
