@@ -18,3 +18,6 @@ export { resolveModel, type ResolvedModel } from './zoo/resolve.js';
 export { defaultCacheDir } from './zoo/cache.js';
 export { convertPdparams, inferArchitecture, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';
 export { readPdparams, type PdparamsFile, type WeightTensor } from './convert/pdparams.js';
+export { pullModel, removeModel, mirrorUrl, type PullOptions, type PulledModel } from './zoo/pull.js';
+export { loadZoo } from './zoo/registry.js';
+export type { ProgressEvent, ProgressCallback } from './zoo/download.js';

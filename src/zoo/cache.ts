@@ -24,15 +24,15 @@ export function sha256(...parts: (Uint8Array | string)[]): string {
 }
 
 /**
- * A converted model, cached under `<cacheDir>/onnx/<key>.onnx`: read when present, otherwise produced,
- * written atomically and returned. A cache that cannot be written is not an error (the model is returned).
+ * A converted model, cached as `<dir>/<key>.onnx`: read when present, otherwise produced, written
+ * atomically and returned. A cache that cannot be written is not an error (the model is returned).
  */
 export async function cachedModel(
-  cacheDir: string,
+  dir: string,
   key: string,
   produce: () => Promise<Uint8Array>,
 ): Promise<{ path?: string; bytes: Uint8Array; fromCache: boolean }> {
-  const path = join(cacheDir, 'onnx', `${key}.onnx`);
+  const path = join(dir, `${key}.onnx`);
   if (existsSync(path)) return { path, bytes: new Uint8Array(await readFile(path)), fromCache: true };
   const bytes = await produce();
   try {

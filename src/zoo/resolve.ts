@@ -4,16 +4,20 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
+import { readInferenceConfig } from '../convert/inference-config.js';
+import { imagenetLabels } from '../labels.js';
+import type { ModelDescription } from '../metadata.js';
 import type { BuildOptions } from '../builder/pplcnet.js';
 import type { WeightsArchitectureOptions } from '../convert/from-weights.js';
 import { PplcnetError } from '../errors.js';
 import { packagedModelPath } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { cachedModel, defaultCacheDir, sha256 } from './cache.js';
-import { ZOO, type ZooEntry, findZooEntry } from './registry.js';
+import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
+import { type PullOptions, modelDir, pullModel } from './pull.js';
 
-export interface ResolveOptions {
+export interface ResolveOptions extends Omit<PullOptions, 'cacheDir' | 'zoo'> {
   /** Cache folder. [defaultCacheDir()] */
   cacheDir?: string;
   /** Build options for conversions (opset, batch, fold…); part of the cache key. */
@@ -48,36 +52,73 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
   }
   if (spec.endsWith('.pdparams')) return convertWeightsCached(spec, cacheDir, build, options.weights ?? {});
   if (isInferenceModelPath(spec)) return convertCached(spec, cacheDir, build, basename(spec.replace(/\/$/, '')));
-  const entry = findZooEntry(spec);
-  if (entry?.format === 'packaged') {
-    const r = await convertCached(packagedModelPath(entry.packaged!), cacheDir, build, entry.name);
+  if (existsSync(spec)) throw new PplcnetError('E_MODEL', `${spec}: not a model pplcnet reads (.onnx, .pdparams, or a Paddle inference model folder/.json/.pdmodel)`);
+  const zoo = loadZoo();
+  const entry = findZooEntry(spec, zoo);
+  if (!entry) {
+    throw new PplcnetError('E_MODEL', `'${spec}' is neither a file nor a zoo model. Zoo models: ${zoo.map((e) => e.name).join(', ')}.`);
+  }
+  if (entry.format === 'packaged') {
+    const r = await convertCached(packagedModelPath(entry.packaged!), cacheDir, build, entry.name, join(cacheDir, 'onnx'), entryDescription(entry));
     return { ...r, entry };
   }
-  if (entry) {
-    throw new PplcnetError('E_OFFLINE', `${entry.name} is not downloaded; pulling zoo models is not available in this version. Convert its file yourself with 'pplcnet convert'.`);
-  }
-  if (existsSync(spec)) throw new PplcnetError('E_MODEL', `${spec}: not a model pplcnet reads (.onnx, .pdparams, or a Paddle inference model folder/.json/.pdmodel)`);
-  const names = ZOO.map((e) => e.name).join(', ');
-  throw new PplcnetError('E_MODEL', `'${spec}' is neither a file nor a zoo model. Zoo models: ${names}.`);
+  const pulled = await pullModel(entry, { ...options, cacheDir, zoo });
+  const onnxDir = join(modelDir(cacheDir, entry.name), 'onnx');
+  const r =
+    entry.format === 'pdparams'
+      ? await convertWeightsCached(pulled.source, cacheDir, { ...(entry.inputSize ? { inputSize: entry.inputSize } : {}), ...build }, { ...entry.architecture, ...options.weights }, onnxDir, entryDescription(entry))
+      : await convertCached(pulled.source, cacheDir, build, entry.name, onnxDir, entryDescription(entry));
+  return { ...r, name: entry.name, entry };
 }
 
-async function convertCached(path: string, cacheDir: string, build: ResolveOptions['build'], name: string): Promise<ResolvedModel> {
+/** What a zoo record says about its model, for the converted model's metadata. */
+function entryDescription(entry: ZooEntry): ModelDescription {
+  return {
+    name: entry.name,
+    ...(entry.preprocess ? { preprocess: entry.preprocess } : {}),
+    ...(entry.labels ? { labels: entry.labels === 'imagenet1k' ? imagenetLabels() : entry.labels } : {}),
+    ...(entry.topk !== undefined ? { topk: entry.topk } : {}),
+    source: `pplcnet zoo: ${entry.name}`,
+    license: entry.license,
+  };
+}
+
+async function convertCached(
+  path: string,
+  cacheDir: string,
+  build: ResolveOptions['build'],
+  name: string,
+  onnxDir = join(cacheDir, 'onnx'),
+  fallback: ModelDescription = {},
+): Promise<ResolvedModel> {
   // the converter (and the ONNX writer) load only when a conversion may be needed
   const { convertInferenceModel, locateInferenceModel } = await import('../convert/inference-model.js');
   const files = locateInferenceModel(path);
   const parts = await Promise.all([files.program, files.params, ...(files.config ? [files.config] : [])].map((f) => readFile(f)));
-  const key = sha256(`pplcnet ${VERSION}`, JSON.stringify(build ?? {}), ...parts.map((p) => new Uint8Array(p)));
-  const r = await cachedModel(cacheDir, key, async () => (await convertInferenceModel(path, build)).bytes);
+  const key = sha256(`pplcnet ${VERSION}`, JSON.stringify(build ?? {}), JSON.stringify(fallback), ...parts.map((p) => new Uint8Array(p)));
+  const r = await cachedModel(onnxDir, key, async () => {
+    // the archive's inference.yml wins; the zoo record fills in what it lacks
+    const probe = files.config ? readInferenceConfig(await readFile(files.config, 'utf8'), files.config) : {};
+    const description = { ...fallback, ...probe, source: fallback.source ?? 'Paddle inference model', ...(fallback.license ? { license: fallback.license } : {}) };
+    return (await convertInferenceModel(path, { ...build, ...(Object.keys(fallback).length ? { description } : {}) })).bytes;
+  });
   return { name, bytes: r.bytes, ...(r.path ? { path: r.path } : {}), origin: r.fromCache ? 'cache' : 'converted' };
 }
 
-async function convertWeightsCached(path: string, cacheDir: string, build: ResolveOptions['build'], arch: WeightsArchitectureOptions): Promise<ResolvedModel> {
+async function convertWeightsCached(
+  path: string,
+  cacheDir: string,
+  build: ResolveOptions['build'],
+  arch: WeightsArchitectureOptions,
+  onnxDir = join(cacheDir, 'onnx'),
+  description?: ModelDescription,
+): Promise<ResolvedModel> {
   if (!existsSync(path)) throw new PplcnetError('E_IO', `${path}: no such file`);
   const bytes = new Uint8Array(await readFile(path));
-  const key = sha256(`pplcnet ${VERSION} pdparams`, JSON.stringify({ build, arch }), bytes);
-  const r = await cachedModel(cacheDir, key, async () => {
+  const key = sha256(`pplcnet ${VERSION} pdparams`, JSON.stringify({ build, arch, description }), bytes);
+  const r = await cachedModel(onnxDir, key, async () => {
     const { convertPdparams } = await import('../convert/from-weights.js');
-    return (await convertPdparams(path, { ...build, ...arch })).bytes;
+    return (await convertPdparams(path, { ...build, ...arch, ...(description ? { description } : {}) })).bytes;
   });
   return { name: basename(path, '.pdparams'), bytes: r.bytes, ...(r.path ? { path: r.path } : {}), origin: r.fromCache ? 'cache' : 'converted' };
 }

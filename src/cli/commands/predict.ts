@@ -7,6 +7,8 @@ import { expandInputs } from '../../util/inputs.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { parseInteger, parsePositiveInteger } from '../parse.js';
+import { progressBar } from '../progress.js';
+import { addPullOptions } from './zoo.js';
 
 interface PredictFlags {
   model?: string;
@@ -18,6 +20,9 @@ interface PredictFlags {
   interThreads: number;
   graphOpt: GraphOptimizationLevel;
   cacheDir?: string;
+  mirror?: string;
+  offline?: boolean;
+  quiet: boolean;
 }
 
 /** Options every command that runs a model shares. @internal */
@@ -45,6 +50,7 @@ export function predictCommand(ctx: CliContext): Command {
     .option('--json', 'one JSON object per image per line', false)
     .option('-b, --batch-size <n>', 'images per inference batch', parsePositiveInteger, 8);
   addRuntimeOptions(cmd);
+  addPullOptions(cmd);
   return cmd.action(async (images: string[], flags: PredictFlags) => {
     const model = flags.model ?? process.env.PPLCNET_MODEL;
     if (!model) {
@@ -60,6 +66,9 @@ export function predictCommand(ctx: CliContext): Command {
       graphOpt: flags.graphOpt,
       ...(flags.topk ? { topk: flags.topk } : {}),
       ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
+      ...(flags.mirror ? { mirror: flags.mirror } : {}),
+      ...(flags.offline ? { offline: true } : {}),
+      onProgress: progressBar(ctx.stderr, ctx.isTTY, flags.quiet),
       notice: (m) => ctx.stderr(`pplcnet: ${m}\n`),
     });
     let failed = 0;

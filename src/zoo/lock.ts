@@ -1,0 +1,43 @@
+/** A lock file so that two processes pulling the same model do not write over each other. */
+import { open, readFile, rm, stat } from 'node:fs/promises';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Take `<path>` exclusively (O_EXCL), waiting while another live process holds it. A lock left by a dead
+ * process, or older than `staleMs`, is taken over. Resolves to a release function.
+ */
+export async function acquireLock(path: string, { waitMs = 10 * 60_000, staleMs = 30 * 60_000, pollMs = 100 } = {}): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      return async () => {
+        await rm(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    try {
+      const pid = Number((await readFile(path, 'utf8')).trim());
+      const age = Date.now() - (await stat(path)).mtimeMs;
+      if ((Number.isInteger(pid) && pid > 0 && !alive(pid)) || age > staleMs) {
+        await rm(path, { force: true });
+        continue;
+      }
+    } catch {
+      continue; // it went away between the calls
+    }
+    if (Date.now() > deadline) throw new Error(`${path}: still locked by another pplcnet process after ${waitMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { FIXTURES } from '../fixtures/index.js';
+import { runCli } from '../helpers.js';
+import { type TestServer, startServer } from '../server.js';
+
+describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
+  let server: TestServer;
+  let home = '';
+  let env: NodeJS.ProcessEnv = {};
+  before(async () => {
+    server = await startServer({ '/dygraph/tiny_pretrained.pdparams': { body: new Uint8Array(await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams'))) } });
+    home = await mkdtemp(join(tmpdir(), 'pplcnet-zoo-cli-'));
+    const registry = join(home, 'registry.json');
+    await writeFile(
+      registry,
+      JSON.stringify([
+        {
+          name: 'tiny-x0_25',
+          format: 'pdparams',
+          urls: ['https://models.example.invalid/dygraph/tiny_pretrained.pdparams'],
+          inputSize: [64, 64],
+          preprocess: { resize: { mode: 'exact', width: 64, height: 64 }, interpolation: 'linear', channelOrder: 'rgb', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+          labels: ['a', 'b', 'c', 'd'],
+          description: 'a tiny test model',
+        },
+      ]),
+    );
+    env = { PPLCNET_HOME: join(home, 'cache'), PPLCNET_REGISTRY: registry, PPLCNET_MIRROR: server.url };
+  });
+  after(async () => {
+    await server.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  test('zoo list shows built-in and registry models with their state', async () => {
+    const r = await runCli(['zoo', 'list'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^PPLCNet_x1_0\s+remote\s+pdparams\s+3M\s+161M\s+71\.32\s+PP-LCNet x1\.0 ImageNet-1k classifier$/m);
+    assert.match(r.stdout, /^PP-LCNet_x0_25_textline_ori\s+packaged/m);
+    assert.match(r.stdout, /^tiny-x0_25\s+remote\s+pdparams/m);
+    const j = JSON.parse((await runCli(['zoo', 'list', '--json'], { env })).stdout);
+    assert.ok(j.find((e: { name: string }) => e.name === 'PPLCNet_x2_5_ssld').metrics.top1 === 80.82);
+  });
+
+  test('offline before pulling: exit 1, says how to get it, no request made', async () => {
+    const r = await runCli(['predict', '-m', 'tiny-x0_25', '--offline', 'models/examples/textline_upright.png'], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /tiny-x0_25 is not in the cache .* offline mode forbids downloading/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  test('predict by zoo name pulls through the mirror, converts, classifies; then works offline', async () => {
+    const r = await runCli(['predict', '-m', 'tiny-x0_25', '--json', '--ep', 'cpu', 'models/examples/textline_upright.png'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const o = JSON.parse(r.stdout);
+    assert.equal(o.model, 'tiny-x0_25');
+    assert.ok(['a', 'b', 'c', 'd'].includes(o.topk[0].label));
+    assert.equal(server.requests.length, 1);
+    const off = await runCli(['predict', '-m', 'tiny-x0_25', '--offline', '--ep', 'cpu', 'models/examples/textline_upright.png'], { env });
+    assert.equal(off.code, 0, off.stderr);
+    assert.equal(server.requests.length, 1);
+  });
+
+  test('zoo info, path, pull (already there), rm', async () => {
+    const info = JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25'], { env })).stdout);
+    assert.equal(info.state, 'pulled');
+    assert.ok(info.cachedBytes > 0);
+    assert.equal((await runCli(['zoo', 'path'], { env })).stdout.trim(), join(home, 'cache'));
+    const pull = await runCli(['pull', 'tiny-x0_25'], { env });
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.match(pull.stdout, /tiny-x0_25: .*models\/tiny-x0_25\/onnx\/[0-9a-f]{64}\.onnx/);
+    assert.equal((await runCli(['zoo', 'rm', 'tiny-x0_25'], { env })).stdout.trim(), 'tiny-x0_25: removed');
+    assert.equal(JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25'], { env })).stdout).state, 'remote');
+    const none = await runCli(['zoo', 'info', 'nope'], { env });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /'nope' is not a zoo model/);
+  });
+});

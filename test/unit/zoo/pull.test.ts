@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createClassifier } from '../../../src/classifier.js';
+import { PplcnetError } from '../../../src/errors.js';
+import { type ProgressEvent, download } from '../../../src/zoo/download.js';
+import { mirrorUrl, pullModel } from '../../../src/zoo/pull.js';
+import { ZOO, type ZooEntry, loadZoo } from '../../../src/zoo/registry.js';
+import { extractTar } from '../../../src/zoo/tar.js';
+import { makeTar } from '../../archives.js';
+import { FIXTURES } from '../../fixtures/index.js';
+import { type TestServer, startServer } from '../../server.js';
+import { createHash } from 'node:crypto';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('zoo pulls from a local server', () => {
+  let server: TestServer;
+  let cache = '';
+  let weights: Uint8Array;
+  let archive: Uint8Array;
+  const entry = (over: Partial<ZooEntry>): ZooEntry => ({
+    name: 'tiny',
+    aliases: [],
+    description: 'test',
+    format: 'pdparams',
+    urls: [`${server.url}/w/tiny.pdparams`],
+    architecture: {},
+    inputSize: [64, 64],
+    metrics: {},
+    license: 'test',
+    ...over,
+  });
+
+  before(async () => {
+    weights = new Uint8Array(await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams')));
+    const model = FIXTURES.textlineModel;
+    archive = makeTar([
+      { name: 'PP-LCNet_x0_25_textline_ori_infer/', type: '5' },
+      ...(await Promise.all(['inference.json', 'inference.pdiparams', 'inference.yml'].map(async (f) => ({ name: `PP-LCNet_x0_25_textline_ori_infer/${f}`, data: new Uint8Array(await readFile(join(model, f))) })))),
+    ]);
+    server = await startServer({
+      '/w/tiny.pdparams': { body: weights },
+      '/w/cut.pdparams': { body: weights, cutAfter: 50_000 },
+      '/w/slow.pdparams': { body: weights, slowMs: 20 },
+      '/a/tl_infer.tar': { body: archive },
+      '/a/evil.tar': { body: makeTar([{ name: 'm/inference.json', data: new Uint8Array([1]) }, { name: '../../escaped.txt', data: new Uint8Array([1]) }]) },
+    });
+  });
+  after(async () => {
+    await server.close();
+  });
+  const fresh = async () => {
+    cache = await mkdtemp(join(tmpdir(), 'pplcnet-zoo-'));
+    return cache;
+  };
+
+  test('a full pull: progress events in order, loaded never decreases, ends at 100%; then cached', async () => {
+    await fresh();
+    const events: ProgressEvent[] = [];
+    const e = entry({ sha256: sha(weights) });
+    const r = await pullModel(e, { cacheDir: cache, onProgress: (ev) => events.push(ev), offline: false });
+    assert.equal(r.fromCache, false);
+    assert.deepEqual(await readFile(r.source), Buffer.from(weights));
+    const statuses = events.map((x) => x.status);
+    assert.deepEqual([statuses[0], statuses[1], statuses.at(-2), statuses.at(-1)], ['initiate', 'download', 'done', 'ready']);
+    const loads = events.flatMap((x) => (x.status === 'progress' ? [x.loaded] : []));
+    assert.ok(loads.every((v, i) => i === 0 || v >= loads[i - 1]!));
+    assert.equal(loads.at(-1), weights.length);
+    const record = JSON.parse(await readFile(join(r.dir, 'source.json'), 'utf8'));
+    assert.deepEqual(record, { url: e.urls[0], sha256: sha(weights), bytes: weights.length, verified: true });
+    const before = server.requests.length;
+    const again = await pullModel(e, { cacheDir: cache });
+    assert.equal(again.fromCache, true);
+    assert.equal(server.requests.length, before, 'a cached model makes no request');
+  });
+
+  test('a transfer cut mid-body resumes with Range and the file is complete', async () => {
+    await fresh();
+    const r = await pullModel(entry({ urls: [`${server.url}/w/cut.pdparams`] }), { cacheDir: cache });
+    assert.equal(sha(new Uint8Array(await readFile(r.source))), sha(weights));
+    assert.equal(r.sha256, sha(weights), 'the digest of what was fetched is recorded');
+    const reqs = server.requests.filter((q) => q.path === '/w/cut.pdparams');
+    assert.deepEqual(reqs.map((q) => q.range), [undefined, 'bytes=50000-']);
+  });
+
+  test('a checksum mismatch leaves nothing in the cache', async () => {
+    await fresh();
+    const e = entry({ sha256: '0'.repeat(64) });
+    await assert.rejects(pullModel(e, { cacheDir: cache }), (err: unknown) => err instanceof PplcnetError && err.code === 'E_CHECKSUM' && /does not match the expected 0000/.test(err.message));
+    const left = await readdir(join(cache, 'models', 'tiny'));
+    assert.deepEqual(left, [], `left behind: ${left.join(', ')}`);
+  });
+
+  test('404 and connection refused: clear messages naming the URL', async () => {
+    await fresh();
+    await assert.rejects(pullModel(entry({ urls: [`${server.url}/nothing.pdparams`] }), { cacheDir: cache }), /\/nothing\.pdparams: HTTP 404 not found/);
+    const closed = await startServer();
+    const port = closed.port;
+    await closed.close();
+    await assert.rejects(download(`http://127.0.0.1:${port}/x`, join(cache, 'x')), /127\.0\.0\.1:\d+\/x: connection refused/);
+  });
+
+  test('two concurrent pulls of one model: one download, both get the whole file', async () => {
+    await fresh();
+    const e = entry({ urls: [`${server.url}/w/slow.pdparams`] });
+    const [a, b] = await Promise.all([pullModel(e, { cacheDir: cache }), pullModel(e, { cacheDir: cache })]);
+    assert.equal(a.source, b.source);
+    assert.equal(sha(new Uint8Array(await readFile(a.source))), sha(weights));
+    assert.equal(server.requests.filter((q) => q.path === '/w/slow.pdparams').length, 1);
+    assert.ok(!existsSync(join(a.dir, '.lock')));
+  });
+
+  test('offline mode never touches the network and says what is missing and how to get it', async () => {
+    await fresh();
+    const before = server.requests.length;
+    await assert.rejects(pullModel(entry({}), { cacheDir: cache, offline: true }), (err: unknown) => err instanceof PplcnetError && err.code === 'E_OFFLINE' && /tiny is not in the cache .*'pplcnet pull tiny'/.test(err.message));
+    assert.equal(server.requests.length, before);
+  });
+
+  test('mirrors replace the source host, keeping the path', async () => {
+    assert.equal(mirrorUrl('https://host.example/a/b/c.tar', 'http://127.0.0.1:9/m'), 'http://127.0.0.1:9/m/a/b/c.tar');
+    await fresh();
+    const r = await pullModel(entry({ urls: ['https://models.example.invalid/w/tiny.pdparams'] }), { cacheDir: cache, mirror: server.url });
+    assert.equal(sha(new Uint8Array(await readFile(r.source))), sha(weights));
+  });
+
+  test('an inference-model archive is unpacked into model/ and converts', async () => {
+    await fresh();
+    const e = entry({ name: 'tl', format: 'inference', urls: [`${server.url}/a/tl_infer.tar`] });
+    const r = await pullModel(e, { cacheDir: cache });
+    assert.deepEqual((await readdir(r.source)).sort(), ['inference.json', 'inference.pdiparams', 'inference.yml']);
+    assert.deepEqual((await readdir(r.dir)).sort(), ['model', 'source.json']);
+  });
+
+  test('a malicious archive path is refused and nothing escapes', async () => {
+    await fresh();
+    const e = entry({ name: 'evil', format: 'inference', urls: [`${server.url}/a/evil.tar`] });
+    await assert.rejects(pullModel(e, { cacheDir: cache }), /refusing the path "\.\.\/\.\.\/escaped\.txt", which leaves the target folder/);
+    assert.ok(!existsSync(join(cache, 'escaped.txt')) && !existsSync(join(cache, 'models', 'escaped.txt')));
+    assert.deepEqual(await readdir(join(cache, 'models', 'evil')), []);
+    const dest = join(cache, 'x');
+    await assert.rejects(extractTar(makeTar([{ name: '/etc/passwd', data: new Uint8Array(1) }]), dest, 't.tar'), /absolute path/);
+    await assert.rejects(extractTar(makeTar([{ name: 'link', type: '2', linkname: '/etc' }]), dest, 't.tar'), /links and devices are not extracted/);
+  });
+
+  test('predict by zoo name end to end: pulled, converted once beside it, classified', async () => {
+    await fresh();
+    const registry = join(cache, 'registry.json');
+    await writeFile(registry, JSON.stringify([{ name: 'tl-remote', format: 'inference', urls: [`${server.url}/a/tl_infer.tar`], labels: ['up', 'down'] }]));
+    const env = process.env.PPLCNET_REGISTRY;
+    process.env.PPLCNET_REGISTRY = registry;
+    try {
+      assert.ok(loadZoo().some((z) => z.name === 'tl-remote'));
+      assert.equal(loadZoo().length, ZOO.length + 1);
+      const clf = await createClassifier({ model: 'tl-remote', cacheDir: cache, ep: 'cpu' });
+      const r = await clf.classify(join(FIXTURES.textlines, '02_down.png'));
+      await clf.close();
+      assert.equal(r.topk[0]!.label, '180_degree', "the archive's inference.yml labels win over the record's");
+      const onnx = await readdir(join(cache, 'models', 'tl-remote', 'onnx'));
+      assert.equal(onnx.length, 1);
+    } finally {
+      if (env === undefined) delete process.env.PPLCNET_REGISTRY;
+      else process.env.PPLCNET_REGISTRY = env;
+    }
+  });
+});
+
+describe('the registry', () => {
+  test('every record is complete; names and aliases are unique', () => {
+    const seen = new Set<string>();
+    for (const e of ZOO) {
+      for (const n of [e.name, ...e.aliases].map((x) => x.toLowerCase())) {
+        assert.ok(!seen.has(n), `duplicate name ${n}`);
+        seen.add(n);
+      }
+      assert.ok(e.format === 'packaged' ? e.packaged && e.urls.length === 0 : e.urls.length > 0 && e.urls.every((u) => u.startsWith('https://')), e.name);
+      if (e.format === 'pdparams') assert.ok(e.inputSize && e.preprocess && e.labels, e.name);
+    }
+    assert.equal(ZOO.filter((e) => /^PPLCNet_x\d_\d+$/.test(e.name)).length, 8);
+    assert.equal(ZOO.filter((e) => e.name.endsWith('_ssld')).length, 3);
+  });
+});
