@@ -5,6 +5,8 @@
  */
 import { PplcnetError, invalidOption } from './errors.js';
 import { type ImageInput, decodeImage } from './image/decode.js';
+import { availableParallelism } from 'node:os';
+import { PreprocessPool } from './image/pool.js';
 import { normalizeInto, resizeAndCrop } from './image/preprocess.js';
 import type { Image8 } from './image/resize.js';
 import { imagenetLabels } from './labels.js';
@@ -18,6 +20,11 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   model: string;
   /** How many classes to return. [the model's `topk`, else 5] */
   topk?: number;
+  /**
+   * Preprocessing worker threads for `classifyStream` (they decode and resize the next batches while
+   * onnxruntime runs the current one). 0 prepares on the main thread. [min(2, CPUs − 1), at least 1]
+   */
+  workers?: number;
 }
 
 export interface TopClass {
@@ -46,8 +53,17 @@ export interface Classifier {
   classify(input: ImageInput): Promise<Classification>;
   /** Classify several images in one batch; an image that fails yields its Error in its place. */
   classifyBatch(inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]>;
+  /**
+   * Classify many images in batches, in order, preparing the next batches (in worker threads) while the
+   * current one runs. Yields each batch's results; failures are Errors in place.
+   */
+  classifyStream(inputs: Iterable<ImageInput>, options?: { batchSize?: number }): AsyncGenerator<(Classification | PplcnetError)[]>;
+  /** Preprocessing worker threads in use (0 until a stream needs them). */
+  readonly workers: number;
   /** Run on an already preprocessed [N,3,H,W] tensor; returns probabilities [N, classes]. */
   run(data: Float32Array, n: number, height: number, width: number): Promise<Float32Array>;
+  /** The `logits` output of the last `run`, when the model has one. */
+  readonly lastLogits: Float32Array | undefined;
   close(): Promise<void>;
 }
 
@@ -80,7 +96,9 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   }
   const resolved = await resolveModel(options.model, options);
   const metadata = parseMetadata(readMetadataProps(resolved.bytes, resolved.path ?? resolved.name));
-  const { session, provider } = await createSession(resolved.bytes, options);
+  // Idle-thread spinning off by default: preprocessing shares the cores with inference (measured in
+  // bench/predict-folder.ts: ~10% more images/s on 2 cores).
+  const { session, provider } = await createSession(resolved.bytes, { ...options, spinning: options.spinning ?? false });
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames.includes('probs') ? 'probs' : session.outputNames[0]!;
   const preprocess = metadata.preprocess ?? IMAGENET_PREPROCESS;
@@ -89,8 +107,10 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   // labels from the metadata; a 1000-class model without any gets the ImageNet-1k names on first run
   let resolvedLabels = metadata.labels;
 
+  let lastLogits: Float32Array | undefined;
   const run = async (data: Float32Array, n: number, h: number, w: number): Promise<Float32Array> => {
     const out = await session.run({ [inputName]: new ort.Tensor('float32', data, [n, 3, h, w]) });
+    lastLogits = out.logits ? (out.logits.data as Float32Array) : undefined;
     const t = out[outputName]!;
     const values = t.data as Float32Array;
     const cols = values.length / n;
@@ -124,47 +144,79 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     return { img, decodeMs: t1 - t0, preprocessMs: performance.now() - t1, name };
   };
 
-  const classifyBatch = async (inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]> => {
-    const prepared = await Promise.all(
-      inputs.map((i) =>
-        prepare(i).catch((err: unknown) =>
-          err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${typeof i === 'string' ? i : 'image'}: ${(err as Error).message}`),
-        ),
-      ),
-    );
+  /** One image ready for the network: CHW float32, with its timings. */
+  type Ready = { name: string; data: Float32Array; width: number; height: number; decodeMs: number; preprocessMs: number };
+  const nameOf = (i: ImageInput): string => (typeof i === 'string' ? i : `<${i.length} bytes>`);
+  const asError = (i: ImageInput, err: unknown): PplcnetError =>
+    err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${nameOf(i)}: ${(err as Error).message}`);
+  const prepareHere = async (input: ImageInput): Promise<Ready> => {
+    const p = await prepare(input);
+    const t0 = performance.now();
+    const data = new Float32Array(3 * p.img.width * p.img.height);
+    normalizeInto(p.img, preprocess, data);
+    return { name: p.name, data, width: p.img.width, height: p.img.height, decodeMs: p.decodeMs, preprocessMs: p.preprocessMs + performance.now() - t0 };
+  };
+
+  /** Run prepared images (grouped by size, one batch per size) and build their results. */
+  const infer = async (prepared: (Ready | PplcnetError)[]): Promise<(Classification | PplcnetError)[]> => {
     const results: (Classification | PplcnetError)[] = prepared.map((p) => (p instanceof PplcnetError ? p : (undefined as never)));
-    // group images of the same size (always one group when the pipeline fixes the size)
     const groups = new Map<string, number[]>();
     prepared.forEach((p, i) => {
       if (p instanceof PplcnetError) return;
-      const key = `${p.img.width}x${p.img.height}`;
+      const key = `${p.width}x${p.height}`;
       groups.set(key, [...(groups.get(key) ?? []), i]);
     });
     for (const idx of groups.values()) {
-      const first = prepared[idx[0]!] as Exclude<(typeof prepared)[number], PplcnetError>;
-      const { width: w, height: h } = first.img;
-      const plane = 3 * w * h;
-      const t0 = performance.now();
-      const data = new Float32Array(idx.length * plane);
-      idx.forEach((i, k) => normalizeInto((prepared[i] as typeof first).img, preprocess, data, k * plane));
-      const normMs = (performance.now() - t0) / idx.length;
+      const first = prepared[idx[0]!] as Ready;
+      const plane = 3 * first.width * first.height;
+      const data = idx.length === 1 ? first.data : new Float32Array(idx.length * plane);
+      if (idx.length > 1) idx.forEach((i, k) => data.set((prepared[i] as Ready).data, k * plane));
       const t1 = performance.now();
-      const probs = await run(data, idx.length, h, w);
+      const probs = await run(data, idx.length, first.height, first.width);
       const inferenceMs = performance.now() - t1;
       const cols = probs.length / idx.length;
       idx.forEach((i, k) => {
-        const p = prepared[i] as typeof first;
+        const p = prepared[i] as Ready;
         const row = probs.slice(k * cols, (k + 1) * cols);
         results[i] = {
           input: p.name,
           topk: topK(row, topk, resolvedLabels),
           probs: row,
-          timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs + normMs, inferenceMs, batchSize: idx.length },
+          timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, inferenceMs, batchSize: idx.length },
         };
       });
     }
     return results;
   };
+
+  const classifyBatch = async (inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]> =>
+    infer(await Promise.all(inputs.map((i) => prepareHere(i).catch((err: unknown) => asError(i, err)))));
+
+  const workerCount = options.workers ?? Math.max(1, Math.min(2, availableParallelism() - 1));
+  if (!Number.isInteger(workerCount) || workerCount < 0 || workerCount > 64) throw invalidOption('workers', 'an integer from 0 to 64', workerCount);
+  let pool: PreprocessPool | undefined;
+
+  async function* classifyStream(inputs: Iterable<ImageInput>, streamOptions: { batchSize?: number } = {}): AsyncGenerator<(Classification | PplcnetError)[]> {
+    const batchSize = streamOptions.batchSize ?? 8;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidOption('batchSize', 'a positive integer', batchSize);
+    const all = [...inputs];
+    if (workerCount > 0 && all.length > batchSize) pool ??= new PreprocessPool(workerCount);
+    const start = (i: ImageInput): Promise<Ready | PplcnetError> =>
+      (pool ? pool.prepare(i, nameOf(i), preprocess).then((r) => ({ name: nameOf(i), ...r })) : prepareHere(i)).catch((err: unknown) => asError(i, err));
+    // keep two batches in preparation ahead of the one running
+    const batches: Promise<(Ready | PplcnetError)[]>[] = [];
+    const queue = (k: number): void => {
+      if (k * batchSize < all.length && !batches[k]) batches[k] = Promise.all(all.slice(k * batchSize, (k + 1) * batchSize).map(start));
+    };
+    for (let k = 0; k * batchSize < all.length; k++) {
+      queue(k);
+      queue(k + 1);
+      queue(k + 2);
+      const ready = await batches[k]!;
+      delete batches[k];
+      yield await infer(ready);
+    }
+  }
 
   return {
     name: metadata.name ?? resolved.name,
@@ -174,14 +226,24 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     get labels() {
       return resolvedLabels;
     },
+    get lastLogits() {
+      return lastLogits;
+    },
     inputName,
     classifyBatch,
+    classifyStream,
+    get workers() {
+      return pool?.size ?? 0;
+    },
     async classify(input: ImageInput): Promise<Classification> {
       const [r] = await classifyBatch([input]);
       if (r instanceof Error) throw r;
       return r!;
     },
     run,
-    close: () => session.release(),
+    async close() {
+      await pool?.close();
+      await session.release();
+    },
   };
 }

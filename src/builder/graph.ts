@@ -20,7 +20,8 @@ export type Attribute =
   | { readonly float: number }
   | { readonly ints: readonly number[] }
   | { readonly floats: readonly number[] }
-  | { readonly string: string };
+  | { readonly string: string }
+  | { readonly tensor: { readonly dims: readonly number[]; readonly data: Float32Array } };
 
 interface NodeRecord {
   name: string;
@@ -89,10 +90,7 @@ export class GraphBuilder {
       );
     }
     const value = this.claim(name, shape);
-    const raw = new Uint8Array(data.length * 4);
-    const view = new DataView(raw.buffer);
-    for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
-    this.initializers.push({ name, dims: [...shape], dataType: onnx.TensorProto.DataType.FLOAT, raw });
+    this.initializers.push({ name, dims: [...shape], dataType: onnx.TensorProto.DataType.FLOAT, raw: float32Bytes(data) });
     return value;
   }
 
@@ -173,6 +171,7 @@ function encodeAttribute(name: string, attr: Attribute): OnnxTypes.IAttributePro
   if ('float' in attr) return { name, type: T.FLOAT, f: attr.float };
   if ('ints' in attr) return { name, type: T.INTS, ints: [...attr.ints] };
   if ('floats' in attr) return { name, type: T.FLOATS, floats: [...attr.floats] };
+  if ('tensor' in attr) return { name, type: T.TENSOR, t: { dims: [...attr.tensor.dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData: float32Bytes(attr.tensor.data) } };
   return { name, type: T.STRING, s: new TextEncoder().encode(attr.string) };
 }
 
@@ -188,4 +187,12 @@ function valueInfo(v: Value): OnnxTypes.IValueInfoProto {
       },
     },
   };
+}
+
+/** float32 values as little-endian bytes. */
+function float32Bytes(data: Float32Array): Uint8Array {
+  const raw = new Uint8Array(data.length * 4);
+  const view = new DataView(raw.buffer);
+  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
+  return raw;
 }

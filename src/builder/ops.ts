@@ -184,3 +184,22 @@ export function softmax(g: GraphBuilder, name: string, x: Value, attrs: { axis?:
 export function identity(g: GraphBuilder, name: string, x: Value): Value {
   return g.node('Identity', name, [x], [x.shape])[0]!;
 }
+
+/** `ai.onnx@1::Constant` holding a float32 tensor. */
+export function constant(g: GraphBuilder, name: string, dims: readonly number[], data: Float32Array): Value {
+  if (data.length !== dims.reduce((a, b) => a * b, 1)) fail('Constant', name, `dims ${shapeToString(dims)} do not hold ${data.length} values`);
+  return g.node('Constant', name, [], [dims], { value: { tensor: { dims, data } } })[0]!;
+}
+
+/** `ai.onnx@14::Div` with numpy broadcasting. */
+export function div(g: GraphBuilder, name: string, a: Value, b: Value): Value {
+  return g.node('Div', name, [a, b], [broadcast('Div', name, a, b)])[0]!;
+}
+
+/** `ai.onnx@13::MatMul` of a 2-D A [M,K] by B [K,N]. */
+export function matMul(g: GraphBuilder, name: string, a: Value, b: Value): Value {
+  rank('MatMul', name, 'A', a, 2);
+  rank('MatMul', name, 'B', b, 2);
+  if (!sameDim(a.shape[1]!, b.shape[0]!)) fail('MatMul', name, `A has ${String(a.shape[1])} columns but B has ${String(b.shape[0])} rows`);
+  return g.node('MatMul', name, [a, b], [[a.shape[0]!, b.shape[1]!]])[0]!;
+}

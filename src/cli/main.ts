@@ -1,6 +1,7 @@
 /** The `pplcnet` command line: assembles the commands; each lives in `commands/`. */
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { benchCommand, compareCommand } from './commands/bench.js';
 import { buildCommand } from './commands/build.js';
 import { convertCommand } from './commands/convert.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -16,7 +17,7 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx)]) {
+  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), benchCommand(ctx), compareCommand(ctx)]) {
     for (const c of [cmd, ...cmd.commands]) c.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }

@@ -51,3 +51,12 @@ export function parseBatch(value: string): 'dynamic' | number {
 export function parseIntegerList(value: string): number[] {
   return value.split(',').map((s) => parsePositiveInteger(s.trim()));
 }
+
+/** Comma-separated non-negative integers: `0,1,2`. */
+export function parseIntegerList0(value: string): number[] {
+  return value.split(',').map((s) => {
+    const n = parseInteger(s.trim());
+    if (n < 0) throw new InvalidArgumentError(`Expected non-negative integers but received ${JSON.stringify(value)}.`);
+    return n;
+  });
+}

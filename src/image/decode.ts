@@ -31,11 +31,13 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
   if (isBmp(bytes)) return decodeBmp(bytes, name);
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
-    const meta = await sharp(source).metadata();
-    const sixteen = meta.depth === 'ushort' || meta.depth === 'short';
+    // JPEG is always 8-bit: skip the metadata pass; other formats may hold 16-bit samples
+    const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
+    const meta = jpeg ? undefined : await sharp(source).metadata();
+    const sixteen = meta !== undefined && (meta.depth === 'ushort' || meta.depth === 'short');
     let pipeline = sharp(source).rotate();
     if (sixteen) {
-      pipeline = pipeline.toColourspace(meta.channels !== undefined && meta.channels <= 2 && meta.space === 'grey16' ? 'grey16' : 'rgb16');
+      pipeline = pipeline.toColourspace(meta!.channels !== undefined && meta!.channels <= 2 && meta!.space === 'grey16' ? 'grey16' : 'rgb16');
       const { data, info } = await pipeline.removeAlpha().raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
       const words = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
       return toRgb(Uint8Array.from(words, (w) => w >> 8), info.width, info.height, info.channels, name);

@@ -4,7 +4,7 @@
  */
 import type { Preprocess } from '../metadata.js';
 import { type ImageInput, decodeImage } from './decode.js';
-import { type Image8, centerCrop, resizeLinear, resizeShortSize } from './resize.js';
+import { type Image8, centerWindow, resizeLinear, resizeShortSize } from './resize.js';
 
 /** The network input size (h, w) a preprocessing produces. */
 export function preprocessOutputSize(p: Preprocess): [number, number] | undefined {
@@ -13,17 +13,11 @@ export function preprocessOutputSize(p: Preprocess): [number, number] | undefine
   return undefined; // resize_short without a crop: depends on the image
 }
 
-/** Resize and crop (uint8, RGB). */
+/** Resize and crop (uint8, RGB); only the pixels inside the crop are computed. */
 export function resizeAndCrop(img: Image8, p: Preprocess, where = 'image'): Image8 {
-  let out: Image8;
-  if (p.resize.mode === 'short') {
-    const [w, h] = resizeShortSize(img.width, img.height, p.resize.size);
-    out = resizeLinear(img, w, h);
-  } else {
-    out = resizeLinear(img, p.resize.width, p.resize.height);
-  }
-  if (p.crop) out = centerCrop(out, p.crop.width, p.crop.height, where);
-  return out;
+  const [w, h] = p.resize.mode === 'short' ? resizeShortSize(img.width, img.height, p.resize.size) : [p.resize.width, p.resize.height];
+  const window = p.crop ? centerWindow(w, h, p.crop.width, p.crop.height, where) : undefined;
+  return resizeLinear(img, w, h, window);
 }
 
 /** Normalize an RGB uint8 image into `out` at `offset` as CHW float32, in the model's channel order. */

@@ -55,73 +55,117 @@ function axisTable(src: number, dst: number, clampWeights: boolean): { ofs: Int3
   return { ofs, w0, w1 };
 }
 
-/** Resize with OpenCV INTER_LINEAR semantics. `width`/`height` are the destination size. */
-export function resizeLinear(img: Image8, width: number, height: number): Image8 {
+/** A rectangle of the destination image: only these pixels are computed. */
+export interface Window {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Resize with OpenCV INTER_LINEAR semantics to `width` × `height`. With `window`, only that part of the
+ * destination is computed and returned (identical to resizing everything and cropping, with less work).
+ */
+export function resizeLinear(img: Image8, width: number, height: number, window?: Window): Image8 {
   const { width: sw, height: sh, channels: cn, data } = img;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`Expected a positive integer destination size but received ${width}x${height}`);
   }
-  if (width === sw && height === sh) return { width, height, channels: cn, data: data.slice() };
+  const win = window ?? { x: 0, y: 0, width, height };
+  if (win.x < 0 || win.y < 0 || win.x + win.width > width || win.y + win.height > height) {
+    throw new RangeError(`window ${win.width}x${win.height}+${win.x}+${win.y} is outside the ${width}x${height} image`);
+  }
+  if (width === sw && height === sh) return crop(img, win);
   const scaleX = 1 / (width / sw);
   const scaleY = 1 / (height / sh);
-  if (scaleX === 2 && scaleY === 2) return areaHalf(img, width, height);
+  if (scaleX === 2 && scaleY === 2) return areaHalf(img, win);
 
   const xt = axisTable(sw, width, true);
   const yt = axisTable(sh, height, false);
-  const rowLen = width * cn;
-  // Horizontal pass per needed source row, cached by source row index.
-  const cache = new Map<number, Int32Array>();
-  const hrow = (sy: number): Int32Array => {
-    let r = cache.get(sy);
-    if (r) return r;
-    r = new Int32Array(rowLen);
-    const base = sy * sw * cn;
-    for (let dx = 0; dx < width; dx++) {
-      const sx = xt.ofs[dx]!;
-      const a0 = xt.w0[dx]!;
-      const a1 = xt.w1[dx]!;
-      const p = base + sx * cn;
-      const q = sx + 1 < sw ? p + cn : p;
-      for (let c = 0; c < cn; c++) r[dx * cn + c] = data[p + c]! * a0 + data[q + c]! * a1;
-    }
-    cache.set(sy, r);
-    return r;
-  };
-  const out = new Uint8Array(width * height * cn);
-  for (let dy = 0; dy < height; dy++) {
-    const sy0 = yt.ofs[dy]!;
-    const r0 = hrow(Math.min(Math.max(sy0, 0), sh - 1));
-    const r1 = hrow(Math.min(Math.max(sy0 + 1, 0), sh - 1));
-    const b0 = yt.w0[dy]!;
-    const b1 = yt.w1[dy]!;
-    const o = dy * rowLen;
-    for (let x = 0; x < rowLen; x++) {
-      const v = (((b0 * (r0[x]! >> 4)) >> 16) + ((b1 * (r1[x]! >> 4)) >> 16) + 2) >> 2;
-      out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-    if (dy > 0 && yt.ofs[dy - 1]! < sy0) {
-      // rows above the window are no longer needed
-      for (const k of cache.keys()) if (k < sy0) cache.delete(k);
+  const outW = win.width;
+  const rowLen = outW * cn;
+  // Horizontal pass of a source row into `r` (fixed-point, exact integers).
+  const xofs = new Int32Array(rowLen);
+  const xnext = new Int32Array(rowLen);
+  const a0s = new Int32Array(rowLen);
+  const a1s = new Int32Array(rowLen);
+  for (let i = 0; i < outW; i++) {
+    const dx = win.x + i;
+    const sx = xt.ofs[dx]!;
+    for (let c = 0; c < cn; c++) {
+      xofs[i * cn + c] = sx * cn + c;
+      xnext[i * cn + c] = (sx + 1 < sw ? sx + 1 : sx) * cn + c;
+      a0s[i * cn + c] = xt.w0[dx]!;
+      a1s[i * cn + c] = xt.w1[dx]!;
     }
   }
-  return { width, height, channels: cn, data: out };
+  const hpass = (sy: number, r: Int32Array): void => {
+    const base = sy * sw * cn;
+    for (let x = 0; x < rowLen; x++) r[x] = data[base + xofs[x]!]! * a0s[x]! + data[base + xnext[x]!]! * a1s[x]!;
+  };
+  // Two rolling buffers hold the horizontal passes of the source rows the current output row reads.
+  let rowA = new Int32Array(rowLen);
+  let rowB = new Int32Array(rowLen);
+  let syA = -1;
+  let syB = -1;
+  const out = new Uint8Array(outW * win.height * cn);
+  for (let j = 0; j < win.height; j++) {
+    const dy = win.y + j;
+    const sy0 = yt.ofs[dy]!;
+    const s0 = Math.min(Math.max(sy0, 0), sh - 1);
+    const s1 = Math.min(Math.max(sy0 + 1, 0), sh - 1);
+    if (s0 !== syA) {
+      if (s0 === syB) {
+        [rowA, rowB] = [rowB, rowA];
+        [syA, syB] = [syB, syA];
+      } else {
+        hpass(s0, rowA);
+        syA = s0;
+      }
+    }
+    if (s1 !== syB) {
+      if (s1 === syA) {
+        rowB.set(rowA);
+      } else {
+        hpass(s1, rowB);
+      }
+      syB = s1;
+    }
+    const b0 = yt.w0[dy]!;
+    const b1 = yt.w1[dy]!;
+    const o = j * rowLen;
+    for (let x = 0; x < rowLen; x++) {
+      const v = (((b0 * (rowA[x]! >> 4)) >> 16) + ((b1 * (rowB[x]! >> 4)) >> 16) + 2) >> 2;
+      out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return { width: outW, height: win.height, channels: cn, data: out };
+}
+
+function crop(img: Image8, win: Window): Image8 {
+  const { width: w, channels: cn, data } = img;
+  if (win.x === 0 && win.y === 0 && win.width === w && win.height === img.height) return { ...img, data: data.slice() };
+  const out = new Uint8Array(win.width * win.height * cn);
+  for (let y = 0; y < win.height; y++) out.set(data.subarray(((win.y + y) * w + win.x) * cn, ((win.y + y) * w + win.x + win.width) * cn), y * win.width * cn);
+  return { width: win.width, height: win.height, channels: cn, data: out };
 }
 
 /** OpenCV's fast INTER_AREA for an exact 2× downscale: the rounded mean of each 2×2 block. */
-function areaHalf(img: Image8, width: number, height: number): Image8 {
+function areaHalf(img: Image8, win: Window): Image8 {
   const { width: sw, channels: cn, data } = img;
-  const out = new Uint8Array(width * height * cn);
-  for (let y = 0; y < height; y++) {
-    const r0 = 2 * y * sw * cn;
+  const out = new Uint8Array(win.width * win.height * cn);
+  for (let j = 0; j < win.height; j++) {
+    const r0 = 2 * (win.y + j) * sw * cn;
     const r1 = r0 + sw * cn;
-    for (let x = 0; x < width; x++) {
-      const p = 2 * x * cn;
+    for (let i = 0; i < win.width; i++) {
+      const p = 2 * (win.x + i) * cn;
       for (let c = 0; c < cn; c++) {
-        out[(y * width + x) * cn + c] = (data[r0 + p + c]! + data[r0 + p + cn + c]! + data[r1 + p + c]! + data[r1 + p + cn + c]! + 2) >> 2;
+        out[(j * win.width + i) * cn + c] = (data[r0 + p + c]! + data[r0 + p + cn + c]! + data[r1 + p + c]! + data[r1 + p + cn + c]! + 2) >> 2;
       }
     }
   }
-  return { width, height, channels: cn, data: out };
+  return { width: win.width, height: win.height, channels: cn, data: out };
 }
 
 /** PaddleClas `ResizeImage(resize_short=s)`: w' = round(w·s/min(w,h)), h' likewise, Python's round (half to even). */
@@ -130,15 +174,15 @@ export function resizeShortSize(width: number, height: number, short: number): [
   return [Math.max(1, roundHalfEven(width * p)), Math.max(1, roundHalfEven(height * p))];
 }
 
-/** Center crop (PaddleClas `CropImage`): x0 = (w − cw) // 2, y0 = (h − ch) // 2. */
-export function centerCrop(img: Image8, cw: number, ch: number, where = 'image'): Image8 {
-  const { width: w, height: h, channels: cn, data } = img;
+/** The PaddleClas `CropImage` window of a w × h image: x0 = (w − cw) // 2, y0 = (h − ch) // 2. */
+export function centerWindow(w: number, h: number, cw: number, ch: number, where = 'image'): Window {
   if (w < cw || h < ch) {
     throw new RangeError(`${where}: ${w}x${h} after resizing is smaller than the ${cw}x${ch} crop`);
   }
-  const x0 = Math.floor((w - cw) / 2);
-  const y0 = Math.floor((h - ch) / 2);
-  const out = new Uint8Array(cw * ch * cn);
-  for (let y = 0; y < ch; y++) out.set(data.subarray(((y0 + y) * w + x0) * cn, ((y0 + y) * w + x0 + cw) * cn), y * cw * cn);
-  return { width: cw, height: ch, channels: cn, data: out };
+  return { x: Math.floor((w - cw) / 2), y: Math.floor((h - ch) / 2), width: cw, height: ch };
+}
+
+/** Center crop (PaddleClas `CropImage`). */
+export function centerCrop(img: Image8, cw: number, ch: number, where = 'image'): Image8 {
+  return crop(img, centerWindow(img.width, img.height, cw, ch, where));
 }

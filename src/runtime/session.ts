@@ -25,6 +25,11 @@ export interface SessionOptions {
   notice?: (message: string) => void;
   /** Save onnxruntime's optimized model here (for inspection or a faster start). */
   optimizedModelPath?: string;
+  /**
+   * Let idle intra-op threads spin between runs (onnxruntime's default). Spinning lowers latency for one
+   * busy session, and wastes the cores when several sessions or other work share them. [spinning=true]
+   */
+  spinning?: boolean;
 }
 
 /** What the loaded binding can run: its bundled providers. @internal */
@@ -72,6 +77,7 @@ export function toOrtOptions(options: SessionOptions, provider: string): ort.Inf
     ...(inter > 0 ? { interOpNumThreads: inter } : {}),
     graphOptimizationLevel: level,
     ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath } : {}),
+    ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
   };
 }
 

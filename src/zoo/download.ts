@@ -126,29 +126,42 @@ export async function download(url: string, dest: string, options: DownloadOptio
     const length = res.headers['content-length'] ? Number(res.headers['content-length']) : undefined;
     total = length !== undefined ? length + loaded : undefined;
     emit({ status: 'download', name, url, resumeFrom: loaded, ...(total !== undefined ? { total } : {}) });
+    // Listen before any await: the body may end, or be cut, at any moment.
+    const chunks: Buffer[] = [];
+    let wake: (() => void) | undefined;
+    let finished: 'complete' | 'cut' | undefined;
+    res.body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      wake?.();
+    });
+    res.body.on('close', () => {
+      finished = res.body.complete ? 'complete' : 'cut';
+      wake?.();
+    });
+    res.body.on('error', () => {});
     const fh = await open(partial, loaded > 0 ? 'a' : 'w');
     try {
-      await new Promise<void>((resolve, reject) => {
-        let pending = Promise.resolve();
-        res.body.on('data', (chunk: Buffer) => {
-          pending = pending.then(async () => {
-            await fh.write(chunk);
-          });
+      for (;;) {
+        while (chunks.length) {
+          const chunk = chunks.shift()!;
+          await fh.write(chunk);
           loaded += chunk.length;
           emit({ status: 'progress', name, loaded, ...(total !== undefined ? { total } : {}) });
+        }
+        if (finished) break;
+        await new Promise<void>((r) => {
+          wake = r;
+          if (chunks.length || finished) r();
         });
-        // 'close' always fires; a body that did not complete was cut (the socket closed or reset)
-        res.body.on('close', () => {
-          pending.then(() => (res.body.complete ? resolve() : reject(new PplcnetError('E_NETWORK', `${url}: the transfer was cut after ${loaded} bytes`))), reject);
-        });
-        res.body.on('error', () => {});
-      });
-    } catch (err) {
-      lastError = err;
+        wake = undefined;
+      }
+    } finally {
       await fh.close();
+    }
+    if (finished === 'cut') {
+      lastError = new PplcnetError('E_NETWORK', `${url}: the transfer was cut after ${loaded} bytes`);
       continue;
     }
-    await fh.close();
     if (total !== undefined && loaded < total) {
       lastError = new PplcnetError('E_NETWORK', `${url}: the transfer ended after ${loaded} of ${total} bytes`);
       continue;

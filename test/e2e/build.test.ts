@@ -74,3 +74,22 @@ describe('pplcnet build (CLI)', () => {
     assert.equal(r.stdout.trim(), VERSION);
   });
 });
+
+describe('pplcnet bench and compare (CLI)', () => {
+  test('bench --json: one row per configuration with latency, throughput, GFLOP/s and peak ratio', async () => {
+    const r = await runCli(['bench', '--scale', '0.25', '--threads', '1', '--batch', '1,2', '--runs', '3', '--warmup', '1', '--ep', 'cpu', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((x) => x.batch), [1, 2]);
+    for (const x of rows) {
+      for (const k of ['createMs', 'p50Ms', 'p90Ms', 'imagesPerSec', 'gflops', 'peakRatio', 'peakGflops']) assert.equal(typeof x[k], 'number', k);
+    }
+  });
+
+  test('compare prints differences and agreement', async () => {
+    const r = await runCli(['compare', 'textline', 'models/PP-LCNet_x0_25_textline_ori', '--random', '2', '--ep', 'cpu']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /2 random input\(s\)\nlogits\s+max \|a-b\| 0\.00e\+0/);
+    assert.match(r.stdout, /top-1 agreement 100\.0%/);
+  });
+});

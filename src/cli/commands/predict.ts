@@ -6,7 +6,7 @@ import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel } from '../../runtime/ses
 import { expandInputs } from '../../util/inputs.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { parseInteger, parsePositiveInteger } from '../parse.js';
+import { parseInteger, parseIntegerList0, parsePositiveInteger } from '../parse.js';
 import { progressBar } from '../progress.js';
 import { addPullOptions } from './zoo.js';
 
@@ -23,13 +23,15 @@ interface PredictFlags {
   mirror?: string;
   offline?: boolean;
   quiet: boolean;
+  workers?: number;
 }
 
 /** Options every command that runs a model shares. @internal */
-export function addRuntimeOptions(cmd: Command): Command {
+export function addRuntimeOptions(cmd: Command, { threadList = false } = {}): Command {
+  cmd.option('--ep <name>', "execution provider: auto (oneDNN when the binding has it, else cpu), cpu, dnnl, …", 'auto');
+  if (threadList) cmd.option('--threads <list>', 'intra-op thread counts, e.g. 1,2 (0: onnxruntime decides)', parseIntegerList0, [1]);
+  else cmd.option('--threads <n>', 'intra-op threads (0: onnxruntime decides, one per physical core)', parseInteger, 0);
   return cmd
-    .option('--ep <name>', "execution provider: auto (oneDNN when the binding has it, else cpu), cpu, dnnl, …", 'auto')
-    .option('--threads <n>', 'intra-op threads (0: onnxruntime decides, one per physical core)', parseInteger, 0)
     .option('--inter-threads <n>', 'inter-op threads (0: onnxruntime decides)', parseInteger, 0)
     .addOption(new Option('--graph-opt <level>', 'onnxruntime graph optimization level').choices(GRAPH_OPT_LEVELS).default('all'))
     .option('--cache-dir <dir>', 'cache folder (default $PPLCNET_HOME or ~/.cache/pplcnet)');
@@ -48,7 +50,8 @@ export function predictCommand(ctx: CliContext): Command {
     .option('-m, --model <name|path>', 'zoo name, .onnx, .pdparams or Paddle inference model (default $PPLCNET_MODEL)')
     .option('-k, --topk <n>', "classes to show (default: the model's, else 5)", parsePositiveInteger)
     .option('--json', 'one JSON object per image per line', false)
-    .option('-b, --batch-size <n>', 'images per inference batch', parsePositiveInteger, 8);
+    .option('-b, --batch-size <n>', 'images per inference batch', parsePositiveInteger, 8)
+    .option('--workers <n>', 'preprocessing threads for folders (0: main thread; default min(2, CPUs-1))', parseInteger);
   addRuntimeOptions(cmd);
   addPullOptions(cmd);
   return cmd.action(async (images: string[], flags: PredictFlags) => {
@@ -65,6 +68,7 @@ export function predictCommand(ctx: CliContext): Command {
       interThreads: flags.interThreads,
       graphOpt: flags.graphOpt,
       ...(flags.topk ? { topk: flags.topk } : {}),
+      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
       ...(flags.mirror ? { mirror: flags.mirror } : {}),
       ...(flags.offline ? { offline: true } : {}),
@@ -73,9 +77,7 @@ export function predictCommand(ctx: CliContext): Command {
     });
     let failed = 0;
     try {
-      for (let i = 0; i < files.length; i += flags.batchSize) {
-        const batch = files.slice(i, i + flags.batchSize);
-        const results = await classifier.classifyBatch(batch);
+      for await (const results of classifier.classifyStream(files, { batchSize: flags.batchSize })) {
         for (const r of results) {
           if (r instanceof Error) {
             failed++;

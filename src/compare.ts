@@ -1,0 +1,129 @@
+/**
+ * Comparing two models on the same inputs: the tool for "the ONNX differs from Paddle". Reports the
+ * largest and mean absolute differences of logits and probabilities, and top-1 / top-5 agreement.
+ */
+import { type ClassifierOptions, createClassifier } from './classifier.js';
+import { PplcnetError } from './errors.js';
+import { expandInputs } from './util/inputs.js';
+
+export interface CompareOptions extends Omit<ClassifierOptions, 'model'> {
+  /** Images (files, folders, globs) fed through model A's preprocessing; random inputs when absent. */
+  images?: readonly string[];
+  /** Random inputs when no images are given. [8] */
+  random?: number;
+  /** Seed of the random inputs. [0] */
+  seed?: number;
+}
+
+export interface CompareReport {
+  readonly inputs: number;
+  readonly inputKind: 'images' | 'random';
+  readonly probs: { readonly maxAbs: number; readonly meanAbs: number };
+  readonly logits?: { readonly maxAbs: number; readonly meanAbs: number };
+  readonly top1Agreement: number;
+  readonly top5Agreement: number;
+  /** Index of the input with the largest probability difference. */
+  readonly worstInput: string;
+}
+
+function stats(a: Float32Array, b: Float32Array): { maxAbs: number; meanAbs: number } {
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (d > max) max = d;
+    sum += d;
+  }
+  return { maxAbs: max, meanAbs: sum / a.length };
+}
+
+function top(row: Float32Array, k: number): number[] {
+  return Array.from(row.keys())
+    .sort((x, y) => row[y]! - row[x]! || x - y)
+    .slice(0, k);
+}
+
+export async function compareModels(a: string, b: string, options: CompareOptions = {}): Promise<CompareReport> {
+  const ca = await createClassifier({ ...options, model: a });
+  const cb = await createClassifier({ ...options, model: b });
+  try {
+    const size = ca.metadata.inputSize ?? (ca.preprocess.crop ? [ca.preprocess.crop.height, ca.preprocess.crop.width] : undefined);
+    let batches: { data: Float32Array; n: number; h: number; w: number; names: string[] }[] = [];
+    let kind: CompareReport['inputKind'] = 'random';
+    if (options.images?.length) {
+      kind = 'images';
+      const files = await expandInputs(options.images);
+      if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${options.images.join(', ')}`);
+      const { decodeImage } = await import('./image/decode.js');
+      const { resizeAndCrop, normalizeInto } = await import('./image/preprocess.js');
+      for (const f of files) {
+        const img = resizeAndCrop(await decodeImage(f), ca.preprocess, f);
+        const data = new Float32Array(3 * img.width * img.height);
+        normalizeInto(img, ca.preprocess, data);
+        batches.push({ data, n: 1, h: img.height, w: img.width, names: [f] });
+      }
+    } else {
+      if (!size) throw new PplcnetError('E_MODEL', `${a}: its input size is not recorded; compare with --images`);
+      const n = options.random ?? 8;
+      let s = (options.seed ?? 0) + 1;
+      const data = new Float32Array(n * 3 * size[0] * size[1]);
+      for (let i = 0; i < data.length; i++) {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        data[i] = (s / 4294967296) * 4 - 2;
+      }
+      batches = [{ data, n, h: size[0], w: size[1], names: Array.from({ length: n }, (_, i) => `random #${i}`) }];
+    }
+    const pa: Float32Array[] = [];
+    const pb: Float32Array[] = [];
+    const names: string[] = [];
+    for (const bt of batches) {
+      const ra = await ca.run(bt.data, bt.n, bt.h, bt.w);
+      const rb = await cb.run(bt.data, bt.n, bt.h, bt.w);
+      if (ra.length !== rb.length) throw new PplcnetError('E_MODEL', `${a} gives ${ra.length / bt.n} classes but ${b} gives ${rb.length / bt.n}`);
+      const cols = ra.length / bt.n;
+      for (let i = 0; i < bt.n; i++) {
+        pa.push(ra.slice(i * cols, (i + 1) * cols));
+        pb.push(rb.slice(i * cols, (i + 1) * cols));
+        names.push(bt.names[i]!);
+      }
+    }
+    let worst = 0;
+    let worstIndex = 0;
+    let top1 = 0;
+    let top5 = 0;
+    pa.forEach((row, i) => {
+      const s = stats(row, pb[i]!);
+      if (s.maxAbs > worst) {
+        worst = s.maxAbs;
+        worstIndex = i;
+      }
+      if (top(row, 1)[0] === top(pb[i]!, 1)[0]) top1++;
+      const ta = top(row, 5);
+      const tb = top(pb[i]!, 5);
+      if (ta.every((c, k) => c === tb[k])) top5++;
+    });
+    const all = (rows: Float32Array[]): Float32Array => {
+      const out = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
+      let o = 0;
+      for (const r of rows) {
+        out.set(r, o);
+        o += r.length;
+      }
+      return out;
+    };
+    const logA = ca.lastLogits;
+    const logB = cb.lastLogits;
+    return {
+      inputs: pa.length,
+      inputKind: kind,
+      probs: stats(all(pa), all(pb)),
+      ...(kind === 'random' && logA && logB && logA.length === logB.length ? { logits: stats(logA, logB) } : {}),
+      top1Agreement: top1 / pa.length,
+      top5Agreement: top5 / pa.length,
+      worstInput: names[worstIndex]!,
+    };
+  } finally {
+    await ca.close();
+    await cb.close();
+  }
+}
