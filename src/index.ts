@@ -21,3 +21,5 @@ export { readPdparams, type PdparamsFile, type WeightTensor } from './convert/pd
 export { pullModel, removeModel, mirrorUrl, type PullOptions, type PulledModel } from './zoo/pull.js';
 export { loadZoo } from './zoo/registry.js';
 export type { ProgressEvent, ProgressCallback } from './zoo/download.js';
+export { compareModels, type CompareOptions, type CompareReport } from './compare.js';
+export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
