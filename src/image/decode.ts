@@ -35,6 +35,9 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
     const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
     const meta = jpeg ? undefined : await sharp(source).metadata();
     const sixteen = meta !== undefined && (meta.depth === 'ushort' || meta.depth === 'short');
+    if (jpeg && jpegComponents(bytes) === 4) {
+      return cmykToRgb(await sharp(source).rotate().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true }), name);
+    }
     let pipeline = sharp(source).rotate();
     if (sixteen) {
       pipeline = pipeline.toColourspace(meta!.channels !== undefined && meta!.channels <= 2 && meta!.space === 'grey16' ? 'grey16' : 'rgb16');
@@ -49,6 +52,42 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
     const msg = ((err as Error).message ?? String(err)).trim();
     throw new PplcnetError('E_IMAGE', `${name}: cannot decode the image (${msg}); pplcnet reads JPEG, PNG, WebP, TIFF, GIF, AVIF and BMP`, { cause: err });
   }
+}
+
+/** The number of colour components in a JPEG's frame header (SOFn), or undefined when none is found. */
+export function jpegComponents(b: Uint8Array): number | undefined {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const marker = b[i + 1]!;
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    const len = (b[i + 2]! << 8) | b[i + 3]!;
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return b[i + 9];
+    if (marker === 0xda) return undefined; // start of scan: no frame header before it
+    i += 2 + len;
+  }
+  return undefined;
+}
+
+/**
+ * CMYK as OpenCV converts it (icvCvt_CMYK2BGR on libjpeg's Adobe-inverted samples), written for the
+ * uninverted values libvips gives: R = (255 − K) − ((C·(255 − K)) >> 8), likewise G from M and B from Y.
+ */
+function cmykToRgb({ data, info }: { data: Buffer; info: { width: number; height: number; channels: number } }, name: string): Image8 {
+  if (info.channels !== 4) throw new PplcnetError('E_IMAGE', `${name}: CMYK image decoded to ${info.channels} channels`);
+  const n = info.width * info.height;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const k = 255 - data[4 * i + 3]!;
+    out[3 * i] = k - ((data[4 * i]! * k) >> 8);
+    out[3 * i + 1] = k - ((data[4 * i + 1]! * k) >> 8);
+    out[3 * i + 2] = k - ((data[4 * i + 2]! * k) >> 8);
+  }
+  return { width: info.width, height: info.height, channels: 3, data: out };
 }
 
 function toRgb(data: Uint8Array, width: number, height: number, channels: number, name: string): Image8 {

@@ -107,6 +107,17 @@ describe('op helpers against a naive float64 reference', () => {
     assertAllClose(y2.data, e.data, { atol: 1e-5 });
   });
 
+  test('Constant, Div and MatMul (the paddle2onnx-style baseline uses them)', async () => {
+    const x = t([3, 4], 21);
+    const w = seededFloats(4 * 5, 22);
+    const y = await runOp({ x }, (g, v) => op.div(g, 'd', op.matMul(g, 'm', v.x!, op.constant(g, 'w', [4, 5], w)), op.constant(g, 'two', [], Float32Array.of(2))));
+    const e = ref.linear({ data: x.data, shape: x.dims }, w, new Float64Array(5), 4, 5);
+    assertAllClose(y.data, Float64Array.from(e.data, (q) => q / 2), { atol: 1e-5 });
+    const g = new GraphBuilder();
+    assert.throws(() => op.matMul(g, 'm', g.input('a', [2, 3]), g.input('b', [4, 5])), /MatMul 'm': A has 3 columns but B has 4 rows/);
+    assert.throws(() => op.constant(g, 'c', [2, 2], new Float32Array(3)), /Constant 'c': dims \[2,2\] do not hold 3 values/);
+  });
+
   test('Softmax along axis 1', async () => {
     const x = t([4, 7], 17, -5, 5);
     const y = await runOp({ x }, (g, v) => op.softmax(g, 's', v.x!, { axis: 1 }));

@@ -8,6 +8,7 @@ import { readPdparams } from '../../../src/convert/pdparams.js';
 import { unpickle } from '../../../src/convert/pickle.js';
 import { PplcnetError } from '../../../src/errors.js';
 import { FIXTURES } from '../../fixtures/index.js';
+import { picklePdparams } from '../../archives.js';
 import { assertAllClose, runOnnx } from '../../helpers.js';
 
 interface Expected {
@@ -126,6 +127,11 @@ describe('the pickle reader is safe by construction', () => {
     // GLOBAL 'os\nsystem\n'
     assert.throws(() => u([0x63, ...Buffer.from('os\nsystem\n'), 0x2e]), /refusing the pickle global 'os\.system'/);
     assert.deepEqual(u([0x80, 0x02, 0x5d, 0x4b, 0x07, 0x61, 0x2e]), [7]);
+    // 100 nested MARKs: refused before anything deep is built
+    assert.throws(() => u([0x80, 0x02, ...new Array(100).fill(0x28)]), /nesting too deep/);
+    // an array whose shape claims more data than the file holds: refused before allocating
+    const huge = picklePdparams([['w', [0x7fffffff, 4], new Float32Array(8)]]);
+    assert.throws(() => readPdparams(huge, 'huge.pdparams'), (e: unknown) => e instanceof PplcnetError && /larger than the file|needs \d+ bytes but holds/.test(e.message));
   });
 
   test('seeded fuzz: 3000 mutated files end in a typed error or a correct read, never a crash or hang', async () => {

@@ -110,3 +110,4 @@ describe('decoding errors and BMP', () => {
     assert.throws(() => decodeBmp(buf, 'p.bmp'), /compression 1 .* not supported/);
   });
 });
+
