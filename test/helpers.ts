@@ -1,6 +1,9 @@
 /** Shared test helpers: float comparison with absolute + relative tolerance, running models. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 
@@ -83,4 +86,16 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A temporary folder for a describe block: created before its tests, removed after. */
+export function tempDir(prefix: string, hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }): { readonly path: string } {
+  const box = { path: '' };
+  hooks.before(async () => {
+    box.path = await mkdtemp(join(tmpdir(), `pplcnet-${prefix}-`));
+  });
+  hooks.after(async () => {
+    await rm(box.path, { recursive: true, force: true });
+  });
+  return box;
 }

@@ -254,40 +254,60 @@ function convOut(size: number, kernel: number, stride: number): number {
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
 }
 
-/** Feature-map size (h, w) after the stem and after each stage, for an input of h × w. */
-export function stageShapes(arch: Architecture, input: readonly [number, number]): Record<string, [number, number, number]> {
+/** What a walk over the layer plan reports, with the feature-map size each layer outputs. */
+interface PlanVisitor {
+  convBN?(layer: ConvBNLayer, h: number, w: number): void;
+  /** An SE module over an h × w map (the depthwise conv's output). */
+  se?(layer: SELayer, h: number, w: number): void;
+  block?(block: Block, h: number, w: number): void;
+}
+
+/** Walk the layers of one h × w image in forward order; returns the plan and the final map size. */
+function walkPlan(arch: Architecture, input: readonly [number, number], v: PlanVisitor): { plan: LayerPlan; h: number; w: number } {
   const plan = layerPlan(arch);
   let [h, w] = input;
-  h = convOut(h, plan.stem.kernel, plan.stem.stride[0]);
-  w = convOut(w, plan.stem.kernel, plan.stem.stride[1]);
-  const out: Record<string, [number, number, number]> = { conv1: [plan.stem.outChannels, h, w] };
+  const conv = (l: ConvBNLayer): void => {
+    h = convOut(h, l.kernel, l.stride[0]);
+    w = convOut(w, l.kernel, l.stride[1]);
+    v.convBN?.(l, h, w);
+  };
+  conv(plan.stem);
   for (const b of plan.blocks) {
-    h = convOut(h, b.dw.kernel, b.dw.stride[0]);
-    w = convOut(w, b.dw.kernel, b.dw.stride[1]);
-    out[b.stage] = [b.pw.outChannels, h, w];
+    conv(b.dw);
+    if (b.se) v.se?.(b.se, h, w);
+    conv(b.pw);
+    v.block?.(b, h, w);
   }
+  return { plan, h, w };
+}
+
+/** Feature-map size (c, h, w) after the stem and after each stage, for an input of h × w. */
+export function stageShapes(arch: Architecture, input: readonly [number, number]): Record<string, [number, number, number]> {
+  const out: Record<string, [number, number, number]> = {};
+  walkPlan(arch, input, {
+    convBN: (l, h, w) => {
+      if (l.key === 'conv1') out.conv1 = [l.outChannels, h, w];
+    },
+    block: (b, h, w) => {
+      out[b.stage] = [b.pw.outChannels, h, w];
+    },
+  });
   return out;
 }
 
 /** Multiply-adds of one image of h × w (convs, SE convs, last conv and fc; not BN, activations or pooling). */
 export function countMultiplyAdds(arch: Architecture, input: readonly [number, number]): number {
-  const plan = layerPlan(arch);
-  let [h, w] = input;
   let macs = 0;
-  const conv = (l: ConvBNLayer): void => {
-    h = convOut(h, l.kernel, l.stride[0]);
-    w = convOut(w, l.kernel, l.stride[1]);
-    macs += h * w * l.outChannels * (l.inChannels / l.groups) * l.kernel * l.kernel;
-  };
-  conv(plan.stem);
-  for (const b of plan.blocks) {
-    conv(b.dw);
-    if (b.se) macs += 2 * b.se.channels * b.se.reduced;
-    conv(b.pw);
-  }
+  const { plan } = walkPlan(arch, input, {
+    convBN: (l, h, w) => {
+      macs += h * w * l.outChannels * (l.inChannels / l.groups) * l.kernel * l.kernel;
+    },
+    se: (se) => {
+      macs += 2 * se.channels * se.reduced;
+    },
+  });
   if (plan.lastConv) macs += plan.lastConv.inChannels * plan.lastConv.outChannels;
-  macs += plan.fc.inFeatures * plan.fc.outFeatures;
-  return macs;
+  return macs + plan.fc.inFeatures * plan.fc.outFeatures;
 }
 
 /**
@@ -296,28 +316,20 @@ export function countMultiplyAdds(arch: Architecture, input: readonly [number, n
  * (window + 1) per output element, Linear in·out; activations and elementwise products count nothing.
  */
 export function countPaddleFlops(arch: Architecture, input: readonly [number, number]): number {
-  const plan = layerPlan(arch);
-  let [h, w] = input;
   let flops = 0;
-  const convBN = (l: ConvBNLayer): void => {
-    h = convOut(h, l.kernel, l.stride[0]);
-    w = convOut(w, l.kernel, l.stride[1]);
-    const outputs = h * w * l.outChannels;
-    flops += outputs * (l.inChannels / l.groups) * l.kernel * l.kernel + 2 * outputs;
-  };
-  convBN(plan.stem);
-  for (const b of plan.blocks) {
-    convBN(b.dw);
-    if (b.se) {
-      flops += (h * w + 1) * b.se.channels; // pool
-      flops += b.se.reduced * (b.se.channels + 1) + b.se.channels * (b.se.reduced + 1);
-    }
-    convBN(b.pw);
-  }
+  const { plan, h, w } = walkPlan(arch, input, {
+    convBN: (l, oh, ow) => {
+      const outputs = oh * ow * l.outChannels;
+      flops += outputs * (l.inChannels / l.groups) * l.kernel * l.kernel + 2 * outputs;
+    },
+    se: (se, oh, ow) => {
+      flops += (oh * ow + 1) * se.channels; // pool
+      flops += se.reduced * (se.channels + 1) + se.channels * (se.reduced + 1);
+    },
+  });
   flops += (h * w + 1) * plan.blocks.at(-1)!.pw.outChannels;
   if (plan.lastConv) flops += plan.lastConv.inChannels * plan.lastConv.outChannels;
-  flops += plan.fc.inFeatures * plan.fc.outFeatures;
-  return flops;
+  return flops + plan.fc.inFeatures * plan.fc.outFeatures;
 }
 
 /** A scale as PaddleClas writes it in model names: 1 → "1_0", 0.25 → "0_25". */

@@ -89,6 +89,26 @@ export function interpretProgram(program: Program, file: string): ProgramReading
     if (!p) fail(op, `input '${slot}' is not a parameter`);
     return p!;
   };
+  /** Take the next op, check it reads the running value, and make its output the running value. */
+  const step = (types: readonly string[], what: string, slot?: string): ProgramOp => {
+    const op = take(types, what);
+    consumes(op, slot);
+    advance(op);
+    return op;
+  };
+  /** An `add` of a parameter to the running value: returns the parameter. */
+  const biasAdd = (what: string): string => {
+    const a = take(['add'], what);
+    consumes(a);
+    const b = needParam(a, a.inputs.X === current ? 'Y' : 'X');
+    advance(a);
+    return b;
+  };
+  /** A 1x1 conv followed by its bias add (how Paddle programs write a Conv2D with bias): [weight, bias]. */
+  const convWithBias = (what: string): [string, string] => {
+    const c = step(['conv2d'], what, 'Input');
+    return [needParam(c, 'Filter'), biasAdd(`${what} bias`)];
+  };
 
   const convBN = (what: string): ConvBN => {
     const c = take(['conv2d', 'depthwise_conv2d'], `the conv of ${what}`);
@@ -131,38 +151,20 @@ export function interpretProgram(program: Program, file: string): ProgramReading
     let se: BlockReading['se'];
     if (peek()?.type === 'pool2d' && peek(1)?.type === 'conv2d' && peek(2)?.type === 'add') {
       const blockInput = current;
-      const pool = take(['pool2d'], 'the SE pooling');
-      consumes(pool, 'X');
+      const pool = step(['pool2d'], 'the SE pooling', 'X');
       checkGlobalAvgPool(pool, program, fail);
-      advance(pool);
-      const c1 = take(['conv2d'], 'the SE conv1');
-      consumes(c1, 'Input');
-      advance(c1);
-      const a1 = take(['add'], 'the SE conv1 bias');
-      consumes(a1);
-      const b1 = needParam(a1, a1.inputs.X === current ? 'Y' : 'X');
-      advance(a1);
-      const r = take(['relu'], 'the SE ReLU');
-      consumes(r);
-      advance(r);
-      const c2 = take(['conv2d'], 'the SE conv2');
-      consumes(c2, 'Input');
-      advance(c2);
-      const a2 = take(['add'], 'the SE conv2 bias');
-      consumes(a2);
-      const b2 = needParam(a2, a2.inputs.X === current ? 'Y' : 'X');
-      advance(a2);
-      const hs = take(['hardsigmoid'], 'the SE HardSigmoid');
-      consumes(hs);
-      advance(hs);
+      const [w1, b1] = convWithBias('the SE conv1');
+      step(['relu'], 'the SE ReLU');
+      const [w2, b2] = convWithBias('the SE conv2');
+      const hs = step(['hardsigmoid'], 'the SE HardSigmoid');
       const m = take(['multiply'], 'the SE gating multiply');
       const ins = [m.inputs.X, m.inputs.Y];
       if (!(ins.includes(blockInput) && ins.includes(current))) fail(m, `expected it to multiply '${blockInput}' by '${current}'`);
       advance(m);
       se = {
-        w1: needParam(c1, 'Filter'),
+        w1,
         b1,
-        w2: needParam(c2, 'Filter'),
+        w2,
         b2,
         slope: typeof hs.attrs.slope === 'number' ? hs.attrs.slope : 0.2,
         offset: typeof hs.attrs.offset === 'number' ? hs.attrs.offset : 0.5,
@@ -171,23 +173,14 @@ export function interpretProgram(program: Program, file: string): ProgramReading
     const pw = convBN(`block ${n} pointwise conv`);
     blocks.push({ dw, ...(se ? { se } : {}), pw });
   }
-  const pool = take(['pool2d'], 'the global average pooling after the last block');
-  consumes(pool, 'X');
-  checkGlobalAvgPool(pool, program, fail);
-  advance(pool);
+  checkGlobalAvgPool(step(['pool2d'], 'the global average pooling after the last block', 'X'), program, fail);
   let lastConv: string | undefined;
   let dropoutProb = 0;
   let headAct: Activation | undefined;
   if (peek()?.type === 'conv2d') {
-    const c = take(['conv2d'], 'the last conv');
-    consumes(c, 'Input');
-    lastConv = needParam(c, 'Filter');
-    advance(c);
+    lastConv = needParam(step(['conv2d'], 'the last conv', 'Input'), 'Filter');
     if (peek()?.type === 'add') fail(peek(), 'the last conv has a bias, which PP-LCNet does not');
-    const a = take(Object.keys(ACTS), 'the activation after the last conv');
-    consumes(a);
-    headAct = ACTS[a.type];
-    advance(a);
+    headAct = ACTS[step(Object.keys(ACTS), 'the activation after the last conv').type];
     if (peek()?.type === 'dropout') {
       const d = take(['dropout'], 'dropout');
       consumes(d, 'X');
@@ -207,19 +200,14 @@ export function interpretProgram(program: Program, file: string): ProgramReading
       advance(s);
     }
   }
-  const fl = take(['flatten', 'reshape', 'squeeze'], 'the flatten before fc');
-  consumes(fl, 'X');
-  advance(fl);
+  step(['flatten', 'reshape', 'squeeze'], 'the flatten before fc', 'X');
   const mm = take(['matmul'], 'the fc matmul');
   consumes(mm, 'X');
   const fcWeight = needParam(mm, 'Y');
   const fcTransposed = mm.attrs.trans_y === true || mm.attrs.transpose_y === true;
   if (mm.attrs.trans_x === true || mm.attrs.transpose_x === true) fail(mm, 'transposed input is not supported');
   advance(mm);
-  const add = take(['add'], 'the fc bias');
-  consumes(add);
-  const fcBias = needParam(add, add.inputs.X === current ? 'Y' : 'X');
-  advance(add);
+  const fcBias = biasAdd('the fc bias');
   let softmax = false;
   if (peek()?.type === 'softmax') {
     const s = take(['softmax'], 'softmax');

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readMetadataProps } from '../../src/onnx/read.js';
 import { VERSION } from '../../src/version.js';
-import { ROOT, runCli } from '../helpers.js';
+import { ROOT, runCli, tempDir } from '../helpers.js';
 
 describe('pplcnet build (CLI)', () => {
-  let dir = '';
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pplcnet-build-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = tempDir('build', { before, after });
 
   test('writes a model and prints a one-screen summary', async () => {
-    const out = join(dir, 'x1.onnx');
+    const out = join(tmp.path, 'x1.onnx');
     const r = await runCli(['build', '--scale', '1.0', '-o', out]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /params\s+2,952,520 \(2\.95M\)/);
@@ -28,11 +21,11 @@ describe('pplcnet build (CLI)', () => {
     const props = readMetadataProps(bytes);
     assert.equal(JSON.parse(props['pplcnet.labels']!)[8], 'hen');
     assert.equal(props['pplcnet.name'], 'PPLCNet_x1_0');
-    assert.deepEqual(await readdir(dir), ['x1.onnx'], 'no temp files left behind');
+    assert.deepEqual(await readdir(tmp.path), ['x1.onnx'], 'no temp files left behind');
   });
 
   test('text-line options with --json', async () => {
-    const out = join(dir, 'tl.onnx');
+    const out = join(tmp.path, 'tl.onnx');
     const r = await runCli([
       'build', '--scale', '0.25', '--class-num', '2', '--no-last-conv', '--input-size', '80x160',
       '--stride-list', '[[1,2],[2,1],[2,1],[2,1],[2,1]]', '--batch', '4', '--keep-bn', '--json', '-o', out,
@@ -60,10 +53,10 @@ describe('pplcnet build (CLI)', () => {
   ];
   for (const [args, message] of bad) {
     test(`refuses ${args.join(' ')} with exit code 2 and a message naming the option`, async () => {
-      const r = await runCli(['build', ...args, '-o', join(dir, 'bad.onnx')]);
+      const r = await runCli(['build', ...args, '-o', join(tmp.path, 'bad.onnx')]);
       assert.equal(r.code, 2);
       assert.match(r.stderr, message);
-      await assert.rejects(readFile(join(dir, 'bad.onnx')));
+      await assert.rejects(readFile(join(tmp.path, 'bad.onnx')));
     });
   }
 

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readMetadataProps } from '../../src/onnx/read.js';
 import { FIXTURES } from '../fixtures/index.js';
-import { runCli } from '../helpers.js';
+import { runCli, tempDir } from '../helpers.js';
 
 describe('pplcnet convert (CLI), inference models', () => {
-  let dir = '';
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pplcnet-convert-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = tempDir('convert', { before, after });
 
   test('converts the shipped model folder, writes atomically, records the preprocessing and labels', async () => {
-    const out = join(dir, 'tl.onnx');
+    const out = join(tmp.path, 'tl.onnx');
     const r = await runCli(['convert', FIXTURES.textlineModel, '-o', out, '--opset', '14']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /source\s+Paddle 3 PIR program: .*inference\.json/);
@@ -25,13 +18,13 @@ describe('pplcnet convert (CLI), inference models', () => {
     assert.match(r.stdout, /graph\s+opset 14, BatchNorm folded/);
     const props = readMetadataProps(await readFile(out));
     assert.deepEqual(JSON.parse(props['pplcnet.preprocess']!).resize, { mode: 'exact', width: 160, height: 80 });
-    assert.deepEqual(await readdir(dir), ['tl.onnx']);
+    assert.deepEqual(await readdir(tmp.path), ['tl.onnx']);
     const p = await runCli(['predict', '-m', out, '--ep', 'cpu', '--json', 'models/examples/textline_upside_down.png']);
     assert.equal(JSON.parse(p.stdout).topk[0].label, '180_degree');
   });
 
   test('--json summary and --keep-bn', async () => {
-    const out = join(dir, 'kept.onnx');
+    const out = join(tmp.path, 'kept.onnx');
     const r = await runCli(['convert', join(FIXTURES.textlineModel, 'inference.json'), '-o', out, '--keep-bn', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
@@ -42,7 +35,7 @@ describe('pplcnet convert (CLI), inference models', () => {
   });
 
   test('a folder without a model: exit 1 and a message saying what is expected', async () => {
-    const r = await runCli(['convert', dir]);
+    const r = await runCli(['convert', tmp.path]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no inference\.json or inference\.pdmodel in this folder/);
   });

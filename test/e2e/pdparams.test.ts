@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES } from '../fixtures/index.js';
-import { runCli } from '../helpers.js';
+import { runCli, tempDir } from '../helpers.js';
 
 describe('pplcnet convert / inspect (CLI), .pdparams', () => {
-  let dir = '';
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pplcnet-pdparams-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = tempDir('pdparams', { before, after });
 
   test('converts with flags for what the shapes cannot tell, and says which were given', async () => {
-    const out = join(dir, 'pairs.onnx');
+    const out = join(tmp.path, 'pairs.onnx');
     const r = await runCli(['convert', join(FIXTURES.pdparams, 'stride_pairs.pdparams'), '--stride-list', '[[1,2],[2,1],[2,1],[2,1],[2,1]]', '--input-size', '32x64', '-o', out]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /strides \[\[1,2\],\[2,1\],\[2,1\],\[2,1\],\[2,1\]\]/);
@@ -25,7 +18,7 @@ describe('pplcnet convert / inspect (CLI), .pdparams', () => {
   });
 
   test('--json summary of a distillation checkpoint; the prefix note goes to stderr', async () => {
-    const r = await runCli(['convert', join(FIXTURES.pdparams, 'distill_student.pdparams'), '--json', '-o', join(dir, 'd.onnx')]);
+    const r = await runCli(['convert', join(FIXTURES.pdparams, 'distill_student.pdparams'), '--json', '-o', join(tmp.path, 'd.onnx')]);
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
     assert.equal(s.format, 'pdparams');
@@ -46,13 +39,13 @@ describe('pplcnet convert / inspect (CLI), .pdparams', () => {
   });
 
   test('hostile and mismatched files: exit 1, nothing written', async () => {
-    const out = join(dir, 'evil.onnx');
+    const out = join(tmp.path, 'evil.onnx');
     const r = await runCli(['convert', join(FIXTURES.pdparams, 'hostile_eval.pdparams'), '-o', out]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /refusing the pickle global 'builtins\.eval'/);
     const flag = await runCli(['convert', join(FIXTURES.textlineModel), '--act', 'relu', '-o', out]);
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /--act applies to \.pdparams only/);
-    assert.ok(!(await readdir(dir)).includes('evil.onnx'));
+    assert.ok(!(await readdir(tmp.path)).includes('evil.onnx'));
   });
 });

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { PplcnetError } from '../../errors.js';
 import { formatBytes } from '../../util/fs.js';
 import { defaultCacheDir } from '../../zoo/cache.js';
-import { cacheState, modelDir, pullModel, removeModel } from '../../zoo/pull.js';
+import { cacheState, modelDir, removeModel } from '../../zoo/pull.js';
 import { type ZooEntry, findZooEntry, loadZoo } from '../../zoo/registry.js';
 import type { CliContext } from '../context.js';
 import { progressBar } from '../progress.js';

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { convertInferenceModel } from '../../../src/convert/inference-model.js';
@@ -12,7 +11,7 @@ import { pdiparamsOrder } from '../../../src/convert/program.js';
 import { PplcnetError } from '../../../src/errors.js';
 import { readMetadataProps } from '../../../src/onnx/read.js';
 import { FIXTURES } from '../../fixtures/index.js';
-import { assertAllClose, runOnnx, seededFloats } from '../../helpers.js';
+import { assertAllClose, runOnnx, seededFloats, tempDir } from '../../helpers.js';
 import { toPirJson } from '../../pir-writer.js';
 import { runProgram } from '../../program-runner.js';
 
@@ -41,13 +40,7 @@ function pdiparamsFor(program: ReturnType<typeof readProgramDesc>, weights: Map<
 }
 
 describe('Paddle inference models', () => {
-  let dir = '';
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'pplcnet-infer-'));
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = tempDir('infer', { before, after });
 
   test('the shipped PIR model: the program gives the architecture, strides included', async () => {
     const program = readPirProgram(await readFile(join(FIXTURES.textlineModel, 'inference.json'), 'utf8'), 'inference.json');
@@ -84,7 +77,7 @@ describe('Paddle inference models', () => {
     assert.equal(program.version, '2.2.0');
     assert.equal(program.parameters.length, 146);
     const weights = makeWeights(program, 11);
-    const d = join(dir, 'legacy');
+    const d = join(tmp.path, 'legacy');
     await mkdir(d);
     await copyFile(FIXTURES.legacyProgram, join(d, 'inference.pdmodel'));
     await writeFile(join(d, 'inference.pdiparams'), pdiparamsFor(program, weights));
@@ -107,8 +100,8 @@ describe('Paddle inference models', () => {
     const program = readProgramDesc(new Uint8Array(await readFile(FIXTURES.legacyProgram)), 'inference.pdmodel');
     const weights = makeWeights(program, 3);
     const params = pdiparamsFor(program, weights);
-    const a = join(dir, 'same-legacy');
-    const b = join(dir, 'same-pir');
+    const a = join(tmp.path, 'same-legacy');
+    const b = join(tmp.path, 'same-pir');
     await mkdir(a);
     await mkdir(b);
     await copyFile(FIXTURES.legacyProgram, join(a, 'inference.pdmodel'));
@@ -123,7 +116,7 @@ describe('Paddle inference models', () => {
   });
 
   test('files that do not belong together, or are cut short, are refused with the file named', async () => {
-    const d = join(dir, 'broken');
+    const d = join(tmp.path, 'broken');
     await mkdir(d);
     const params = await readFile(join(FIXTURES.textlineModel, 'inference.pdiparams'));
     await copyFile(join(FIXTURES.textlineModel, 'inference.json'), join(d, 'inference.json'));
@@ -134,7 +127,7 @@ describe('Paddle inference models', () => {
     await assert.rejects(convertInferenceModel(d), /holds 144 tensors but the program declares 145 parameters/);
     await rm(join(d, 'inference.pdiparams'));
     await assert.rejects(convertInferenceModel(d), /inference\.pdiparams are missing beside it/);
-    await assert.rejects(convertInferenceModel(join(dir, 'nowhere')), /no such file or folder/);
+    await assert.rejects(convertInferenceModel(join(tmp.path, 'nowhere')), /no such file or folder/);
     assert.deepEqual((await readdir(d)).sort(), ['inference.json']);
   });
 
