@@ -121,3 +121,35 @@ describe('buildPPLCNet', () => {
     assert.throws(() => buildPPLCNet({ scale: 0.25 }, { opset: 13 }), { name: 'RangeError', message: /'opset'/ });
   });
 });
+
+describe('initialization as PaddleClas constructs the model', () => {
+  test('KaimingNormal convs, XavierUniform fc, BatchNorm 1/0/0/1, zero biases; seeded', () => {
+    const arch = resolveArchitecture({ scale: 1.0 });
+    const w = initParameters(arch, 5);
+    const stats = (a: Float32Array) => {
+      let m = 0;
+      for (const v of a) m += v;
+      m /= a.length;
+      let s = 0;
+      let max = 0;
+      for (const v of a) {
+        s += (v - m) ** 2;
+        max = Math.max(max, Math.abs(v));
+      }
+      return { mean: m, std: Math.sqrt(s / a.length), max };
+    };
+    // pointwise conv 256→256: fan_in 256, std √(2/256)
+    const pw = stats(w.get('blocks5.3.pw_conv.conv.weight')!);
+    assert.ok(Math.abs(pw.std / Math.sqrt(2 / 256) - 1) < 0.02 && Math.abs(pw.mean) < 0.002, JSON.stringify(pw));
+    // depthwise 5x5: fan_in 25
+    const dw = stats(w.get('blocks5.3.dw_conv.conv.weight')!);
+    assert.ok(Math.abs(dw.std / Math.sqrt(2 / 25) - 1) < 0.05, JSON.stringify(dw));
+    // fc [1280, 1000]: uniform in ±√(6/2280), std = limit/√3
+    const fc = stats(w.get('fc.weight')!);
+    const limit = Math.sqrt(6 / 2280);
+    assert.ok(fc.max <= limit && Math.abs(fc.std / (limit / Math.sqrt(3)) - 1) < 0.01, JSON.stringify(fc));
+    assert.ok(w.get('conv1.bn.weight')!.every((v) => v === 1) && w.get('conv1.bn._variance')!.every((v) => v === 1));
+    assert.ok(w.get('conv1.bn.bias')!.every((v) => v === 0) && w.get('fc.bias')!.every((v) => v === 0) && w.get('blocks6.0.se.conv1.bias')!.every((v) => v === 0));
+    assert.deepEqual(initParameters(arch, 5).get('fc.weight'), w.get('fc.weight'));
+  });
+});
