@@ -1,6 +1,7 @@
 /** Shared test helpers: float comparison with absolute + relative tolerance, running models. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,12 +71,16 @@ export interface CliRun {
   stderr: string;
 }
 
+/** A cache folder for CLI runs that do not name one, so tests never touch the user's cache; removed at exit. */
+const TEST_HOME = join(tmpdir(), `pplcnet-test-home-${process.pid}`);
+process.on('exit', () => rmSync(TEST_HOME, { recursive: true, force: true }));
+
 /** Run the installed CLI (`bin/pplcnet.js`, compiled JavaScript) as a user would. */
 export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`${ROOT}bin/pplcnet.js`, ...args], {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, PPLCNET_HOME: TEST_HOME, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
