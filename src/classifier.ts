@@ -4,11 +4,10 @@
  * (preprocessing, labels), and runs it on onnxruntime-node.
  */
 import { PplcnetError, invalidOption } from './errors.js';
-import { type ImageInput, decodeImage } from './image/decode.js';
+import type { ImageInput } from './image/decode.js';
 import { availableParallelism } from 'node:os';
 import { PreprocessPool } from './image/pool.js';
-import { normalizeInto, resizeAndCrop } from './image/preprocess.js';
-import type { Image8 } from './image/resize.js';
+import { type PreparedImage, preprocess as prepareImage } from './image/preprocess.js';
 import { imagenetLabels } from './labels.js';
 import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from './metadata.js';
 import { readMetadataProps } from './onnx/metadata-props.js';
@@ -130,32 +129,12 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     return isDist ? values : softmaxRows(values, cols);
   };
 
-  const prepare = async (input: ImageInput): Promise<{ img: Image8; decodeMs: number; preprocessMs: number; name: string }> => {
-    const name = typeof input === 'string' ? input : `<${input.length} bytes>`;
-    const t0 = performance.now();
-    const decoded = await decodeImage(input, name);
-    const t1 = performance.now();
-    let img: Image8;
-    try {
-      img = resizeAndCrop(decoded, preprocess, name);
-    } catch (err) {
-      throw new PplcnetError('E_IMAGE', (err as Error).message);
-    }
-    return { img, decodeMs: t1 - t0, preprocessMs: performance.now() - t1, name };
-  };
-
-  /** One image ready for the network: CHW float32, with its timings. */
-  type Ready = { name: string; data: Float32Array; width: number; height: number; decodeMs: number; preprocessMs: number };
+  /** One image ready for the network, with its name. */
+  type Ready = PreparedImage & { name: string };
   const nameOf = (i: ImageInput): string => (typeof i === 'string' ? i : `<${i.length} bytes>`);
   const asError = (i: ImageInput, err: unknown): PplcnetError =>
     err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${nameOf(i)}: ${(err as Error).message}`);
-  const prepareHere = async (input: ImageInput): Promise<Ready> => {
-    const p = await prepare(input);
-    const t0 = performance.now();
-    const data = new Float32Array(3 * p.img.width * p.img.height);
-    normalizeInto(p.img, preprocess, data);
-    return { name: p.name, data, width: p.img.width, height: p.img.height, decodeMs: p.decodeMs, preprocessMs: p.preprocessMs + performance.now() - t0 };
-  };
+  const prepareHere = async (input: ImageInput): Promise<Ready> => ({ name: nameOf(input), ...(await prepareImage(input, preprocess, nameOf(input))) });
 
   /** Run prepared images (grouped by size, one batch per size) and build their results. */
   const infer = async (prepared: (Ready | PplcnetError)[]): Promise<(Classification | PplcnetError)[]> => {

@@ -2,7 +2,7 @@
  * Comparing two models on the same inputs: the tool for "the ONNX differs from Paddle". Reports the
  * largest and mean absolute differences of logits and probabilities, and top-1 / top-5 agreement.
  */
-import { type ClassifierOptions, createClassifier } from './classifier.js';
+import { type ClassifierOptions, createClassifier, topK } from './classifier.js';
 import { PplcnetError } from './errors.js';
 import { expandInputs } from './util/inputs.js';
 
@@ -37,11 +37,7 @@ function stats(a: Float32Array, b: Float32Array): { maxAbs: number; meanAbs: num
   return { maxAbs: max, meanAbs: sum / a.length };
 }
 
-function top(row: Float32Array, k: number): number[] {
-  return Array.from(row.keys())
-    .sort((x, y) => row[y]! - row[x]! || x - y)
-    .slice(0, k);
-}
+const top = (row: Float32Array, k: number): number[] => topK(row, k).map((t) => t.classId);
 
 export async function compareModels(a: string, b: string, options: CompareOptions = {}): Promise<CompareReport> {
   const ca = await createClassifier({ ...options, model: a });
@@ -54,13 +50,10 @@ export async function compareModels(a: string, b: string, options: CompareOption
       kind = 'images';
       const files = await expandInputs(options.images);
       if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${options.images.join(', ')}`);
-      const { decodeImage } = await import('./image/decode.js');
-      const { resizeAndCrop, normalizeInto } = await import('./image/preprocess.js');
+      const { preprocess } = await import('./image/preprocess.js');
       for (const f of files) {
-        const img = resizeAndCrop(await decodeImage(f), ca.preprocess, f);
-        const data = new Float32Array(3 * img.width * img.height);
-        normalizeInto(img, ca.preprocess, data);
-        batches.push({ data, n: 1, h: img.height, w: img.width, names: [f] });
+        const img = await preprocess(f, ca.preprocess);
+        batches.push({ data: img.data, n: 1, h: img.height, w: img.width, names: [f] });
       }
     } else {
       if (!size) throw new PplcnetError('E_MODEL', `${a}: its input size is not recorded; compare with --images`);

@@ -2,15 +2,8 @@
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, PplcnetError } from '../errors.js';
 import type { Preprocess } from '../metadata.js';
+import type { PreparedImage } from './preprocess.js';
 import type { PrepareReply, PrepareRequest } from './worker.js';
-
-export interface PreparedImage {
-  data: Float32Array;
-  width: number;
-  height: number;
-  decodeMs: number;
-  preprocessMs: number;
-}
 
 export class PreprocessPool {
   private readonly workers: Worker[] = [];

@@ -2,6 +2,7 @@
  * A model's preprocessing, from an RGB uint8 image to the float32 CHW tensor it reads:
  * resize (OpenCV INTER_LINEAR), center crop, channel order, normalization in float32 as Paddle does.
  */
+import { PplcnetError } from '../errors.js';
 import type { Preprocess } from '../metadata.js';
 import { type ImageInput, decodeImage } from './decode.js';
 import { type Image8, centerWindow, resizeLinear, resizeShortSize } from './resize.js';
@@ -45,10 +46,28 @@ export function normalizeInto(img: Image8, p: Preprocess, out: Float32Array, off
   }
 }
 
-/** Decode, resize, crop and normalize one image into a new [3, H, W] tensor. */
-export async function preprocess(input: ImageInput, p: Preprocess): Promise<{ data: Float32Array; height: number; width: number }> {
-  const img = resizeAndCrop(await decodeImage(input), p, typeof input === 'string' ? input : 'image');
+/** One image ready for the network: a [3, H, W] float32 tensor, and where the time went. */
+export interface PreparedImage {
+  data: Float32Array;
+  width: number;
+  height: number;
+  decodeMs: number;
+  /** Resize, crop and normalize. */
+  preprocessMs: number;
+}
+
+/** Decode, resize, crop and normalize one image into a new [3, H, W] tensor. Failures are E_IMAGE errors naming it. */
+export async function preprocess(input: ImageInput, p: Preprocess, name = typeof input === 'string' ? input : `<${input.length} bytes>`): Promise<PreparedImage> {
+  const t0 = performance.now();
+  const decoded = await decodeImage(input, name);
+  const t1 = performance.now();
+  let img: Image8;
+  try {
+    img = resizeAndCrop(decoded, p, name);
+  } catch (err) {
+    throw new PplcnetError('E_IMAGE', (err as Error).message);
+  }
   const data = new Float32Array(3 * img.width * img.height);
   normalizeInto(img, p, data);
-  return { data, height: img.height, width: img.width };
+  return { data, width: img.width, height: img.height, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
 }

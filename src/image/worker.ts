@@ -4,8 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { Preprocess } from '../metadata.js';
-import { decodeImage } from './decode.js';
-import { normalizeInto, resizeAndCrop } from './preprocess.js';
+import { preprocess } from './preprocess.js';
 
 export interface PrepareRequest {
   id: number;
@@ -20,14 +19,9 @@ export type PrepareReply =
 
 parentPort?.on('message', async (req: PrepareRequest) => {
   try {
-    const t0 = performance.now();
-    const img = await decodeImage(req.input, req.name);
-    const t1 = performance.now();
-    const out = resizeAndCrop(img, req.preprocess, req.name);
-    const data = new Float32Array(3 * out.width * out.height);
-    normalizeInto(out, req.preprocess, data);
-    const reply: PrepareReply = { id: req.id, ok: true, data, width: out.width, height: out.height, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
-    parentPort!.postMessage(reply, [data.buffer]);
+    const r = await preprocess(req.input, req.preprocess, req.name);
+    const reply: PrepareReply = { id: req.id, ok: true, ...r };
+    parentPort!.postMessage(reply, [r.data.buffer as ArrayBuffer]); // a fresh Float32Array: its own ArrayBuffer
   } catch (err) {
     const e = err as { code?: string; message?: string };
     parentPort!.postMessage({ id: req.id, ok: false, code: e.code ?? 'E_IMAGE', message: e.message ?? String(err) } satisfies PrepareReply);
