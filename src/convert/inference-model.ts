@@ -101,7 +101,10 @@ export interface InferenceConversion extends BuiltModel {
 /** Convert a Paddle inference model to ONNX (nothing is written; the caller writes `bytes`). */
 export async function convertInferenceModel(
   path: string,
-  options: Omit<BuildOptions, 'weights' | 'seed'> = {},
+  options: Omit<BuildOptions, 'weights' | 'seed'> & {
+    /** What to record where inference.yml is silent (a zoo record's labels, preprocessing, name, license). */
+    defaults?: ModelDescription;
+  } = {},
 ): Promise<InferenceConversion> {
   const files = locateInferenceModel(path);
   const program = await readProgramFile(files);
@@ -109,17 +112,20 @@ export async function convertInferenceModel(
   const weights = mapInferenceWeights(program, reading, new Uint8Array(await readFile(files.params)), files.params);
   const config = files.config ? readInferenceConfig(await readFile(files.config, 'utf8'), files.config) : {};
   const arch = reading.architecture;
+  const { defaults = {}, ...build } = options;
+  const labels = config.labels ?? defaults.labels ?? (arch.classNum === 1000 ? imagenetLabels() : undefined);
   const description: ModelDescription = {
-    name: config.name ?? `PPLCNet_x${scaleTag(arch.scale)}`,
+    ...defaults,
+    name: config.name ?? defaults.name ?? `PPLCNet_x${scaleTag(arch.scale)}`,
     ...(config.preprocess ? { preprocess: config.preprocess } : {}),
-    ...(config.labels ? { labels: config.labels } : arch.classNum === 1000 ? { labels: imagenetLabels() } : {}),
+    ...(labels ? { labels } : {}),
     ...(config.topk !== undefined ? { topk: config.topk } : {}),
-    source: 'Paddle inference model',
+    source: defaults.source ?? 'Paddle inference model',
     ...options.description,
   };
   if (description.labels && description.labels.length !== arch.classNum) {
     throw new PplcnetError('E_FORMAT', `${files.config ?? 'labels'}: ${description.labels.length} labels for a model of ${arch.classNum} classes`);
   }
-  const built = buildPPLCNet(arch, { ...options, inputSize: options.inputSize ?? reading.inputSize ?? 224, weights, description });
+  const built = buildPPLCNet(arch, { ...build, inputSize: build.inputSize ?? reading.inputSize ?? 224, weights, description });
   return { ...built, files, reading, description };
 }

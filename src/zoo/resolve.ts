@@ -5,7 +5,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { readInferenceConfig } from '../convert/inference-config.js';
 import { imagenetLabels } from '../labels.js';
 import type { ModelDescription } from '../metadata.js';
 import type { BuildOptions } from '../builder/pplcnet.js';
@@ -96,12 +95,8 @@ async function convertCached(
   const files = locateInferenceModel(path);
   const parts = await Promise.all([files.program, files.params, ...(files.config ? [files.config] : [])].map((f) => readFile(f)));
   const key = sha256(`pplcnet ${VERSION}`, JSON.stringify(build ?? {}), JSON.stringify(fallback), ...parts.map((p) => new Uint8Array(p)));
-  const r = await cachedModel(onnxDir, key, async () => {
-    // the archive's inference.yml wins; the zoo record fills in what it lacks
-    const probe = files.config ? readInferenceConfig(await readFile(files.config, 'utf8'), files.config) : {};
-    const description = { ...fallback, ...probe, source: fallback.source ?? 'Paddle inference model', ...(fallback.license ? { license: fallback.license } : {}) };
-    return (await convertInferenceModel(path, { ...build, ...(Object.keys(fallback).length ? { description } : {}) })).bytes;
-  });
+  // the model's inference.yml wins; the zoo record fills in what it lacks
+  const r = await cachedModel(onnxDir, key, async () => (await convertInferenceModel(path, { ...build, defaults: fallback })).bytes);
   return { name, bytes: r.bytes, ...(r.path ? { path: r.path } : {}), origin: r.fromCache ? 'cache' : 'converted' };
 }
 
