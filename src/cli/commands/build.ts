@@ -1,12 +1,11 @@
 /** `pplcnet build`: emit a PP-LCNet ONNX graph for any scale and PaddleClas option. */
-import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { type Activation, ACTIVATIONS, type StrideEntry, scaleTag } from '../../builder/architecture.js';
-import { imagenetLabels, parseLabelFile } from '../../labels.js';
+import { imagenetLabels } from '../../labels.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import type { CliContext } from '../context.js';
+import { labelsFrom, report } from './convert.js';
 import { parseBatch, parseInputSize, parseInteger, parseNumber, parsePositiveInteger, parseStrideList } from '../parse.js';
-import { formatSummary } from '../summary.js';
 
 interface BuildFlags {
   scale: number;
@@ -49,9 +48,7 @@ export function buildCommand(ctx: CliContext): Command {
     .option('-o, --output <file>', 'output file (default <name>.onnx, e.g. PPLCNet_x1_0.onnx)')
     .option('--json', 'print the summary as JSON', false)
     .action(async (flags: BuildFlags) => {
-      let labels: readonly string[] | undefined;
-      if (flags.labels) labels = parseLabelFile(await readFile(flags.labels, 'utf8'), flags.labels);
-      else if (flags.classNum === 1000) labels = imagenetLabels();
+      const labels = (await labelsFrom(flags)) ?? (flags.classNum === 1000 ? imagenetLabels() : undefined);
       if (labels && labels.length !== flags.classNum) {
         throw new RangeError(`Expected ${flags.classNum} labels for '--labels' but ${flags.labels} holds ${labels.length}`);
       }
@@ -79,7 +76,6 @@ export function buildCommand(ctx: CliContext): Command {
       );
       const output = flags.output ?? `${name}.onnx`;
       await writeFileAtomic(output, model.bytes);
-      if (flags.json) ctx.stdout(`${JSON.stringify({ output, ...model.summary })}\n`);
-      else ctx.stdout(formatSummary(model.summary, output));
+      report(ctx, flags, output, model.summary, [], {});
     });
 }

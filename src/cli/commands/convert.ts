@@ -49,11 +49,11 @@ export function buildOptionsFrom(flags: ConvertFlags): Omit<BuildOptions, 'weigh
   };
 }
 
-export async function labelsFrom(flags: ConvertFlags): Promise<string[] | undefined> {
+export async function labelsFrom(flags: { labels?: string }): Promise<string[] | undefined> {
   return flags.labels ? parseLabelFile(await readFile(flags.labels, 'utf8'), flags.labels) : undefined;
 }
 
-export function report(ctx: CliContext, flags: ConvertFlags, output: string, summary: ModelSummary, extra: [string, string][], json: object): void {
+export function report(ctx: CliContext, flags: { json: boolean }, output: string, summary: ModelSummary, extra: [string, string][], json: object): void {
   if (flags.json) ctx.stdout(`${JSON.stringify({ output, ...json, ...summary })}\n`);
   else ctx.stdout(formatSummary(summary, output, extra));
 }
