@@ -3,6 +3,7 @@
  * throws at the line that built the node, naming the op.
  */
 import { onnx, type OnnxTypes } from '../onnx/proto.js';
+import { float32ToLE } from '../util/float32.js';
 
 import { type Dim, numel, shapeToString } from './shape.js';
 
@@ -90,7 +91,7 @@ export class GraphBuilder {
       );
     }
     const value = this.claim(name, shape);
-    this.initializers.push({ name, dims: [...shape], dataType: onnx.TensorProto.DataType.FLOAT, raw: float32Bytes(data) });
+    this.initializers.push({ name, dims: [...shape], dataType: onnx.TensorProto.DataType.FLOAT, raw: float32ToLE(data) });
     return value;
   }
 
@@ -171,7 +172,7 @@ function encodeAttribute(name: string, attr: Attribute): OnnxTypes.IAttributePro
   if ('float' in attr) return { name, type: T.FLOAT, f: attr.float };
   if ('ints' in attr) return { name, type: T.INTS, ints: [...attr.ints] };
   if ('floats' in attr) return { name, type: T.FLOATS, floats: [...attr.floats] };
-  if ('tensor' in attr) return { name, type: T.TENSOR, t: { dims: [...attr.tensor.dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData: float32Bytes(attr.tensor.data) } };
+  if ('tensor' in attr) return { name, type: T.TENSOR, t: { dims: [...attr.tensor.dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData: float32ToLE(attr.tensor.data) } };
   return { name, type: T.STRING, s: new TextEncoder().encode(attr.string) };
 }
 
@@ -187,12 +188,4 @@ function valueInfo(v: Value): OnnxTypes.IValueInfoProto {
       },
     },
   };
-}
-
-/** float32 values as little-endian bytes. */
-function float32Bytes(data: Float32Array): Uint8Array {
-  const raw = new Uint8Array(data.length * 4);
-  const view = new DataView(raw.buffer);
-  for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
-  return raw;
 }

@@ -4,6 +4,7 @@
  * raw little-endian data`, in the sorted order of the program's persistable variable names.
  */
 import { PplcnetError } from '../errors.js';
+import { float32FromLE, float32ToLE } from '../util/float32.js';
 import { fields, int64, repeatedVarints } from '../util/protobuf.js';
 
 /** Paddle VarType data types and their element sizes. */
@@ -89,10 +90,7 @@ export function readPdiparams(buf: Uint8Array, file: string): RawTensor[] {
 /** Little-endian float32 bytes → Float32Array (copied, aligned). */
 export function toFloat32(t: RawTensor, what: string): Float32Array {
   if (t.dtype !== 'float32') throw new PplcnetError('E_WEIGHTS', `${what}: data type ${t.dtype}, expected float32`);
-  const out = new Float32Array(t.bytes.length / 4);
-  const dv = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
-  for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(i * 4, true);
-  return out;
+  return float32FromLE(t.bytes);
 }
 
 /** Write tensors in the combined format (used by tests and fixtures to make inference models). */
@@ -108,10 +106,7 @@ export function writePdiparams(tensors: readonly { shape: readonly number[]; dat
     dv.setUint32(12, 0, true);
     dv.setInt32(16, desc.length, true);
     head.set(desc, 20);
-    const data = new Uint8Array(t.data.length * 4);
-    const ddv = new DataView(data.buffer);
-    t.data.forEach((v, i) => ddv.setFloat32(i * 4, v, true));
-    parts.push(head, data);
+    parts.push(head, float32ToLE(t.data));
   }
   const total = parts.reduce((a, p) => a + p.length, 0);
   const out = new Uint8Array(total);

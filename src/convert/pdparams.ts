@@ -4,6 +4,7 @@
  * Distillation checkpoints prefix keys with `Student.` / `Teacher.`.
  */
 import { PplcnetError } from '../errors.js';
+import { float32FromLE } from '../util/float32.js';
 import { type NdArray, type PickleValue, PyTuple, unpickle } from './pickle.js';
 
 export interface WeightTensor {
@@ -55,12 +56,7 @@ export function readPdparams(buf: Uint8Array, file: string): PdparamsFile {
     if (arr.dtype.startsWith('>')) {
       throw new PplcnetError('E_WEIGHTS', `${file}: '${k}' is big-endian (${arr.dtype}); re-save it little-endian (arr.astype('<f4'))`);
     }
-    let data = new Float32Array(0);
-    if (arr.dtype === '<f4') {
-      data = new Float32Array(arr.data.length / 4);
-      const dv = new DataView(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength);
-      for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(i * 4, true);
-    }
+    const data = arr.dtype === '<f4' ? float32FromLE(arr.data) : new Float32Array(0);
     tensors.set(k, { dtype: arr.dtype.replace('<', ''), shape: arr.shape, data });
   }
   const prefixes = [...new Set([...tensors.keys()].map((k) => /^(Student|Teacher)\d*\./.exec(k)?.[0]).filter((p): p is string => p !== undefined))].sort();

@@ -1,4 +1,5 @@
 /** Reading ONNX files: the metadata fast (without decoding the graph), or a full typed view. */
+import { float32FromLE } from '../util/float32.js';
 import { utf8 } from '../util/protobuf.js';
 import { onnx } from './proto.js';
 
@@ -52,13 +53,7 @@ export function viewModel(bytes: Uint8Array): OnnxModelView {
       outputs: n.output ?? [],
       attributes: Object.fromEntries((n.attribute ?? []).map((a) => [a.name ?? '', attrValue(a)])),
     })),
-    initializers: (g.initializer ?? []).map((t) => {
-      const raw = t.rawData ?? new Uint8Array();
-      const data = new Float32Array(raw.length / 4);
-      const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-      for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(i * 4, true);
-      return { name: t.name ?? '', dims: (t.dims ?? []).map(Number), data };
-    }),
+    initializers: (g.initializer ?? []).map((t) => ({ name: t.name ?? '', dims: (t.dims ?? []).map(Number), data: float32FromLE(t.rawData ?? new Uint8Array()) })),
     metadata: Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
   };
 }
