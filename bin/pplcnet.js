@@ -1,5 +1,13 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
+// The installed CLI runs the compiled JavaScript in dist/ (no TypeScript loader).
+let main;
+try {
+  ({ main } = await import('../dist/src/cli/main.js'));
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/src/cli/main.js')) throw err;
+  process.stderr.write('pplcnet: the compiled CLI (dist/) is missing. In a clone, run `npm run build` first.\n');
+  process.exit(1);
+}
 
 // A closed pipe (`pplcnet predict … | head`) ends the run quietly.
 process.stdout.on('error', (err) => {
