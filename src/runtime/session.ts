@@ -21,7 +21,7 @@ export interface SessionOptions {
   interThreads?: number;
   /** Graph optimization level. ['all'] */
   graphOpt?: GraphOptimizationLevel;
-  /** Where notices go (the provider choice, said once per process). [stderr] */
+  /** Where notices go (the provider choice, said once per process). The library never writes to stderr by itself. [none] */
   notice?: (message: string) => void;
   /** Save onnxruntime's optimized model here (for inspection or a faster start). */
   optimizedModelPath?: string;
@@ -88,9 +88,9 @@ export async function createSession(
   available: readonly string[] = availableProviders(),
 ): Promise<{ session: ort.InferenceSession; provider: string; ortOptions: ort.InferenceSession.SessionOptions }> {
   const decision = chooseProvider(options.ep ?? 'auto', available);
-  if (decision.notice && !said.has(decision.notice)) {
+  if (decision.notice && options.notice && !said.has(decision.notice)) {
     said.add(decision.notice);
-    (options.notice ?? ((m: string) => process.stderr.write(`pplcnet: ${m}\n`)))(decision.notice);
+    options.notice(decision.notice);
   }
   const ortOptions = toOrtOptions(options, decision.provider);
   try {
