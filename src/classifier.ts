@@ -63,7 +63,12 @@ export interface Classifier {
   run(data: Float32Array, n: number, height: number, width: number): Promise<Float32Array>;
   /** The `logits` output of the last `run`, when the model has one. */
   readonly lastLogits: Float32Array | undefined;
+  /**
+   * Release the onnxruntime session and the worker threads. Idempotent; any use afterwards throws a
+   * `PplcnetError` with code `E_CLOSED`. `await using clf = await createClassifier(…)` closes it for you.
+   */
   close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 function label(labels: readonly string[] | undefined, id: number): string {
@@ -107,7 +112,12 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   let resolvedLabels = metadata.labels;
 
   let lastLogits: Float32Array | undefined;
+  let closed = false;
+  const assertOpen = (what: string): void => {
+    if (closed) throw new PplcnetError('E_CLOSED', `${what}: this classifier (${options.model}) was closed; create a new one with createClassifier()`);
+  };
   const run = async (data: Float32Array, n: number, h: number, w: number): Promise<Float32Array> => {
+    assertOpen('run');
     const out = await session.run({ [inputName]: new ort.Tensor('float32', data, [n, 3, h, w]) });
     lastLogits = out.logits ? (out.logits.data as Float32Array) : undefined;
     const t = out[outputName]!;
@@ -168,14 +178,17 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     return results;
   };
 
-  const classifyBatch = async (inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]> =>
-    infer(await Promise.all(inputs.map((i) => prepareHere(i).catch((err: unknown) => asError(i, err)))));
+  const classifyBatch = async (inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]> => {
+    assertOpen('classifyBatch');
+    return infer(await Promise.all(inputs.map((i) => prepareHere(i).catch((err: unknown) => asError(i, err)))));
+  };
 
   const workerCount = options.workers ?? Math.max(1, Math.min(2, availableParallelism() - 1));
   if (!Number.isInteger(workerCount) || workerCount < 0 || workerCount > 64) throw invalidOption('workers', 'an integer from 0 to 64', workerCount);
   let pool: PreprocessPool | undefined;
 
   async function* classifyStream(inputs: Iterable<ImageInput>, streamOptions: { batchSize?: number } = {}): AsyncGenerator<(Classification | PplcnetError)[]> {
+    assertOpen('classifyStream');
     const batchSize = streamOptions.batchSize ?? 8;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidOption('batchSize', 'a positive integer', batchSize);
     const all = [...inputs];
@@ -196,6 +209,14 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       yield await infer(ready);
     }
   }
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await pool?.close();
+    pool = undefined;
+    await session.release();
+  };
 
   return {
     name: metadata.name ?? resolved.name,
@@ -220,9 +241,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       return r!;
     },
     run,
-    async close() {
-      await pool?.close();
-      await session.release();
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }

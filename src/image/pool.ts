@@ -1,4 +1,7 @@
-/** A pool of preprocessing worker threads, for folders of images: the main thread keeps onnxruntime busy. */
+/**
+ * A pool of preprocessing worker threads, for folders of images: the main thread keeps onnxruntime busy.
+ * Idle workers never hold the process open: they are referenced only while requests are pending.
+ */
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, PplcnetError } from '../errors.js';
 import type { Preprocess } from '../metadata.js';
@@ -9,35 +12,54 @@ export class PreprocessPool {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, { resolve: (v: PreparedImage) => void; reject: (e: Error) => void }>();
   private readonly load: number[] = [];
+  /** Why each worker died (undefined while it lives); a dead worker gets no more requests. */
+  private readonly dead: (string | undefined)[] = [];
   private nextId = 0;
 
   constructor(readonly size: number) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL('./worker.js', import.meta.url));
-      w.unref();
+      // The parent's flags, less those that only make sense for the main script (`node --input-type=module -e …`
+      // would make every worker fail at start).
+      const execArgv = process.execArgv.filter((a) => !/^--(input-type|eval|print|test)/.test(a));
+      const w = new Worker(new URL('./worker.js', import.meta.url), { execArgv });
       w.on('message', (r: PrepareReply) => {
         const p = this.pending.get(r.id);
         if (!p) return;
         this.pending.delete(r.id);
         this.load[i]!--;
+        if (this.pending.size === 0) this.setRef(false);
         if (r.ok) p.resolve(r);
         else p.reject(new PplcnetError(r.code as ErrorCode, r.message));
       });
       w.on('error', (err) => {
+        this.dead[i] = err.message;
         for (const p of this.pending.values()) p.reject(new PplcnetError('E_IMAGE', `preprocessing worker failed: ${err.message}`));
         this.pending.clear();
+        this.setRef(false);
       });
+      // after the listeners: adding a 'message' listener references the worker again
+      w.unref();
       this.workers.push(w);
       this.load.push(0);
     }
   }
 
+  /** Keep the process alive while work is pending, and only then. */
+  private setRef(on: boolean): void {
+    for (const w of this.workers) {
+      if (on) w.ref();
+      else w.unref();
+    }
+  }
+
   /** Decode, resize, crop and normalize one image in the least busy worker. */
   prepare(input: string | Uint8Array, name: string, preprocess: Preprocess): Promise<PreparedImage> {
-    let best = 0;
-    for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[best]!) best = i;
+    let best = -1;
+    for (let i = 0; i < this.workers.length; i++) if (this.dead[i] === undefined && (best < 0 || this.load[i]! < this.load[best]!)) best = i;
+    if (best < 0) return Promise.reject(new PplcnetError('E_IMAGE', `preprocessing workers failed: ${this.dead[0]}`));
     const id = this.nextId++;
     this.load[best]!++;
+    if (this.pending.size === 0) this.setRef(true);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.workers[best]!.postMessage({ id, input, name, preprocess } satisfies PrepareRequest);
