@@ -33,14 +33,14 @@ export class PreprocessPool {
   }
 
   /** Decode, resize, crop and normalize one image in the least busy worker. */
-  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess): Promise<PreparedImage> {
+  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess, maxPixels?: number): Promise<PreparedImage> {
     let best = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.load[i]! < this.load[best]!) best = i;
     const id = this.nextId++;
     this.load[best]!++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[best]!.postMessage({ id, input, name, preprocess } satisfies PrepareRequest);
+      this.workers[best]!.postMessage({ id, input, name, preprocess, ...(maxPixels === undefined ? {} : { maxPixels }) } satisfies PrepareRequest);
     });
   }
 
