@@ -86,7 +86,8 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
       pipeline = pipeline.toColourspace(meta!.channels !== undefined && meta!.channels <= 2 && meta!.space === 'grey16' ? 'grey16' : 'rgb16');
       const { data, info } = await pipeline.removeAlpha().raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
       const words = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
-      const bytes8 = new Uint8Array(words.length);
+      // in place: byte i is written after word i (bytes 2i, 2i+1 ≥ i) was read, so no extra buffer
+      const bytes8 = new Uint8Array(data.buffer, data.byteOffset, words.length);
       for (let i = 0; i < words.length; i++) bytes8[i] = words[i]! >> 8;
       return toRgb(bytes8, info.width, info.height, info.channels, name);
     }
