@@ -96,6 +96,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   if (!options || typeof options.model !== 'string' || options.model === '') {
     throw invalidOption('model', 'a zoo name or a model path', options?.model, 'type');
   }
+  const decodeOptions = options.maxPixels === undefined ? undefined : { maxPixels: pixelLimit(options) };
   const resolved = await resolveModel(options.model, options);
   const metadata = parseMetadata(readMetadataProps(resolved.bytes, resolved.path ?? resolved.name));
   // Idle-thread spinning off by default: preprocessing shares the cores with inference (measured in
@@ -134,7 +135,6 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
 
   /** One image ready for the network, with its name. */
   type Ready = PreparedImage & { name: string };
-  const decodeOptions = options.maxPixels === undefined ? undefined : { maxPixels: pixelLimit(options) };
   const nameOf = (i: ImageInput): string => (typeof i === 'string' ? i : `<${i.length} bytes>`);
   const asError = (i: ImageInput, err: unknown): PplcnetError =>
     err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${nameOf(i)}: ${(err as Error).message}`);

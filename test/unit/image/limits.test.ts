@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { createClassifier } from '../../../src/classifier.js';
 import { PplcnetError } from '../../../src/errors.js';
 import { decodeBmp } from '../../../src/image/bmp.js';
 import { decodeImage } from '../../../src/image/decode.js';
@@ -175,5 +176,30 @@ describe('only regular files are opened as images', () => {
     assert.equal(r.status, 0, String(r.stderr));
     await assert.rejects(decodeImage(fifo), isImageError(/pipe\.png: a FIFO \(named pipe\), not a regular file; pplcnet reads images from regular files only/));
     await assert.rejects(decodeImage(tmp.path), isImageError(/a folder, not a regular file/));
+  });
+});
+
+describe('the classifier passes maxPixels to every decoder', () => {
+  const tmp = tempDir('classifier-limit', { before, after });
+
+  test('on the main thread (classifyBatch) and in the preprocessing workers (classifyStream)', { timeout: 120_000 }, async () => {
+    const small = join('models', 'examples', 'textline_upright.png'); // 254 x 43 = 10922 pixels
+    const large = join('models', 'examples', 'textline_upside_down.png'); // 357 x 50 = 17850 pixels
+    const clf = await createClassifier({ model: 'PP-LCNet_x0_25_textline_ori', cacheDir: tmp.path, ep: 'cpu', threads: 1, workers: 1, maxPixels: 12000 });
+    try {
+      const check = (results: unknown[]): void => {
+        assert.equal(results.length, 2);
+        assert.ok(!(results[0] instanceof Error), String(results[0]));
+        assert.ok(isImageError(/textline_upside_down\.png: the PNG image declares 357x50 = 17850 pixels, more than the limit of 12000/)(results[1]), String(results[1]));
+      };
+      check(await clf.classifyBatch([small, large]));
+      const streamed: unknown[] = [];
+      for await (const batch of clf.classifyStream([small, large], { batchSize: 1 })) streamed.push(...batch);
+      assert.equal(clf.workers, 1, 'the stream ran in a worker');
+      check(streamed);
+    } finally {
+      await clf.close();
+    }
+    await assert.rejects(createClassifier({ model: 'PP-LCNet_x0_25_textline_ori', cacheDir: tmp.path, maxPixels: -1 }), RangeError);
   });
 });
