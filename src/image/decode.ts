@@ -63,7 +63,9 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
   if (format === undefined) throw unsupportedFormat(name, lookalike(bytes));
   if (format === 'bmp') return decodeBmp(bytes, name, { maxPixels });
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // the backstop: sharp refuses more pixels than this itself, whatever the header check below found
+  // the backstop: sharp refuses more pixels than this itself, whatever the header check below found.
+  // sharp reads sequentially (its default): beyond the encoded bytes, only the RGB output is held whole
+  // (an EXIF rotation also needs the decoded image once).
   const load = (): Sharp => sharp(source, { limitInputPixels: maxPixels });
   try {
     // JPEG is always 8-bit and its size is in its frame header: no metadata pass. Other formats may hold
