@@ -6,6 +6,7 @@
 import { PplcnetError, invalidOption } from './errors.js';
 import type { ImageInput } from './image/decode.js';
 import { availableParallelism } from 'node:os';
+import { pixelLimit } from './image/limits.js';
 import { PreprocessPool } from './image/pool.js';
 import { type PreparedImage, preprocess as prepareImage } from './image/preprocess.js';
 import { imagenetLabels } from './labels.js';
@@ -24,6 +25,8 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
    * onnxruntime runs the current one). 0 prepares on the main thread. [min(2, CPUs − 1), at least 1]
    */
   workers?: number;
+  /** The most pixels an image may declare; larger ones fail (E_IMAGE) before they are decoded. [MAX_PIXELS] */
+  maxPixels?: number;
 }
 
 export interface TopClass {
@@ -98,6 +101,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   if (!options || typeof options.model !== 'string' || options.model === '') {
     throw invalidOption('model', 'a zoo name or a model path', options?.model, 'type');
   }
+  const decodeOptions = options.maxPixels === undefined ? undefined : { maxPixels: pixelLimit(options) };
   const resolved = await resolveModel(options.model, options);
   const metadata = parseMetadata(readMetadataProps(resolved.bytes, resolved.path ?? resolved.name));
   // Idle-thread spinning off by default: preprocessing shares the cores with inference (measured in
@@ -144,7 +148,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   const nameOf = (i: ImageInput): string => (typeof i === 'string' ? i : `<${i.length} bytes>`);
   const asError = (i: ImageInput, err: unknown): PplcnetError =>
     err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${nameOf(i)}: ${(err as Error).message}`);
-  const prepareHere = async (input: ImageInput): Promise<Ready> => ({ name: nameOf(input), ...(await prepareImage(input, preprocess, nameOf(input))) });
+  const prepareHere = async (input: ImageInput): Promise<Ready> => ({ name: nameOf(input), ...(await prepareImage(input, preprocess, nameOf(input), decodeOptions)) });
 
   /** Run prepared images (grouped by size, one batch per size) and build their results. */
   const infer = async (prepared: (Ready | PplcnetError)[]): Promise<(Classification | PplcnetError)[]> => {
@@ -194,7 +198,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     const all = [...inputs];
     if (workerCount > 0 && all.length > batchSize) pool ??= new PreprocessPool(workerCount);
     const start = (i: ImageInput): Promise<Ready | PplcnetError> =>
-      (pool ? pool.prepare(i, nameOf(i), preprocess).then((r) => ({ name: nameOf(i), ...r })) : prepareHere(i)).catch((err: unknown) => asError(i, err));
+      (pool ? pool.prepare(i, nameOf(i), preprocess, options.maxPixels).then((r) => ({ name: nameOf(i), ...r })) : prepareHere(i)).catch((err: unknown) => asError(i, err));
     // keep two batches in preparation ahead of the one running
     const batches: Promise<(Ready | PplcnetError)[]>[] = [];
     const queue = (k: number): void => {

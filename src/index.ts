@@ -10,6 +10,8 @@ export * from './classifier.js';
 export { convertInferenceModel, locateInferenceModel, type InferenceConversion } from './convert/inference-model.js';
 export { interpretProgram, type ProgramReading } from './convert/interpret.js';
 export { decodeImage, type ImageInput } from './image/decode.js';
+export { MAX_PIXELS, SUPPORTED_FORMATS, type DecodeOptions } from './image/limits.js';
+export { expandImageInputs, IMAGE_EXTENSIONS, type ExpandedInputs, type SkippedInput } from './util/inputs.js';
 export { preprocess, resizeAndCrop, normalizeInto } from './image/preprocess.js';
 export { resizeLinear, centerCrop, resizeShortSize, type Image8 } from './image/resize.js';
 export { chooseProvider, createSession, type SessionOptions, type GraphOptimizationLevel } from './runtime/session.js';

@@ -3,10 +3,12 @@
  * BGR→RGB): EXIF orientation applied, alpha dropped (not composited), grayscale replicated, 16-bit samples
  * reduced by dropping the low byte (libpng's strip_16), palettes expanded, CMYK converted to sRGB.
  */
-import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { PplcnetError } from '../errors.js';
-import { decodeBmp, isBmp } from './bmp.js';
+import { decodeBmp } from './bmp.js';
+import { type DecodeOptions, type ImageFormat, checkPixels, lookalike, pixelLimit, sniffFormat, unsupportedFormat } from './limits.js';
 import type { Image8 } from './resize.js';
 
 /** An image input: a file path, or encoded bytes. */
@@ -18,44 +20,93 @@ function describeInput(input: ImageInput): string {
   return typeof input === 'string' ? input : `<${input.length} bytes>`;
 }
 
-/** Decode to interleaved RGB uint8 (HWC). */
-export async function decodeImage(input: ImageInput, name = describeInput(input)): Promise<Image8> {
-  let bytes: Uint8Array;
+/**
+ * A file's bytes, from a regular file only: opened without blocking (O_NONBLOCK: a FIFO does not wait for
+ * a writer) and checked with fstat on the open handle before anything is read.
+ */
+async function readImageFile(path: string, name: string): Promise<Uint8Array> {
+  let handle;
   try {
-    bytes = typeof input === 'string' ? new Uint8Array(await readFile(input)) : input;
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new PplcnetError('E_IMAGE', code === 'ENOENT' ? `${name}: no such file` : `${name}: cannot read (${(err as Error).message})`, { cause: err });
   }
-  if (bytes.length === 0) throw new PplcnetError('E_IMAGE', `${name}: the file is empty`);
-  if (isBmp(bytes)) return decodeBmp(bytes, name);
-  const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
-    // JPEG is always 8-bit: skip the metadata pass; other formats may hold 16-bit samples
-    const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
-    const meta = jpeg ? undefined : await sharp(source).metadata();
-    const sixteen = meta !== undefined && (meta.depth === 'ushort' || meta.depth === 'short');
-    if (jpeg && jpegComponents(bytes) === 4) {
-      return cmykToRgb(await sharp(source).rotate().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true }), name);
+    const s = await handle.stat();
+    if (!s.isFile()) {
+      const kind = s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO (named pipe)' : s.isSocket() ? 'a socket' : 'a device';
+      throw new PplcnetError('E_IMAGE', `${name}: ${kind}, not a regular file; pplcnet reads images from regular files only`);
     }
-    let pipeline = sharp(source).rotate();
+    return new Uint8Array(await handle.readFile());
+  } catch (err) {
+    if (err instanceof PplcnetError) throw err;
+    throw new PplcnetError('E_IMAGE', `${name}: cannot read (${(err as Error).message})`, { cause: err });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** sharp's name for each format it decodes for pplcnet (AVIF is its `heif` with AV1 compression). */
+const SHARP_FORMAT: Record<Exclude<ImageFormat, 'bmp'>, string> = { jpeg: 'jpeg', png: 'png', webp: 'webp', tiff: 'tiff', gif: 'gif', avif: 'heif' };
+
+/**
+ * Decode to interleaved RGB uint8 (HWC). The format is recognised from the content (JPEG, PNG, WebP, TIFF,
+ * GIF, AVIF, BMP; anything else, e.g. SVG or PDF, is refused), and the size the image declares is checked
+ * against the pixel limit ({@link MAX_PIXELS}, or `options.maxPixels`) before any pixel is decoded.
+ */
+export async function decodeImage(input: ImageInput, name = describeInput(input), options?: DecodeOptions): Promise<Image8> {
+  const maxPixels = pixelLimit(options);
+  const bytes = typeof input === 'string' ? await readImageFile(input, name) : input;
+  if (bytes.length === 0) throw new PplcnetError('E_IMAGE', `${name}: the file is empty`);
+  const format = sniffFormat(bytes);
+  if (format === undefined) throw unsupportedFormat(name, lookalike(bytes));
+  if (format === 'bmp') return decodeBmp(bytes, name, { maxPixels });
+  const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // the backstop: sharp refuses more pixels than this itself, whatever the header check below found.
+  // sharp reads sequentially (its default): beyond the encoded bytes, only the RGB output is held whole
+  // (an EXIF rotation also needs the decoded image once).
+  const load = (): Sharp => sharp(source, { limitInputPixels: maxPixels });
+  try {
+    // JPEG is always 8-bit and its size is in its frame header: no metadata pass. Other formats may hold
+    // 16-bit samples; their header (only) is read first, to check the format and the size.
+    const frame = format === 'jpeg' ? jpegFrame(bytes) : undefined;
+    let meta: Metadata | undefined;
+    if (frame) checkPixels(name, frame.width, frame.height, maxPixels, 'JPEG');
+    else {
+      meta = await sharp(source, { limitInputPixels: false }).metadata();
+      const avif = format !== 'avif' || meta.compression === 'av1';
+      if (meta.format !== SHARP_FORMAT[format] || !avif) throw unsupportedFormat(name, `${meta.format}${meta.compression ? ` (${meta.compression})` : ''}`);
+      checkPixels(name, meta.width ?? 0, meta.pageHeight ?? meta.height ?? 0, maxPixels, format.toUpperCase());
+    }
+    const sixteen = meta !== undefined && (meta.depth === 'ushort' || meta.depth === 'short');
+    if (frame?.components === 4) {
+      return cmykToRgb(await load().rotate().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true }), name);
+    }
+    let pipeline = load().rotate();
     if (sixteen) {
       pipeline = pipeline.toColourspace(meta!.channels !== undefined && meta!.channels <= 2 && meta!.space === 'grey16' ? 'grey16' : 'rgb16');
       const { data, info } = await pipeline.removeAlpha().raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
       const words = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
-      return toRgb(Uint8Array.from(words, (w) => w >> 8), info.width, info.height, info.channels, name);
+      // in place: byte i is written after word i (bytes 2i, 2i+1 ≥ i) was read, so no extra buffer
+      const bytes8 = new Uint8Array(data.buffer, data.byteOffset, words.length);
+      for (let i = 0; i < words.length; i++) bytes8[i] = words[i]! >> 8;
+      return toRgb(bytes8, info.width, info.height, info.channels, name);
     }
     const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return toRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height, info.channels, name);
   } catch (err) {
     if (err instanceof PplcnetError) throw err;
     const msg = ((err as Error).message ?? String(err)).trim();
+    if (/exceeds pixel limit/i.test(msg)) {
+      throw new PplcnetError('E_IMAGE', `${name}: the image has more than ${maxPixels} pixels (sharp: ${msg}); not decoded. Scale it down, or raise the maxPixels option`, { cause: err });
+    }
     throw new PplcnetError('E_IMAGE', `${name}: cannot decode the image (${msg}); pplcnet reads JPEG, PNG, WebP, TIFF, GIF, AVIF and BMP`, { cause: err });
   }
 }
 
-/** The number of colour components in a JPEG's frame header (SOFn), or undefined when none is found. */
-export function jpegComponents(b: Uint8Array): number | undefined {
+/** A JPEG's frame header (SOFn): its size and number of colour components; undefined when none is found. */
+export function jpegFrame(b: Uint8Array): { width: number; height: number; components: number } | undefined {
   let i = 2;
   while (i + 9 < b.length) {
     if (b[i] !== 0xff) return undefined;
@@ -66,11 +117,18 @@ export function jpegComponents(b: Uint8Array): number | undefined {
     }
     const len = (b[i + 2]! << 8) | b[i + 3]!;
     // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return b[i + 9];
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: (b[i + 5]! << 8) | b[i + 6]!, width: (b[i + 7]! << 8) | b[i + 8]!, components: b[i + 9]! };
+    }
     if (marker === 0xda) return undefined; // start of scan: no frame header before it
     i += 2 + len;
   }
   return undefined;
+}
+
+/** The number of colour components in a JPEG's frame header (SOFn), or undefined when none is found. */
+export function jpegComponents(b: Uint8Array): number | undefined {
+  return jpegFrame(b)?.components;
 }
 
 /**

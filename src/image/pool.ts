@@ -53,7 +53,7 @@ export class PreprocessPool {
   }
 
   /** Decode, resize, crop and normalize one image in the least busy worker. */
-  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess): Promise<PreparedImage> {
+  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess, maxPixels?: number): Promise<PreparedImage> {
     let best = -1;
     for (let i = 0; i < this.workers.length; i++) if (this.dead[i] === undefined && (best < 0 || this.load[i]! < this.load[best]!)) best = i;
     if (best < 0) return Promise.reject(new PplcnetError('E_IMAGE', `preprocessing workers failed: ${this.dead[0]}`));
@@ -62,7 +62,7 @@ export class PreprocessPool {
     if (this.pending.size === 0) this.setRef(true);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[best]!.postMessage({ id, input, name, preprocess } satisfies PrepareRequest);
+      this.workers[best]!.postMessage({ id, input, name, preprocess, ...(maxPixels === undefined ? {} : { maxPixels }) } satisfies PrepareRequest);
     });
   }
 

@@ -5,6 +5,7 @@
 import { PplcnetError } from '../errors.js';
 import type { Preprocess } from '../metadata.js';
 import { type ImageInput, decodeImage } from './decode.js';
+import type { DecodeOptions } from './limits.js';
 import { type Image8, centerWindow, resizeLinear, resizeShortSize } from './resize.js';
 
 /** The network input size (h, w) a preprocessing produces. */
@@ -56,10 +57,13 @@ export interface PreparedImage {
   preprocessMs: number;
 }
 
-/** Decode, resize, crop and normalize one image into a new [3, H, W] tensor. Failures are E_IMAGE errors naming it. */
-export async function preprocess(input: ImageInput, p: Preprocess, name = typeof input === 'string' ? input : `<${input.length} bytes>`): Promise<PreparedImage> {
+/**
+ * Decode, resize, crop and normalize one image into a new [3, H, W] tensor. Failures are E_IMAGE errors naming
+ * it; `options.maxPixels` is the pixel limit ({@link MAX_PIXELS} by default).
+ */
+export async function preprocess(input: ImageInput, p: Preprocess, name = typeof input === 'string' ? input : `<${input.length} bytes>`, options?: DecodeOptions): Promise<PreparedImage> {
   const t0 = performance.now();
-  const decoded = await decodeImage(input, name);
+  const decoded = await decodeImage(input, name, options);
   const t1 = performance.now();
   let img: Image8;
   try {

@@ -11,6 +11,7 @@ export interface PrepareRequest {
   input: string | Uint8Array;
   name: string;
   preprocess: Preprocess;
+  maxPixels?: number;
 }
 
 export type PrepareReply =
@@ -19,7 +20,7 @@ export type PrepareReply =
 
 parentPort?.on('message', async (req: PrepareRequest) => {
   try {
-    const r = await preprocess(req.input, req.preprocess, req.name);
+    const r = await preprocess(req.input, req.preprocess, req.name, req.maxPixels === undefined ? undefined : { maxPixels: req.maxPixels });
     const reply: PrepareReply = { id: req.id, ok: true, ...r };
     parentPort!.postMessage(reply, [r.data.buffer as ArrayBuffer]); // a fresh Float32Array: its own ArrayBuffer
   } catch (err) {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES } from '../fixtures/index.js';
-import { runCli } from '../helpers.js';
+import { ROOT, runCli } from '../helpers.js';
 
 describe('pplcnet predict (CLI)', () => {
   let home = '';
@@ -50,6 +51,47 @@ describe('pplcnet predict (CLI)', () => {
     assert.match(r.stderr, /pplcnet: error: missing\.jpg: no such file/);
     assert.match(r.stderr, /pplcnet: error: package\.json: cannot decode the image/);
     assert.match(r.stderr, /2 of 3 image\(s\) failed/);
+  });
+
+  test('a FIFO named like an image is skipped, not opened: the images around it are classified, exit 1', { timeout: 120_000 }, async () => {
+    const fifo = join(home, 'waiting.png');
+    const made = spawnSync('mkfifo', [fifo]);
+    assert.equal(made.status, 0, String(made.stderr));
+    const r = await runCli(['predict', '-m', 'textline', '--ep', 'cpu', 'models/examples/textline_upright.png', fifo, 'models/examples/textline_upside_down.png'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /textline_upright\.png\n\s+1\. 0_degree/);
+    assert.match(r.stdout, /textline_upside_down\.png\n\s+1\. 180_degree/);
+    assert.ok(r.stderr.includes(`pplcnet: skipped ${fifo}: a FIFO (named pipe), not a regular file; not read`), r.stderr);
+    assert.match(r.stderr, /1 input\(s\) named on the command line skipped/);
+  });
+
+  test('a folder: linked images are classified; FIFOs, loops, image bombs and SVG are reported and the rest still run', { timeout: 120_000 }, async () => {
+    const dir = join(home, 'scans');
+    await mkdir(join(dir, 'sub'), { recursive: true });
+    await copyFile(resolve(ROOT, 'models/examples/textline_upright.png'), join(dir, 'a_upright.png'));
+    await symlink(resolve(ROOT, 'models/examples/textline_upside_down.png'), join(dir, 'b_linked.png'));
+    await symlink('..', join(dir, 'sub', 'loop'));
+    assert.equal(spawnSync('mkfifo', [join(dir, 'c_pipe.jpg')]).status, 0);
+    const bomb = new Uint8Array(74); // 37000x37000 at 0 bits per pixel
+    const dv = new DataView(bomb.buffer);
+    bomb.set([0x42, 0x4d]);
+    dv.setUint32(10, 54, true);
+    dv.setUint32(14, 40, true);
+    dv.setInt32(18, 37000, true);
+    dv.setInt32(22, 37000, true);
+    dv.setUint16(26, 1, true);
+    await writeFile(join(dir, 'd_bomb.bmp'), bomb);
+    await writeFile(join(dir, 'e_drawing.png'), '<svg xmlns="http://www.w3.org/2000/svg" width="9000" height="9000"/>');
+    const r = await runCli(['predict', '-m', 'textline', '--ep', 'cpu', '--json', dir], { env });
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((o) => [o.file.slice(dir.length + 1), o.topk[0].label]), [['a_upright.png', '0_degree'], ['b_linked.png', '180_degree']]);
+    assert.ok(r.stderr.includes(`pplcnet: skipped ${join(dir, 'c_pipe.jpg')}: a FIFO`), r.stderr);
+    assert.ok(r.stderr.includes(`pplcnet: skipped ${join(dir, 'sub', 'loop')}: a symbolic link loop`), r.stderr);
+    assert.match(r.stderr, /d_bomb\.bmp: BMP with 0 bits per pixel/);
+    assert.match(r.stderr, /e_drawing\.png: cannot decode the image: it is SVG/);
+    assert.match(r.stderr, /2 of 4 image\(s\) failed/);
+    assert.doesNotMatch(r.stderr, /named on the command line skipped/);
   });
 
   test('no model, a missing provider, unknown flags: clear errors and non-zero exits', async () => {

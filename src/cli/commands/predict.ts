@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { type Classification, createClassifier } from '../../classifier.js';
 import { PplcnetError } from '../../errors.js';
 import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel } from '../../runtime/session.js';
-import { expandInputs } from '../../util/inputs.js';
+import { expandImageInputs } from '../../util/inputs.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { parseInteger, parseIntegerList0, parsePositiveInteger } from '../parse.js';
@@ -59,7 +59,11 @@ export function predictCommand(ctx: CliContext): Command {
     if (!model) {
       throw new PplcnetError('E_MODEL', "no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori (ships with pplcnet), or set PPLCNET_MODEL");
     }
-    const files = await expandInputs(images);
+    const { files, skipped } = await expandImageInputs(images);
+    for (const s of skipped) ctx.stderr(`pplcnet: skipped ${s.path}: ${s.reason}\n`);
+    // a path named on the command line that cannot be read is a failure; what a folder holds besides images is not
+    const named = new Set(images);
+    const skippedNamed = skipped.filter((s) => named.has(s.path)).length;
     if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
     const classifier = await createClassifier({
       model,
@@ -90,10 +94,9 @@ export function predictCommand(ctx: CliContext): Command {
     } finally {
       await classifier.close();
     }
-    if (failed > 0) {
-      ctx.stderr(`pplcnet: ${failed} of ${files.length} image(s) failed\n`);
-      process.exitCode = EXIT.failure;
-    }
+    if (failed > 0) ctx.stderr(`pplcnet: ${failed} of ${files.length} image(s) failed\n`);
+    if (skippedNamed > 0) ctx.stderr(`pplcnet: ${skippedNamed} input(s) named on the command line skipped\n`);
+    if (failed > 0 || skippedNamed > 0) process.exitCode = EXIT.failure;
   });
 }
 
