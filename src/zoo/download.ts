@@ -224,7 +224,8 @@ export async function download(url: string, dest: string, options: DownloadOptio
         while (samples.length > 1 && samples[1]!.t <= now - window) samples.shift();
         const first = samples[0]!;
         const span = now - first.t;
-        if (span >= window && ((loaded - first.loaded) * 1000) / span < minRate) {
+        // no bytes at all is the idle deadline's to report
+        if (span >= window && loaded > first.loaded && ((loaded - first.loaded) * 1000) / span < minRate) {
           deadline(`the transfer ran below ${formatBytes(minRate)}/s for ${(span / 1000).toFixed(1)} s (${loaded - first.loaded} bytes); try again later, or use a mirror`);
         }
       }, Math.max(10, Math.min(1000, window / 5)));
