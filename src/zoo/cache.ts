@@ -1,7 +1,7 @@
 /** The pplcnet cache: where pulled sources and converted models live, and the checks that keep it there. */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, realpathSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { PplcnetError, invalidOption } from '../errors.js';
@@ -29,6 +29,40 @@ export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
+}
+
+/**
+ * What identifies one state of a file without reading it: size, inode and change time (ctime, which no
+ * user-level tool can set back), and when the stamp was taken.
+ */
+export interface FileStamp {
+  size: number;
+  ino: string;
+  ctimeNs: string;
+  /** ms since the epoch */
+  at: number;
+}
+
+export async function fileStamp(path: string): Promise<FileStamp> {
+  const s = await stat(path, { bigint: true });
+  return { size: Number(s.size), ino: String(s.ino), ctimeNs: String(s.ctimeNs), at: Date.now() };
+}
+
+/**
+ * Whether `path` is provably unchanged since `stamp` was taken, so its recorded digest still holds without
+ * reading it: same size, inode and ctime, and the stamp taken more than 2 s after that ctime (a change in the
+ * same clock tick as the stamp could otherwise hide; such a "racy" stamp is re-taken after a full check).
+ */
+export async function unchangedSince(path: string, stamp: FileStamp | undefined): Promise<boolean> {
+  if (!stamp || typeof stamp.ctimeNs !== 'string') return false;
+  let now: FileStamp;
+  try {
+    now = await fileStamp(path);
+  } catch {
+    return false;
+  }
+  if (now.size !== stamp.size || now.ino !== stamp.ino || now.ctimeNs !== stamp.ctimeNs) return false;
+  return stamp.at - Number(BigInt(stamp.ctimeNs) / 1_000_000n) > 2000;
 }
 
 const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
@@ -85,7 +119,8 @@ export type Notice = (message: string) => void;
 
 /**
  * A converted model, cached as `<cacheDir>/<sub…>/<key>.onnx` with its sha256 in `<key>.onnx.sha256` beside
- * it: read when present and matching, otherwise produced, written atomically (model first, digest last) and
+ * it (first line; the second is the file's stamp when the digest was last checked): read when present and
+ * matching (hashed again unless the stamp proves the file unchanged), otherwise produced, written atomically (model first, digest last) and
  * returned. A cached model that does not match its digest (altered, truncated) or has none is rebuilt, with a
  * notice. A cache that cannot be written is not an error (the model is returned).
  */
@@ -101,9 +136,21 @@ export async function cachedModel(
   const digestPath = `${path}.sha256`;
   if (existsSync(path)) {
     const bytes = new Uint8Array(await readFile(path));
-    const recorded = existsSync(digestPath) ? (await readFile(digestPath, 'utf8')).trim() : undefined;
+    const lines = existsSync(digestPath) ? (await readFile(digestPath, 'utf8')).split('\n') : [];
+    const recorded = lines[0]?.trim() || undefined;
+    let stamp: FileStamp | undefined;
+    try {
+      stamp = lines[1] ? (JSON.parse(lines[1]) as FileStamp) : undefined;
+    } catch {
+      stamp = undefined;
+    }
+    // the full sha256 when the file may have changed since its digest was checked; see unchangedSince
+    if (recorded && (await unchangedSince(path, stamp))) return { path, bytes, fromCache: true };
     const found = createHash('sha256').update(bytes).digest('hex');
-    if (recorded === found) return { path, bytes, fromCache: true };
+    if (recorded === found) {
+      await writeFileAtomic(digestPath, `${found}\n${JSON.stringify(await fileStamp(path))}\n`).catch(() => {});
+      return { path, bytes, fromCache: true };
+    }
     notice?.(
       recorded === undefined
         ? `${path}: no recorded sha256 beside the cached model; converting again from the source`
@@ -114,7 +161,7 @@ export async function cachedModel(
   const bytes = await produce();
   try {
     await writeFileAtomic(path, bytes);
-    await writeFileAtomic(digestPath, `${createHash('sha256').update(bytes).digest('hex')}\n`);
+    await writeFileAtomic(digestPath, `${createHash('sha256').update(bytes).digest('hex')}\n${JSON.stringify(await fileStamp(path))}\n`);
     return { path, bytes, fromCache: false };
   } catch {
     return { bytes, fromCache: false };

@@ -149,7 +149,9 @@ export async function download(url: string, dest: string, options: DownloadOptio
     const controller = new AbortController();
     const deadline = (reason: string) => controller.abort(new PplcnetError('E_TIMEOUT', `${url}: ${reason}`));
     let idle: NodeJS.Timeout | undefined;
+    let lastData = Date.now();
     const touch = () => {
+      lastData = Date.now();
       clearTimeout(idle);
       idle = setTimeout(() => deadline(`no data from ${host} for ${timeoutMs / 1000} s (after ${loaded} bytes); try again later, or raise --timeout`), timeoutMs);
     };
@@ -224,8 +226,9 @@ export async function download(url: string, dest: string, options: DownloadOptio
         while (samples.length > 1 && samples[1]!.t <= now - window) samples.shift();
         const first = samples[0]!;
         const span = now - first.t;
-        // no bytes at all is the idle deadline's to report
-        if (span >= window && loaded > first.loaded && ((loaded - first.loaded) * 1000) / span < minRate) {
+        // a transfer that has stopped is the idle deadline's to report
+        const stopped = now - lastData >= Math.min(window, timeoutMs) / 2;
+        if (span >= window && !stopped && ((loaded - first.loaded) * 1000) / span < minRate) {
           deadline(`the transfer ran below ${formatBytes(minRate)}/s for ${(span / 1000).toFixed(1)} s (${loaded - first.loaded} bytes); try again later, or use a mirror`);
         }
       }, Math.max(10, Math.min(1000, window / 5)));

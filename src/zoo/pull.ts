@@ -9,7 +9,7 @@ import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PplcnetError, invalidOption } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { type Notice, assertPlainName, cachePath, defaultCacheDir, sha256File } from './cache.js';
+import { type FileStamp, type Notice, assertPlainName, cachePath, defaultCacheDir, fileStamp, sha256File, unchangedSince } from './cache.js';
 import { type ProgressCallback, download } from './download.js';
 import { acquireLock } from './lock.js';
 import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
@@ -64,6 +64,8 @@ export interface SourceRecord {
   verified: Verification;
   /** Inference models: sha256 of each unpacked file under `model/`, checked when the model is used. */
   files?: Record<string, string>;
+  /** The stamp of each checked file (relative to the model folder) when its digest was last checked. */
+  stamps?: Record<string, FileStamp>;
 }
 
 /** `https://host/a/b.tar` with mirror `http://127.0.0.1:8080/m/` → `http://127.0.0.1:8080/m/a/b.tar`. */
@@ -145,16 +147,20 @@ const PROGRAM = /(^|\/)(inference|model)\.(json|pdmodel)$/;
  */
 async function staleReason(entry: ZooEntry, dir: string, source: string, r: SourceRecord): Promise<string | undefined> {
   if (entry.sha256 && entry.sha256.toLowerCase() !== r.sha256) return `the registry now expects sha256 ${entry.sha256}, the cached file has ${r.sha256}`;
-  if (entry.format === 'pdparams') {
-    const found = await sha256File(source);
-    if (found !== r.sha256) return `sha256 ${found} does not match the recorded ${r.sha256}`;
-  } else if (r.files) {
-    const found = await digestTree(source);
-    for (const [f, d] of Object.entries(r.files)) {
-      if (found[f] === undefined) return `${f} is missing`;
-      if (found[f] !== d) return `${f} has sha256 ${found[f]}, recorded ${d}`;
-    }
+  // each file's sha256, unless its stamp proves it unchanged since it was last checked
+  const expected: Record<string, string> = entry.format === 'pdparams' ? { [`${entry.name}.pdparams`]: r.sha256 } : Object.fromEntries(Object.entries(r.files ?? {}).map(([f, d]) => [`model/${f}`, d]));
+  const stamps: Record<string, FileStamp> = { ...(r.stamps ?? {}) };
+  let restamped = false;
+  for (const [f, d] of Object.entries(expected)) {
+    const path = join(dir, f);
+    if (!existsSync(path)) return `${f} is missing`;
+    if (await unchangedSince(path, stamps[f])) continue;
+    const found = await sha256File(path);
+    if (found !== d) return entry.format === 'pdparams' ? `sha256 ${found} does not match the recorded ${d}` : `${f.slice('model/'.length)} has sha256 ${found}, recorded ${d}`;
+    stamps[f] = await fileStamp(path);
+    restamped = true;
   }
+  let record: SourceRecord | undefined = restamped ? { ...r, stamps } : undefined;
   if (typeof r.verified !== 'object' || r.verified === null || (entry.format === 'inference' && !r.files)) {
     // recorded before downloads were checked: parse now, and record what was checked
     try {
@@ -163,15 +169,16 @@ async function staleReason(entry: ZooEntry, dir: string, source: string, r: Sour
     } catch (err) {
       return `it does not read as a ${entry.format === 'pdparams' ? '.pdparams file' : 'Paddle inference model'} (${(err as Error).message})`;
     }
-    const upgraded: SourceRecord = {
+    record = {
       url: r.url,
       sha256: r.sha256,
       bytes: r.bytes,
       verified: { sha256: (r.verified as unknown) === true ? 'registry' : 'recorded-on-first-pull', parsed: entry.format === 'pdparams' ? 'pickle' : 'tar', at: new Date().toISOString() },
       ...(entry.format === 'inference' ? { files: await digestTree(source) } : {}),
+      stamps,
     };
-    await writeFileAtomic(join(dir, 'source.json'), `${JSON.stringify(upgraded, null, 1)}\n`);
   }
+  if (record) await writeFileAtomic(join(dir, 'source.json'), `${JSON.stringify(record, null, 1)}\n`).catch(() => {});
   return undefined;
 }
 

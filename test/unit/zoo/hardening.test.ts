@@ -258,7 +258,7 @@ describe('zoo hardening', () => {
       const hit = await resolveModel(src, opts);
       assert.equal(hit.origin, 'cache');
       const onnx = first.path!;
-      assert.equal((await readFile(`${onnx}.sha256`, 'utf8')).trim(), sha(first.bytes));
+      assert.equal((await readFile(`${onnx}.sha256`, 'utf8')).split('\n')[0], sha(first.bytes));
       // altered weights: same size, one float changed near the end (where the classifier's weights are)
       const altered = new Uint8Array(first.bytes);
       altered[altered.length - 64]! ^= 0x40;
@@ -272,6 +272,15 @@ describe('zoo hardening', () => {
         assert.equal(notices.length, 1);
         assert.match(notices[0]!, /the cached model does not match its recorded sha256 .*; converting again from the source/);
       }
+      // a stamp old enough to be trusted skips the hash while the file is untouched, and any write still shows
+      const [digest, stampLine] = (await readFile(`${onnx}.sha256`, 'utf8')).split('\n');
+      const settled = { ...JSON.parse(stampLine!), at: Date.now() + 10_000 };
+      await writeFile(`${onnx}.sha256`, `${digest}\n${JSON.stringify(settled)}\n`);
+      assert.equal((await resolveModel(src, opts)).origin, 'cache');
+      await writeFile(onnx, altered);
+      const seen: string[] = [];
+      assert.equal((await resolveModel(src, { ...opts, notice: (m) => seen.push(m) })).origin, 'converted');
+      assert.match(seen[0] ?? '', /does not match its recorded sha256/);
       // a cached model without its digest (written before digests were kept) is rebuilt too
       await rm(`${onnx}.sha256`);
       const notices: string[] = [];
