@@ -95,7 +95,8 @@ async function get(url: string, headers: Record<string, string>, signal: AbortSi
     seen.add(u.href);
     let res: Response;
     try {
-      res = await fetch(u, { headers: { 'user-agent': 'pplcnet', ...headers }, redirect: 'manual', signal });
+      // identity: lengths and ranges then count the file's own bytes (fetch would undo a compression silently)
+      res = await fetch(u, { headers: { 'user-agent': 'pplcnet', 'accept-encoding': 'identity', ...headers }, redirect: 'manual', signal });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       const why = networkReason(err);
@@ -178,7 +179,9 @@ export async function download(url: string, dest: string, options: DownloadOptio
         await res.body?.cancel().catch(() => {});
         throw new Final('E_NETWORK', `${url}: the server answered with a web page (content-type ${type}) instead of the file; an error or login page? Check the URL or mirror.`);
       }
-      const length = res.headers.get('content-length') !== null ? Number(res.headers.get('content-length')) : undefined;
+      const encoded = !/^(identity)?$/i.test((res.headers.get('content-encoding') ?? '').trim());
+      const declared = Number(res.headers.get('content-length') ?? NaN);
+      const length = !encoded && Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
       let total: number | undefined;
       if (res.status === 206) {
         const range = contentRange(res.headers.get('content-range'));
