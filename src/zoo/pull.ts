@@ -192,9 +192,13 @@ async function cached(entry: ZooEntry, dir: string, verify: false | { notice?: N
     const why = await staleReason(entry, dir, source, r);
     if (why) {
       const aside = `${source}.rejected`;
-      await rm(join(dir, 'source.json'), { force: true });
-      await rm(aside, { recursive: true, force: true });
-      await rename(source, aside);
+      try {
+        await rm(join(dir, 'source.json'), { force: true });
+        await rm(aside, { recursive: true, force: true });
+        await rename(source, aside);
+      } catch (err) {
+        throw new PplcnetError('E_CHECKSUM', `${source}: ${why}, and it cannot be moved aside (${(err as Error).message}); remove ${dir} and pull again`, { cause: err });
+      }
       verify.notice?.(`${source}: ${why}; moved aside to ${aside}, downloading it again`);
       return undefined;
     }
@@ -211,8 +215,11 @@ export async function pullModel(name: string | ZooEntry, options: PullOptions = 
   const dir = modelDir(o.cacheDir, entry.name);
   const check = { ...(o.notice ? { notice: o.notice } : {}) };
   if (existsSync(join(dir, 'source.json'))) {
-    // a check that fails moves files, so it runs under the lock
-    const release = await acquireLock(join(dir, '.lock'));
+    // a check that fails moves files, so it runs under the lock (a read-only cache is checked without one)
+    const release = await acquireLock(join(dir, '.lock')).catch((err: NodeJS.ErrnoException) => {
+      if (['EACCES', 'EPERM', 'EROFS'].includes(err.code ?? '')) return async () => {};
+      throw err;
+    });
     try {
       const have = await cached(entry, dir, check);
       if (have) {
