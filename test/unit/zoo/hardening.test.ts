@@ -5,9 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PplcnetError } from '../../../src/errors.js';
@@ -245,6 +248,39 @@ describe('zoo hardening', () => {
       await assert.rejects(download(`${server.url}/to-file`, join(dir, 'b')), code('E_NETWORK', /refusing a redirect to file:\/\/\/etc\/passwd/));
       await assert.rejects(download(`${server.url}/loop-a`, join(dir, 'c')), code('E_NETWORK', /redirect loop/));
       assert.deepEqual((await readdir(dir)).sort(), ['a']);
+    });
+
+    test('an https source redirected to plain http is refused (a throwaway certificate, trusted in a child process)', async (t) => {
+      const dir = await fresh();
+      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+      if (made.error || made.status !== 0) {
+        t.skip(`openssl is needed to make a test certificate (apt-get install openssl): ${made.error?.message ?? made.stderr}`);
+        return;
+      }
+      const tls = https.createServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) }, (req, res) => {
+        if (req.url === '/down') res.writeHead(302, { location: `${server.url}/ok.pdparams` }).end();
+        else res.writeHead(200, { 'content-length': weights.length }).end(Buffer.from(weights));
+      });
+      await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+      const base = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
+      try {
+        const module = new URL('../../../src/zoo/download.js', import.meta.url).href;
+        const script = `const { download } = await import(${JSON.stringify(module)}); const [url, dest] = process.argv.slice(1); try { const r = await download(url, dest); console.log(JSON.stringify({ sha256: r.sha256 })); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
+        const run = (url: string, dest: string) =>
+          new Promise<Record<string, string>>((resolve, reject) => {
+            execFile(process.execPath, ['--input-type=module', '-e', script, url, dest], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, timeout: 20_000 }, (err, stdout) =>
+              err ? reject(err) : resolve(JSON.parse(stdout)),
+            );
+          });
+        assert.deepEqual(await run(`${base}/file`, join(dir, 'ok')), { sha256: sha(weights) }, 'the certificate is trusted: plain https works');
+        const down = await run(`${base}/down`, join(dir, 'down'));
+        assert.equal(down.code, 'E_NETWORK');
+        assert.match(down.message!, /refusing a redirect from https to plain http \(http:\/\/127\.0\.0\.1:\d+\/ok\.pdparams\)/);
+        assert.ok(!existsSync(join(dir, 'down')));
+      } finally {
+        tls.closeAllConnections();
+        await new Promise((r) => tls.close(r));
+      }
     });
   });
 
