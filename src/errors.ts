@@ -54,7 +54,9 @@ export type ErrorCode =
   | 'E_OFFLINE'
   | 'E_PROVIDER'
   | 'E_IO'
-  | 'E_CLOSED';
+  | 'E_CLOSED'
+  | 'E_UNSAFE_PATH'
+  | 'E_TIMEOUT';
 
 /** A run-time failure with a stable code; the message says which file, what was expected and what to do. */
 export class PplcnetError extends Error {

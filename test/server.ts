@@ -11,6 +11,20 @@ export interface Route {
   noRange?: boolean;
   /** Delay each chunk (ms) so concurrent clients overlap. */
   slowMs?: number;
+  /** The Content-Type header. [none] */
+  contentType?: string;
+  /** Send no Content-Length (the body ends when the connection does). */
+  noLength?: boolean;
+  /** Answer a Range request with 206 and a Content-Range that starts at 0 (a broken cache in front). */
+  wrongRangeStart?: boolean;
+  /** Send one byte every `trickleMs` ms. */
+  trickleMs?: number;
+  /** Send this many bytes, then nothing more (the connection stays open). */
+  stallAfter?: number;
+  /** Never answer (no status line). */
+  stallHeaders?: boolean;
+  /** Answer 302 with this Location. */
+  redirect?: string;
 }
 
 export interface TestServer {
@@ -33,19 +47,39 @@ export async function startServer(routes: Record<string, Route> = {}): Promise<T
       res.writeHead(404).end('not found');
       return;
     }
+    if (route.stallHeaders) return;
+    if (route.redirect) {
+      res.writeHead(302, { location: route.redirect }).end();
+      return;
+    }
     let start = 0;
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const type = route.contentType ? { 'content-type': route.contentType } : {};
+    const length = (n: number) => (route.noLength ? {} : { 'content-length': n });
     if (m && !route.noRange) {
       start = Number(m[1]);
       if (start >= route.body.length) {
         res.writeHead(416).end();
         return;
       }
-      res.writeHead(206, { 'content-length': route.body.length - start, 'content-range': `bytes ${start}-${route.body.length - 1}/${route.body.length}` });
+      if (route.wrongRangeStart) start = 0;
+      res.writeHead(206, { ...type, ...length(route.body.length - start), 'content-range': `bytes ${start}-${route.body.length - 1}/${route.body.length}` });
     } else {
-      res.writeHead(200, { 'content-length': route.body.length, 'accept-ranges': 'bytes' });
+      res.writeHead(200, { ...type, ...length(route.body.length), 'accept-ranges': 'bytes' });
     }
     const body = route.body.subarray(start);
+    if (route.stallAfter !== undefined) {
+      res.write(body.subarray(0, route.stallAfter));
+      return;
+    }
+    if (route.trickleMs) {
+      for (let i = 0; i < body.length && !res.destroyed; i++) {
+        res.write(body.subarray(i, i + 1));
+        await new Promise((r) => setTimeout(r, route.trickleMs));
+      }
+      res.end();
+      return;
+    }
     const done = cuts.get(path) ?? 0;
     if (route.cutAfter !== undefined && done < (route.cutTimes ?? 1)) {
       cuts.set(path, done + 1);

@@ -1,5 +1,6 @@
 /** A lock file so that two processes pulling the same model do not write over each other. */
 import { open, readFile, rm, stat } from 'node:fs/promises';
+import { PplcnetError } from '../errors.js';
 
 function alive(pid: number): boolean {
   try {
@@ -37,7 +38,7 @@ export async function acquireLock(path: string, { waitMs = 10 * 60_000, staleMs 
     } catch {
       continue; // it went away between the calls
     }
-    if (Date.now() > deadline) throw new Error(`${path}: still locked by another pplcnet process after ${waitMs / 1000} s`);
+    if (Date.now() > deadline) throw new PplcnetError('E_IO', `${path}: still locked by another pplcnet process after ${waitMs / 1000} s; if none is running, remove the file`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }

@@ -1,18 +1,19 @@
 /**
  * Pulling zoo models into the cache: `<cache>/models/<name>/` holds the downloaded `.pdparams` (or the
- * unpacked inference model under `model/`), `source.json` (URL, sha256, size; written last, so its presence
- * means complete) and converted ONNX files under `onnx/`. A lock keeps concurrent pulls apart.
+ * unpacked inference model under `model/`), `source.json` (URL, sha256, size, what was verified and how;
+ * written last, so its presence means complete) and converted ONNX files under `onnx/`. A lock keeps
+ * concurrent pulls apart. A recorded source that no longer matches its record is moved aside and fetched again.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PplcnetError } from '../errors.js';
+import { PplcnetError, invalidOption } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { defaultCacheDir } from './cache.js';
+import { type FileStamp, type Notice, assertPlainName, cachePath, defaultCacheDir, fileStamp, sha256File, unchangedSince } from './cache.js';
 import { type ProgressCallback, download } from './download.js';
 import { acquireLock } from './lock.js';
 import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
-import { extractTar } from './tar.js';
+import { extractTar, listTar } from './tar.js';
 
 export interface PullOptions {
   /** [defaultCacheDir()] */
@@ -24,6 +25,15 @@ export interface PullOptions {
   onProgress?: ProgressCallback;
   /** The registry to use. [loadZoo()] */
   zoo?: readonly ZooEntry[];
+  /**
+   * Download deadline, ms: no data for this long fails the download, and so does a transfer averaging
+   * under `minBytesPerSecond` over this long. [`$PPLCNET_TIMEOUT` seconds, else 30000]
+   */
+  timeoutMs?: number;
+  /** The slowest transfer accepted, bytes/s averaged over `timeoutMs`. [1024] */
+  minBytesPerSecond?: number;
+  /** Where notices go: a cached file that failed its check and is fetched or converted again. [none] */
+  notice?: Notice;
 }
 
 export interface PulledModel {
@@ -36,12 +46,26 @@ export interface PulledModel {
   readonly fromCache: boolean;
 }
 
+/** What a pull checked before recording the source. */
+export interface Verification {
+  /** Where the digest came from: the registry record (checked), or what was fetched the first time (recorded). */
+  sha256: 'registry' | 'recorded-on-first-pull';
+  /** How the file was read before it was recorded: unpickled (`.pdparams`) or listed and unpacked (tar). */
+  parsed: 'pickle' | 'tar';
+  /** ISO time of the check. */
+  at: string;
+}
+
 export interface SourceRecord {
   url: string;
+  /** sha256 of the downloaded file. */
   sha256: string;
   bytes: number;
-  /** Whether the registry knew the digest (verified) or it was recorded from what was fetched. */
-  verified: boolean;
+  verified: Verification;
+  /** Inference models: sha256 of each unpacked file under `model/`, checked when the model is used. */
+  files?: Record<string, string>;
+  /** The stamp of each checked file (relative to the model folder) when its digest was last checked. */
+  stamps?: Record<string, FileStamp>;
 }
 
 /** `https://host/a/b.tar` with mirror `http://127.0.0.1:8080/m/` → `http://127.0.0.1:8080/m/a/b.tar`. */
@@ -52,25 +76,133 @@ export function mirrorUrl(url: string, mirror: string | undefined): string {
   return new URL(u.pathname.replace(/^\//, '') + u.search, base).toString();
 }
 
+/** `<cacheDir>/models/<name>`; `name` must be a plain name, and the folder must stay inside the cache. */
 export function modelDir(cacheDir: string, name: string): string {
-  return join(cacheDir, 'models', name);
+  return cachePath(cacheDir, 'models', assertPlainName(name));
 }
 
-export function resolvePullOptions(options: PullOptions): Required<Pick<PullOptions, 'cacheDir'>> & PullOptions {
+function envTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.PPLCNET_TIMEOUT;
+  if (!v) return undefined;
+  const s = Number(v);
+  if (!(s > 0) || !Number.isFinite(s)) throw invalidOption('PPLCNET_TIMEOUT', 'a positive number of seconds', v);
+  return s * 1000;
+}
+
+export function resolvePullOptions(options: PullOptions): Required<Pick<PullOptions, 'cacheDir' | 'timeoutMs'>> & PullOptions {
+  const timeoutMs = options.timeoutMs ?? envTimeoutMs(process.env) ?? 30_000;
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw invalidOption('timeoutMs', 'a positive number of milliseconds', timeoutMs);
+  if (options.minBytesPerSecond !== undefined && !(options.minBytesPerSecond >= 0)) throw invalidOption('minBytesPerSecond', 'a number >= 0', options.minBytesPerSecond);
   return {
     ...options,
     cacheDir: options.cacheDir ?? defaultCacheDir(),
     mirror: options.mirror ?? (process.env.PPLCNET_MIRROR || undefined),
     offline: options.offline ?? ['1', 'true', 'yes'].includes((process.env.PPLCNET_OFFLINE ?? '').toLowerCase()),
+    timeoutMs,
   };
 }
 
-async function cached(entry: ZooEntry, dir: string): Promise<PulledModel | undefined> {
-  const record = join(dir, 'source.json');
-  if (!existsSync(record)) return undefined;
-  const r = JSON.parse(await readFile(record, 'utf8')) as SourceRecord;
-  const source = entry.format === 'pdparams' ? join(dir, `${entry.name}.pdparams`) : join(dir, 'model');
+function sourcePath(entry: ZooEntry, dir: string): string {
+  return entry.format === 'pdparams' ? join(dir, `${entry.name}.pdparams`) : join(dir, 'model');
+}
+
+/** The record of a pulled model, or undefined (absent or unreadable). */
+export async function readSourceRecord(dir: string): Promise<SourceRecord | undefined> {
+  const file = join(dir, 'source.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const r = JSON.parse(await readFile(file, 'utf8')) as SourceRecord;
+    return r && typeof r === 'object' && typeof r.sha256 === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** sha256 of every file under `root` (relative path → digest). */
+async function digestTree(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(root, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(r);
+      else if (e.isFile()) out[r] = await sha256File(join(root, r));
+    }
+  };
+  await walk('');
+  return out;
+}
+
+/** Read a `.pdparams` through the pickle reader (it never executes code); throws when it does not parse. */
+async function checkPdparams(path: string): Promise<'pickle'> {
+  const { readPdparams } = await import('../convert/pdparams.js');
+  readPdparams(new Uint8Array(await readFile(path)), path);
+  return 'pickle';
+}
+
+const PROGRAM = /(^|\/)(inference|model)\.(json|pdmodel)$/;
+
+/**
+ * Why the cached source no longer matches its record, or undefined when it does. A record from before
+ * verification was recorded is checked by parsing, and upgraded.
+ */
+async function staleReason(entry: ZooEntry, dir: string, source: string, r: SourceRecord): Promise<string | undefined> {
+  if (entry.sha256 && entry.sha256.toLowerCase() !== r.sha256) return `the registry now expects sha256 ${entry.sha256}, the cached file has ${r.sha256}`;
+  // each file's sha256, unless its stamp proves it unchanged since it was last checked
+  const expected: Record<string, string> = entry.format === 'pdparams' ? { [`${entry.name}.pdparams`]: r.sha256 } : Object.fromEntries(Object.entries(r.files ?? {}).map(([f, d]) => [`model/${f}`, d]));
+  const stamps: Record<string, FileStamp> = { ...(r.stamps ?? {}) };
+  let restamped = false;
+  for (const [f, d] of Object.entries(expected)) {
+    const path = join(dir, f);
+    if (!existsSync(path)) return `${f} is missing`;
+    if (await unchangedSince(path, stamps[f])) continue;
+    const found = await sha256File(path);
+    if (found !== d) return entry.format === 'pdparams' ? `sha256 ${found} does not match the recorded ${d}` : `${f.slice('model/'.length)} has sha256 ${found}, recorded ${d}`;
+    stamps[f] = await fileStamp(path);
+    restamped = true;
+  }
+  let record: SourceRecord | undefined = restamped ? { ...r, stamps } : undefined;
+  if (typeof r.verified !== 'object' || r.verified === null || (entry.format === 'inference' && !r.files)) {
+    // recorded before downloads were checked: parse now, and record what was checked
+    try {
+      if (entry.format === 'pdparams') await checkPdparams(source);
+      else if (!(await readdir(source, { recursive: true })).some((f) => PROGRAM.test(String(f).replace(/\\/g, '/')))) throw new Error('no inference.json or inference.pdmodel in it');
+    } catch (err) {
+      return `it does not read as a ${entry.format === 'pdparams' ? '.pdparams file' : 'Paddle inference model'} (${(err as Error).message})`;
+    }
+    record = {
+      url: r.url,
+      sha256: r.sha256,
+      bytes: r.bytes,
+      verified: { sha256: (r.verified as unknown) === true ? 'registry' : 'recorded-on-first-pull', parsed: entry.format === 'pdparams' ? 'pickle' : 'tar', at: new Date().toISOString() },
+      ...(entry.format === 'inference' ? { files: await digestTree(source) } : {}),
+      stamps,
+    };
+  }
+  if (record) await writeFileAtomic(join(dir, 'source.json'), `${JSON.stringify(record, null, 1)}\n`).catch(() => {});
+  return undefined;
+}
+
+/** The cached model when it is complete (and, with `verify`, still matches its record; else it is moved aside). */
+async function cached(entry: ZooEntry, dir: string, verify: false | { notice?: Notice }): Promise<PulledModel | undefined> {
+  const r = await readSourceRecord(dir);
+  if (!r) return undefined;
+  const source = sourcePath(entry, dir);
   if (!existsSync(source)) return undefined;
+  if (verify) {
+    const why = await staleReason(entry, dir, source, r);
+    if (why) {
+      const aside = `${source}.rejected`;
+      try {
+        await rm(join(dir, 'source.json'), { force: true });
+        await rm(aside, { recursive: true, force: true });
+        await rename(source, aside);
+      } catch (err) {
+        throw new PplcnetError('E_CHECKSUM', `${source}: ${why}, and it cannot be moved aside (${(err as Error).message}); remove ${dir} and pull again`, { cause: err });
+      }
+      verify.notice?.(`${source}: ${why}; moved aside to ${aside}, downloading it again`);
+      return undefined;
+    }
+  }
   return { entry, dir, source, sha256: r.sha256, fromCache: true };
 }
 
@@ -81,10 +213,22 @@ export async function pullModel(name: string | ZooEntry, options: PullOptions = 
   if (!entry) throw new PplcnetError('E_MODEL', `'${String(name)}' is not a zoo model; 'pplcnet zoo list' shows them`);
   if (entry.format === 'packaged') throw new PplcnetError('E_MODEL', `${entry.name} ships with pplcnet; nothing to pull`);
   const dir = modelDir(o.cacheDir, entry.name);
-  const have = await cached(entry, dir);
-  if (have) {
-    o.onProgress?.({ status: 'ready', name: entry.name, path: have.source });
-    return have;
+  const check = { ...(o.notice ? { notice: o.notice } : {}) };
+  if (existsSync(join(dir, 'source.json'))) {
+    // a check that fails moves files, so it runs under the lock (a read-only cache is checked without one)
+    const release = await acquireLock(join(dir, '.lock')).catch((err: NodeJS.ErrnoException) => {
+      if (['EACCES', 'EPERM', 'EROFS'].includes(err.code ?? '')) return async () => {};
+      throw err;
+    });
+    try {
+      const have = await cached(entry, dir, check);
+      if (have) {
+        o.onProgress?.({ status: 'ready', name: entry.name, path: have.source });
+        return have;
+      }
+    } finally {
+      await release();
+    }
   }
   const url = mirrorUrl(entry.urls[0]!, o.mirror);
   if (o.offline) {
@@ -96,21 +240,34 @@ export async function pullModel(name: string | ZooEntry, options: PullOptions = 
   await mkdir(dir, { recursive: true });
   const release = await acquireLock(join(dir, '.lock'));
   try {
-    const again = await cached(entry, dir); // another process may have finished while we waited
+    const again = await cached(entry, dir, check); // another process may have finished while we waited
     if (again) {
       o.onProgress?.({ status: 'ready', name: entry.name, path: again.source });
       return again;
     }
     const file = entry.format === 'pdparams' ? join(dir, `${entry.name}.pdparams`) : join(dir, `${entry.name}_infer.tar`);
-    const sha256 = await download(url, file, { ...(entry.sha256 ? { sha256: entry.sha256 } : {}), name: entry.name, ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+    const got = await download(url, file, {
+      ...(entry.sha256 ? { sha256: entry.sha256 } : {}),
+      name: entry.name,
+      timeoutMs: o.timeoutMs,
+      ...(o.minBytesPerSecond !== undefined ? { minBytesPerSecond: o.minBytesPerSecond } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      validate: async (p) => {
+        if (entry.format === 'pdparams') return checkPdparams(p);
+        const files = await listTar(new Uint8Array(await readFile(p)), p);
+        if (!files.some((f) => PROGRAM.test(f))) throw new PplcnetError('E_FORMAT', `${p}: no inference.json or inference.pdmodel in the archive (it holds ${files.slice(0, 5).join(', ') || 'no files'})`);
+        return 'tar';
+      },
+    });
     let source = file;
+    let files: Record<string, string> | undefined;
     if (entry.format === 'inference') {
       const staging = join(dir, `model.tmp.${process.pid}`);
       await rm(staging, { recursive: true, force: true });
       try {
-        const files = await extractTar(new Uint8Array(await readFile(file)), staging, file);
-        const programs = files.filter((f) => /(^|\/)(inference|model)\.(json|pdmodel)$/.test(f));
-        if (programs.length === 0) throw new PplcnetError('E_FORMAT', `${file}: no inference.json or inference.pdmodel in the archive (it holds ${files.slice(0, 5).join(', ')})`);
+        const listed = await extractTar(new Uint8Array(await readFile(file)), staging, file);
+        const programs = listed.filter((f) => PROGRAM.test(f));
+        if (programs.length === 0) throw new PplcnetError('E_FORMAT', `${file}: no inference.json or inference.pdmodel in the archive (it holds ${listed.slice(0, 5).join(', ')})`);
         const inner = programs[0]!.includes('/') ? programs[0]!.slice(0, programs[0]!.lastIndexOf('/')) : '';
         source = join(dir, 'model');
         await rm(source, { recursive: true, force: true });
@@ -122,18 +279,29 @@ export async function pullModel(name: string | ZooEntry, options: PullOptions = 
         await rm(staging, { recursive: true, force: true });
       }
       await rm(file, { force: true });
+      files = await digestTree(source);
     }
-    const record: SourceRecord = { url, sha256, bytes: entry.format === 'pdparams' ? (await stat(file)).size : 0, verified: Boolean(entry.sha256) };
+    const record: SourceRecord = {
+      url,
+      sha256: got.sha256,
+      bytes: got.bytes,
+      verified: { sha256: entry.sha256 ? 'registry' : 'recorded-on-first-pull', parsed: entry.format === 'pdparams' ? 'pickle' : 'tar', at: new Date().toISOString() },
+      ...(files ? { files } : {}),
+    };
     await writeFileAtomic(join(dir, 'source.json'), `${JSON.stringify(record, null, 1)}\n`);
     o.onProgress?.({ status: 'ready', name: entry.name, path: source });
-    return { entry, dir, source, sha256, fromCache: false };
+    return { entry, dir, source, sha256: got.sha256, fromCache: false };
   } finally {
     await release();
   }
 }
 
-/** Remove a pulled model (its files and converted ONNX). Resolves to whether anything was there. */
+/**
+ * Remove a pulled model (its files and converted ONNX). `name` must be a plain name (a RangeError otherwise);
+ * only its folder under `<cache>/models/` is removed. Resolves to whether anything was there.
+ */
 export async function removeModel(name: string, options: PullOptions = {}): Promise<boolean> {
+  assertPlainName(name);
   const o = resolvePullOptions(options);
   const entry = findZooEntry(name, o.zoo ?? loadZoo());
   const dir = modelDir(o.cacheDir, entry?.name ?? name);
@@ -142,8 +310,8 @@ export async function removeModel(name: string, options: PullOptions = {}): Prom
   return true;
 }
 
-/** Cached state of an entry: 'packaged', 'pulled' or 'remote'; and the bytes used under its folder. */
-export async function cacheState(entry: ZooEntry, cacheDir: string): Promise<{ state: 'packaged' | 'pulled' | 'remote'; bytes: number }> {
+/** Cached state of an entry: 'packaged', 'pulled' or 'remote'; the bytes used under its folder; its source record. */
+export async function cacheState(entry: ZooEntry, cacheDir: string): Promise<{ state: 'packaged' | 'pulled' | 'remote'; bytes: number; record?: SourceRecord }> {
   const dir = modelDir(cacheDir, entry.name);
   const size = async (p: string): Promise<number> => {
     const s = await stat(p);
@@ -154,5 +322,7 @@ export async function cacheState(entry: ZooEntry, cacheDir: string): Promise<{ s
   };
   const bytes = existsSync(dir) ? await size(dir) : 0;
   if (entry.format === 'packaged') return { state: 'packaged', bytes };
-  return { state: (await cached(entry, dir)) ? 'pulled' : 'remote', bytes };
+  const have = await cached(entry, dir, false);
+  const record = have ? await readSourceRecord(dir) : undefined;
+  return { state: have ? 'pulled' : 'remote', bytes, ...(record ? { record } : {}) };
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { ArchitectureOptions } from '../builder/architecture.js';
 import { PplcnetError } from '../errors.js';
+import { isPlainName } from './cache.js';
 import { IMAGENET_PREPROCESS, type Preprocess } from '../metadata.js';
 
 export interface PublishedMetrics {
@@ -168,8 +169,20 @@ export function loadZoo(env: NodeJS.ProcessEnv = process.env): readonly ZooEntry
   }
   if (!Array.isArray(extra)) throw new PplcnetError('E_FORMAT', `PPLCNET_REGISTRY=${file}: expected a JSON array of model records`);
   const entries = extra.map((e: Record<string, unknown>, i) => {
+    const where = `PPLCNET_REGISTRY=${file}: record ${i}`;
     if (!e || typeof e.name !== 'string' || !['pdparams', 'inference'].includes(String(e.format)) || !Array.isArray(e.urls) || e.urls.length === 0) {
-      throw new PplcnetError('E_FORMAT', `PPLCNET_REGISTRY=${file}: record ${i} needs a name, a format (pdparams or inference) and urls`);
+      throw new PplcnetError('E_FORMAT', `${where} needs a name, a format (pdparams or inference) and urls`);
+    }
+    // names become folders in the cache: plain names only
+    for (const n of [e.name, ...(Array.isArray(e.aliases) ? e.aliases : [])]) {
+      if (!isPlainName(n)) throw new PplcnetError('E_FORMAT', `${where}: the name ${JSON.stringify(n)} is not a plain name (letters, digits, '.', '_', '+', '-'; no '/', '\\' or '..')`);
+    }
+    if (e.aliases !== undefined && !Array.isArray(e.aliases)) throw new PplcnetError('E_FORMAT', `${where}: aliases must be an array of names`);
+    for (const u of e.urls as unknown[]) {
+      if (typeof u !== 'string' || !/^https?:\/\//i.test(u)) throw new PplcnetError('E_FORMAT', `${where}: the URL ${JSON.stringify(u)} is not an http or https URL`);
+    }
+    if (e.sha256 !== undefined && (typeof e.sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(e.sha256))) {
+      throw new PplcnetError('E_FORMAT', `${where}: sha256 must be 64 hex digits, found ${JSON.stringify(e.sha256)}`);
     }
     return { aliases: [], description: '', metrics: {}, license: 'unknown', ...e } as unknown as ZooEntry;
   });

@@ -4,7 +4,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { imagenetLabels } from '../labels.js';
 import type { ModelDescription } from '../metadata.js';
 import type { BuildOptions } from '../builder/pplcnet.js';
@@ -12,9 +12,9 @@ import type { WeightsArchitectureOptions } from '../convert/from-weights.js';
 import { PplcnetError } from '../errors.js';
 import { packagedModelPath } from '../util/fs.js';
 import { VERSION } from '../version.js';
-import { cachedModel, defaultCacheDir, sha256 } from './cache.js';
+import { type Notice, cachedModel, defaultCacheDir, sha256 } from './cache.js';
 import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
-import { type PullOptions, modelDir, pullModel } from './pull.js';
+import { type PullOptions, pullModel } from './pull.js';
 
 export interface ResolveOptions extends Omit<PullOptions, 'cacheDir' | 'zoo'> {
   /** Cache folder. [defaultCacheDir()] */
@@ -49,8 +49,8 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
     if (!existsSync(spec)) throw new PplcnetError('E_IO', `${spec}: no such file`);
     return { name: basename(spec, '.onnx'), bytes: new Uint8Array(await readFile(spec)), path: spec, origin: 'onnx' };
   }
-  if (spec.endsWith('.pdparams')) return convertWeightsCached(spec, cacheDir, build, options.weights ?? {});
-  if (isInferenceModelPath(spec)) return convertCached(spec, cacheDir, build, basename(spec.replace(/\/$/, '')));
+  if (spec.endsWith('.pdparams')) return convertWeightsCached(spec, cacheDir, build, options.weights ?? {}, ['onnx'], undefined, options.notice);
+  if (isInferenceModelPath(spec)) return convertCached(spec, cacheDir, build, basename(spec.replace(/\/$/, '')), ['onnx'], {}, options.notice);
   if (existsSync(spec)) throw new PplcnetError('E_MODEL', `${spec}: not a model pplcnet reads (.onnx, .pdparams, or a Paddle inference model folder/.json/.pdmodel)`);
   const zoo = loadZoo();
   const entry = findZooEntry(spec, zoo);
@@ -58,15 +58,15 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
     throw new PplcnetError('E_MODEL', `'${spec}' is neither a file nor a zoo model. Zoo models: ${zoo.map((e) => e.name).join(', ')}.`);
   }
   if (entry.format === 'packaged') {
-    const r = await convertCached(packagedModelPath(entry.packaged!), cacheDir, build, entry.name, join(cacheDir, 'onnx'), entryDescription(entry));
+    const r = await convertCached(packagedModelPath(entry.packaged!), cacheDir, build, entry.name, ['onnx'], entryDescription(entry), options.notice);
     return { ...r, entry };
   }
   const pulled = await pullModel(entry, { ...options, cacheDir, zoo });
-  const onnxDir = join(modelDir(cacheDir, entry.name), 'onnx');
+  const onnxDir = ['models', entry.name, 'onnx'];
   const r =
     entry.format === 'pdparams'
-      ? await convertWeightsCached(pulled.source, cacheDir, { ...(entry.inputSize ? { inputSize: entry.inputSize } : {}), ...build }, { ...entry.architecture, ...options.weights }, onnxDir, entryDescription(entry))
-      : await convertCached(pulled.source, cacheDir, build, entry.name, onnxDir, entryDescription(entry));
+      ? await convertWeightsCached(pulled.source, cacheDir, { ...(entry.inputSize ? { inputSize: entry.inputSize } : {}), ...build }, { ...entry.architecture, ...options.weights }, onnxDir, entryDescription(entry), options.notice)
+      : await convertCached(pulled.source, cacheDir, build, entry.name, onnxDir, entryDescription(entry), options.notice);
   return { ...r, name: entry.name, entry };
 }
 
@@ -87,8 +87,9 @@ async function convertCached(
   cacheDir: string,
   build: ResolveOptions['build'],
   name: string,
-  onnxDir = join(cacheDir, 'onnx'),
+  onnxDir: readonly string[],
   fallback: ModelDescription = {},
+  notice?: Notice,
 ): Promise<ResolvedModel> {
   // the converter (and the ONNX writer) load only when a conversion may be needed
   const { convertInferenceModel, locateInferenceModel } = await import('../convert/inference-model.js');
@@ -96,7 +97,7 @@ async function convertCached(
   const parts = await Promise.all([files.program, files.params, ...(files.config ? [files.config] : [])].map((f) => readFile(f)));
   const key = sha256(`pplcnet ${VERSION}`, JSON.stringify(build ?? {}), JSON.stringify(fallback), ...parts.map((p) => new Uint8Array(p)));
   // the model's inference.yml wins; the zoo record fills in what it lacks
-  const r = await cachedModel(onnxDir, key, async () => (await convertInferenceModel(path, { ...build, defaults: fallback })).bytes);
+  const r = await cachedModel(cacheDir, onnxDir, key, async () => (await convertInferenceModel(path, { ...build, defaults: fallback })).bytes, notice);
   return { name, bytes: r.bytes, ...(r.path ? { path: r.path } : {}), origin: r.fromCache ? 'cache' : 'converted' };
 }
 
@@ -105,15 +106,22 @@ async function convertWeightsCached(
   cacheDir: string,
   build: ResolveOptions['build'],
   arch: WeightsArchitectureOptions,
-  onnxDir = join(cacheDir, 'onnx'),
+  onnxDir: readonly string[],
   description?: ModelDescription,
+  notice?: Notice,
 ): Promise<ResolvedModel> {
   if (!existsSync(path)) throw new PplcnetError('E_IO', `${path}: no such file`);
   const bytes = new Uint8Array(await readFile(path));
   const key = sha256(`pplcnet ${VERSION} pdparams`, JSON.stringify({ build, arch, description }), bytes);
-  const r = await cachedModel(onnxDir, key, async () => {
-    const { convertPdparams } = await import('../convert/from-weights.js');
-    return (await convertPdparams(path, { ...build, ...arch, ...(description ? { description } : {}) })).bytes;
-  });
+  const r = await cachedModel(
+    cacheDir,
+    onnxDir,
+    key,
+    async () => {
+      const { convertPdparams } = await import('../convert/from-weights.js');
+      return (await convertPdparams(path, { ...build, ...arch, ...(description ? { description } : {}) })).bytes;
+    },
+    notice,
+  );
   return { name: basename(path, '.pdparams'), bytes: r.bytes, ...(r.path ? { path: r.path } : {}), origin: r.fromCache ? 'cache' : 'converted' };
 }

@@ -33,9 +33,16 @@ export function safeEntryPath(name: string, where: string): string {
   return parts.join('/');
 }
 
-/** List and extract `tar` into `dest`. Returns the extracted file paths (relative). */
-export async function extractTar(tar: Uint8Array, dest: string, where: string): Promise<string[]> {
-  const files: string[] = [];
+interface TarItem {
+  /** Checked relative path ('' for the archive root). */
+  name: string;
+  /** '0' file, '5' folder. */
+  type: '0' | '5';
+  data: Uint8Array;
+}
+
+/** Read the headers of `tar` (checksums, sizes, paths, types), calling `visit` on each file or folder. */
+async function walkTar(tar: Uint8Array, where: string, visit: (item: TarItem) => Promise<void> | void): Promise<void> {
   let pos = 0;
   let longName: string | undefined;
   let paxPath: string | undefined;
@@ -67,18 +74,70 @@ export async function extractTar(tar: Uint8Array, dest: string, where: string): 
     }
     name = safeEntryPath(name, where);
     if (type === '5') {
-      if (name) await mkdir(join(dest, name), { recursive: true });
+      await visit({ name, type: '5', data });
       continue;
     }
     if (type !== '0' && type !== '7') {
       throw new PplcnetError('E_FORMAT', `${where}: refusing entry ${JSON.stringify(name)} of type '${type}' (links and devices are not extracted)`);
     }
-    if (!name) continue;
-    const target = normalize(join(dest, name));
-    if (!target.startsWith(normalize(dest) + sep)) throw new PplcnetError('E_FORMAT', `${where}: refusing ${JSON.stringify(name)}, which leaves the target folder`);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, data);
-    files.push(name);
+    if (name) await visit({ name, type: '0', data });
   }
+  if (pos === 0) throw new PplcnetError('E_FORMAT', `${where}: empty, or not a tar archive`);
+}
+
+/** List the files of `tar` (relative paths), checking every header and path as extraction would. */
+export async function listTar(tar: Uint8Array, where: string): Promise<string[]> {
+  const files: string[] = [];
+  const kinds = new Map<string, '0' | '5'>();
+  await walkTar(tar, where, ({ name, type }) => {
+    clash(kinds, name, type, where);
+    if (type === '0') files.push(name);
+  });
+  return files;
+}
+
+/** A file where a folder of that name is (or under a file), refused by name rather than as EISDIR/ENOTDIR. */
+function clash(kinds: Map<string, '0' | '5'>, name: string, type: '0' | '5', where: string): void {
+  if (!name) return;
+  const parts = name.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const up = parts.slice(0, i).join('/');
+    if (kinds.get(up) === '0') throw new PplcnetError('E_FORMAT', `${where}: entry ${JSON.stringify(name)} lies under ${JSON.stringify(up)}, which the archive made a file; the archive is malformed`);
+    kinds.set(up, '5');
+  }
+  const was = kinds.get(name);
+  if (was && was !== type) {
+    throw new PplcnetError(
+      'E_FORMAT',
+      `${where}: entry ${JSON.stringify(name)} is a ${type === '0' ? 'file' : 'folder'} where the archive already made a ${was === '0' ? 'file' : 'folder'} of that name; the archive is malformed`,
+    );
+  }
+  kinds.set(name, type);
+}
+
+/** List and extract `tar` into `dest`. Returns the extracted file paths (relative). */
+export async function extractTar(tar: Uint8Array, dest: string, where: string): Promise<string[]> {
+  const files: string[] = [];
+  const kinds = new Map<string, '0' | '5'>();
+  await walkTar(tar, where, async ({ name, type, data }) => {
+    clash(kinds, name, type, where);
+    const target = normalize(join(dest, name));
+    if (target !== normalize(dest) && !target.startsWith(normalize(dest) + sep)) throw new PplcnetError('E_FORMAT', `${where}: refusing ${JSON.stringify(name)}, which leaves the target folder`);
+    try {
+      if (type === '5') {
+        await mkdir(target, { recursive: true });
+        return;
+      }
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, data);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EEXIST') {
+        throw new PplcnetError('E_FORMAT', `${where}: cannot extract entry ${JSON.stringify(name)} (${code}): a file and a folder of the same name; the archive is malformed`, { cause: err });
+      }
+      throw err;
+    }
+    if (!files.includes(name)) files.push(name);
+  });
   return files;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +13,8 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
   let home = '';
   let env: NodeJS.ProcessEnv = {};
   before(async () => {
-    server = await startServer({ '/dygraph/tiny_pretrained.pdparams': { body: new Uint8Array(await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams'))) } });
+    const weights = new Uint8Array(await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams')));
+    server = await startServer({ '/dygraph/tiny_pretrained.pdparams': { body: weights }, '/dygraph/stalled.pdparams': { body: weights, stallAfter: 10 } });
     home = await mkdtemp(join(tmpdir(), 'pplcnet-zoo-cli-'));
     const registry = join(home, 'registry.json');
     await writeFile(
@@ -27,6 +29,7 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
           labels: ['a', 'b', 'c', 'd'],
           description: 'a tiny test model',
         },
+        { name: 'stalled', format: 'pdparams', urls: ['https://models.example.invalid/dygraph/stalled.pdparams'] },
       ]),
     );
     env = { PPLCNET_HOME: join(home, 'cache'), PPLCNET_REGISTRY: registry, PPLCNET_MIRROR: server.url };
@@ -69,6 +72,8 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     const info = JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25'], { env })).stdout);
     assert.equal(info.state, 'pulled');
     assert.ok(info.cachedBytes > 0);
+    assert.match(info.source.sha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual([info.source.verified.sha256, info.source.verified.parsed], ['recorded-on-first-pull', 'pickle']);
     assert.equal((await runCli(['zoo', 'path'], { env })).stdout.trim(), join(home, 'cache'));
     const pull = await runCli(['pull', 'tiny-x0_25'], { env });
     assert.equal(pull.code, 0, pull.stderr);
@@ -78,5 +83,27 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     const none = await runCli(['zoo', 'info', 'nope'], { env });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /'nope' is not a zoo model/);
+  });
+
+  test("zoo rm of a path ('../../victim', '..') is a usage error and removes nothing", async () => {
+    const victim = join(home, 'victim');
+    await mkdir(victim, { recursive: true });
+    await writeFile(join(victim, 'precious.txt'), 'keep me');
+    for (const name of ['../victim', '..']) {
+      const r = await runCli(['zoo', 'rm', name], { env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /Expected a plain model name .* but received "\.\./);
+    }
+    assert.equal(await readFile(join(victim, 'precious.txt'), 'utf8'), 'keep me');
+    assert.ok(existsSync(join(home, 'cache')));
+  });
+
+  test('pull --timeout: a stalled server fails with the host named; a bad value is a usage error', async () => {
+    const r = await runCli(['pull', '--timeout', '0.4', 'stalled'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no data from 127\.0\.0\.1:\d+ for 0\.4 s/);
+    const bad = await runCli(['pull', '--timeout', 'soon', 'stalled'], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--timeout.*positive number of seconds/);
   });
 });

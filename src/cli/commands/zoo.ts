@@ -1,5 +1,5 @@
 /** `pplcnet pull` and `pplcnet zoo list|info|rm|path`. */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { PplcnetError } from '../../errors.js';
 import { formatBytes } from '../../util/fs.js';
 import { defaultCacheDir } from '../../zoo/cache.js';
@@ -13,6 +13,13 @@ interface PullFlags {
   mirror?: string;
   offline?: boolean;
   quiet: boolean;
+  timeout?: number;
+}
+
+function parseSeconds(v: string): number {
+  const s = Number(v);
+  if (!(s > 0) || !Number.isFinite(s)) throw new InvalidArgumentError('expected a positive number of seconds');
+  return s;
 }
 
 /** Options for commands that may download. @internal */
@@ -31,7 +38,9 @@ function entryOrFail(name: string): ZooEntry {
 
 export function pullCommand(ctx: CliContext): Command {
   const cmd = new Command('pull').description('download a zoo model into the cache (resumable, checksummed) and convert it').argument('<names...>', 'zoo model names');
-  addPullOptions(cmd).option('--cache-dir <dir>', 'cache folder (default $PPLCNET_HOME or ~/.cache/pplcnet)');
+  addPullOptions(cmd)
+    .option('--cache-dir <dir>', 'cache folder (default $PPLCNET_HOME or ~/.cache/pplcnet)')
+    .option('--timeout <seconds>', 'fail a download after this long without data, or averaging under 1 kB/s over this long (default $PPLCNET_TIMEOUT or 30)', parseSeconds);
   return cmd.action(async (names: string[], flags: PullFlags) => {
     const { resolveModel } = await import('../../zoo/resolve.js');
     for (const name of names) {
@@ -41,7 +50,9 @@ export function pullCommand(ctx: CliContext): Command {
         ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
         ...(flags.mirror ? { mirror: flags.mirror } : {}),
         ...(flags.offline ? { offline: true } : {}),
+        ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
         onProgress,
+        notice: (m) => ctx.stderr(`pplcnet: ${m}\n`),
       });
       ctx.stdout(`${entry.name}: ${r.path ?? '(in memory)'} (${formatBytes(r.bytes.length)} ONNX)\n`);
     }
@@ -86,7 +97,7 @@ export function zooCommand(ctx: CliContext): Command {
       const e = entryOrFail(name);
       const cacheDir = flags.cacheDir ?? defaultCacheDir();
       const s = await cacheState(e, cacheDir);
-      ctx.stdout(`${JSON.stringify({ ...e, state: s.state, folder: modelDir(cacheDir, e.name), cachedBytes: s.bytes }, null, 2)}\n`);
+      ctx.stdout(`${JSON.stringify({ ...e, state: s.state, folder: modelDir(cacheDir, e.name), cachedBytes: s.bytes, ...(s.record ? { source: s.record } : {}) }, null, 2)}\n`);
     });
   zoo
     .command('rm')
