@@ -88,7 +88,12 @@ export interface OutputModelFlags {
   json: boolean;
 }
 
-export function addOutputModelOptions(cmd: Command, { inputSize = "network input: 224 or HxW (default: the program's, else 224)" } = {}): Command {
+/** `help`: the command's own wording of `--input-size` and `--labels` (their defaults differ). */
+export function addOutputModelOptions(
+  cmd: Command,
+  help: { inputSize?: string; labels?: string } = {},
+): Command {
+  const { inputSize = "network input: 224 or HxW (default: the program's, else 224)", labels = 'class names: a JSON array or one per line' } = help;
   return cmd
     .option('-o, --output <file>', 'output ONNX file (default <model name>.onnx)')
     .option('--keep-bn', 'keep BatchNormalization nodes and the dropout Mul (default: folded into convs and fc)', false)
@@ -97,7 +102,7 @@ export function addOutputModelOptions(cmd: Command, { inputSize = "network input
     .option('--input-size <size>', inputSize, parseInputSize)
     .option('--features', 'also output feature.blocks3..6 and the embedding (the fc input)', false)
     .option('--name <name>', 'model name recorded in the metadata')
-    .option('--labels <file>', 'class names: a JSON array or one per line')
+    .option('--labels <file>', labels)
     .option('--json', 'print a machine-readable summary', false);
 }
 

@@ -28,7 +28,10 @@ export function buildCommand(ctx: CliContext): Command {
     .option('--no-last-conv', 'no last 1x1 conv: fc reads the pooled stage-6 features')
     .option('--stride-list <json>', 'five strides, each 1, 2 or [h,w]; entry 0 is the stem (default [2,2,2,2,2])', parseStrideList)
     .option('--seed <n>', 'seed of the PaddleClas-style initialization', parseInteger, 0);
-  addOutputModelOptions(cmd, { inputSize: 'input size: 224 or HxW such as 80x160 (default 224)' });
+  addOutputModelOptions(cmd, {
+    inputSize: 'input size: 224 or HxW such as 80x160 (default 224)',
+    labels: 'class names: a JSON array or one per line (ImageNet-1k names by default for 1000 classes)',
+  });
   return cmd.action(async (flags: BuildFlags) => {
     const labels = (flags.labels ? await readLabelFile(flags.labels) : undefined) ?? (flags.classNum === 1000 ? imagenetLabels() : undefined);
     if (labels && labels.length !== flags.classNum) {
