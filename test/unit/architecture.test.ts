@@ -37,6 +37,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   convert: ['builder', ...BASE],
   runtime: ['builder', ...BASE], // the matmul-peak model is built with the graph builder
   image: BASE,
+  // metadata: buildPPLCNet still writes the default preprocessing when a caller gives none
   builder: ['errors', 'version', 'util', 'onnx', 'metadata'],
   // underneath
   errors: [],
