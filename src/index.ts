@@ -1,10 +1,16 @@
-/** pplcnet: PaddlePaddle PP-LCNet image classifiers on Node.js and ONNX Runtime. */
+/**
+ * pplcnet: PaddlePaddle PP-LCNet image classifiers on Node.js and ONNX Runtime.
+ *
+ * The public API, and the only door into the library: the CLI (`src/cli/`) and every other adapter import
+ * from here and nowhere else (see "Architecture" in the README; `test/unit/architecture.test.ts` checks it).
+ */
 export * from './builder/architecture.js';
 export * from './builder/pplcnet.js';
 export { initParameters, type ParameterMap } from './builder/init.js';
+export { type Dim, shapeToString } from './builder/shape.js';
 export * from './errors.js';
 export * from './metadata.js';
-export { imagenetLabels } from './labels.js';
+export { imagenetLabels, parseLabelFile, readLabelFile } from './labels.js';
 export { VERSION } from './version.js';
 export * from './classifier.js';
 export { convertInferenceModel, locateInferenceModel, type InferenceConversion } from './convert/inference-model.js';
@@ -14,14 +20,32 @@ export { MAX_PIXELS, SUPPORTED_FORMATS, type DecodeOptions } from './image/limit
 export { expandImageInputs, IMAGE_EXTENSIONS, type ExpandedInputs, type SkippedInput } from './util/inputs.js';
 export { preprocess, resizeAndCrop, normalizeInto } from './image/preprocess.js';
 export { resizeLinear, centerCrop, resizeShortSize, type Image8 } from './image/resize.js';
-export { chooseProvider, createSession, type SessionOptions, type GraphOptimizationLevel } from './runtime/session.js';
+export {
+  chooseProvider,
+  createSession,
+  GRAPH_OPT_LEVELS,
+  type ExecutionProviderChoice,
+  type SessionOptions,
+  type GraphOptimizationLevel,
+} from './runtime/session.js';
 export { ZOO, findZooEntry, type ZooEntry } from './zoo/registry.js';
-export { resolveModel, type ResolvedModel } from './zoo/resolve.js';
+export { resolveModel, type ResolvedModel, type ResolveOptions } from './zoo/resolve.js';
 export { defaultCacheDir } from './zoo/cache.js';
 export { convertPdparams, inferArchitecture, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';
 export { readPdparams, type PdparamsFile, type WeightTensor } from './convert/pdparams.js';
 export { pullModel, removeModel, mirrorUrl, type PullOptions, type PulledModel } from './zoo/pull.js';
 export { loadZoo } from './zoo/registry.js';
+export { listZoo, pullZooModel, requireZooEntry, zooModelInfo, zooPath, type ZooListing, type ZooModelInfo } from './zoo/catalog.js';
 export type { ProgressEvent, ProgressCallback } from './zoo/download.js';
 export { compareModels, type CompareOptions, type CompareReport } from './compare.js';
 export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
+export { benchmarkModel, type BenchSubject, type ModelBenchOptions, type ModelBenchReport } from './bench.js';
+export {
+  inspectModel,
+  type InferenceModelInspection,
+  type ModelInspection,
+  type OnnxInspection,
+  type PdparamsInspection,
+} from './inspect.js';
+export { expandInputs } from './util/inputs.js';
+export { formatBytes, writeFileAtomic } from './util/fs.js';

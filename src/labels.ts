@@ -1,5 +1,6 @@
 /** Class-name lists that ship with the package. */
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { packagedModelPath } from './util/fs.js';
 
 let imagenet: readonly string[] | undefined;
@@ -28,4 +29,9 @@ export function parseLabelFile(text: string, file: string): string[] {
     return v;
   }
   return t.split(/\r?\n/).filter((l) => l.length > 0);
+}
+
+/** Read a label file from disk (see {@link parseLabelFile}). */
+export async function readLabelFile(file: string): Promise<string[]> {
+  return parseLabelFile(await readFile(file, 'utf8'), file);
 }

@@ -216,9 +216,9 @@ export function isTrainable(key: string): boolean {
 
 /**
  * Every parameter of the PaddleClas `state_dict`, in its order, with its shape. fc.weight is [in, out].
+ * `plan`: the architecture's layer plan, when the caller has it already (as every function below takes it).
  */
-export function parameterShapes(arch: Architecture): [string, number[]][] {
-  const plan = layerPlan(arch);
+export function parameterShapes(arch: Architecture, plan: LayerPlan = layerPlan(arch)): [string, number[]][] {
   const out: [string, number[]][] = [];
   const convBN = (l: ConvBNLayer): void => {
     out.push([`${l.key}.conv.weight`, [l.outChannels, l.inChannels / l.groups, l.kernel, l.kernel]]);
@@ -242,9 +242,9 @@ export function parameterShapes(arch: Architecture): [string, number[]][] {
 }
 
 /** Trainable parameters (what PaddleClas's tables count): everything but BatchNorm running statistics. */
-export function countParameters(arch: Architecture): number {
+export function countParameters(arch: Architecture, plan: LayerPlan = layerPlan(arch)): number {
   let n = 0;
-  for (const [key, shape] of parameterShapes(arch)) if (isTrainable(key)) n += shape.reduce((a, b) => a * b, 1);
+  for (const [key, shape] of parameterShapes(arch, plan)) if (isTrainable(key)) n += shape.reduce((a, b) => a * b, 1);
   return n;
 }
 
@@ -263,8 +263,7 @@ interface PlanVisitor {
 }
 
 /** Walk the layers of one h × w image in forward order; returns the plan and the final map size. */
-function walkPlan(arch: Architecture, input: readonly [number, number], v: PlanVisitor): { plan: LayerPlan; h: number; w: number } {
-  const plan = layerPlan(arch);
+function walkPlan(plan: LayerPlan, input: readonly [number, number], v: PlanVisitor): { plan: LayerPlan; h: number; w: number } {
   let [h, w] = input;
   const conv = (l: ConvBNLayer): void => {
     h = convOut(h, l.kernel, l.stride[0]);
@@ -282,9 +281,9 @@ function walkPlan(arch: Architecture, input: readonly [number, number], v: PlanV
 }
 
 /** Feature-map size (c, h, w) after the stem and after each stage, for an input of h × w. */
-export function stageShapes(arch: Architecture, input: readonly [number, number]): Record<string, [number, number, number]> {
+export function stageShapes(arch: Architecture, input: readonly [number, number], plan: LayerPlan = layerPlan(arch)): Record<string, [number, number, number]> {
   const out: Record<string, [number, number, number]> = {};
-  walkPlan(arch, input, {
+  walkPlan(plan, input, {
     convBN: (l, h, w) => {
       if (l.key === 'conv1') out.conv1 = [l.outChannels, h, w];
     },
@@ -296,9 +295,9 @@ export function stageShapes(arch: Architecture, input: readonly [number, number]
 }
 
 /** Multiply-adds of one image of h × w (convs, SE convs, last conv and fc; not BN, activations or pooling). */
-export function countMultiplyAdds(arch: Architecture, input: readonly [number, number]): number {
+export function countMultiplyAdds(arch: Architecture, input: readonly [number, number], plan: LayerPlan = layerPlan(arch)): number {
   let macs = 0;
-  const { plan } = walkPlan(arch, input, {
+  walkPlan(plan, input, {
     convBN: (l, h, w) => {
       macs += h * w * l.outChannels * (l.inChannels / l.groups) * l.kernel * l.kernel;
     },
@@ -315,9 +314,9 @@ export function countMultiplyAdds(arch: Architecture, input: readonly [number, n
  * count in/groups·k·k (+1 with bias) per output element, BatchNorm 2 per element, adaptive average pooling
  * (window + 1) per output element, Linear in·out; activations and elementwise products count nothing.
  */
-export function countPaddleFlops(arch: Architecture, input: readonly [number, number]): number {
+export function countPaddleFlops(arch: Architecture, input: readonly [number, number], plan: LayerPlan = layerPlan(arch)): number {
   let flops = 0;
-  const { plan, h, w } = walkPlan(arch, input, {
+  const { h, w } = walkPlan(plan, input, {
     convBN: (l, oh, ow) => {
       const outputs = oh * ow * l.outChannels;
       flops += outputs * (l.inChannels / l.groups) * l.kernel * l.kernel + 2 * outputs;

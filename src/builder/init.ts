@@ -9,10 +9,11 @@ import { Random } from './random.js';
 /** Named float32 parameters, keyed by PaddleClas state_dict keys. */
 export type ParameterMap = ReadonlyMap<string, Float32Array>;
 
-export function initParameters(arch: Architecture, seed = 0): Map<string, Float32Array> {
+/** `shapes`: the architecture's parameter shapes, when the caller has them already. */
+export function initParameters(arch: Architecture, seed = 0, shapes: readonly (readonly [string, readonly number[]])[] = parameterShapes(arch)): Map<string, Float32Array> {
   const rng = new Random(seed);
   const out = new Map<string, Float32Array>();
-  for (const [key, shape] of parameterShapes(arch)) {
+  for (const [key, shape] of shapes) {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     if (key.endsWith('.bn.weight') || key.endsWith('.bn._variance')) {

@@ -97,17 +97,19 @@ export function resolveBuildOptions(options: BuildOptions): {
 export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, options: BuildOptions = {}): BuiltModel {
   const arch = resolveArchitecture(architecture);
   const opts = resolveBuildOptions(options);
-  const weights = options.weights ?? initParameters(arch, opts.seed);
-  for (const [key, shape] of parameterShapes(arch)) {
+  // one layer plan for the whole build: parameters, graph and counts all read it
+  const plan = layerPlan(arch);
+  const parameterList = parameterShapes(arch, plan);
+  const weights = options.weights ?? initParameters(arch, opts.seed, parameterList);
+  for (const [key, shape] of parameterList) {
     const w = weights.get(key);
     const n = shape.reduce((a, c) => a * c, 1);
     if (!w) throw new RangeError(`weights: parameter '${key}' ${JSON.stringify(shape)} is missing`);
     if (w.length !== n) throw new RangeError(`weights: parameter '${key}' should hold ${n} values ${JSON.stringify(shape)} but holds ${w.length}`);
   }
-  const plan = layerPlan(arch);
   const g = new GraphBuilder();
   const param = (key: string): Float32Array => weights.get(key)!;
-  const shapes = new Map(parameterShapes(arch));
+  const shapes = new Map(parameterList);
   const init = (key: string, data?: Float32Array, shape?: number[]): Value =>
     g.initializer(key, shape ?? shapes.get(key)!, data ?? param(key));
 
@@ -206,9 +208,9 @@ export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, o
       architecture: arch,
       inputShape: image.shape,
       outputs: outputs.map((v) => ({ name: v.name, shape: v.shape })),
-      parameters: countParameters(arch),
-      multiplyAdds: countMultiplyAdds(arch, opts.inputSize),
-      paddleFlops: countPaddleFlops(arch, opts.inputSize),
+      parameters: countParameters(arch, plan),
+      multiplyAdds: countMultiplyAdds(arch, opts.inputSize, plan),
+      paddleFlops: countPaddleFlops(arch, opts.inputSize, plan),
       opset: opts.opset,
       folded: opts.fold,
       bytes: bytes.length,

@@ -1,12 +1,14 @@
 /** The `pplcnet` command line: assembles the commands; each lives in `commands/`. */
 import { Command } from 'commander';
-import { VERSION } from '../version.js';
-import { benchCommand, compareCommand } from './commands/bench.js';
+import { VERSION } from '../index.js';
+import { benchCommand } from './commands/bench.js';
 import { buildCommand } from './commands/build.js';
+import { compareCommand } from './commands/compare.js';
 import { convertCommand } from './commands/convert.js';
 import { inspectCommand } from './commands/inspect.js';
 import { predictCommand } from './commands/predict.js';
-import { pullCommand, zooCommand } from './commands/zoo.js';
+import { pullCommand } from './commands/pull.js';
+import { zooCommand } from './commands/zoo.js';
 import { type CliContext, processContext } from './context.js';
 import { EXIT, handleError } from './errors.js';
 

@@ -60,3 +60,10 @@ export function parseIntegerList0(value: string): number[] {
     return n;
   });
 }
+
+/** A positive, finite number of seconds. */
+export function parseSeconds(value: string): number {
+  const s = Number(value);
+  if (value.trim() === '' || !(s > 0) || !Number.isFinite(s)) throw new InvalidArgumentError(`Expected a positive number of seconds but received ${JSON.stringify(value)}.`);
+  return s;
+}

@@ -1,6 +1,5 @@
 /** A one-line progress bar on stderr, drawn from download events (only on a terminal). @internal */
-import type { ProgressEvent } from '../zoo/download.js';
-import { formatBytes } from '../util/fs.js';
+import { type ProgressEvent, formatBytes } from '../index.js';
 
 export function progressBar(write: (s: string) => void, isTTY: boolean, quiet: boolean): (e: ProgressEvent) => void {
   let start = 0;

@@ -1,8 +1,7 @@
 /** The one-screen summary printed by `build` and `convert`. @internal */
-import { scaleTag } from '../builder/architecture.js';
-import type { ModelSummary } from '../builder/pplcnet.js';
-import { type Dim, shapeToString } from '../builder/shape.js';
-import { formatBytes } from '../util/fs.js';
+import { type Dim, type ModelSummary, formatBytes, scaleTag, shapeToString } from '../index.js';
+import type { CliContext } from './context.js';
+import { formatTable } from './table.js';
 
 export function formatCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
@@ -28,6 +27,11 @@ export function formatSummary(s: ModelSummary, output: string, extra: [string, s
     ...extra,
     ['wrote', `${output} (${formatBytes(s.bytes)})`],
   ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join('');
+  return formatTable(rows);
+}
+
+/** Print a written model's summary: a table, or with `--json` one object (`json` fields first). */
+export function printSummary(ctx: CliContext, flags: { json: boolean }, output: string, summary: ModelSummary, extra: [string, string][], json: object): void {
+  if (flags.json) ctx.stdout(`${JSON.stringify({ output, ...json, ...summary })}\n`);
+  else ctx.stdout(formatSummary(summary, output, extra));
 }

@@ -79,6 +79,17 @@ describe('pplcnet bench and compare (CLI)', () => {
     }
   });
 
+  test('bench and compare pass every session option on, and refuse what they cannot use', async () => {
+    for (const cmd of [['bench', '--scale', '0.25', '--no-peak', '--runs', '1'], ['compare', 'textline', 'textline', '--random', '1']]) {
+      const r = await runCli([...cmd, '--ep', 'cpu', '--inter-threads', '2000', '--graph-opt', 'basic']);
+      assert.equal(r.code, 2, `${cmd[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /for 'interThreads' but received 2000/);
+    }
+    const scale = await runCli(['bench', '-m', 'textline', '--scale', '0.5', '--ep', 'cpu']);
+    assert.equal(scale.code, 2);
+    assert.match(scale.stderr, /--scale applies to the model built in memory/);
+  });
+
   test('compare prints differences and agreement', async () => {
     const r = await runCli(['compare', 'textline', 'models/PP-LCNet_x0_25_textline_ori', '--random', '2', '--ep', 'cpu']);
     assert.equal(r.code, 0, r.stderr);

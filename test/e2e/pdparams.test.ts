@@ -36,6 +36,9 @@ describe('pplcnet convert / inspect (CLI), .pdparams', () => {
     const j = JSON.parse((await runCli(['inspect', '--json', join(FIXTURES.pdparams, 'p4_tuples.pdparams')])).stdout);
     assert.equal(j.architecture.useLastConv, true);
     assert.deepEqual(j.problems, []);
+    const prefix = await runCli(['inspect', '--prefix', 'Teacher.', FIXTURES.textlineModel]);
+    assert.equal(prefix.code, 2);
+    assert.match(prefix.stderr, /--prefix applies to \.pdparams only/);
   });
 
   test('hostile and mismatched files: exit 1, nothing written', async () => {

@@ -1,0 +1,125 @@
+/**
+ * Options several commands share, defined once: how a model runs (session), where models come from
+ * (cache, mirror, offline, progress), and how an ONNX model is written (build and convert). Each group has
+ * its flags type and the mapping to the library's options. @internal
+ */
+import { type Command, Option } from 'commander';
+import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel, type ProgressCallback } from '../index.js';
+import type { CliContext } from './context.js';
+import { parseBatch, parseInputSize, parseInteger, parseIntegerList0, parsePositiveInteger, parseSeconds } from './parse.js';
+import { progressBar } from './progress.js';
+
+/** `--ep`, `--threads`, `--inter-threads`, `--graph-opt`. */
+export interface SessionFlags<T = number> {
+  ep: string;
+  threads: T;
+  interThreads: number;
+  graphOpt: GraphOptimizationLevel;
+}
+
+/** Options of every command that runs a model. `threadList`: `--threads` takes a list (bench). */
+export function addSessionOptions(cmd: Command, { threadList = false } = {}): Command {
+  cmd.option('--ep <name>', "execution provider: auto (oneDNN when the binding has it, else cpu), cpu, dnnl, …", 'auto');
+  if (threadList) cmd.option('--threads <list>', 'intra-op thread counts, e.g. 1,2 (0: onnxruntime decides)', parseIntegerList0, [1]);
+  else cmd.option('--threads <n>', 'intra-op threads (0: onnxruntime decides, one per physical core)', parseInteger, 0);
+  return cmd
+    .option('--inter-threads <n>', 'inter-op threads (0: onnxruntime decides)', parseInteger, 0)
+    .addOption(new Option('--graph-opt <level>', 'onnxruntime graph optimization level').choices(GRAPH_OPT_LEVELS).default('all'));
+}
+
+/** The library's session options from the flags; provider notices go to stderr. */
+export function sessionOptionsFrom<T>(flags: SessionFlags<T>, ctx: CliContext): { ep: string; threads: T; interThreads: number; graphOpt: GraphOptimizationLevel; notice: (m: string) => void } {
+  return { ep: flags.ep, threads: flags.threads, interThreads: flags.interThreads, graphOpt: flags.graphOpt, notice: (m) => ctx.stderr(`pplcnet: ${m}\n`) };
+}
+
+/** `--cache-dir`. */
+export interface CacheFlags {
+  cacheDir?: string;
+}
+
+export function addCacheOption(cmd: Command): Command {
+  return cmd.option('--cache-dir <dir>', 'cache folder (default $PPLCNET_HOME or ~/.cache/pplcnet)');
+}
+
+export function cacheOptionsFrom(flags: CacheFlags): { cacheDir?: string } {
+  return flags.cacheDir ? { cacheDir: flags.cacheDir } : {};
+}
+
+/** `--cache-dir`, `--mirror`, `--offline`, `--timeout`, `-q`. */
+export interface ModelSourceFlags extends CacheFlags {
+  mirror?: string;
+  offline?: boolean;
+  timeout?: number;
+  quiet: boolean;
+}
+
+/** Options of every command that may pull a zoo model. */
+export function addModelSourceOptions(cmd: Command): Command {
+  return addCacheOption(cmd)
+    .option('--mirror <url>', 'fetch from this server instead of the source host (default $PPLCNET_MIRROR)')
+    .option('--offline', 'never touch the network (default: $PPLCNET_OFFLINE=1)')
+    .option('--timeout <seconds>', 'fail a download after this long without data, or averaging under 1 kB/s over this long (default $PPLCNET_TIMEOUT or 30)', parseSeconds)
+    .option('-q, --quiet', 'no progress bar', false);
+}
+
+/** The library's pull options from the flags, with a progress bar on stderr (on a terminal, unless quiet). */
+export function modelSourceOptionsFrom(
+  flags: ModelSourceFlags,
+  ctx: CliContext,
+): { cacheDir?: string; mirror?: string; offline?: boolean; timeoutMs?: number; onProgress: ProgressCallback; notice: (m: string) => void } {
+  return {
+    ...cacheOptionsFrom(flags),
+    ...(flags.mirror ? { mirror: flags.mirror } : {}),
+    ...(flags.offline ? { offline: true } : {}),
+    ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
+    onProgress: progressBar(ctx.stderr, ctx.isTTY, flags.quiet),
+    notice: (m) => ctx.stderr(`pplcnet: ${m}\n`),
+  };
+}
+
+/** `-b, --batch-size`: images per inference batch. */
+export function addBatchSizeOption(cmd: Command): Command {
+  return cmd.option('-b, --batch-size <n>', 'images per inference batch', parsePositiveInteger, 8);
+}
+
+/** How `build` and `convert` write an ONNX model. */
+export interface OutputModelFlags {
+  output?: string;
+  keepBn: boolean;
+  opset: number;
+  batch: 'dynamic' | number;
+  inputSize?: [number, number];
+  features: boolean;
+  name?: string;
+  labels?: string;
+  json: boolean;
+}
+
+/** `help`: the command's own wording of `--input-size` and `--labels` (their defaults differ). */
+export function addOutputModelOptions(
+  cmd: Command,
+  help: { inputSize?: string; labels?: string } = {},
+): Command {
+  const { inputSize = "network input: 224 or HxW (default: the program's, else 224)", labels = 'class names: a JSON array or one per line' } = help;
+  return cmd
+    .option('-o, --output <file>', 'output ONNX file (default <model name>.onnx)')
+    .option('--keep-bn', 'keep BatchNormalization nodes and the dropout Mul (default: folded into convs and fc)', false)
+    .option('--opset <n>', 'ONNX opset, 14 to 21', parseInteger, 17)
+    .option('--batch <n>', "'dynamic' or a fixed batch size", parseBatch, 'dynamic')
+    .option('--input-size <size>', inputSize, parseInputSize)
+    .option('--features', 'also output feature.blocks3..6 and the embedding (the fc input)', false)
+    .option('--name <name>', 'model name recorded in the metadata')
+    .option('--labels <file>', labels)
+    .option('--json', 'print a machine-readable summary', false);
+}
+
+/** The library's build options from the flags. */
+export function outputModelOptionsFrom(flags: OutputModelFlags): { fold: boolean; opset: number; batch: 'dynamic' | number; features: boolean; inputSize?: [number, number] } {
+  return {
+    fold: !flags.keepBn,
+    opset: flags.opset,
+    batch: flags.batch,
+    features: flags.features,
+    ...(flags.inputSize ? { inputSize: flags.inputSize } : {}),
+  };
+}
