@@ -10,6 +10,7 @@ import { type BuildOptions, type BuiltModel, buildPPLCNet } from '../builder/ppl
 import { PplcnetError } from '../errors.js';
 import { imagenetLabels } from '../labels.js';
 import type { ModelDescription } from '../metadata.js';
+import { nonFiniteWarnings } from './architecture-check.js';
 import { readInferenceConfig } from './inference-config.js';
 import { type ProgramReading, interpretProgram } from './interpret.js';
 import { readPdiparams, toFloat32 } from './pdiparams.js';
@@ -96,6 +97,8 @@ export interface InferenceConversion extends BuiltModel {
   readonly files: InferenceModelFiles;
   readonly reading: ProgramReading;
   readonly description: ModelDescription;
+  /** Things that look wrong but do not stop the conversion (NaN or infinite weights, …). */
+  readonly warnings: readonly string[];
 }
 
 /** Convert a Paddle inference model to ONNX (nothing is written; the caller writes `bytes`). */
@@ -126,6 +129,7 @@ export async function convertInferenceModel(
   if (description.labels && description.labels.length !== arch.classNum) {
     throw new PplcnetError('E_FORMAT', `${files.config ?? 'labels'}: ${description.labels.length} labels for a model of ${arch.classNum} classes`);
   }
+  const warnings = nonFiniteWarnings(weights, files.params);
   const built = buildPPLCNet(arch, { ...build, inputSize: build.inputSize ?? reading.inputSize ?? 224, weights, description });
-  return { ...built, files, reading, description };
+  return { ...built, files, reading, description, warnings };
 }

@@ -1,6 +1,11 @@
 /**
  * A minimal, bounds-checked protobuf wire-format reader, for the formats read field by field
- * (Paddle's TensorDesc and ProgramDesc, ONNX metadata). Every length is checked against the buffer.
+ * (Paddle's TensorDesc and ProgramDesc, ONNX metadata). Every length is checked against the buffer, and
+ * callers check each field's wire type before using it.
+ *
+ * Kept instead of protobufjs: the few fields read need no schema, a decoder that knows only those fields
+ * cannot be made to allocate for others, and a wire-type mismatch here is an error naming the field,
+ * where protobufjs would skip it or coerce it to a default.
  */
 import { PplcnetError } from '../errors.js';
 
@@ -114,9 +119,19 @@ export function repeatedVarints(fs: readonly Field[], no: number, where: string)
     else if (f.wire === WIRE.bytes) {
       const r = new ProtoReader(f.bytes, where);
       while (!r.done) out.push(r.varint());
-    }
+    } else throw new PplcnetError('E_FORMAT', `${where}: field ${no} should hold varints but has wire type ${f.wire}`);
   }
   return out;
+}
+
+/**
+ * The first field numbered `no`, which must have wire type `wire` (a message read with the wrong wire type
+ * is corrupt, never silently a default). Undefined when absent.
+ */
+export function field(fs: readonly Field[], no: number, wire: number, where: string): Field | undefined {
+  const f = fs.find((x) => x.no === no);
+  if (f && f.wire !== wire) throw new PplcnetError('E_FORMAT', `${where}: field ${no} should have wire type ${wire} but has ${f.wire}`);
+  return f;
 }
 
 export function utf8(b: Uint8Array): string {

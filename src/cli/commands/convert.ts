@@ -23,6 +23,7 @@ export interface ConvertFlags {
   strideList?: StrideEntry[];
   dropout?: number;
   prefix?: string;
+  force: boolean;
 }
 
 /** Options shared by every conversion. @internal */
@@ -66,7 +67,8 @@ export function convertCommand(ctx: CliContext): Command {
     .addOption(new Option('--act <name>', '.pdparams only: activation (default hardswish)').choices(ACTIVATIONS))
     .option('--stride-list <json>', '.pdparams only: five strides, each 1, 2 or [h,w] (default [2,2,2,2,2])', parseStrideList)
     .option('--dropout <p>', '.pdparams only: dropout probability, x(1-p) at inference (default 0.2)', parseNumber)
-    .option('--prefix <prefix>', ".pdparams only: key prefix to convert in a distillation checkpoint (default 'Student.')");
+    .option('--prefix <prefix>', ".pdparams only: key prefix to convert in a distillation checkpoint (default 'Student.')")
+    .option('--force', 'replace a symbolic link at the output path (devices, FIFOs, sockets and folders are always refused)', false);
   return cmd.action(async (input: string, flags: ConvertFlags) => {
     const labels = await labelsFrom(flags);
     const description = { ...(flags.name ? { name: flags.name } : {}), ...(labels ? { labels } : {}) };
@@ -81,8 +83,9 @@ export function convertCommand(ctx: CliContext): Command {
         description,
       });
       for (const n of m.notes) ctx.stderr(`pplcnet: ${n}\n`);
+      for (const w of m.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);
       const output = flags.output ?? `${m.description.name}.onnx`;
-      await writeFileAtomic(output, m.bytes);
+      await writeFileAtomic(output, m.bytes, { force: flags.force });
       const given = { act: flags.act !== undefined, strideList: flags.strideList !== undefined, dropoutProb: flags.dropout !== undefined, inputSize: flags.inputSize !== undefined };
       const origin = (k: keyof typeof given): string => (given[k] ? 'given' : 'default');
       report(ctx, flags, output, m.summary, [
@@ -97,8 +100,9 @@ export function convertCommand(ctx: CliContext): Command {
     }
     const { convertInferenceModel } = await import('../../convert/inference-model.js');
     const m = await convertInferenceModel(input, { ...buildOptionsFrom(flags), ...(flags.name || labels ? { description } : {}) });
+    for (const w of m.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);
     const output = flags.output ?? `${m.description.name}.onnx`;
-    await writeFileAtomic(output, m.bytes);
+    await writeFileAtomic(output, m.bytes, { force: flags.force });
     const files = [m.files.program, m.files.params, ...(m.files.config ? [m.files.config] : [])];
     report(ctx, flags, output, m.summary, [
       ['source', `${m.files.format === 'pir-json' ? 'Paddle 3 PIR program' : 'Paddle ProgramDesc'}: ${files.join(', ')}`],
