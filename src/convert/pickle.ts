@@ -26,6 +26,14 @@ export interface NpDtype {
   order: string;
 }
 
+/** A Python float (kept distinct from ints, so `(4.0,)` is not taken for a shape). */
+export class PyFloat {
+  constructor(readonly value: number) {}
+  toString(): string {
+    return Number.isInteger(this.value) ? this.value.toFixed(1) : String(this.value);
+  }
+}
+
 /** A tuple (kept distinct from lists so `(name, ndarray)` values can be recognized). */
 export class PyTuple {
   constructor(readonly items: PickleValue[]) {}
@@ -35,6 +43,7 @@ export type PickleValue =
   | null
   | boolean
   | number
+  | PyFloat
   | bigint
   | string
   | Uint8Array
@@ -64,7 +73,11 @@ const ALLOWED: Readonly<Record<string, AllowedGlobal>> = Object.freeze({
   '_codecs encode': 'encode',
 });
 
-export const PICKLE_LIMITS = Object.freeze({ maxDepth: 64, maxStack: 1 << 20, maxMemo: 1 << 20, maxDims: 32 });
+/**
+ * Bounds on what a pickle may build. A PP-LCNet state dict has a few hundred keys; a dict is refused as
+ * soon as it grows past `maxDictItems`, before anything is done with its values.
+ */
+export const PICKLE_LIMITS = Object.freeze({ maxDepth: 64, maxStack: 1 << 20, maxMemo: 1 << 20, maxDims: 32, maxDictItems: 10_000 });
 
 const MARK = Symbol('mark');
 type StackItem = PickleValue | typeof MARK;
@@ -80,7 +93,7 @@ export function unpickle(buf: Uint8Array, file: string): PickleValue {
   const stack: StackItem[] = [];
   const marks: number[] = [];
   const memo = new Map<number, PickleValue>();
-  const fail = (message: string, code: 'E_PICKLE' | 'E_TRUNCATED' | 'E_UNSAFE_PICKLE' = 'E_PICKLE'): never => {
+  const fail = (message: string, code: 'E_PICKLE' | 'E_TRUNCATED' | 'E_UNSAFE_PICKLE' | 'E_WEIGHTS' = 'E_PICKLE'): never => {
     throw new PplcnetError(code, `${file}: ${message} (pickle byte ${pos})`);
   };
   const need = (n: number): void => {
@@ -172,10 +185,16 @@ export function unpickle(buf: Uint8Array, file: string): PickleValue {
     }
     return { kind: 'global', name: allowed! };
   };
+  const dictSet = (d: Map<PickleValue, PickleValue>, k: PickleValue, v: PickleValue): void => {
+    if (d.size >= PICKLE_LIMITS.maxDictItems && !d.has(k)) {
+      fail(`a dict with more than ${PICKLE_LIMITS.maxDictItems.toLocaleString('en-US')} entries; a PP-LCNet state dict has a few hundred keys`, 'E_WEIGHTS');
+    }
+    d.set(k, v);
+  };
   const setItems = (target: PickleValue, items: PickleValue[]): void => {
     if (!(target instanceof Map)) fail('SETITEM(S) on something that is not a dict');
     if (items.length % 2) fail('odd number of items for a dict');
-    for (let i = 0; i < items.length; i += 2) (target as Map<PickleValue, PickleValue>).set(items[i]!, items[i + 1]!);
+    for (let i = 0; i < items.length; i += 2) dictSet(target as Map<PickleValue, PickleValue>, items[i]!, items[i + 1]!);
   };
   const appendTo = (target: PickleValue, items: PickleValue[]): void => {
     if (!Array.isArray(target)) fail('APPEND(S) on something that is not a list');
@@ -203,7 +222,7 @@ export function unpickle(buf: Uint8Array, file: string): PickleValue {
           for (const p of pairs as PickleValue[]) {
             const kv = p instanceof PyTuple ? p.items : Array.isArray(p) ? p : fail('OrderedDict item is not a pair');
             if ((kv as PickleValue[]).length !== 2) fail('OrderedDict item is not a pair');
-            d.set((kv as PickleValue[])[0]!, (kv as PickleValue[])[1]!);
+            dictSet(d, (kv as PickleValue[])[0]!, (kv as PickleValue[])[1]!);
           }
         }
         return d;
@@ -236,7 +255,9 @@ export function unpickle(buf: Uint8Array, file: string): PickleValue {
       const [, shapeV, dtV, fortranV, rawV] = s as PickleValue[];
       const shape = shapeV instanceof PyTuple ? shapeV.items : fail('ndarray shape is not a tuple');
       if ((shape as PickleValue[]).length > PICKLE_LIMITS.maxDims) fail('ndarray has too many dimensions');
-      const dims = (shape as PickleValue[]).map((d) => (typeof d === 'number' && Number.isInteger(d) && d >= 0 ? d : fail(`ndarray dimension ${String(d)} is not valid`)));
+      const dims = (shape as PickleValue[]).map((d) =>
+        typeof d === 'number' && Number.isInteger(d) && d >= 0 ? d : fail(`ndarray dimension ${String(d)}${d instanceof PyFloat ? ' (a float)' : ''} is not valid; expected a non-negative integer`),
+      );
       if (!dtV || typeof dtV !== 'object' || !('kind' in dtV) || dtV.kind !== 'dtype') return fail('ndarray dtype is missing');
       const dt = dtV as NpDtype;
       const size = ITEMSIZE[dt.code];
@@ -270,7 +291,7 @@ export function unpickle(buf: Uint8Array, file: string): PickleValue {
       return;
     }
     if (target instanceof Map && state instanceof Map) {
-      for (const [k, v] of state) target.set(k, v);
+      for (const [k, v] of state) dictSet(target, k, v);
       return;
     }
     fail('BUILD on an object that has no state');
@@ -353,12 +374,12 @@ export function unpickle(buf: Uint8Array, file: string): PickleValue {
       case 0x47: {
         // BINFLOAT (big-endian double)
         need(8);
-        push(dv.getFloat64(pos, false));
+        push(new PyFloat(dv.getFloat64(pos, false)));
         pos += 8;
         break;
       }
       case 0x46: // FLOAT (text)
-        push(Number(line()));
+        push(new PyFloat(Number(line())));
         break;
       case 0x58: // BINUNICODE
         push(utf8(bytes(u32())));

@@ -44,9 +44,10 @@ export function inspectCommand(ctx: CliContext): Command {
       }
       const { readPdparams, selectPrefix } = await import('../../convert/pdparams.js');
       const { inferArchitecture } = await import('../../convert/from-weights.js');
+      const { listProblems } = await import('../../convert/architecture-check.js');
       const contents = readPdparams(new Uint8Array(await readFile(input)), input);
       const { prefix, tensors } = selectPrefix(contents, flags.prefix, input);
-      const { architecture, problems, inferred } = inferArchitecture(tensors);
+      const { architecture, problems, inferred } = inferArchitecture(tensors, {}, input);
       let total = 0;
       for (const t of contents.tensors.values()) total += t.shape.reduce((a, b) => a * b, 1);
       const keys = [...contents.tensors].map(([k, t]) => ({ key: k, dtype: t.dtype, shape: t.shape }));
@@ -54,12 +55,12 @@ export function inspectCommand(ctx: CliContext): Command {
         ctx.stdout(`${JSON.stringify({ file: input, keys, ignored: contents.ignored, prefixes: contents.prefixes, prefix, values: total, inferred, architecture, problems })}\n`);
         return;
       }
-      const w = Math.max(...keys.map((k) => k.key.length));
+      const w = keys.reduce((m, k) => Math.max(m, k.key.length), 0);
       for (const k of keys) ctx.stdout(`${k.key.padEnd(w)}  ${k.dtype.padEnd(4)}  ${JSON.stringify(k.shape)}\n`);
       if (contents.ignored.length) ctx.stdout(`ignored: ${contents.ignored.join(', ')}\n`);
       ctx.stdout(`${keys.length} arrays, ${total.toLocaleString('en-US')} values (${formatCount(total)})${contents.prefixes.length ? `, prefixes ${contents.prefixes.join(' ')}; architecture of '${prefix}'` : ''}\n`);
       ctx.stdout(`architecture: PP-LCNet x${scaleTag(architecture.scale).replace('_', '.')}, ${architecture.classNum} classes, ${architecture.useLastConv ? `last conv ${architecture.classExpand}` : 'no last conv'}, SE in ${(inferred.se as string[]).join(', ')}\n`);
       ctx.stdout(`not in the weights (give them to convert): --act (hardswish), --stride-list ([2,2,2,2,2]), --dropout (0.2), --input-size (224)\n`);
-      ctx.stdout(problems.length ? `does not fit that architecture:\n  ${problems.join('\n  ')}\n` : 'every key and shape fits\n');
+      ctx.stdout(problems.length ? `does not fit that architecture:\n${listProblems(problems)}\n` : 'every key and shape fits\n');
     });
 }
