@@ -43,9 +43,17 @@ export class ProtoReader {
   }
 
   varint(): bigint {
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
+    // fast path: up to 4 bytes (28 bits) in a number, which is nearly every tag, length and dimension
+    let small = 0;
+    for (let i = 0; i < 4; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      const b = this.buf[this.pos++]!;
+      small += (b & 0x7f) * 2 ** (7 * i);
+      if ((b & 0x80) === 0) return BigInt(small);
+    }
+    let result = BigInt(small);
+    let shift = 28n;
+    for (let i = 4; i < 10; i++) {
       if (this.pos >= this.end) this.fail('truncated varint');
       const b = this.buf[this.pos++]!;
       result |= BigInt(b & 0x7f) << shift;
@@ -134,6 +142,8 @@ export function field(fs: readonly Field[], no: number, wire: number, where: str
   return f;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: false });
+
 export function utf8(b: Uint8Array): string {
-  return new TextDecoder('utf-8', { fatal: false }).decode(b);
+  return UTF8.decode(b);
 }
