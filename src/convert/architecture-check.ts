@@ -25,6 +25,8 @@ export const WEIGHT_LIMITS = Object.freeze({
   maxWidth: 1 << 20,
   /** Problems listed in one error message. */
   maxListed: 20,
+  /** The largest weights file read: every value as float32, plus room for keys and headers. */
+  maxFileBytes: 4 * 4 * LARGEST_PPLCNET_VALUES + (16 << 20),
 });
 
 /** `problems` as indented lines, the first {@link WEIGHT_LIMITS.maxListed} then "… and K more". */
