@@ -49,8 +49,8 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
     if (!existsSync(spec)) throw new PplcnetError('E_IO', `${spec}: no such file`);
     return { name: basename(spec, '.onnx'), bytes: new Uint8Array(await readFile(spec)), path: spec, origin: 'onnx' };
   }
-  if (spec.endsWith('.pdparams')) return convertWeightsCached(spec, cacheDir, build, options.weights ?? {});
-  if (isInferenceModelPath(spec)) return convertCached(spec, cacheDir, build, basename(spec.replace(/\/$/, '')));
+  if (spec.endsWith('.pdparams')) return convertWeightsCached({ path: spec, cacheDir, build, arch: options.weights ?? {} });
+  if (isInferenceModelPath(spec)) return convertCached({ path: spec, cacheDir, build, name: basename(spec.replace(/\/$/, '')) });
   if (existsSync(spec)) throw new PplcnetError('E_MODEL', `${spec}: not a model pplcnet reads (.onnx, .pdparams, or a Paddle inference model folder/.json/.pdmodel)`);
   const zoo = loadZoo();
   const entry = findZooEntry(spec, zoo);
@@ -58,15 +58,22 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
     throw new PplcnetError('E_MODEL', `'${spec}' is neither a file nor a zoo model. Zoo models: ${zoo.map((e) => e.name).join(', ')}.`);
   }
   if (entry.format === 'packaged') {
-    const r = await convertCached(packagedModelPath(entry.packaged!), cacheDir, build, entry.name, join(cacheDir, 'onnx'), entryDescription(entry));
+    const r = await convertCached({ path: packagedModelPath(entry.packaged!), cacheDir, build, name: entry.name, description: entryDescription(entry) });
     return { ...r, entry };
   }
   const pulled = await pullModel(entry, { ...options, cacheDir, zoo });
   const onnxDir = join(modelDir(cacheDir, entry.name), 'onnx');
   const r =
     entry.format === 'pdparams'
-      ? await convertWeightsCached(pulled.source, cacheDir, { ...(entry.inputSize ? { inputSize: entry.inputSize } : {}), ...build }, { ...entry.architecture, ...options.weights }, onnxDir, entryDescription(entry))
-      : await convertCached(pulled.source, cacheDir, build, entry.name, onnxDir, entryDescription(entry));
+      ? await convertWeightsCached({
+          path: pulled.source,
+          cacheDir,
+          build: { ...(entry.inputSize ? { inputSize: entry.inputSize } : {}), ...build },
+          arch: { ...entry.architecture, ...options.weights },
+          onnxDir,
+          description: entryDescription(entry),
+        })
+      : await convertCached({ path: pulled.source, cacheDir, build, name: entry.name, onnxDir, description: entryDescription(entry) });
   return { ...r, name: entry.name, entry };
 }
 
@@ -82,14 +89,18 @@ function entryDescription(entry: ZooEntry): ModelDescription {
   };
 }
 
-async function convertCached(
-  path: string,
-  cacheDir: string,
-  build: ResolveOptions['build'],
-  name: string,
-  onnxDir = join(cacheDir, 'onnx'),
-  fallback: ModelDescription = {},
-): Promise<ResolvedModel> {
+/** What a cached conversion needs. */
+interface CachedConversion {
+  path: string;
+  cacheDir: string;
+  build: ResolveOptions['build'];
+  /** Where the ONNX goes. [<cacheDir>/onnx] */
+  onnxDir?: string;
+  /** The zoo record's description: defaults under inference.yml; for `.pdparams`, recorded as given. */
+  description?: ModelDescription;
+}
+
+async function convertCached({ path, cacheDir, build, name, onnxDir = join(cacheDir, 'onnx'), description: fallback = {} }: CachedConversion & { name: string }): Promise<ResolvedModel> {
   // the converter (and the ONNX writer) load only when a conversion may be needed
   const { convertInferenceModel, locateInferenceModel } = await import('../convert/inference-model.js');
   const files = locateInferenceModel(path);
@@ -100,14 +111,7 @@ async function convertCached(
   return { name, bytes: r.bytes, ...(r.path ? { path: r.path } : {}), origin: r.fromCache ? 'cache' : 'converted' };
 }
 
-async function convertWeightsCached(
-  path: string,
-  cacheDir: string,
-  build: ResolveOptions['build'],
-  arch: WeightsArchitectureOptions,
-  onnxDir = join(cacheDir, 'onnx'),
-  description?: ModelDescription,
-): Promise<ResolvedModel> {
+async function convertWeightsCached({ path, cacheDir, build, arch, onnxDir = join(cacheDir, 'onnx'), description }: CachedConversion & { arch: WeightsArchitectureOptions }): Promise<ResolvedModel> {
   if (!existsSync(path)) throw new PplcnetError('E_IO', `${path}: no such file`);
   const bytes = new Uint8Array(await readFile(path));
   const key = sha256(`pplcnet ${VERSION} pdparams`, JSON.stringify({ build, arch, description }), bytes);
