@@ -97,25 +97,15 @@ function float32At(b: Uint8Array, offset: number): number {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getFloat32(offset, true);
 }
 
-/** Parse a legacy ProgramDesc. */
-export function readProgramDesc(buf: Uint8Array, file: string): Program {
-  if (buf.length > PROGRAM_LIMITS.maxBytes) {
-    throw new PplcnetError('E_FORMAT', `${file}: ${buf.length} bytes, more than the ${PROGRAM_LIMITS.maxBytes} a PP-LCNet program can take`);
-  }
-  const top = fields(buf, file);
-  const blocks = top.filter((f) => f.no === 1 && f.wire === WIRE.bytes);
-  if (blocks.length === 0) throw new PplcnetError('E_FORMAT', `${file}: not a Paddle ProgramDesc (no blocks)`);
-  const versionField = field(top, 4, WIRE.bytes, `${file}: version`);
-  const versionValue = versionField ? field(fields(versionField.bytes, file), 1, WIRE.varint, `${file}: version`) : undefined;
-  const version = versionField ? int64(versionValue?.int ?? 0n) : undefined;
-  const block = fields(blocks[0]!.bytes, `${file}: block 0`);
-  const text = (fs: readonly Field[], no: number, where: string): string => utf8(field(fs, no, WIRE.bytes, where)?.bytes ?? new Uint8Array());
-  const sub = (fs: readonly Field[], no: number, where: string): Field[] => {
-    const f = field(fs, no, WIRE.bytes, where);
-    return f ? fields(f.bytes, where) : [];
-  };
+const text = (fs: readonly Field[], no: number, where: string): string => utf8(field(fs, no, WIRE.bytes, where)?.bytes ?? new Uint8Array());
+const sub = (fs: readonly Field[], no: number, where: string): Field[] => {
+  const f = field(fs, no, WIRE.bytes, where);
+  return f ? fields(f.bytes, where) : [];
+};
+
+/** BlockDesc.vars: LoD tensors' shapes by name, and the persistable ones as parameters. */
+function readVars(block: readonly Field[], file: string): { parameters: ProgramParameter[]; shapes: Map<string, number[]> } {
   const parameters: ProgramParameter[] = [];
-  let input: Program['input'];
   const shapes = new Map<string, number[]>();
   const vars = block.filter((f) => f.no === 3);
   if (vars.length > PROGRAM_LIMITS.maxOps) throw new PplcnetError('E_FORMAT', `${file}: ${vars.length} variables, more than the ${PROGRAM_LIMITS.maxOps} a PP-LCNet program can have`);
@@ -136,56 +126,72 @@ export function readProgramDesc(buf: Uint8Array, file: string): Program {
     shapes.set(name, shape);
     if (persistable) parameters.push({ name, shape, dtype: PADDLE_DTYPES[dtypeCode]?.name ?? `type ${dtypeCode}` });
   }
-  const ops: ProgramOp[] = [];
-  const constants = new Map<string, number[]>();
+  return { parameters, shapes };
+}
+
+/** OpDesc.Var: a slot name and its argument names. */
+function readSlot(f: Field, where: string): [string, string[]] {
+  if (f.wire !== WIRE.bytes) throw new PplcnetError('E_FORMAT', `${where}: not a message`);
+  const sf = fields(f.bytes, where);
+  const args = sf.filter((x) => x.no === 2);
+  if (args.some((x) => x.wire !== WIRE.bytes)) throw new PplcnetError('E_FORMAT', `${where}: an argument is not a string`);
+  return [text(sf, 1, where), args.map((x) => utf8(x.bytes))];
+}
+
+/** One OpDesc: inputs by slot (first argument), outputs (the main result first), attributes. */
+function readOp(o: Field, index: number, file: string): ProgramOp {
+  if (o.wire !== WIRE.bytes) throw new PplcnetError('E_FORMAT', `${file}: op ${index} is not a message`);
+  const of = fields(o.bytes, `${file}: op ${index}`);
+  const rawType = text(of, 3, `${file}: op ${index} type`);
+  const where = `${file}: op ${index} '${rawType}'`;
+  const inputs: Record<string, string | undefined> = {};
+  for (const f of of.filter((x) => x.no === 1)) {
+    const [k, args] = readSlot(f, `${where} slot`);
+    inputs[k] = args[0];
+  }
+  const outSlots: Record<string, string[]> = {};
+  for (const f of of.filter((x) => x.no === 2)) {
+    const [k, args] = readSlot(f, `${where} slot`);
+    outSlots[k] = args;
+  }
+  const outputs: string[] = [];
+  const main = ['Out', 'Output', 'Y'];
+  for (const k of main) for (const v of outSlots[k] ?? []) outputs.push(v);
+  for (const [k, vs] of Object.entries(outSlots)) if (!main.includes(k)) for (const v of vs) outputs.push(v);
+  const attrs: Record<string, AttrValue> = {};
+  for (const a of of.filter((x) => x.no === 4)) {
+    if (a.wire !== WIRE.bytes) throw new PplcnetError('E_PROGRAM', `${where}: an attribute is not a message`);
+    const [k, v] = readAttr(fields(a.bytes, `${where} attr`), where);
+    attrs[k] = v;
+  }
+  return { type: LEGACY_OP_TYPES[rawType] ?? rawType, rawType, inputs, outputs, attrs, where: `op ${index} '${rawType}'` };
+}
+
+/** Parse a legacy ProgramDesc. */
+export function readProgramDesc(buf: Uint8Array, file: string): Program {
+  if (buf.length > PROGRAM_LIMITS.maxBytes) {
+    throw new PplcnetError('E_FORMAT', `${file}: ${buf.length} bytes, more than the ${PROGRAM_LIMITS.maxBytes} a PP-LCNet program can take`);
+  }
+  const top = fields(buf, file);
+  const blocks = top.filter((f) => f.no === 1 && f.wire === WIRE.bytes);
+  if (blocks.length === 0) throw new PplcnetError('E_FORMAT', `${file}: not a Paddle ProgramDesc (no blocks)`);
+  const versionField = field(top, 4, WIRE.bytes, `${file}: version`);
+  const versionValue = versionField ? field(fields(versionField.bytes, file), 1, WIRE.varint, `${file}: version`) : undefined;
+  const version = versionField ? int64(versionValue?.int ?? 0n) : undefined;
+  const block = fields(blocks[0]!.bytes, `${file}: block 0`);
+  const { parameters, shapes } = readVars(block, file);
   const opFields = block.filter((f) => f.no === 4);
   if (opFields.length > PROGRAM_LIMITS.maxOps) throw new PplcnetError('E_FORMAT', `${file}: ${opFields.length} ops, more than the ${PROGRAM_LIMITS.maxOps} a PP-LCNet program can have`);
-  opFields.forEach((o, index) => {
-      if (o.wire !== WIRE.bytes) throw new PplcnetError('E_FORMAT', `${file}: op ${index} is not a message`);
-      const of = fields(o.bytes, `${file}: op ${index}`);
-      const rawType = text(of, 3, `${file}: op ${index} type`);
-      const slot = (f: Field): [string, string[]] => {
-        const where = `${file}: op ${index} '${rawType}' slot`;
-        if (f.wire !== WIRE.bytes) throw new PplcnetError('E_FORMAT', `${where}: not a message`);
-        const sf = fields(f.bytes, where);
-        const args = sf.filter((x) => x.no === 2);
-        if (args.some((x) => x.wire !== WIRE.bytes)) throw new PplcnetError('E_FORMAT', `${where}: an argument is not a string`);
-        return [text(sf, 1, where), args.map((x) => utf8(x.bytes))];
-      };
-      const inputs: Record<string, string | undefined> = {};
-      for (const f of of.filter((x) => x.no === 1)) {
-        const [k, args] = slot(f);
-        inputs[k] = args[0];
-      }
-      const outputs: string[] = [];
-      const outSlots: Record<string, string[]> = {};
-      for (const f of of.filter((x) => x.no === 2)) {
-        const [k, args] = slot(f);
-        outSlots[k] = args;
-      }
-      // the main result first (Out / Output / Y), then the rest
-      for (const k of ['Out', 'Output', 'Y']) for (const v of outSlots[k] ?? []) outputs.push(v);
-      for (const [k, vs] of Object.entries(outSlots)) if (!['Out', 'Output', 'Y'].includes(k)) for (const v of vs) outputs.push(v);
-      const attrs: Record<string, AttrValue> = {};
-      for (const a of of.filter((x) => x.no === 4)) {
-        if (a.wire !== WIRE.bytes) throw new PplcnetError('E_PROGRAM', `${file}: op ${index} '${rawType}': an attribute is not a message`);
-        const [k, v] = readAttr(fields(a.bytes, `${file}: op ${index} attr`), `${file}: op ${index} '${rawType}'`);
-        attrs[k] = v;
-      }
-      const type = LEGACY_OP_TYPES[rawType] ?? rawType;
-      const ints = attrs.int32_values;
-      if (type === 'assign_value' && Array.isArray(ints) && ints.every((x) => typeof x === 'number') && outputs[0]) constants.set(outputs[0], ints as number[]);
-      if (type === 'data' && !input && outputs[0]) input = { name: outputs[0], value: outputs[0], shape: shapes.get(outputs[0]) ?? [] };
-      ops.push({ type, rawType, inputs, outputs, attrs, where: `op ${index} '${rawType}'` });
-    });
-  return {
-    format: 'program-desc',
-    ...(version !== undefined ? { version: formatVersion(version) } : {}),
-    parameters,
-    ops,
-    input,
-    constants,
-  };
+  const ops = opFields.map((o, index) => readOp(o, index, file));
+  const constants = new Map<string, number[]>();
+  let input: Program['input'];
+  for (const op of ops) {
+    const ints = op.attrs.int32_values;
+    const out = op.outputs[0];
+    if (op.type === 'assign_value' && Array.isArray(ints) && ints.every((x) => typeof x === 'number') && out) constants.set(out, ints as number[]);
+    if (op.type === 'data' && !input && out) input = { name: out, value: out, shape: shapes.get(out) ?? [] };
+  }
+  return { format: 'program-desc', ...(version !== undefined ? { version: formatVersion(version) } : {}), parameters, ops, input, constants };
 }
 
 /** 2002000 → "2.2.0". */
