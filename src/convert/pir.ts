@@ -40,7 +40,12 @@ const MAX_ARRAY = 1024;
 
 /** Short description of a JSON value for error messages (never the whole value). */
 function found(v: Json | undefined): string {
-  const text = JSON.stringify(v) ?? 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? 'nothing';
+  } catch {
+    text = Array.isArray(v) ? 'a deeply nested array' : 'a deeply nested object';
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -48,7 +53,7 @@ function found(v: Json | undefined): string {
  * Decode `{"#": type, "D": data}`. A known type holding the wrong kind of data is an error naming the
  * attribute; an unknown type is kept as unreadable (it fails only if the interpreter reads it).
  */
-function attrValue(at: Json | undefined, where: () => string): AttrValue {
+function attrValue(at: Json | undefined, where: () => string, nested = false): AttrValue {
   const a = obj(at);
   const bad = (expected: string, d: Json | undefined): never => {
     throw new PplcnetError('E_PROGRAM', `${where()}: expected ${expected} but found ${found(d)}`);
@@ -64,8 +69,10 @@ function attrValue(at: Json | undefined, where: () => string): AttrValue {
     return d as number[];
   }
   if (type === '0.a_array') {
+    // Paddle's array attributes hold scalars; arrays of arrays are not decoded (nor recursed into)
+    if (nested) return { unreadable: 'an array inside an array' };
     if (!Array.isArray(d) || d.length > MAX_ARRAY) return bad(`an array of at most ${MAX_ARRAY} items for a 0.a_array attribute`, d);
-    const items = d.map((x, k) => attrValue(x, () => `${where()}[${k}]`));
+    const items = d.map((x, k) => attrValue(x, () => `${where()}[${k}]`, true));
     if (items.every((x) => typeof x === 'number')) return items as number[];
     if (items.every((x) => typeof x === 'string')) return items as string[];
     return { unreadable: `an array of ${[...new Set(items.map((x) => (typeof x === 'object' ? 'unreadable items' : `${typeof x}s`)))].join(' and ')}` };

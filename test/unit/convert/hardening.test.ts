@@ -101,6 +101,14 @@ describe('malformed program attributes are errors naming the op and attribute', 
     assert.throws(() => interpretProgram(readPirProgram(unknown, 'm.json'), 'm.json'), isCode('E_PROGRAM', /attribute 'epsilon': expected a finite number but found an attribute of type "9\.a_weird"/));
   });
 
+  test('PIR: an attribute array nested 100,000 deep is refused without recursing into it', () => {
+    const text = textlineJson();
+    const stride = '{"AT":{"#":"0.a_array","D":[{"#":"0.a_i32","D":2},{"#":"0.a_i32","D":1}]},"N":"strides"}';
+    const deep = `${'{"#":"0.a_array","D":['.repeat(100_000)}${']}'.repeat(100_000)}`;
+    const bad = text.replace(stride, `{"AT":{"#":"0.a_array","D":[${deep}]},"N":"strides"}`);
+    assert.throws(() => interpretProgram(readPirProgram(bad, 'm.json'), 'm.json'), isCode('E_PROGRAM', /attribute 'strides': expected 2 integers but found an array of unreadable items/));
+  });
+
   /** A ProgramDesc with one block holding one batch_norm op whose attribute message is `attr`. */
   function programWithAttr(attr: number[]): Uint8Array {
     const len = (n: number): number[] => {
