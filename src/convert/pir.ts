@@ -102,12 +102,19 @@ export function readPirProgram(text: string, file: string): Program {
   } catch (err) {
     throw new PplcnetError('E_FORMAT', `${file}: not valid JSON (${(err as Error).message})`);
   }
+  return readPirJson(root, file);
+}
+
+/** Read a PIR program from its parsed JSON (`unknown`: nothing about its shape is assumed). */
+export function readPirJson(json: unknown, file: string): Program {
+  const root = json as Json;
   const base = obj(obj(root)?.base_code);
   if (!base || base.magic !== 'pir') {
-    throw new PplcnetError('E_FORMAT', `${file}: not a Paddle PIR program (base_code.magic is ${JSON.stringify(base?.magic ?? null)}, expected "pir")`);
+    throw new PplcnetError('E_FORMAT', `${file}: not a Paddle PIR program (base_code.magic is ${found(base?.magic ?? null)}, expected "pir")`);
   }
   const regions = obj(obj(root)?.program)?.regions;
-  const block = Array.isArray(regions) ? obj(obj(regions[0])?.blocks && (obj(regions[0])!.blocks as Json[])[0]) : undefined;
+  const blocks = Array.isArray(regions) ? obj(regions[0])?.blocks : undefined;
+  const block = Array.isArray(blocks) ? obj(blocks[0]) : undefined;
   const rawOps = block?.ops;
   if (!Array.isArray(rawOps)) throw new PplcnetError('E_FORMAT', `${file}: program.regions[0].blocks[0].ops is missing`);
   if (rawOps.length > PROGRAM_LIMITS.maxOps) throw new PplcnetError('E_FORMAT', `${file}: ${rawOps.length} ops, more than the ${PROGRAM_LIMITS.maxOps} a PP-LCNet program can have`);

@@ -43,17 +43,13 @@ export class ProtoReader {
   }
 
   varint(): bigint {
-    // fast path: up to 4 bytes (28 bits) in a number, which is nearly every tag, length and dimension
-    let small = 0;
-    for (let i = 0; i < 4; i++) {
-      if (this.pos >= this.end) this.fail('truncated varint');
-      const b = this.buf[this.pos++]!;
-      small += (b & 0x7f) * 2 ** (7 * i);
-      if ((b & 0x80) === 0) return BigInt(small);
-    }
-    let result = BigInt(small);
-    let shift = 28n;
-    for (let i = 4; i < 10; i++) {
+    const start = this.pos;
+    const small = this.smallVarint();
+    if (small !== undefined) return BigInt(small);
+    this.pos = start;
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) this.fail('truncated varint');
       const b = this.buf[this.pos++]!;
       result |= BigInt(b & 0x7f) << shift;
@@ -63,8 +59,26 @@ export class ProtoReader {
     return this.fail('varint longer than 10 bytes');
   }
 
+  /** A varint of at most 7 bytes (49 bits) as a number, without BigInt; undefined when longer. */
+  private smallVarint(): number | undefined {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      const b = this.buf[this.pos++]!;
+      v += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return v;
+      scale *= 128;
+    }
+    return undefined;
+  }
+
   /** A varint that must fit a JS safe integer (lengths, enums, field tags). */
   uint(): number {
+    const start = this.pos;
+    const small = this.smallVarint();
+    if (small !== undefined) return small;
+    this.pos = start;
     const v = this.varint();
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`value ${v} is too large`);
     return Number(v);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { interpretProgram } from '../../../src/convert/interpret.js';
 import { readProgramDesc } from '../../../src/convert/pdmodel.js';
-import { readPirProgram } from '../../../src/convert/pir.js';
+import { readPirJson, readPirProgram } from '../../../src/convert/pir.js';
 import type { Program } from '../../../src/convert/program.js';
 import { PplcnetError } from '../../../src/errors.js';
 import { type Field, fields, utf8 } from '../../../src/util/protobuf.js';
@@ -70,6 +70,8 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 describe('seeded fuzz of the program readers', () => {
   test('PIR JSON: 1000 mutated programs end in a typed error or a read, never a crash', () => {
     const text = readFileSync(join(FIXTURES.textlineModel, 'inference.json'), 'utf8');
+    const base = JSON.parse(text) as { program: { regions: [{ blocks: [{ ops: Json[] }] }] } };
+    const baseOps = base.program.regions[0].blocks[0].ops;
     const rnd = rng(2024);
     const values: Json[] = ['1', '', 'avg', -1, 0, 1, 2, 2 ** 53, 1.5, -0.0, 1e308, true, false, null, [], [1, 'a'], [-1, 3], {}, { '#': '0.a_i32', D: 'x' }];
     const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
@@ -81,11 +83,12 @@ describe('seeded fuzz of the program readers', () => {
         attempt(i, () => readPirProgram(cut, 'fuzz.json'), outcomes);
         continue;
       }
-      const root = JSON.parse(text) as { program: { regions: [{ blocks: [{ ops: Json[] }] }] } };
-      const ops = root.program.regions[0].blocks[0].ops;
+      // the base program, shared; an op is deep-copied before it is mutated
+      const ops = baseOps.slice();
       for (let k = 0; k < 1 + rnd(3); k++) {
         const index = rnd(ops.length);
-        const op = ops[index] as { [k: string]: Json };
+        const op = JSON.parse(JSON.stringify(ops[index])) as { [k: string]: Json };
+        ops[index] = op;
         const attrs = Array.isArray(op.A) ? op.A : [];
         const chosen = attrs.length ? attrs[rnd(attrs.length)] : undefined;
         const attr = chosen && typeof chosen === 'object' && !Array.isArray(chosen) ? chosen : undefined;
@@ -121,13 +124,13 @@ describe('seeded fuzz of the program readers', () => {
             if (attr) attr.N = pick(['strides', 'epsilon', 'groups', 'paddings', 'slope', 'pooling_type', 'trans_y', 'axis']);
         }
       }
-      const mutated = JSON.stringify(root);
-      attempt(i, () => readPirProgram(mutated, 'fuzz.json'), outcomes);
+      const root = { ...base, program: { regions: [{ ...base.program.regions[0], blocks: [{ ...base.program.regions[0].blocks[0], ops }] }] } };
+      attempt(i, () => readPirJson(root, 'fuzz.json'), outcomes);
     }
     assert.ok(outcomes.typed > 500, JSON.stringify(outcomes));
   });
 
-  test('ProgramDesc: 1500 mutated programs end in a typed error or a read, never a crash', () => {
+  test('ProgramDesc: 1000 mutated programs end in a typed error or a read, never a crash', () => {
     const base = withoutCallstacks(new Uint8Array(readFileSync(FIXTURES.legacyProgram)));
     // the stripped program is still the same network
     const full = interpretProgram(readProgramDesc(new Uint8Array(readFileSync(FIXTURES.legacyProgram)), 'full'), 'full');
@@ -135,7 +138,7 @@ describe('seeded fuzz of the program readers', () => {
     assert.ok(base.length < 100_000, `${base.length} bytes`);
     const rnd = rng(77);
     const outcomes = { ok: 0, typed: 0 };
-    for (let i = 0; i < 1500; i++) {
+    for (let i = 0; i < 1000; i++) {
       let b = base.slice();
       switch (i % 5) {
         case 0:
@@ -163,6 +166,6 @@ describe('seeded fuzz of the program readers', () => {
       }
       attempt(i, () => readProgramDesc(b, 'fuzz.pdmodel'), outcomes);
     }
-    assert.ok(outcomes.typed > 750, JSON.stringify(outcomes));
+    assert.ok(outcomes.typed > 500, JSON.stringify(outcomes));
   });
 });
