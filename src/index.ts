@@ -49,3 +49,4 @@ export {
 } from './inspect.js';
 export { expandInputs } from './util/inputs.js';
 export { formatBytes, writeFileAtomic } from './util/fs.js';
+export { listProblems } from './convert/architecture-check.js';

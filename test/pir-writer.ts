@@ -55,7 +55,7 @@ export function toPirJson(program: Program, options: { renameParameter?: (n: str
       inputs = [op.inputs.X!, reshaped];
     }
     const type = PIR_TYPES[op.type] ?? op.type;
-    const keep = Object.entries(op.attrs).filter(([k, v]) => v !== undefined && !k.startsWith('op_') && k !== 'use_mkldnn');
+    const keep = Object.entries(op.attrs).filter(([k, v]) => v !== undefined && !(typeof v === 'object' && !Array.isArray(v)) && !k.startsWith('op_') && k !== 'use_mkldnn');
     ops.push({
       '#': `1.${type}`,
       A: keep.map(([k, v]) => attr(k, v)),

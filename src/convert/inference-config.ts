@@ -2,9 +2,37 @@
  * PaddleClas / PaddleX inference configs (`inference.yml`, `inference_cls.yaml`): the preprocessing,
  * label list and top-k they declare, as this project's {@link ModelDescription}.
  */
+import { parseDocument } from 'yaml';
 import { PplcnetError } from '../errors.js';
 import { IMAGENET_PREPROCESS, type ModelDescription, type Preprocess, checkPreprocess } from '../metadata.js';
-import { type YamlValue, YamlError, parseYaml } from '../util/yaml.js';
+
+export type YamlValue = null | boolean | number | string | YamlValue[] | { [k: string]: YamlValue };
+
+/** Bounds on an inference config: PaddleClas writes a few kB, with no aliases or a handful. */
+export const CONFIG_LIMITS = Object.freeze({ maxBytes: 1 << 20, maxAliasCount: 100 });
+
+/**
+ * Parse an inference config with the `yaml` package (YAML 1.2, core schema), bounded: the text's size, and
+ * how much aliases may expand (`maxAliasCount`, against "billion laughs" files). Errors name the file and line.
+ */
+export function parseConfigYaml(text: string, file: string): YamlValue {
+  if (text.length > CONFIG_LIMITS.maxBytes) {
+    throw new PplcnetError('E_FORMAT', `${file}: ${text.length} characters, more than the ${CONFIG_LIMITS.maxBytes} an inference config can take`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  const err = doc.errors[0];
+  if (err) {
+    const line = err.linePos?.[0].line;
+    throw new PplcnetError('E_FORMAT', `${file}${line ? `:${line}` : ''}: not valid YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  try {
+    return doc.toJS({ maxAliasCount: CONFIG_LIMITS.maxAliasCount }) as YamlValue;
+  } catch (e) {
+    // unresolved aliases and aliases expanding past maxAliasCount
+    if (e instanceof ReferenceError) throw new PplcnetError('E_FORMAT', `${file}: ${e.message}`);
+    throw e;
+  }
+}
 
 type Obj = { [k: string]: YamlValue };
 const isObj = (v: YamlValue | undefined): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -28,13 +56,7 @@ function size(v: YamlValue | undefined, what: string, file: string): [number, nu
 }
 
 export function readInferenceConfig(text: string, file: string): ModelDescription {
-  let root: YamlValue;
-  try {
-    root = parseYaml(text, file);
-  } catch (err) {
-    if (err instanceof YamlError) throw new PplcnetError('E_FORMAT', err.message);
-    throw err;
-  }
+  const root = parseConfigYaml(text, file);
   if (!isObj(root)) throw new PplcnetError('E_FORMAT', `${file}: expected a mapping at the top level`);
   const out: { -readonly [K in keyof ModelDescription]: ModelDescription[K] } = {};
   const global = root.Global;

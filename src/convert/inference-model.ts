@@ -3,18 +3,19 @@
  * parameters (`inference.pdiparams`), with `inference.yml` when present.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { scaleTag } from '../builder/architecture.js';
 import { type BuildOptions, type BuiltModel, buildPPLCNet } from '../builder/pplcnet.js';
 import { PplcnetError } from '../errors.js';
 import { imagenetLabels } from '../labels.js';
 import type { ModelDescription } from '../metadata.js';
-import { readInferenceConfig } from './inference-config.js';
+import { WEIGHT_LIMITS, nonFiniteWarnings } from './architecture-check.js';
+import { CONFIG_LIMITS, readInferenceConfig } from './inference-config.js';
 import { type ProgramReading, interpretProgram } from './interpret.js';
 import { readPdiparams, toFloat32 } from './pdiparams.js';
 import { readProgramDesc } from './pdmodel.js';
-import { readPirProgram } from './pir.js';
+import { PROGRAM_LIMITS, readPirProgram } from './pir.js';
 import { type Program, pdiparamsOrder } from './program.js';
 
 export interface InferenceModelFiles {
@@ -55,10 +56,16 @@ export function locateInferenceModel(path: string): InferenceModelFiles {
   return { format, program, params, ...(config ? { config } : {}) };
 }
 
+/** A file's bytes, refused before reading when larger than `max` (what the file can be for a PP-LCNet). */
+async function readBounded(path: string, max: number, what: string): Promise<Uint8Array> {
+  const size = (await stat(path)).size;
+  if (size > max) throw new PplcnetError('E_FORMAT', `${path}: ${size} bytes, more than the ${max} ${what} can take`);
+  return new Uint8Array(await readFile(path));
+}
+
 export async function readProgramFile(files: InferenceModelFiles): Promise<Program> {
-  return files.format === 'pir-json'
-    ? readPirProgram(await readFile(files.program, 'utf8'), files.program)
-    : readProgramDesc(new Uint8Array(await readFile(files.program)), files.program);
+  const bytes = await readBounded(files.program, PROGRAM_LIMITS.maxBytes, 'a PP-LCNet program');
+  return files.format === 'pir-json' ? readPirProgram(Buffer.from(bytes).toString('utf8'), files.program) : readProgramDesc(bytes, files.program);
 }
 
 /** Weights keyed by PaddleClas keys, from a program reading and its combined parameter file. */
@@ -96,6 +103,8 @@ export interface InferenceConversion extends BuiltModel {
   readonly files: InferenceModelFiles;
   readonly reading: ProgramReading;
   readonly description: ModelDescription;
+  /** Things that look wrong but do not stop the conversion (NaN or infinite weights, …). */
+  readonly warnings: readonly string[];
 }
 
 /** Convert a Paddle inference model to ONNX (nothing is written; the caller writes `bytes`). */
@@ -109,8 +118,9 @@ export async function convertInferenceModel(
   const files = locateInferenceModel(path);
   const program = await readProgramFile(files);
   const reading = interpretProgram(program, files.program);
-  const weights = mapInferenceWeights(program, reading, new Uint8Array(await readFile(files.params)), files.params);
-  const config = files.config ? readInferenceConfig(await readFile(files.config, 'utf8'), files.config) : {};
+  const weights = mapInferenceWeights(program, reading, await readBounded(files.params, WEIGHT_LIMITS.maxFileBytes, 'the parameters of a PP-LCNet'), files.params);
+  const configText = files.config ? Buffer.from(await readBounded(files.config, CONFIG_LIMITS.maxBytes, 'an inference config')).toString('utf8') : undefined;
+  const config = files.config && configText !== undefined ? readInferenceConfig(configText, files.config) : {};
   const arch = reading.architecture;
   const { defaults = {}, ...build } = options;
   const labels = config.labels ?? defaults.labels ?? (arch.classNum === 1000 ? imagenetLabels() : undefined);
@@ -126,6 +136,7 @@ export async function convertInferenceModel(
   if (description.labels && description.labels.length !== arch.classNum) {
     throw new PplcnetError('E_FORMAT', `${files.config ?? 'labels'}: ${description.labels.length} labels for a model of ${arch.classNum} classes`);
   }
+  const warnings = nonFiniteWarnings(weights, files.params);
   const built = buildPPLCNet(arch, { ...build, inputSize: build.inputSize ?? reading.inputSize ?? 224, weights, description });
-  return { ...built, files, reading, description };
+  return { ...built, files, reading, description, warnings };
 }

@@ -6,139 +6,192 @@
  * OpDesc: 1 inputs, 2 outputs ({1 parameter, 2 arguments}), 3 type, 4 attrs.
  */
 import { PplcnetError } from '../errors.js';
-import { type Field, fields, int64, repeatedVarints, utf8 } from '../util/protobuf.js';
+import { type Field, WIRE, field, fields, int64, repeatedVarints, utf8 } from '../util/protobuf.js';
 import { PADDLE_DTYPES } from './pdiparams.js';
+import { LEGACY_OP_TYPES } from './paddle-names.js';
+import { PROGRAM_LIMITS } from './pir.js';
 import type { AttrValue, Program, ProgramOp, ProgramParameter } from './program.js';
 
-/** Legacy op types → the normalized names PIR uses. */
-const TYPES: Readonly<Record<string, string>> = Object.freeze({
-  hard_swish: 'hardswish',
-  hard_sigmoid: 'hardsigmoid',
-  elementwise_add: 'add',
-  elementwise_mul: 'multiply',
-  matmul_v2: 'matmul',
-  flatten_contiguous_range: 'flatten',
-  reshape2: 'reshape',
-  feed: 'data',
+const WIRE_NAMES = ['a varint', 'a fixed64', 'a length-delimited field', '', '', 'a fixed32'];
+const wireName = (w: number): string => WIRE_NAMES[w] || `wire type ${w}`;
+
+/**
+ * How each attribute type (framework.proto AttrType) is stored: the field holding its value and the wire
+ * types it may use (a repeated scalar may be packed into one length-delimited field).
+ */
+const ATTR_TYPES: Readonly<Record<number, { name: string; field: number; wires: readonly number[]; repeated?: boolean }>> = Object.freeze({
+  0: { name: 'INT', field: 3, wires: [WIRE.varint] },
+  1: { name: 'FLOAT', field: 4, wires: [WIRE.fixed32] },
+  2: { name: 'STRING', field: 5, wires: [WIRE.bytes] },
+  3: { name: 'INTS', field: 6, wires: [WIRE.varint, WIRE.bytes], repeated: true },
+  4: { name: 'FLOATS', field: 7, wires: [WIRE.fixed32, WIRE.bytes], repeated: true },
+  5: { name: 'STRINGS', field: 8, wires: [WIRE.bytes], repeated: true },
+  6: { name: 'BOOLEAN', field: 10, wires: [WIRE.varint] },
+  7: { name: 'BOOLEANS', field: 11, wires: [WIRE.varint, WIRE.bytes], repeated: true },
+  9: { name: 'LONG', field: 13, wires: [WIRE.varint] },
+  11: { name: 'LONGS', field: 15, wires: [WIRE.varint, WIRE.bytes], repeated: true },
+  15: { name: 'FLOAT64', field: 19, wires: [WIRE.fixed64] },
 });
 
-/** Attribute types (framework.proto AttrType) and the field that holds each. */
+/**
+ * One attribute (OpDesc.Attr: 1 name, 2 type, then the value in the field its type names). The value field
+ * must be present with the wire type and length its type implies; anything else is an error naming the op,
+ * the attribute, what was expected and what was found. Types PP-LCNet never reads (blocks, variables) are
+ * kept as unreadable.
+ */
 function readAttr(fs: readonly Field[], where: string): [string, AttrValue] {
-  const get = (no: number): Field | undefined => fs.find((f) => f.no === no);
-  const name = utf8(get(1)?.bytes ?? new Uint8Array());
-  const type = Number(get(2)?.int ?? -1n);
-  const f32 = (f: Field): number => new DataView(f.bytes.buffer, f.bytes.byteOffset, 4).getFloat32(0, true);
-  switch (type) {
-    case 0: // INT
-      return [name, int64(get(3)?.int ?? 0n)];
-    case 1: // FLOAT
-      return [name, get(4) ? f32(get(4)!) : 0];
-    case 2: // STRING
-      return [name, utf8(get(5)?.bytes ?? new Uint8Array())];
-    case 3: // INTS
-      return [name, repeatedVarints(fs, 6, where).map(int64)];
-    case 4: {
-      // FLOATS, packed or not
+  const nameField = fs.find((f) => f.no === 1);
+  if (!nameField || nameField.wire !== WIRE.bytes) {
+    throw new PplcnetError('E_PROGRAM', `${where}: an attribute without a name (expected field 1 as a string, found ${nameField ? wireName(nameField.wire) : 'nothing'})`);
+  }
+  const name = utf8(nameField.bytes);
+  const at = `${where}: attribute '${name}'`;
+  const typeField = fs.find((f) => f.no === 2);
+  if (!typeField || typeField.wire !== WIRE.varint) {
+    throw new PplcnetError('E_PROGRAM', `${at}: expected its type (field 2, a varint) but found ${typeField ? wireName(typeField.wire) : 'nothing'}`);
+  }
+  const code = Number(BigInt.asIntN(32, typeField.int));
+  const spec = ATTR_TYPES[code];
+  if (!spec) return [name, { unreadable: `an attribute of type ${code}` }];
+  const values = fs.filter((f) => f.no === spec.field);
+  const bad = (expected: string, f: Field | undefined): never => {
+    const what = !f ? 'nothing' : f.wire === WIRE.bytes ? `${f.bytes.length} bytes (length-delimited)` : wireName(f.wire);
+    throw new PplcnetError('E_PROGRAM', `${at}: expected ${expected} for a ${spec.name} attribute but found ${what}`);
+  };
+  const wrongWire = values.find((f) => !spec.wires.includes(f.wire));
+  if (wrongWire) bad(`field ${spec.field} as ${spec.wires.map(wireName).join(' or ')}`, wrongWire);
+  if (!spec.repeated && values.length !== 1) bad(`exactly one field ${spec.field}`, values.length ? values[1] : undefined);
+  const f = values[0]!;
+  switch (spec.name) {
+    case 'INT':
+    case 'LONG':
+      return [name, int64(f.int)];
+    case 'FLOAT':
+      return [name, float32At(f.bytes, 0)];
+    case 'FLOAT64':
+      return [name, new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength).getFloat64(0, true)];
+    case 'STRING':
+      return [name, utf8(f.bytes)];
+    case 'BOOLEAN':
+      return [name, f.int !== 0n];
+    case 'INTS':
+    case 'LONGS':
+      return [name, repeatedVarints(values, spec.field, at).map(int64)];
+    case 'BOOLEANS':
+      return [name, repeatedVarints(values, spec.field, at).map((v) => (v !== 0n ? 1 : 0))];
+    case 'STRINGS':
+      return [name, values.map((v) => utf8(v.bytes))];
+    default: {
+      // FLOATS, one fixed32 per value or packed
       const out: number[] = [];
-      for (const f of fs.filter((x) => x.no === 7)) {
-        if (f.wire === 5) out.push(f32(f));
-        else if (f.wire === 2) {
-          const dv = new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
-          for (let i = 0; i + 4 <= f.bytes.length; i += 4) out.push(dv.getFloat32(i, true));
-        }
+      for (const v of values) {
+        if (v.bytes.length % 4 !== 0) bad('packed floats (a multiple of 4 bytes)', v);
+        for (let i = 0; i < v.bytes.length; i += 4) out.push(float32At(v.bytes, i));
       }
       return [name, out];
     }
-    case 5: // STRINGS
-      return [name, fs.filter((f) => f.no === 8).map((f) => utf8(f.bytes))];
-    case 6: // BOOLEAN
-      return [name, (get(10)?.int ?? 0n) !== 0n];
-    case 7: // BOOLEANS
-      return [name, repeatedVarints(fs, 11, where).map((v) => Number(v))];
-    case 9: // LONG
-      return [name, int64(get(13)?.int ?? 0n)];
-    case 11: // LONGS
-      return [name, repeatedVarints(fs, 15, where).map(int64)];
-    case 15: {
-      // FLOAT64
-      const f = get(19);
-      return [name, f ? new DataView(f.bytes.buffer, f.bytes.byteOffset, 8).getFloat64(0, true) : 0];
-    }
-    default:
-      return [name, undefined];
   }
+}
+
+function float32At(b: Uint8Array, offset: number): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getFloat32(offset, true);
+}
+
+const text = (fs: readonly Field[], no: number, where: string): string => utf8(field(fs, no, WIRE.bytes, where)?.bytes ?? new Uint8Array());
+const sub = (fs: readonly Field[], no: number, where: string): Field[] => {
+  const f = field(fs, no, WIRE.bytes, where);
+  return f ? fields(f.bytes, where) : [];
+};
+
+/** BlockDesc.vars: LoD tensors' shapes by name, and the persistable ones as parameters. */
+function readVars(block: readonly Field[], file: string): { parameters: ProgramParameter[]; shapes: Map<string, number[]> } {
+  const parameters: ProgramParameter[] = [];
+  const shapes = new Map<string, number[]>();
+  const vars = block.filter((f) => f.no === 3);
+  if (vars.length > PROGRAM_LIMITS.maxOps) throw new PplcnetError('E_FORMAT', `${file}: ${vars.length} variables, more than the ${PROGRAM_LIMITS.maxOps} a PP-LCNet program can have`);
+  for (const v of vars) {
+    if (v.wire !== WIRE.bytes) throw new PplcnetError('E_FORMAT', `${file}: block 0: a variable is not a message`);
+    const vf = fields(v.bytes, `${file}: var`);
+    const name = text(vf, 1, `${file}: var name`);
+    const persistable = (field(vf, 3, WIRE.varint, `${file}: var '${name}' persistable`)?.int ?? 0n) !== 0n;
+    const vtf = sub(vf, 2, `${file}: var '${name}' type`);
+    const kind = Number(field(vtf, 1, WIRE.varint, `${file}: var '${name}' type`)?.int ?? -1n);
+    if (kind !== 7) continue; // LOD_TENSOR only (feed/fetch lists are not parameters)
+    const tf = sub(sub(vtf, 3, `${file}: var '${name}'`), 1, `${file}: var '${name}' tensor`);
+    const dtypeCode = Number(field(tf, 1, WIRE.varint, `${file}: var '${name}' data type`)?.int ?? -1n);
+    const shape = repeatedVarints(tf, 2, `${file}: var '${name}' dims`).map(int64);
+    if (shape.length > 8 || !shape.every((d) => d >= -1 && d <= PROGRAM_LIMITS.maxDim) || (persistable && !shape.every((d) => d >= 0))) {
+      throw new PplcnetError('E_PROGRAM', `${file}: var '${name}': expected a shape of at most 8 non-negative integer dimensions but found ${JSON.stringify(shape.slice(0, 9))}`);
+    }
+    shapes.set(name, shape);
+    if (persistable) parameters.push({ name, shape, dtype: PADDLE_DTYPES[dtypeCode]?.name ?? `type ${dtypeCode}` });
+  }
+  return { parameters, shapes };
+}
+
+/** OpDesc.Var: a slot name and its argument names. */
+function readSlot(f: Field, where: string): [string, string[]] {
+  if (f.wire !== WIRE.bytes) throw new PplcnetError('E_FORMAT', `${where}: not a message`);
+  const sf = fields(f.bytes, where);
+  const args = sf.filter((x) => x.no === 2);
+  if (args.some((x) => x.wire !== WIRE.bytes)) throw new PplcnetError('E_FORMAT', `${where}: an argument is not a string`);
+  return [text(sf, 1, where), args.map((x) => utf8(x.bytes))];
+}
+
+/** One OpDesc: inputs by slot (first argument), outputs (the main result first), attributes. */
+function readOp(o: Field, index: number, file: string): ProgramOp {
+  if (o.wire !== WIRE.bytes) throw new PplcnetError('E_FORMAT', `${file}: op ${index} is not a message`);
+  const of = fields(o.bytes, `${file}: op ${index}`);
+  const rawType = text(of, 3, `${file}: op ${index} type`);
+  const where = `${file}: op ${index} '${rawType}'`;
+  const inputs: Record<string, string | undefined> = {};
+  for (const f of of.filter((x) => x.no === 1)) {
+    const [k, args] = readSlot(f, `${where} slot`);
+    inputs[k] = args[0];
+  }
+  const outSlots: Record<string, string[]> = {};
+  for (const f of of.filter((x) => x.no === 2)) {
+    const [k, args] = readSlot(f, `${where} slot`);
+    outSlots[k] = args;
+  }
+  const outputs: string[] = [];
+  const main = ['Out', 'Output', 'Y'];
+  for (const k of main) for (const v of outSlots[k] ?? []) outputs.push(v);
+  for (const [k, vs] of Object.entries(outSlots)) if (!main.includes(k)) for (const v of vs) outputs.push(v);
+  const attrs: Record<string, AttrValue> = {};
+  for (const a of of.filter((x) => x.no === 4)) {
+    if (a.wire !== WIRE.bytes) throw new PplcnetError('E_PROGRAM', `${where}: an attribute is not a message`);
+    const [k, v] = readAttr(fields(a.bytes, `${where} attr`), where);
+    attrs[k] = v;
+  }
+  return { type: LEGACY_OP_TYPES[rawType] ?? rawType, rawType, inputs, outputs, attrs, where: `op ${index} '${rawType}'` };
 }
 
 /** Parse a legacy ProgramDesc. */
 export function readProgramDesc(buf: Uint8Array, file: string): Program {
-  const top = fields(buf, file);
-  const blocks = top.filter((f) => f.no === 1 && f.wire === 2);
-  if (blocks.length === 0) throw new PplcnetError('E_FORMAT', `${file}: not a Paddle ProgramDesc (no blocks)`);
-  const versionField = top.find((f) => f.no === 4);
-  const version = versionField ? int64(fields(versionField.bytes, file).find((f) => f.no === 1)?.int ?? 0n) : undefined;
-  const block = fields(blocks[0]!.bytes, `${file}: block 0`);
-  const parameters: ProgramParameter[] = [];
-  let input: Program['input'];
-  const shapes = new Map<string, number[]>();
-  for (const v of block.filter((f) => f.no === 3)) {
-    const vf = fields(v.bytes, `${file}: var`);
-    const name = utf8(vf.find((f) => f.no === 1)?.bytes ?? new Uint8Array());
-    const persistable = (vf.find((f) => f.no === 3)?.int ?? 0n) !== 0n;
-    const vt = vf.find((f) => f.no === 2);
-    const vtf = vt ? fields(vt.bytes, `${file}: var '${name}' type`) : [];
-    const kind = Number(vtf.find((f) => f.no === 1)?.int ?? -1n);
-    if (kind !== 7) continue; // LOD_TENSOR only (feed/fetch lists are not parameters)
-    const lod = vtf.find((f) => f.no === 3);
-    const tensor = lod ? fields(lod.bytes, `${file}: var '${name}'`).find((f) => f.no === 1) : undefined;
-    const tf = tensor ? fields(tensor.bytes, `${file}: var '${name}' tensor`) : [];
-    const dtypeCode = Number(tf.find((f) => f.no === 1)?.int ?? -1n);
-    const shape = repeatedVarints(tf, 2, `${file}: var '${name}' dims`).map(int64);
-    shapes.set(name, shape);
-    if (persistable) parameters.push({ name, shape, dtype: PADDLE_DTYPES[dtypeCode]?.name ?? `type ${dtypeCode}` });
+  if (buf.length > PROGRAM_LIMITS.maxBytes) {
+    throw new PplcnetError('E_FORMAT', `${file}: ${buf.length} bytes, more than the ${PROGRAM_LIMITS.maxBytes} a PP-LCNet program can take`);
   }
-  const ops: ProgramOp[] = [];
+  const top = fields(buf, file);
+  const blocks = top.filter((f) => f.no === 1 && f.wire === WIRE.bytes);
+  if (blocks.length === 0) throw new PplcnetError('E_FORMAT', `${file}: not a Paddle ProgramDesc (no blocks)`);
+  const versionField = field(top, 4, WIRE.bytes, `${file}: version`);
+  const versionValue = versionField ? field(fields(versionField.bytes, file), 1, WIRE.varint, `${file}: version`) : undefined;
+  const version = versionField ? int64(versionValue?.int ?? 0n) : undefined;
+  const block = fields(blocks[0]!.bytes, `${file}: block 0`);
+  const { parameters, shapes } = readVars(block, file);
+  const opFields = block.filter((f) => f.no === 4);
+  if (opFields.length > PROGRAM_LIMITS.maxOps) throw new PplcnetError('E_FORMAT', `${file}: ${opFields.length} ops, more than the ${PROGRAM_LIMITS.maxOps} a PP-LCNet program can have`);
+  const ops = opFields.map((o, index) => readOp(o, index, file));
   const constants = new Map<string, number[]>();
-  block
-    .filter((f) => f.no === 4)
-    .forEach((o, index) => {
-      const of = fields(o.bytes, `${file}: op ${index}`);
-      const rawType = utf8(of.find((f) => f.no === 3)?.bytes ?? new Uint8Array());
-      const slot = (f: Field): [string, string[]] => {
-        const sf = fields(f.bytes, `${file}: op ${index} '${rawType}'`);
-        return [utf8(sf.find((x) => x.no === 1)?.bytes ?? new Uint8Array()), sf.filter((x) => x.no === 2).map((x) => utf8(x.bytes))];
-      };
-      const inputs: Record<string, string | undefined> = {};
-      for (const f of of.filter((x) => x.no === 1)) {
-        const [k, args] = slot(f);
-        inputs[k] = args[0];
-      }
-      const outputs: string[] = [];
-      const outSlots: Record<string, string[]> = {};
-      for (const f of of.filter((x) => x.no === 2)) {
-        const [k, args] = slot(f);
-        outSlots[k] = args;
-      }
-      // the main result first (Out / Output / Y), then the rest
-      for (const k of ['Out', 'Output', 'Y']) if (outSlots[k]) outputs.push(...outSlots[k]!);
-      for (const [k, v] of Object.entries(outSlots)) if (!['Out', 'Output', 'Y'].includes(k)) outputs.push(...v);
-      const attrs: Record<string, AttrValue> = {};
-      for (const a of of.filter((x) => x.no === 4)) {
-        const [k, v] = readAttr(fields(a.bytes, `${file}: op ${index} attr`), `${file}: op ${index}`);
-        attrs[k] = v;
-      }
-      const type = TYPES[rawType] ?? rawType;
-      if (type === 'assign_value' && Array.isArray(attrs.int32_values) && outputs[0]) constants.set(outputs[0], attrs.int32_values as number[]);
-      if (type === 'data' && !input && outputs[0]) input = { name: outputs[0], value: outputs[0], shape: shapes.get(outputs[0]) ?? [] };
-      ops.push({ type, rawType, inputs, outputs, attrs, where: `op ${index} '${rawType}'` });
-    });
-  return {
-    format: 'program-desc',
-    ...(version !== undefined ? { version: formatVersion(version) } : {}),
-    parameters,
-    ops,
-    input,
-    constants,
-  };
+  let input: Program['input'];
+  for (const op of ops) {
+    const ints = op.attrs.int32_values;
+    const out = op.outputs[0];
+    if (op.type === 'assign_value' && Array.isArray(ints) && ints.every((x) => typeof x === 'number') && out) constants.set(out, ints as number[]);
+    if (op.type === 'data' && !input && out) input = { name: out, value: out, shape: shapes.get(out) ?? [] };
+  }
+  return { format: 'program-desc', ...(version !== undefined ? { version: formatVersion(version) } : {}), parameters, ops, input, constants };
 }
 
 /** 2002000 → "2.2.0". */

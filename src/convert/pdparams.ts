@@ -5,7 +5,8 @@
  */
 import { PplcnetError } from '../errors.js';
 import { float32FromLE } from '../util/float32.js';
-import { type NdArray, type PickleValue, PyTuple, unpickle } from './pickle.js';
+import { LARGEST_PPLCNET_VALUES as LARGEST, WEIGHT_LIMITS } from './architecture-check.js';
+import { type NdArray, type PickleValue, PyFloat, PyTuple, unpickle } from './pickle.js';
 
 export interface WeightTensor {
   readonly dtype: string;
@@ -35,8 +36,12 @@ export function readPdparams(buf: Uint8Array, file: string): PdparamsFile {
   if (!(root instanceof Map)) {
     throw new PplcnetError('E_WEIGHTS', `${file}: the pickle holds ${describeValue(root)}, expected a dict of parameter name → array (a PaddleClas state dict)`);
   }
+  if (root.size > WEIGHT_LIMITS.maxKeys) {
+    throw new PplcnetError('E_WEIGHTS', `${file}: ${root.size.toLocaleString('en-US')} keys, more than the ${WEIGHT_LIMITS.maxKeys.toLocaleString('en-US')} a PP-LCNet state dict can have (it has a few hundred)`);
+  }
   const tensors = new Map<string, WeightTensor>();
   const ignored: string[] = [];
+  let values = 0;
   for (const [k, v] of root) {
     if (typeof k !== 'string') throw new PplcnetError('E_WEIGHTS', `${file}: a key is ${describeValue(k)}, expected a string`);
     if (IGNORED_KEYS.has(k)) {
@@ -56,6 +61,14 @@ export function readPdparams(buf: Uint8Array, file: string): PdparamsFile {
     if (arr.dtype.startsWith('>')) {
       throw new PplcnetError('E_WEIGHTS', `${file}: '${k}' is big-endian (${arr.dtype}); re-save it little-endian (arr.astype('<f4'))`);
     }
+    // counted per key: one array shared by many keys (pickle memo) counts once for each
+    values += arr.shape.reduce((a, b) => a * b, 1);
+    if (values > WEIGHT_LIMITS.maxValues) {
+      throw new PplcnetError(
+        'E_WEIGHTS',
+        `${file}: more than ${WEIGHT_LIMITS.maxValues.toLocaleString('en-US')} values by key '${k.length > 80 ? `${k.slice(0, 77)}...` : k}' (the largest PP-LCNet has ${LARGEST.toLocaleString('en-US')}); this is not a PP-LCNet weights file`,
+      );
+    }
     const data = arr.dtype === '<f4' ? float32FromLE(arr.data) : new Float32Array(0);
     tensors.set(k, { dtype: arr.dtype.replace('<', ''), shape: arr.shape, data });
   }
@@ -70,6 +83,7 @@ function describeValue(v: PickleValue): string {
   if (v instanceof PyTuple) return 'a tuple';
   if (v instanceof Map) return 'a dict';
   if (v instanceof Uint8Array) return 'bytes';
+  if (v instanceof PyFloat) return 'a float';
   if (typeof v === 'object') return `a ${v.kind}`;
   return `a ${typeof v}`;
 }

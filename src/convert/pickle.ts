@@ -26,6 +26,14 @@ export interface NpDtype {
   order: string;
 }
 
+/** A Python float (kept distinct from ints, so `(4.0,)` is not taken for a shape). */
+export class PyFloat {
+  constructor(readonly value: number) {}
+  toString(): string {
+    return Number.isInteger(this.value) ? this.value.toFixed(1) : String(this.value);
+  }
+}
+
 /** A tuple (kept distinct from lists so `(name, ndarray)` values can be recognized). */
 export class PyTuple {
   constructor(readonly items: PickleValue[]) {}
@@ -35,6 +43,7 @@ export type PickleValue =
   | null
   | boolean
   | number
+  | PyFloat
   | bigint
   | string
   | Uint8Array
@@ -64,7 +73,11 @@ const ALLOWED: Readonly<Record<string, AllowedGlobal>> = Object.freeze({
   '_codecs encode': 'encode',
 });
 
-export const PICKLE_LIMITS = Object.freeze({ maxDepth: 64, maxStack: 1 << 20, maxMemo: 1 << 20, maxDims: 32 });
+/**
+ * Bounds on what a pickle may build. A PP-LCNet state dict has a few hundred keys; a dict is refused as
+ * soon as it grows past `maxDictItems`, before anything is done with its values.
+ */
+export const PICKLE_LIMITS = Object.freeze({ maxDepth: 64, maxStack: 1 << 20, maxMemo: 1 << 20, maxDims: 32, maxDictItems: 10_000 });
 
 const MARK = Symbol('mark');
 type StackItem = PickleValue | typeof MARK;
@@ -74,485 +87,522 @@ const ITEMSIZE: Readonly<Record<string, number>> = Object.freeze({
   f2: 2, f4: 4, f8: 8, i1: 1, i2: 2, i4: 4, i8: 8, u1: 1, u2: 2, u4: 4, u8: 8, b1: 1,
 });
 
-export function unpickle(buf: Uint8Array, file: string): PickleValue {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let pos = 0;
-  const stack: StackItem[] = [];
-  const marks: number[] = [];
-  const memo = new Map<number, PickleValue>();
-  const fail = (message: string, code: 'E_PICKLE' | 'E_TRUNCATED' | 'E_UNSAFE_PICKLE' = 'E_PICKLE'): never => {
-    throw new PplcnetError(code, `${file}: ${message} (pickle byte ${pos})`);
+type FailCode = 'E_PICKLE' | 'E_TRUNCATED' | 'E_UNSAFE_PICKLE' | 'E_WEIGHTS';
+type Fail = (message: string, code?: FailCode) => never;
+
+const isKind = (v: PickleValue | undefined, kind: string): boolean => v !== null && typeof v === 'object' && 'kind' in v && v.kind === kind;
+
+/** The byte cursor: every read checked against the bytes left. */
+class Bytes {
+  pos = 0;
+  private readonly dv: DataView;
+  constructor(
+    readonly buf: Uint8Array,
+    private readonly file: string,
+  ) {
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  fail: Fail = (message, code = 'E_PICKLE') => {
+    throw new PplcnetError(code, `${this.file}: ${message} (pickle byte ${this.pos})`);
   };
-  const need = (n: number): void => {
-    if (n < 0 || pos + n > buf.length) fail(`needs ${n} more bytes but only ${buf.length - pos} remain; the file is truncated or corrupt`, 'E_TRUNCATED');
-  };
-  const u8 = (): number => {
-    need(1);
-    return buf[pos++]!;
-  };
-  const u16 = (): number => {
-    need(2);
-    const v = dv.getUint16(pos, true);
-    pos += 2;
+
+  need(n: number): void {
+    if (n < 0 || this.pos + n > this.buf.length) this.fail(`needs ${n} more bytes but only ${this.buf.length - this.pos} remain; the file is truncated or corrupt`, 'E_TRUNCATED');
+  }
+
+  private fixed<T>(n: number, read: (at: number) => T): T {
+    this.need(n);
+    const v = read(this.pos);
+    this.pos += n;
     return v;
-  };
-  const u32 = (): number => {
-    need(4);
-    const v = dv.getUint32(pos, true);
-    pos += 4;
-    return v;
-  };
-  const i32 = (): number => {
-    need(4);
-    const v = dv.getInt32(pos, true);
-    pos += 4;
-    return v;
-  };
-  const u64 = (): number => {
-    need(8);
-    const v = dv.getBigUint64(pos, true);
-    pos += 8;
-    if (v > BigInt(buf.length)) fail(`length ${v} is larger than the file`, 'E_TRUNCATED');
+  }
+
+  u8 = (): number => this.fixed(1, (at) => this.buf[at]!);
+  u16 = (): number => this.fixed(2, (at) => this.dv.getUint16(at, true));
+  u32 = (): number => this.fixed(4, (at) => this.dv.getUint32(at, true));
+  i32 = (): number => this.fixed(4, (at) => this.dv.getInt32(at, true));
+  f64be = (): number => this.fixed(8, (at) => this.dv.getFloat64(at, false));
+
+  /** An 8-byte length, which must fit the file. */
+  u64(): number {
+    const v = this.fixed(8, (at) => this.dv.getBigUint64(at, true));
+    if (v > BigInt(this.buf.length)) this.fail(`length ${v} is larger than the file`, 'E_TRUNCATED');
     return Number(v);
-  };
-  const bytes = (n: number): Uint8Array => {
-    need(n);
-    const b = buf.subarray(pos, pos + n);
-    pos += n;
+  }
+
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
     return b;
-  };
-  const line = (): string => {
-    const end = buf.indexOf(0x0a, pos);
-    if (end < 0) fail('unterminated text line', 'E_TRUNCATED');
-    const s = new TextDecoder('latin1').decode(buf.subarray(pos, end));
-    pos = end + 1;
+  }
+
+  line(): string {
+    const end = this.buf.indexOf(0x0a, this.pos);
+    if (end < 0) this.fail('unterminated text line', 'E_TRUNCATED');
+    const s = new TextDecoder('latin1').decode(this.buf.subarray(this.pos, end));
+    this.pos = end + 1;
     return s;
-  };
-  const utf8 = (b: Uint8Array): string => {
+  }
+
+  utf8(b: Uint8Array): string {
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(b);
     } catch {
-      return fail('invalid UTF-8 in a string');
+      return this.fail('invalid UTF-8 in a string');
     }
-  };
-  const push = (v: StackItem): void => {
-    if (stack.length >= PICKLE_LIMITS.maxStack) fail('stack too deep');
-    stack.push(v);
-  };
-  const pop = (): PickleValue => {
-    if (stack.length === 0 || (marks.length && stack.length <= marks.at(-1)!)) fail('stack underflow');
-    const v = stack.pop()!;
-    if (v === MARK) fail('unexpected mark');
-    return v as PickleValue;
-  };
-  const top = (): PickleValue => {
-    if (stack.length === 0) fail('stack underflow');
-    const v = stack[stack.length - 1]!;
-    if (v === MARK) fail('unexpected mark');
-    return v as PickleValue;
-  };
-  const popMark = (): PickleValue[] => {
-    const m = marks.pop();
-    if (m === undefined) fail('no mark on the stack');
-    const items = stack.splice(m!);
-    return items as PickleValue[];
-  };
-  const memoPut = (i: number, v: PickleValue): void => {
-    if (memo.size >= PICKLE_LIMITS.maxMemo && !memo.has(i)) fail('memo too large');
-    memo.set(i, v);
-  };
-  const memoGet = (i: number): PickleValue => {
-    if (!memo.has(i)) fail(`memo entry ${i} is missing`);
-    return memo.get(i)!;
-  };
-  const global = (module: string, name: string): Global => {
-    const allowed = ALLOWED[`${module} ${name}`];
-    if (!allowed) {
-      fail(`refusing the pickle global '${module}.${name}': a weights file only needs numpy arrays, and pplcnet never runs code from a file. If this file should hold weights, it is not a plain PaddleClas state dict`, 'E_UNSAFE_PICKLE');
-    }
-    return { kind: 'global', name: allowed! };
-  };
-  const setItems = (target: PickleValue, items: PickleValue[]): void => {
-    if (!(target instanceof Map)) fail('SETITEM(S) on something that is not a dict');
-    if (items.length % 2) fail('odd number of items for a dict');
-    for (let i = 0; i < items.length; i += 2) (target as Map<PickleValue, PickleValue>).set(items[i]!, items[i + 1]!);
-  };
-  const appendTo = (target: PickleValue, items: PickleValue[]): void => {
-    if (!Array.isArray(target)) fail('APPEND(S) on something that is not a list');
-    for (const it of items) (target as PickleValue[]).push(it);
-  };
-  const reduce = (fn: PickleValue, args: PickleValue): PickleValue => {
-    if (!fn || typeof fn !== 'object' || !('kind' in fn) || fn.kind !== 'global') return fail('REDUCE of something that is not an allowed global');
-    const a = args instanceof PyTuple ? args.items : fail('REDUCE arguments are not a tuple');
-    switch ((fn as Global).name) {
-      case 'reconstruct':
-        // _reconstruct(ndarray, (0,), b'b'): an empty array, filled by BUILD
-        return { kind: 'ndarray', dtype: '', shape: [], fortran: false, data: new Uint8Array(0), filled: false };
-      case 'dtype': {
-        const code = a[0];
-        if (typeof code !== 'string') return fail('numpy.dtype argument is not a string');
-        const m = /^([<>|=]?)([a-zA-Z])(\d*)$/.exec(code);
-        if (!m) return fail(`numpy dtype '${code}' is not supported`);
-        return { kind: 'dtype', code: m[2] === '?' ? 'b1' : `${m[2]}${m[3]}`, order: m[1] || '=' };
-      }
-      case 'OrderedDict': {
-        const d = new Map<PickleValue, PickleValue>();
-        const init = a[0];
-        if (init !== undefined) {
-          const pairs = Array.isArray(init) ? init : init instanceof PyTuple ? init.items : fail('OrderedDict argument is not a list of pairs');
-          for (const p of pairs as PickleValue[]) {
-            const kv = p instanceof PyTuple ? p.items : Array.isArray(p) ? p : fail('OrderedDict item is not a pair');
-            if ((kv as PickleValue[]).length !== 2) fail('OrderedDict item is not a pair');
-            d.set((kv as PickleValue[])[0]!, (kv as PickleValue[])[1]!);
-          }
-        }
-        return d;
-      }
-      case 'encode': {
-        // _codecs.encode(str, 'latin1'): how protocol 2 writes bytes
-        const [s, enc] = a;
-        if (typeof s !== 'string' || (enc !== 'latin1' && enc !== 'latin-1')) return fail("_codecs.encode with arguments other than (str, 'latin1')");
-        const out = new Uint8Array(s.length);
-        for (let i = 0; i < s.length; i++) {
-          const c = s.charCodeAt(i);
-          if (c > 255) fail('_codecs.encode: character outside latin1');
-          out[i] = c;
-        }
-        return out;
-      }
-      case 'scalar': {
-        // numpy.core.multiarray.scalar(dtype, bytes) → a number
-        const [dt, raw] = a;
-        if (!dt || typeof dt !== 'object' || !('kind' in dt) || dt.kind !== 'dtype' || !(raw instanceof Uint8Array)) return fail('numpy scalar with unexpected arguments');
-        return scalarValue(dt as NpDtype, raw, fail);
-      }
-      default:
-        return fail(`'${(fn as Global).name}' cannot be called`);
-    }
-  };
-  const build = (target: PickleValue, state: PickleValue): void => {
-    if (target && typeof target === 'object' && 'kind' in target && target.kind === 'ndarray') {
-      const s = state instanceof PyTuple ? state.items : fail('ndarray state is not a tuple');
-      const [, shapeV, dtV, fortranV, rawV] = s as PickleValue[];
-      const shape = shapeV instanceof PyTuple ? shapeV.items : fail('ndarray shape is not a tuple');
-      if ((shape as PickleValue[]).length > PICKLE_LIMITS.maxDims) fail('ndarray has too many dimensions');
-      const dims = (shape as PickleValue[]).map((d) => (typeof d === 'number' && Number.isInteger(d) && d >= 0 ? d : fail(`ndarray dimension ${String(d)} is not valid`)));
-      if (!dtV || typeof dtV !== 'object' || !('kind' in dtV) || dtV.kind !== 'dtype') return fail('ndarray dtype is missing');
-      const dt = dtV as NpDtype;
-      const size = ITEMSIZE[dt.code];
-      if (!size) return fail(`ndarray dtype '${dt.code}' is not supported`);
-      let n = 1;
-      for (const d of dims) {
-        n *= d;
-        if (n * size > buf.length) fail(`ndarray of shape [${dims.join(',')}] is larger than the file`, 'E_TRUNCATED');
-      }
-      let raw: Uint8Array;
-      if (rawV instanceof Uint8Array) raw = rawV;
-      else if (typeof rawV === 'string') {
-        raw = new Uint8Array(rawV.length);
-        for (let i = 0; i < rawV.length; i++) raw[i] = rawV.charCodeAt(i) & 0xff;
-      } else if (Array.isArray(rawV)) return fail('ndarray of Python objects (dtype=object) is not supported');
-      else return fail('ndarray data is missing');
-      if (raw.length !== n * size) fail(`ndarray of shape [${dims.join(',')}] and dtype ${dt.code} needs ${n * size} bytes but holds ${raw.length}`);
-      const arr = target as NdArray;
-      arr.dtype = `${dt.order === '>' ? '>' : '<'}${dt.code}`;
-      arr.shape = dims;
-      arr.fortran = fortranV === true;
-      arr.data = raw;
-      arr.filled = true;
-      return;
-    }
-    if (target && typeof target === 'object' && 'kind' in target && target.kind === 'dtype') {
-      // dtype state: (version, byteorder, subarray, names, fields, elsize, alignment, flags)
-      const s = state instanceof PyTuple ? state.items : fail('dtype state is not a tuple');
-      const order = (s as PickleValue[])[1];
-      if (typeof order === 'string') (target as NpDtype).order = order;
-      return;
-    }
-    if (target instanceof Map && state instanceof Map) {
-      for (const [k, v] of state) target.set(k, v);
-      return;
-    }
-    fail('BUILD on an object that has no state');
-  };
+  }
+}
 
+/** The pickle machine's stack, marks and memo, each bounded. */
+class Machine {
+  readonly stack: StackItem[] = [];
+  readonly marks: number[] = [];
+  private readonly memo = new Map<number, PickleValue>();
+  constructor(private readonly fail: Fail) {}
+
+  push(v: StackItem): void {
+    if (this.stack.length >= PICKLE_LIMITS.maxStack) this.fail('stack too deep');
+    this.stack.push(v);
+  }
+
+  pop(): PickleValue {
+    if (this.stack.length === 0 || (this.marks.length && this.stack.length <= this.marks.at(-1)!)) this.fail('stack underflow');
+    const v = this.stack.pop()!;
+    if (v === MARK) this.fail('unexpected mark');
+    return v as PickleValue;
+  }
+
+  top(): PickleValue {
+    if (this.stack.length === 0) this.fail('stack underflow');
+    const v = this.stack[this.stack.length - 1]!;
+    if (v === MARK) this.fail('unexpected mark');
+    return v as PickleValue;
+  }
+
+  mark(): void {
+    if (this.marks.length >= PICKLE_LIMITS.maxDepth) this.fail('nesting too deep');
+    this.marks.push(this.stack.length);
+  }
+
+  popMark(): PickleValue[] {
+    const m = this.marks.pop();
+    if (m === undefined) return this.fail('no mark on the stack');
+    return this.stack.splice(m) as PickleValue[];
+  }
+
+  memoPut(i: number, v: PickleValue): void {
+    if (this.memo.size >= PICKLE_LIMITS.maxMemo && !this.memo.has(i)) this.fail('memo too large');
+    this.memo.set(i, v);
+  }
+
+  memoNext(v: PickleValue): void {
+    this.memoPut(this.memo.size, v);
+  }
+
+  memoGet(i: number): PickleValue {
+    if (!this.memo.has(i)) this.fail(`memo entry ${i} is missing`);
+    return this.memo.get(i)!;
+  }
+
+  dictSet(d: Map<PickleValue, PickleValue>, k: PickleValue, v: PickleValue): void {
+    if (d.size >= PICKLE_LIMITS.maxDictItems && !d.has(k)) {
+      this.fail(`a dict with more than ${PICKLE_LIMITS.maxDictItems.toLocaleString('en-US')} entries; a PP-LCNet state dict has a few hundred keys`, 'E_WEIGHTS');
+    }
+    d.set(k, v);
+  }
+
+  setItems(target: PickleValue, items: PickleValue[]): void {
+    if (!(target instanceof Map)) this.fail('SETITEM(S) on something that is not a dict');
+    if (items.length % 2) this.fail('odd number of items for a dict');
+    for (let i = 0; i < items.length; i += 2) this.dictSet(target as Map<PickleValue, PickleValue>, items[i]!, items[i + 1]!);
+  }
+
+  appendTo(target: PickleValue, items: PickleValue[]): void {
+    if (!Array.isArray(target)) this.fail('APPEND(S) on something that is not a list');
+    for (const it of items) (target as PickleValue[]).push(it);
+  }
+}
+
+function allowedGlobal(module: string, name: string, fail: Fail): Global {
+  const allowed = ALLOWED[`${module} ${name}`];
+  if (!allowed) {
+    fail(`refusing the pickle global '${module}.${name}': a weights file only needs numpy arrays, and pplcnet never runs code from a file. If this file should hold weights, it is not a plain PaddleClas state dict`, 'E_UNSAFE_PICKLE');
+  }
+  return { kind: 'global', name: allowed! };
+}
+
+/** Call an allowed global: each maps to a fixed data constructor, nothing is looked up. */
+function reduce(m: Machine, fn: PickleValue, args: PickleValue, fail: Fail): PickleValue {
+  if (!isKind(fn, 'global')) return fail('REDUCE of something that is not an allowed global');
+  const a = args instanceof PyTuple ? args.items : fail('REDUCE arguments are not a tuple');
+  switch ((fn as Global).name) {
+    case 'reconstruct':
+      // _reconstruct(ndarray, (0,), b'b'): an empty array, filled by BUILD
+      return { kind: 'ndarray', dtype: '', shape: [], fortran: false, data: new Uint8Array(0), filled: false };
+    case 'dtype': {
+      const code = a[0];
+      if (typeof code !== 'string') return fail('numpy.dtype argument is not a string');
+      const match = /^([<>|=]?)([a-zA-Z])(\d*)$/.exec(code);
+      if (!match) return fail(`numpy dtype '${code}' is not supported`);
+      return { kind: 'dtype', code: match[2] === '?' ? 'b1' : `${match[2]}${match[3]}`, order: match[1] || '=' };
+    }
+    case 'OrderedDict': {
+      const d = new Map<PickleValue, PickleValue>();
+      const init = a[0];
+      if (init === undefined) return d;
+      const pairs = Array.isArray(init) ? init : init instanceof PyTuple ? init.items : fail('OrderedDict argument is not a list of pairs');
+      for (const p of pairs) {
+        const kv = p instanceof PyTuple ? p.items : Array.isArray(p) ? p : fail('OrderedDict item is not a pair');
+        if (kv.length !== 2) fail('OrderedDict item is not a pair');
+        m.dictSet(d, kv[0]!, kv[1]!);
+      }
+      return d;
+    }
+    case 'encode': {
+      // _codecs.encode(str, 'latin1'): how protocol 2 writes bytes
+      const [s, enc] = a;
+      if (typeof s !== 'string' || (enc !== 'latin1' && enc !== 'latin-1')) return fail("_codecs.encode with arguments other than (str, 'latin1')");
+      const out = new Uint8Array(s.length);
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 255) fail('_codecs.encode: character outside latin1');
+        out[i] = c;
+      }
+      return out;
+    }
+    case 'scalar': {
+      // numpy.core.multiarray.scalar(dtype, bytes) → a number
+      const [dt, raw] = a;
+      if (!isKind(dt, 'dtype') || !(raw instanceof Uint8Array)) return fail('numpy scalar with unexpected arguments');
+      return scalarValue(dt as NpDtype, raw, fail);
+    }
+    default:
+      return fail(`'${(fn as Global).name}' cannot be called`);
+  }
+}
+
+/** ndarray.__setstate__((version, shape, dtype, fortran, data)): checked against the file's size. */
+function buildArray(arr: NdArray, state: PickleValue, fileSize: number, fail: Fail): void {
+  const s = state instanceof PyTuple ? state.items : fail('ndarray state is not a tuple');
+  const [, shapeV, dtV, fortranV, rawV] = s;
+  const shape = shapeV instanceof PyTuple ? shapeV.items : fail('ndarray shape is not a tuple');
+  if (shape.length > PICKLE_LIMITS.maxDims) fail('ndarray has too many dimensions');
+  const dims = shape.map((d) =>
+    typeof d === 'number' && Number.isInteger(d) && d >= 0 ? d : fail(`ndarray dimension ${String(d)}${d instanceof PyFloat ? ' (a float)' : ''} is not valid; expected a non-negative integer`),
+  );
+  if (!isKind(dtV, 'dtype')) return fail('ndarray dtype is missing');
+  const dt = dtV as NpDtype;
+  const size = ITEMSIZE[dt.code];
+  if (!size) return fail(`ndarray dtype '${dt.code}' is not supported`);
+  let n = 1;
+  for (const d of dims) {
+    n *= d;
+    if (n * size > fileSize) fail(`ndarray of shape [${dims.join(',')}] is larger than the file`, 'E_TRUNCATED');
+  }
+  let raw: Uint8Array;
+  if (rawV instanceof Uint8Array) raw = rawV;
+  else if (typeof rawV === 'string') {
+    raw = new Uint8Array(rawV.length);
+    for (let i = 0; i < rawV.length; i++) raw[i] = rawV.charCodeAt(i) & 0xff;
+  } else if (Array.isArray(rawV)) return fail('ndarray of Python objects (dtype=object) is not supported');
+  else return fail('ndarray data is missing');
+  if (raw.length !== n * size) fail(`ndarray of shape [${dims.join(',')}] and dtype ${dt.code} needs ${n * size} bytes but holds ${raw.length}`);
+  arr.dtype = `${dt.order === '>' ? '>' : '<'}${dt.code}`;
+  arr.shape = dims;
+  arr.fortran = fortranV === true;
+  arr.data = raw;
+  arr.filled = true;
+}
+
+/** BUILD: set an object's state (arrays, dtypes, dicts; nothing else has state). */
+function build(m: Machine, target: PickleValue, state: PickleValue, fileSize: number, fail: Fail): void {
+  if (isKind(target, 'ndarray')) return buildArray(target as NdArray, state, fileSize, fail);
+  if (isKind(target, 'dtype')) {
+    // dtype state: (version, byteorder, subarray, names, fields, elsize, alignment, flags)
+    const s = state instanceof PyTuple ? state.items : fail('dtype state is not a tuple');
+    const order = s[1];
+    if (typeof order === 'string') (target as NpDtype).order = order;
+    return;
+  }
+  if (target instanceof Map && state instanceof Map) {
+    for (const [k, v] of state) m.dictSet(target, k, v);
+    return;
+  }
+  fail('BUILD on an object that has no state');
+}
+
+/** Opcodes that push a constant, a number or a string/bytes value. Returns false for any other. */
+function valueOp(op: number, r: Bytes, m: Machine): boolean {
+  switch (op) {
+    case 0x7d: // EMPTY_DICT
+      m.push(new Map());
+      return true;
+    case 0x5d: // EMPTY_LIST
+    case 0x8f: // EMPTY_SET
+      m.push([]);
+      return true;
+    case 0x29: // EMPTY_TUPLE
+      m.push(new PyTuple([]));
+      return true;
+    case 0x4e: // NONE
+      m.push(null);
+      return true;
+    case 0x88: // NEWTRUE
+    case 0x89: // NEWFALSE
+      m.push(op === 0x88);
+      return true;
+    case 0x4b: // BININT1
+      m.push(r.u8());
+      return true;
+    case 0x4d: // BININT2
+      m.push(r.u16());
+      return true;
+    case 0x4a: // BININT
+      m.push(r.i32());
+      return true;
+    case 0x47: // BINFLOAT (big-endian double)
+      m.push(new PyFloat(r.f64be()));
+      return true;
+    case 0x58: // BINUNICODE
+      m.push(r.utf8(r.bytes(r.u32())));
+      return true;
+    case 0x8c: // SHORT_BINUNICODE
+      m.push(r.utf8(r.bytes(r.u8())));
+      return true;
+    case 0x8d: // BINUNICODE8
+      m.push(r.utf8(r.bytes(r.u64())));
+      return true;
+    case 0x54: // BINSTRING (Python 2 str)
+    case 0x55: // SHORT_BINSTRING
+      m.push(new TextDecoder('latin1').decode(r.bytes(op === 0x54 ? r.i32() : r.u8())));
+      return true;
+    case 0x42: // BINBYTES
+      m.push(r.bytes(r.u32()));
+      return true;
+    case 0x43: // SHORT_BINBYTES
+      m.push(r.bytes(r.u8()));
+      return true;
+    case 0x8e: // BINBYTES8
+    case 0x96: // BYTEARRAY8
+      m.push(r.bytes(r.u64()));
+      return true;
+    default:
+      return textValueOp(op, r, m);
+  }
+}
+
+/** Protocol 0 text values and long integers. Returns false for any other opcode. */
+function textValueOp(op: number, r: Bytes, m: Machine): boolean {
+  switch (op) {
+    case 0x49: {
+      // INT (text)
+      const s = r.line();
+      if (s === '01') m.push(true);
+      else if (s === '00') m.push(false);
+      else if (/^-?\d+$/.test(s)) m.push(Number(s));
+      else r.fail('bad INT');
+      return true;
+    }
+    case 0x4c: {
+      // LONG (text)
+      const s = r.line().replace(/L$/, '');
+      if (!/^-?\d+$/.test(s)) r.fail('bad LONG');
+      m.push(Number(s));
+      return true;
+    }
+    case 0x8a: // LONG1
+    case 0x8b: {
+      // LONG4
+      const n = op === 0x8a ? r.u8() : r.i32();
+      if (n < 0 || n > 64) r.fail(`integer of ${n} bytes`);
+      const b = r.bytes(n);
+      let v = 0n;
+      for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+      if (n > 0 && b[n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
+      m.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+      return true;
+    }
+    case 0x46: // FLOAT (text)
+      m.push(new PyFloat(Number(r.line())));
+      return true;
+    case 0x56: // UNICODE (raw-unicode-escape text)
+      m.push(r.line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))));
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Opcodes that build or fill tuples, lists, dicts and sets. Returns false for any other. */
+function containerOp(op: number, m: Machine): boolean {
+  switch (op) {
+    case 0x28: // MARK
+      m.mark();
+      return true;
+    case 0x74: // TUPLE
+      m.push(new PyTuple(m.popMark()));
+      return true;
+    case 0x85: // TUPLE1
+    case 0x86: // TUPLE2
+    case 0x87: {
+      // TUPLE3
+      const items: PickleValue[] = [];
+      for (let k = op - 0x84; k > 0; k--) items.unshift(m.pop());
+      m.push(new PyTuple(items));
+      return true;
+    }
+    case 0x6c: // LIST
+    case 0x91: // FROZENSET
+      m.push(m.popMark());
+      return true;
+    case 0x64: {
+      // DICT
+      const d = new Map<PickleValue, PickleValue>();
+      m.setItems(d, m.popMark());
+      m.push(d);
+      return true;
+    }
+    case 0x61: {
+      // APPEND
+      const v = m.pop();
+      m.appendTo(m.top(), [v]);
+      return true;
+    }
+    case 0x65: // APPENDS
+    case 0x90: {
+      // ADDITEMS
+      const items = m.popMark();
+      m.appendTo(m.top(), items);
+      return true;
+    }
+    case 0x73: {
+      // SETITEM
+      const v = m.pop();
+      const k = m.pop();
+      m.setItems(m.top(), [k, v]);
+      return true;
+    }
+    case 0x75: {
+      // SETITEMS
+      const items = m.popMark();
+      m.setItems(m.top(), items);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Stack and memo opcodes. Returns false for any other. */
+function memoOp(op: number, r: Bytes, m: Machine): boolean {
+  const index = (s: string, what: string): number => (/^\d+$/.test(s) ? Number(s) : r.fail(`bad ${what}`));
+  switch (op) {
+    case 0x30: // POP
+      if (m.stack.length && m.stack[m.stack.length - 1] === MARK) {
+        m.stack.pop();
+        m.marks.pop();
+      } else m.pop();
+      return true;
+    case 0x31: // POP_MARK
+      m.popMark();
+      return true;
+    case 0x32: // DUP
+      m.push(m.top());
+      return true;
+    case 0x71: // BINPUT
+      m.memoPut(r.u8(), m.top());
+      return true;
+    case 0x72: // LONG_BINPUT
+      m.memoPut(r.u32(), m.top());
+      return true;
+    case 0x70: // PUT
+      m.memoPut(index(r.line(), 'PUT'), m.top());
+      return true;
+    case 0x94: // MEMOIZE
+      m.memoNext(m.top());
+      return true;
+    case 0x68: // BINGET
+      m.push(m.memoGet(r.u8()));
+      return true;
+    case 0x6a: // LONG_BINGET
+      m.push(m.memoGet(r.u32()));
+      return true;
+    case 0x67: // GET
+      m.push(m.memoGet(index(r.line(), 'GET')));
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Globals, calls and BUILD; refused opcodes. Returns false for an unknown opcode. */
+function callOp(op: number, r: Bytes, m: Machine): boolean {
+  switch (op) {
+    case 0x63: {
+      // GLOBAL "module\nname\n"
+      const module = r.line();
+      m.push(allowedGlobal(module, r.line(), r.fail));
+      return true;
+    }
+    case 0x93: {
+      // STACK_GLOBAL
+      const name = m.pop();
+      const module = m.pop();
+      if (typeof module !== 'string' || typeof name !== 'string') r.fail('STACK_GLOBAL needs two strings');
+      m.push(allowedGlobal(module as string, name as string, r.fail));
+      return true;
+    }
+    case 0x52: // REDUCE
+    case 0x81: {
+      // NEWOBJ: cls.__new__(cls, *args) — only for allowed globals, treated like REDUCE
+      const args = m.pop();
+      const fn = m.pop();
+      m.push(reduce(m, fn, args, r.fail));
+      return true;
+    }
+    case 0x62: {
+      // BUILD
+      const state = m.pop();
+      build(m, m.top(), state, r.buf.length, r.fail);
+      return true;
+    }
+    case 0x97: // NEXT_BUFFER
+    case 0x98: // READONLY_BUFFER
+      return r.fail('out-of-band pickle buffers (protocol 5) are not supported');
+    case 0x69: // INST
+    case 0x6f: // OBJ
+    case 0x82: // EXT1
+    case 0x83: // EXT2
+    case 0x84: // EXT4
+    case 0x92: // NEWOBJ_EX
+    case 0x50: // PERSID
+    case 0x51: // BINPERSID
+      return r.fail(`pickle opcode 0x${op.toString(16)} creates arbitrary objects and is refused`, 'E_UNSAFE_PICKLE');
+    default:
+      return false;
+  }
+}
+
+export function unpickle(buf: Uint8Array, file: string): PickleValue {
+  const r = new Bytes(buf, file);
+  const m = new Machine(r.fail);
   for (;;) {
-    const op = u8();
-    switch (op) {
-      case 0x80: // PROTO
-        if (u8() > 5) fail('pickle protocol newer than 5');
-        break;
-      case 0x95: // FRAME
-        u64();
-        break;
-      case 0x2e: {
-        // STOP
-        const v = pop();
-        if (stack.length !== 0) fail('data left on the stack at STOP');
-        return v;
-      }
-      case 0x28: // MARK
-        if (marks.length >= PICKLE_LIMITS.maxDepth) fail('nesting too deep');
-        marks.push(stack.length);
-        break;
-      case 0x7d: // EMPTY_DICT
-        push(new Map());
-        break;
-      case 0x5d: // EMPTY_LIST
-        push([]);
-        break;
-      case 0x29: // EMPTY_TUPLE
-        push(new PyTuple([]));
-        break;
-      case 0x4e: // NONE
-        push(null);
-        break;
-      case 0x88: // NEWTRUE
-        push(true);
-        break;
-      case 0x89: // NEWFALSE
-        push(false);
-        break;
-      case 0x4b: // BININT1
-        push(u8());
-        break;
-      case 0x4d: // BININT2
-        push(u16());
-        break;
-      case 0x4a: // BININT
-        push(i32());
-        break;
-      case 0x49: {
-        // INT (text)
-        const s = line();
-        if (s === '01') push(true);
-        else if (s === '00') push(false);
-        else if (/^-?\d+$/.test(s)) push(Number(s));
-        else fail('bad INT');
-        break;
-      }
-      case 0x4c: {
-        // LONG (text)
-        const s = line().replace(/L$/, '');
-        if (!/^-?\d+$/.test(s)) fail('bad LONG');
-        push(Number(s));
-        break;
-      }
-      case 0x8a: // LONG1
-      case 0x8b: {
-        // LONG4
-        const n = op === 0x8a ? u8() : i32();
-        if (n < 0 || n > 64) fail(`integer of ${n} bytes`);
-        const b = bytes(n);
-        let v = 0n;
-        for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-        if (n > 0 && b[n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
-        push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
-        break;
-      }
-      case 0x47: {
-        // BINFLOAT (big-endian double)
-        need(8);
-        push(dv.getFloat64(pos, false));
-        pos += 8;
-        break;
-      }
-      case 0x46: // FLOAT (text)
-        push(Number(line()));
-        break;
-      case 0x58: // BINUNICODE
-        push(utf8(bytes(u32())));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        push(utf8(bytes(u8())));
-        break;
-      case 0x8d: // BINUNICODE8
-        push(utf8(bytes(u64())));
-        break;
-      case 0x56: // UNICODE (raw-unicode-escape text)
-        push(line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))));
-        break;
-      case 0x54: // BINSTRING (Python 2 str)
-      case 0x55: {
-        // SHORT_BINSTRING
-        const n = op === 0x54 ? i32() : u8();
-        push(new TextDecoder('latin1').decode(bytes(n)));
-        break;
-      }
-      case 0x42: // BINBYTES
-        push(bytes(u32()));
-        break;
-      case 0x43: // SHORT_BINBYTES
-        push(bytes(u8()));
-        break;
-      case 0x8e: // BINBYTES8
-        push(bytes(u64()));
-        break;
-      case 0x96: // BYTEARRAY8
-        push(bytes(u64()));
-        break;
-      case 0x74: {
-        // TUPLE
-        push(new PyTuple(popMark()));
-        break;
-      }
-      case 0x85: // TUPLE1
-        push(new PyTuple([pop()]));
-        break;
-      case 0x86: {
-        // TUPLE2
-        const b = pop();
-        const a = pop();
-        push(new PyTuple([a, b]));
-        break;
-      }
-      case 0x87: {
-        // TUPLE3
-        const c = pop();
-        const b = pop();
-        const a = pop();
-        push(new PyTuple([a, b, c]));
-        break;
-      }
-      case 0x6c: // LIST
-        push(popMark());
-        break;
-      case 0x64: {
-        // DICT
-        const d = new Map<PickleValue, PickleValue>();
-        setItems(d, popMark());
-        push(d);
-        break;
-      }
-      case 0x61: {
-        // APPEND
-        const v = pop();
-        appendTo(top(), [v]);
-        break;
-      }
-      case 0x65: {
-        // APPENDS
-        const items = popMark();
-        appendTo(top(), items);
-        break;
-      }
-      case 0x73: {
-        // SETITEM
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
-      }
-      case 0x75: {
-        // SETITEMS
-        const items = popMark();
-        setItems(top(), items);
-        break;
-      }
-      case 0x8f: // EMPTY_SET
-        push([]);
-        break;
-      case 0x90: {
-        // ADDITEMS
-        const items = popMark();
-        appendTo(top(), items);
-        break;
-      }
-      case 0x91: // FROZENSET
-        push(popMark());
-        break;
-      case 0x30: // POP
-        if (stack.length && stack[stack.length - 1] === MARK) {
-          stack.pop();
-          marks.pop();
-        } else pop();
-        break;
-      case 0x31: // POP_MARK
-        popMark();
-        break;
-      case 0x32: // DUP
-        push(top());
-        break;
-      case 0x71: // BINPUT
-        memoPut(u8(), top());
-        break;
-      case 0x72: // LONG_BINPUT
-        memoPut(u32(), top());
-        break;
-      case 0x70: {
-        // PUT
-        const s = line();
-        if (!/^\d+$/.test(s)) fail('bad PUT');
-        memoPut(Number(s), top());
-        break;
-      }
-      case 0x94: // MEMOIZE
-        memoPut(memo.size, top());
-        break;
-      case 0x68: // BINGET
-        push(memoGet(u8()));
-        break;
-      case 0x6a: // LONG_BINGET
-        push(memoGet(u32()));
-        break;
-      case 0x67: {
-        // GET
-        const s = line();
-        if (!/^\d+$/.test(s)) fail('bad GET');
-        push(memoGet(Number(s)));
-        break;
-      }
-      case 0x63: {
-        // GLOBAL "module\nname\n"
-        const module = line();
-        const name = line();
-        push(global(module, name));
-        break;
-      }
-      case 0x93: {
-        // STACK_GLOBAL
-        const name = pop();
-        const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        push(global(module as string, name as string));
-        break;
-      }
-      case 0x52: {
-        // REDUCE
-        const args = pop();
-        const fn = pop();
-        push(reduce(fn, args));
-        break;
-      }
-      case 0x81: {
-        // NEWOBJ: cls.__new__(cls, *args) — only for allowed globals, treated like REDUCE
-        const args = pop();
-        const cls = pop();
-        push(reduce(cls, args));
-        break;
-      }
-      case 0x62: {
-        // BUILD
-        const state = pop();
-        build(top(), state);
-        break;
-      }
-      case 0x97: // NEXT_BUFFER
-      case 0x98: // READONLY_BUFFER
-        fail('out-of-band pickle buffers (protocol 5) are not supported');
-        break;
-      case 0x69: // INST
-      case 0x6f: // OBJ
-      case 0x82: // EXT1
-      case 0x83: // EXT2
-      case 0x84: // EXT4
-      case 0x92: // NEWOBJ_EX
-      case 0x50: // PERSID
-      case 0x51: // BINPERSID
-        fail(`pickle opcode 0x${op.toString(16)} creates arbitrary objects and is refused`, 'E_UNSAFE_PICKLE');
-        break;
-      default:
-        fail(`unknown pickle opcode 0x${op.toString(16)}; this is not a pickle, or it is corrupt`);
+    const op = r.u8();
+    if (op === 0x80) {
+      // PROTO
+      if (r.u8() > 5) r.fail('pickle protocol newer than 5');
+    } else if (op === 0x95) {
+      // FRAME
+      r.u64();
+    } else if (op === 0x2e) {
+      // STOP
+      const v = m.pop();
+      if (m.stack.length !== 0) r.fail('data left on the stack at STOP');
+      return v;
+    } else if (!(valueOp(op, r, m) || containerOp(op, m) || memoOp(op, r, m) || callOp(op, r, m))) {
+      r.fail(`unknown pickle opcode 0x${op.toString(16)}; this is not a pickle, or it is corrupt`);
     }
   }
 }

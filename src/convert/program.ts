@@ -12,7 +12,16 @@ export interface ProgramParameter {
   readonly dtype: string;
 }
 
-export type AttrValue = number | string | boolean | readonly number[] | readonly string[] | undefined;
+/**
+ * An attribute's value. One the reader could not decode (a type it does not know, an array of mixed or
+ * boolean items) is kept as `{ unreadable }` describing what was found, so reading it fails naming the
+ * attribute, while ops nobody reads still load.
+ */
+export type AttrValue = number | string | boolean | readonly number[] | readonly string[] | Unreadable;
+
+export interface Unreadable {
+  readonly unreadable: string;
+}
 
 export interface ProgramOp {
   /** Normalized type: `conv2d`, `depthwise_conv2d`, `batch_norm`, `hardswish`, `relu`, `relu6`, `hardsigmoid`,

@@ -1,6 +1,11 @@
 /**
  * A minimal, bounds-checked protobuf wire-format reader, for the formats read field by field
- * (Paddle's TensorDesc and ProgramDesc, ONNX metadata). Every length is checked against the buffer.
+ * (Paddle's TensorDesc and ProgramDesc, ONNX metadata). Every length is checked against the buffer, and
+ * callers check each field's wire type before using it.
+ *
+ * Kept instead of protobufjs: the few fields read need no schema, a decoder that knows only those fields
+ * cannot be made to allocate for others, and a wire-type mismatch here is an error naming the field,
+ * where protobufjs would skip it or coerce it to a default.
  */
 import { PplcnetError } from '../errors.js';
 
@@ -38,6 +43,10 @@ export class ProtoReader {
   }
 
   varint(): bigint {
+    const start = this.pos;
+    const small = this.smallVarint();
+    if (small !== undefined) return BigInt(small);
+    this.pos = start;
     let result = 0n;
     let shift = 0n;
     for (let i = 0; i < 10; i++) {
@@ -50,8 +59,26 @@ export class ProtoReader {
     return this.fail('varint longer than 10 bytes');
   }
 
+  /** A varint of at most 7 bytes (49 bits) as a number, without BigInt; undefined when longer. */
+  private smallVarint(): number | undefined {
+    let v = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      const b = this.buf[this.pos++]!;
+      v += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return v;
+      scale *= 128;
+    }
+    return undefined;
+  }
+
   /** A varint that must fit a JS safe integer (lengths, enums, field tags). */
   uint(): number {
+    const start = this.pos;
+    const small = this.smallVarint();
+    if (small !== undefined) return small;
+    this.pos = start;
     const v = this.varint();
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`value ${v} is too large`);
     return Number(v);
@@ -114,11 +141,23 @@ export function repeatedVarints(fs: readonly Field[], no: number, where: string)
     else if (f.wire === WIRE.bytes) {
       const r = new ProtoReader(f.bytes, where);
       while (!r.done) out.push(r.varint());
-    }
+    } else throw new PplcnetError('E_FORMAT', `${where}: field ${no} should hold varints but has wire type ${f.wire}`);
   }
   return out;
 }
 
+/**
+ * The first field numbered `no`, which must have wire type `wire` (a message read with the wrong wire type
+ * is corrupt, never silently a default). Undefined when absent.
+ */
+export function field(fs: readonly Field[], no: number, wire: number, where: string): Field | undefined {
+  const f = fs.find((x) => x.no === no);
+  if (f && f.wire !== wire) throw new PplcnetError('E_FORMAT', `${where}: field ${no} should have wire type ${wire} but has ${f.wire}`);
+  return f;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: false });
+
 export function utf8(b: Uint8Array): string {
-  return new TextDecoder('utf-8', { fatal: false }).decode(b);
+  return UTF8.decode(b);
 }

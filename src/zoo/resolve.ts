@@ -49,8 +49,8 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
     if (!existsSync(spec)) throw new PplcnetError('E_IO', `${spec}: no such file`);
     return { name: basename(spec, '.onnx'), bytes: new Uint8Array(await readFile(spec)), path: spec, origin: 'onnx' };
   }
-  if (spec.endsWith('.pdparams')) return convertWeightsCached(spec, cacheDir, build, options.weights ?? {}, ['onnx'], undefined, options.notice);
-  if (isInferenceModelPath(spec)) return convertCached(spec, cacheDir, build, basename(spec.replace(/\/$/, '')), ['onnx'], {}, options.notice);
+  if (spec.endsWith('.pdparams')) return convertWeightsCached({ path: spec, cacheDir, build, arch: options.weights ?? {}, notice: options.notice });
+  if (isInferenceModelPath(spec)) return convertCached({ path: spec, cacheDir, build, name: basename(spec.replace(/\/$/, '')), notice: options.notice });
   if (existsSync(spec)) throw new PplcnetError('E_MODEL', `${spec}: not a model pplcnet reads (.onnx, .pdparams, or a Paddle inference model folder/.json/.pdmodel)`);
   const zoo = loadZoo();
   const entry = findZooEntry(spec, zoo);
@@ -58,15 +58,23 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
     throw new PplcnetError('E_MODEL', `'${spec}' is neither a file nor a zoo model. Zoo models: ${zoo.map((e) => e.name).join(', ')}.`);
   }
   if (entry.format === 'packaged') {
-    const r = await convertCached(packagedModelPath(entry.packaged!), cacheDir, build, entry.name, ['onnx'], entryDescription(entry), options.notice);
+    const r = await convertCached({ path: packagedModelPath(entry.packaged!), cacheDir, build, name: entry.name, description: entryDescription(entry), notice: options.notice });
     return { ...r, entry };
   }
   const pulled = await pullModel(entry, { ...options, cacheDir, zoo });
   const onnxDir = ['models', entry.name, 'onnx'];
   const r =
     entry.format === 'pdparams'
-      ? await convertWeightsCached(pulled.source, cacheDir, { ...(entry.inputSize ? { inputSize: entry.inputSize } : {}), ...build }, { ...entry.architecture, ...options.weights }, onnxDir, entryDescription(entry), options.notice)
-      : await convertCached(pulled.source, cacheDir, build, entry.name, onnxDir, entryDescription(entry), options.notice);
+      ? await convertWeightsCached({
+          path: pulled.source,
+          cacheDir,
+          build: { ...(entry.inputSize ? { inputSize: entry.inputSize } : {}), ...build },
+          arch: { ...entry.architecture, ...options.weights },
+          onnxDir,
+          description: entryDescription(entry),
+          notice: options.notice,
+        })
+      : await convertCached({ path: pulled.source, cacheDir, build, name: entry.name, onnxDir, description: entryDescription(entry), notice: options.notice });
   return { ...r, name: entry.name, entry };
 }
 
@@ -82,15 +90,20 @@ function entryDescription(entry: ZooEntry): ModelDescription {
   };
 }
 
-async function convertCached(
-  path: string,
-  cacheDir: string,
-  build: ResolveOptions['build'],
-  name: string,
-  onnxDir: readonly string[],
-  fallback: ModelDescription = {},
-  notice?: Notice,
-): Promise<ResolvedModel> {
+/** What a cached conversion needs. */
+interface CachedConversion {
+  path: string;
+  cacheDir: string;
+  build: ResolveOptions['build'];
+  /** Where the ONNX goes, as path segments under the cache root. [['onnx']] */
+  onnxDir?: readonly string[];
+  /** The zoo record's description: defaults under inference.yml; for `.pdparams`, recorded as given. */
+  description?: ModelDescription;
+  /** Where to say that a cached model failed its check and was rebuilt. */
+  notice?: Notice | undefined;
+}
+
+async function convertCached({ path, cacheDir, build, name, onnxDir = ['onnx'], description: fallback = {}, notice }: CachedConversion & { name: string }): Promise<ResolvedModel> {
   // the converter (and the ONNX writer) load only when a conversion may be needed
   const { convertInferenceModel, locateInferenceModel } = await import('../convert/inference-model.js');
   const files = locateInferenceModel(path);
@@ -101,15 +114,7 @@ async function convertCached(
   return { name, bytes: r.bytes, ...(r.path ? { path: r.path } : {}), origin: r.fromCache ? 'cache' : 'converted' };
 }
 
-async function convertWeightsCached(
-  path: string,
-  cacheDir: string,
-  build: ResolveOptions['build'],
-  arch: WeightsArchitectureOptions,
-  onnxDir: readonly string[],
-  description?: ModelDescription,
-  notice?: Notice,
-): Promise<ResolvedModel> {
+async function convertWeightsCached({ path, cacheDir, build, arch, onnxDir = ['onnx'], description, notice }: CachedConversion & { arch: WeightsArchitectureOptions }): Promise<ResolvedModel> {
   if (!existsSync(path)) throw new PplcnetError('E_IO', `${path}: no such file`);
   const bytes = new Uint8Array(await readFile(path));
   const key = sha256(`pplcnet ${VERSION} pdparams`, JSON.stringify({ build, arch, description }), bytes);

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { readPdparams } from '../../src/convert/pdparams.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { runCli, tempDir } from '../helpers.js';
+import { pickleArrays, pickleSharedArray } from '../pickle-writer.js';
 
 describe('pplcnet convert / inspect (CLI), .pdparams', () => {
   const tmp = tempDir('pdparams', { before, after });
@@ -50,5 +52,36 @@ describe('pplcnet convert / inspect (CLI), .pdparams', () => {
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /--act applies to \.pdparams only/);
     assert.ok(!(await readdir(tmp.path)).includes('evil.onnx'));
+  });
+
+  test('a file whose shapes give 0 classes: exit 1 naming the file and fc.bias, not a command-line flag', async () => {
+    const x = readPdparams(new Uint8Array(await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams'))), 'x');
+    const entries = [...x.tensors].map(([key, t]) => ({ key, shape: key === 'fc.bias' ? [0] : t.shape, data: key === 'fc.bias' ? new Float32Array(0) : t.data }));
+    const file = join(tmp.path, 'zero.pdparams');
+    await writeFile(file, pickleArrays(entries));
+    const r = await runCli(['convert', file, '-o', join(tmp.path, 'zero.onnx')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /zero\.pdparams: the file's shapes give values no PP-LCNet has:\n {2}fc\.bias shape \[0\]: class count 0/);
+    assert.doesNotMatch(r.stderr, /--class-num/);
+  });
+
+  test('inspect of 150,000 keys sharing one array: exit 1 at the key bound, with a short message', async () => {
+    const file = join(tmp.path, 'keys.pdparams');
+    await writeFile(file, pickleSharedArray(150_000, [1], new Float32Array(1)));
+    const r = await runCli(['inspect', file]);
+    assert.equal(r.code, 1, r.stderr.slice(0, 500));
+    assert.match(r.stderr, /keys\.pdparams: a dict with more than 10,000 entries; a PP-LCNet state dict has a few hundred keys/);
+    assert.ok(r.stderr.length < 1000, `${r.stderr.length} characters on stderr`);
+    assert.equal(r.stdout, '');
+  });
+
+  test('NaN weights: converted, with a warning on stderr naming the tensor and the count', async () => {
+    const x = readPdparams(new Uint8Array(await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams'))), 'x');
+    const entries = [...x.tensors].map(([key, t]) => ({ key, shape: t.shape, data: key === 'fc.weight' ? t.data.map((v, i) => (i < 3 ? Number.NaN : v)) : t.data }));
+    const file = join(tmp.path, 'nan.pdparams');
+    await writeFile(file, pickleArrays(entries));
+    const r = await runCli(['convert', file, '--input-size', '64', '-o', join(tmp.path, 'nan.onnx')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /pplcnet: warning: .*nan\.pdparams: 'fc\.weight' holds 3 NaN values of 384;/);
   });
 });

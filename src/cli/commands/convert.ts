@@ -11,6 +11,7 @@ interface ConvertFlags extends OutputModelFlags {
   strideList?: StrideEntry[];
   dropout?: number;
   prefix?: string;
+  force: boolean;
 }
 
 export function convertCommand(ctx: CliContext): Command {
@@ -21,7 +22,8 @@ export function convertCommand(ctx: CliContext): Command {
     .addOption(new Option('--act <name>', '.pdparams only: activation (default hardswish)').choices(ACTIVATIONS))
     .option('--stride-list <json>', '.pdparams only: five strides, each 1, 2 or [h,w] (default [2,2,2,2,2])', parseStrideList)
     .option('--dropout <p>', '.pdparams only: dropout probability, x(1-p) at inference (default 0.2)', parseNumber)
-    .option('--prefix <prefix>', ".pdparams only: key prefix to convert in a distillation checkpoint (default 'Student.')");
+    .option('--prefix <prefix>', ".pdparams only: key prefix to convert in a distillation checkpoint (default 'Student.')")
+    .option('--force', 'replace a symbolic link at the output path (devices, FIFOs, sockets and folders are always refused)', false);
   return cmd.action(async (input: string, flags: ConvertFlags) => {
     const labels = flags.labels ? await readLabelFile(flags.labels) : undefined;
     const description = { ...(flags.name ? { name: flags.name } : {}), ...(labels ? { labels } : {}) };
@@ -35,8 +37,9 @@ export function convertCommand(ctx: CliContext): Command {
         description,
       });
       for (const n of m.notes) ctx.stderr(`pplcnet: ${n}\n`);
+      for (const w of m.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);
       const output = flags.output ?? `${m.description.name}.onnx`;
-      await writeFileAtomic(output, m.bytes);
+      await writeFileAtomic(output, m.bytes, { force: flags.force });
       const given = { act: flags.act !== undefined, strideList: flags.strideList !== undefined, dropoutProb: flags.dropout !== undefined, inputSize: flags.inputSize !== undefined };
       const origin = (k: keyof typeof given): string => (given[k] ? 'given' : 'default');
       printSummary(ctx, flags, output, m.summary, [
@@ -50,8 +53,9 @@ export function convertCommand(ctx: CliContext): Command {
       if (v !== undefined) throw new RangeError(`${flag} applies to .pdparams only: an inference model's program records it`);
     }
     const m = await convertInferenceModel(input, { ...outputModelOptionsFrom(flags), ...(flags.name || labels ? { description } : {}) });
+    for (const w of m.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);
     const output = flags.output ?? `${m.description.name}.onnx`;
-    await writeFileAtomic(output, m.bytes);
+    await writeFileAtomic(output, m.bytes, { force: flags.force });
     const files = [m.files.program, m.files.params, ...(m.files.config ? [m.files.config] : [])];
     printSummary(ctx, flags, output, m.summary, [
       ['source', `${m.files.format === 'pir-json' ? 'Paddle 3 PIR program' : 'Paddle ProgramDesc'}: ${files.join(', ')}`],

@@ -1,6 +1,6 @@
 /** `pplcnet inspect`: what a weights file, inference model or ONNX model holds, without converting. */
 import { Command } from 'commander';
-import { inspectModel, scaleTag } from '../../index.js';
+import { inspectModel, listProblems, scaleTag } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { formatCount } from '../summary.js';
 import { formatRow, formatTable } from '../table.js';
@@ -37,6 +37,6 @@ export function inspectCommand(ctx: CliContext): Command {
       ctx.stdout(`${r.keys.length} arrays, ${r.values.toLocaleString('en-US')} values (${formatCount(r.values)})${r.prefixes.length ? `, prefixes ${r.prefixes.join(' ')}; architecture of '${r.prefix}'` : ''}\n`);
       ctx.stdout(`architecture: PP-LCNet x${scaleTag(architecture.scale).replace('_', '.')}, ${architecture.classNum} classes, ${architecture.useLastConv ? `last conv ${architecture.classExpand}` : 'no last conv'}, SE in ${(inferred.se as string[]).join(', ')}\n`);
       ctx.stdout(`not in the weights (give them to convert): --act (hardswish), --stride-list ([2,2,2,2,2]), --dropout (0.2), --input-size (224)\n`);
-      ctx.stdout(problems.length ? `does not fit that architecture:\n  ${problems.join('\n  ')}\n` : 'every key and shape fits\n');
+      ctx.stdout(problems.length ? `does not fit that architecture:\n${listProblems(problems)}\n` : 'every key and shape fits\n');
     });
 }

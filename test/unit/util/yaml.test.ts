@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readInferenceConfig } from '../../../src/convert/inference-config.js';
-import { parseYaml } from '../../../src/util/yaml.js';
+import { CONFIG_LIMITS, parseConfigYaml, readInferenceConfig } from '../../../src/convert/inference-config.js';
+import { PplcnetError } from '../../../src/errors.js';
 
-describe('YAML subset and inference configs', () => {
+const parseYaml = (text: string, file = 'yaml') => parseConfigYaml(text, file);
+
+describe('inference configs (YAML through the yaml package, bounded)', () => {
   test('mappings, sequences, nested sequences, anchors, flow lists, quoting, comments', () => {
     const v = parseYaml(`# config
 a: 1
@@ -19,8 +21,24 @@ d:
   h: -3.5e-1
 `);
     assert.deepEqual(v, { a: 1, b: [[1, 3], [2, 'two', 'th"ree']], c: [2, 'two', 'th"ree'], d: { e: null, f: true, g: '1.0/255.0', h: -0.35 } });
-    assert.throws(() => parseYaml('a: 1\n  b: 2\n', 'x.yml'), /x\.yml:2: unexpected/);
-    assert.throws(() => parseYaml('a: *nope\n', 'x.yml'), /unknown alias/);
+    assert.throws(() => parseYaml('a: 1\n  b: 2\n', 'x.yml'), (e: unknown) => e instanceof PplcnetError && e.code === 'E_FORMAT' && /^x\.yml:1: not valid YAML: Nested mappings are not allowed/.test(e.message));
+    assert.throws(() => parseYaml('a: *nope\n', 'x.yml'), /x\.yml: Unresolved alias \(the anchor must be set before the alias\): nope/);
+  });
+
+  test('bounded: an alias bomb and an oversized file are refused, fast', () => {
+    // "billion laughs": 9 levels of 9 aliases each would expand to 9^9 items
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const cur = String.fromCharCode(97 + i);
+      levels.push(`${cur}: &${cur} [${new Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const started = Date.now();
+    assert.throws(() => parseYaml(`${levels.join('\n')}\n`, 'bomb.yml'), (e: unknown) => e instanceof PplcnetError && /bomb\.yml: Excessive alias count/.test(e.message));
+    assert.ok(Date.now() - started < 5000);
+    assert.throws(() => parseYaml(`a: "${'x'.repeat(CONFIG_LIMITS.maxBytes)}"\n`, 'big.yml'), /big\.yml: \d+ characters, more than the 1048576/);
+    // a few aliases, as configs use them, are fine
+    assert.deepEqual(parseYaml('m: &m [0.5, 0.5, 0.5]\ns: *m\n'), { m: [0.5, 0.5, 0.5], s: [0.5, 0.5, 0.5] });
   });
 
   test('a PaddleClas inference_cls.yaml: resize_short 256, crop 224, string scale', () => {
