@@ -23,3 +23,5 @@ export { loadZoo } from './zoo/registry.js';
 export type { ProgressEvent, ProgressCallback } from './zoo/download.js';
 export { compareModels, type CompareOptions, type CompareReport } from './compare.js';
 export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
+export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
+export { formatBytes } from './util/fs.js';
