@@ -105,6 +105,44 @@ function rgbFromRgba(rgba: Uint8ClampedArray, width: number, height: number): Im
   return { width, height, channels: 3, data: out };
 }
 
+function hasTranslucency(rgba: Uint8ClampedArray): boolean {
+  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return true;
+  return false;
+}
+
+/**
+ * The RGBA of a bitmap as stored, without premultiplication: uploaded to a WebGL2 texture and read back from a
+ * framebuffer. Undefined when the browser has no WebGL2 (then the canvas's premultiplied pixels are used).
+ */
+function readUnpremultiplied(bitmap: ImageBitmap): Uint8ClampedArray | undefined {
+  const { width, height } = bitmap;
+  const gl = new OffscreenCanvas(1, 1).getContext('webgl2', { premultipliedAlpha: false });
+  if (!gl) return undefined;
+  try {
+    const max = gl.getParameter(gl.MAX_TEXTURE_SIZE) as number;
+    if (width > max || height > max) return undefined;
+    const tex = gl.createTexture();
+    gl.bindTexture(gl.TEXTURE_2D, tex);
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+    gl.pixelStorei(gl.UNPACK_COLORSPACE_CONVERSION_WEBGL, gl.NONE);
+    gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, width, height, 0, gl.RGBA, gl.UNSIGNED_BYTE, bitmap);
+    const fb = gl.createFramebuffer();
+    gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
+    if (gl.checkFramebufferStatus(gl.FRAMEBUFFER) !== gl.FRAMEBUFFER_COMPLETE) return undefined;
+    const out = new Uint8ClampedArray(width * height * 4);
+    gl.pixelStorei(gl.PACK_ALIGNMENT, 1);
+    gl.readPixels(0, 0, width, height, gl.RGBA, gl.UNSIGNED_BYTE, out);
+    if (gl.getError() !== gl.NO_ERROR) return undefined;
+    gl.deleteFramebuffer(fb);
+    gl.deleteTexture(tex);
+    return out;
+  } finally {
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+  }
+}
+
 /** The RGB pixels of an image, decoded by the browser (`createImageBitmap` + an OffscreenCanvas). */
 export async function decodeImageWeb(input: WebImageInput, name = describeInput(input)): Promise<Image8> {
   if (typeof ImageData !== 'undefined' && input instanceof ImageData) return rgbFromRgba(input.data, input.width, input.height);
@@ -136,7 +174,11 @@ export async function decodeImageWeb(input: WebImageInput, name = describeInput(
     const ctx = canvas.getContext('2d', { willReadFrequently: true, alpha: true, colorSpace: 'srgb' });
     if (!ctx) throw new PplcnetError('E_IMAGE', `${name}: this browser has no OffscreenCanvas 2D context`);
     ctx.drawImage(bitmap, 0, 0);
-    return rgbFromRgba(ctx.getImageData(0, 0, width, height).data, width, height);
+    const rgba = ctx.getImageData(0, 0, width, height).data;
+    // A 2D canvas stores premultiplied alpha: translucent pixels lose their exact RGB (transparent ones become
+    // black). The Node decoder drops alpha and keeps the stored RGB; WebGL uploads the bitmap unpremultiplied.
+    if (hasTranslucency(rgba)) return rgbFromRgba(readUnpremultiplied(bitmap) ?? rgba, width, height);
+    return rgbFromRgba(rgba, width, height);
   } finally {
     if (own) bitmap.close();
   }

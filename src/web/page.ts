@@ -5,7 +5,7 @@
  * dropped or picked images (top-k bars, inference time, backend), and exposes the classifier as
  * `window.pplcnet` so the page can be scripted and tested. URL parameters: `?threads=N`, `?backend=webgpu`.
  */
-import { type WebBackend, type WebClassification, type WebClassifier, type WebImageInput, createClassifier } from './index.js';
+import { type WebBackend, type WebClassification, type WebClassifier, type WebImageInput, createClassifier, decodeImageWeb } from './index.js';
 
 /** The JSON the exporter embeds in the page (`<script type="application/json" id="pplcnet-config">`). */
 export interface SiteConfig {
@@ -25,6 +25,8 @@ export interface PageApi {
   classify(input: WebImageInput): Promise<WebClassification>;
   /** The tensor the network reads for an image (for parity checks against Node's preprocess). */
   prepare(input: WebImageInput): Promise<{ data: Float32Array; width: number; height: number }>;
+  /** The RGB pixels the browser decodes (interleaved, 3 channels). */
+  decode(input: WebImageInput): Promise<{ data: Uint8Array; width: number; height: number }>;
   readonly backend: WebBackend;
   readonly threads: number;
   readonly crossOriginIsolated: boolean;
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
     classifier,
     classify: (input) => classifier.classify(input),
     prepare: (input) => classifier.prepare(input),
+    decode: (input) => decodeImageWeb(input),
     backend: classifier.backend,
     threads: classifier.threads,
     crossOriginIsolated: isolated,
