@@ -59,7 +59,8 @@ describe('export-web site in Chromium', { timeout: 240_000 }, () => {
     imagenetSite = join(work, 'imagenet-site');
     await exportWebSite({ model: imagenetModel, outDir: imagenetSite, cacheDir: join(work, 'cache') });
     const exe = chromiumPath();
-    if (exe) browser = await puppeteer.launch({ executablePath: exe, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    // WebGPU on SwiftShader (a CPU Vulkan) where the machine has no GPU
+    if (exe) browser = await puppeteer.launch({ executablePath: exe, args: ['--no-sandbox', '--disable-dev-shm-usage', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] });
   });
 
   after(async () => {
@@ -189,6 +190,19 @@ describe('export-web site in Chromium', { timeout: 240_000 }, () => {
     t.diagnostic(`CMYK JPEG: largest |Δprobability| ${cmyk.toExponential(2)}`);
     const tiff = await page.evaluate(async () => window.pplcnet!.classify(await (await fetch('/__repo/test/fixtures/preprocess/tiff_140x260.tif')).blob()).then(() => 'decoded', (e: Error) => e.message));
     assert.match(tiff, /cannot decode it.*TIFF/);
+    assert.deepEqual(foreign, []);
+  });
+
+  test('WebGPU (site exported with --webgpu, ?backend=webgpu): runs on the GPU backend, same top-1, probabilities within 1e-4', async (t) => {
+    if (!needChromium(t)) return;
+    const site = join(work, 'webgpu-site');
+    const r = await exportWebSite({ model: join(textlineSite, 'model.onnx'), outDir: site, webgpu: true });
+    assert.ok(r.files.some((f) => f.path === 'ort/ort-wasm-simd-threaded.jsep.wasm'));
+    const { page, foreign } = await open(site, { query: '?backend=webgpu' });
+    const backend = await page.evaluate(() => window.pplcnet!.backend);
+    if (backend !== 'webgpu') return t.skip('this Chromium offers no WebGPU adapter (not even SwiftShader)');
+    const worst = await parity(page, join(textlineSite, 'model.onnx'), ['test/fixtures/textlines/06_down.png'], { probAtol: 1e-4 });
+    t.diagnostic(`largest |Δprobability| ${worst.toExponential(2)}`);
     assert.deepEqual(foreign, []);
   });
 
