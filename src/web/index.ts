@@ -233,12 +233,17 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
   const labels = metadata.labels ?? options.labels;
 
   ort.env.wasm.numThreads = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated ? threads : 1;
-  ort.env.wasm.simd = true;
   if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths as typeof ort.env.wasm.wasmPaths;
-  const backend: WebBackend = wanted === 'webgpu' && (await hasWebGpu()) ? 'webgpu' : 'wasm';
+  let backend: WebBackend = wanted === 'webgpu' && (await hasWebGpu()) ? 'webgpu' : 'wasm';
+  const load = (ep: WebBackend): Promise<ort.InferenceSession> => ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+    session = await load(backend).catch((err: unknown) => {
+      // an onnxruntime-web build without WebGPU (e.g. `onnxruntime-web/wasm`): run on WASM, and say so in `backend`
+      if (backend !== 'webgpu') throw err;
+      backend = 'wasm';
+      return load('wasm');
+    });
   } catch (err) {
     throw new PplcnetError('E_MODEL', `${where}: onnxruntime-web could not load the model on ${backend} (${(err as Error).message})`);
   }
