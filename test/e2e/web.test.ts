@@ -196,12 +196,16 @@ describe('export-web site in Chromium', { timeout: 240_000 }, () => {
   test('WebGPU (site exported with --webgpu, ?backend=webgpu): runs on the GPU backend, same top-1, probabilities within 1e-4', async (t) => {
     if (!needChromium(t)) return;
     const site = join(work, 'webgpu-site');
-    const r = await exportWebSite({ model: join(textlineSite, 'model.onnx'), outDir: site, webgpu: true });
+    const r = await exportWebSite({ model: imagenetModel, outDir: site, webgpu: true });
     assert.ok(r.files.some((f) => f.path === 'ort/ort-wasm-simd-threaded.jsep.wasm'));
     const { page, foreign } = await open(site, { query: '?backend=webgpu' });
-    const backend = await page.evaluate(() => window.pplcnet!.backend);
-    if (backend !== 'webgpu') return t.skip('this Chromium offers no WebGPU adapter (not even SwiftShader)');
-    const worst = await parity(page, join(textlineSite, 'model.onnx'), ['test/fixtures/textlines/06_down.png'], { probAtol: 1e-4 });
+    const adapter = await page.evaluate(async () => {
+      const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      return !!(gpu && (await gpu.requestAdapter()));
+    });
+    if (!adapter) return t.skip('this Chromium offers no WebGPU adapter (not even SwiftShader)');
+    assert.equal(await page.evaluate(() => window.pplcnet!.backend), 'webgpu');
+    const worst = await parity(page, imagenetModel, ['test/fixtures/preprocess/photo_299x401.jpg', 'test/fixtures/preprocess/landscape_333x217.png'], { probAtol: 1e-4 });
     t.diagnostic(`largest |Δprobability| ${worst.toExponential(2)}`);
     assert.deepEqual(foreign, []);
   });
