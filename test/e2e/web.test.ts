@@ -38,7 +38,7 @@ interface OpenedPage {
   foreign: string[];
 }
 
-describe('export-web site in Chromium', { timeout: 240_000 }, () => {
+describe('export-web site in Chromium', { timeout: 480_000 }, () => {
   let work = '';
   let browser: Browser | undefined;
   let textlineSite = '';
@@ -152,6 +152,11 @@ describe('export-web site in Chromium', { timeout: 240_000 }, () => {
     const config = JSON.parse(/<script type="application\/json" id="pplcnet-config">(.*?)<\/script>/s.exec(html)![1]!);
     assert.deepEqual(config.labels, [...imagenetLabels()]);
     await assert.rejects(exportWebSite({ model, outDir: site }), (e: Error) => e instanceof PplcnetError && /not empty.*--force/.test(e.message));
+    // a file where the folder should be, and a model that does not exist: errors, nothing written
+    await assert.rejects(exportWebSite({ model, outDir: model }), (e: Error) => e instanceof PplcnetError && /not a folder/.test(e.message));
+    const missing = join(work, 'missing-site');
+    await assert.rejects(exportWebSite({ model: join(work, 'no-such.onnx'), outDir: missing }), (e: Error) => e instanceof PplcnetError && e.code === 'E_IO');
+    await assert.rejects(stat(missing), { code: 'ENOENT' });
   });
 
   test('text-line model, WASM 1 thread (not isolated): tensors identical, probabilities within 1e-5 of Node, no other origin', async (t) => {
@@ -161,6 +166,13 @@ describe('export-web site in Chromium', { timeout: 240_000 }, () => {
     assert.deepEqual(info, { backend: 'wasm', threads: 1, isolated: false });
     const images = ['models/examples/textline_upright.png', 'models/examples/textline_upside_down.png', 'test/fixtures/textlines/03_up.png', 'test/fixtures/textlines/07_down.png'];
     t.diagnostic(`largest |Δprobability| ${(await parity(page, join(textlineSite, 'model.onnx'), images)).toExponential(2)}`);
+    // bad input: typed errors naming the problem
+    const errors = await page.evaluate(async () => {
+      const fail = (p: Promise<unknown>): Promise<string> => p.then(() => 'no error', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
+      return [await fail(window.pplcnet!.classify(new Blob([]))), await fail(window.pplcnet!.classify(new Blob([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], { type: 'image/png' })))];
+    });
+    assert.match(errors[0]!, /^E_IMAGE: <blob>: empty file/);
+    assert.match(errors[1]!, /^E_IMAGE: <blob>: this browser cannot decode it/);
     // a cross-origin request from the page is blocked and seen: the interception works
     const reached = await page.evaluate(() => fetch('http://198.51.100.1/x.png').then(() => true, () => false));
     assert.equal(reached, false);
