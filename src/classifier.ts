@@ -12,8 +12,11 @@ import { type PreparedImage, preprocess as prepareImage } from './image/preproce
 import { imagenetLabels } from './labels.js';
 import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from './metadata.js';
 import { readMetadataProps } from './onnx/metadata-props.js';
+import { type TopClass, asProbabilities, topK } from './output.js';
 import { type SessionOptions, createSession, ort } from './runtime/session.js';
 import { type ResolveOptions, resolveModel } from './zoo/resolve.js';
+
+export { type TopClass, topK, softmaxRows } from './output.js';
 
 export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   /** A zoo name (`PP-LCNet_x0_25_textline_ori`), an `.onnx` file, or a Paddle model to convert. */
@@ -27,12 +30,6 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   workers?: number;
   /** The most pixels an image may declare; larger ones fail (E_IMAGE) before they are decoded. [MAX_PIXELS] */
   maxPixels?: number;
-}
-
-export interface TopClass {
-  readonly classId: number;
-  readonly label: string;
-  readonly score: number;
 }
 
 export interface Classification {
@@ -74,29 +71,6 @@ export interface Classifier {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function label(labels: readonly string[] | undefined, id: number): string {
-  return labels?.[id] ?? String(id);
-}
-
-/** The k best classes, highest first (ties by class id). */
-export function topK(probs: ArrayLike<number>, k: number, labels?: readonly string[]): TopClass[] {
-  const idx = Array.from({ length: probs.length }, (_, i) => i);
-  idx.sort((a, b) => probs[b]! - probs[a]! || a - b);
-  return idx.slice(0, Math.min(k, probs.length)).map((i) => ({ classId: i, label: label(labels, i), score: probs[i]! }));
-}
-
-function softmaxRows(x: Float32Array, cols: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let r = 0; r < x.length / cols; r++) {
-    let m = -Infinity;
-    for (let c = 0; c < cols; c++) m = Math.max(m, x[r * cols + c]!);
-    let s = 0;
-    for (let c = 0; c < cols; c++) s += Math.exp(x[r * cols + c]! - m);
-    for (let c = 0; c < cols; c++) out[r * cols + c] = Math.exp(x[r * cols + c]! - m) / s;
-  }
-  return out;
-}
-
 export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
   if (!options || typeof options.model !== 'string' || options.model === '') {
     throw invalidOption('model', 'a zoo name or a model path', options?.model, 'type');
@@ -130,17 +104,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     if (!resolvedLabels && cols === 1000) resolvedLabels = imagenetLabels();
     if (outputName === 'probs') return values;
     // A foreign model: use its output as probabilities when it already is a distribution, else softmax it.
-    let isDist = true;
-    for (let r = 0; r < n && isDist; r++) {
-      let s = 0;
-      for (let c = 0; c < cols; c++) {
-        const v = values[r * cols + c]!;
-        if (v < 0) isDist = false;
-        s += v;
-      }
-      if (Math.abs(s - 1) > 1e-3) isDist = false;
-    }
-    return isDist ? values : softmaxRows(values, cols);
+    return asProbabilities(values, n);
   };
 
   /** One image ready for the network, with its name. */

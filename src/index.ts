@@ -50,3 +50,4 @@ export {
 export { expandInputs } from './util/inputs.js';
 export { formatBytes, writeFileAtomic } from './util/fs.js';
 export { listProblems } from './convert/architecture-check.js';
+export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';

@@ -11,9 +11,9 @@ import { describe, test } from 'node:test';
 import { ROOT } from '../helpers.js';
 
 /** The modules underneath everything: formats, errors and helpers. */
-const BASE = ['errors', 'version', 'metadata', 'labels', 'util', 'onnx'];
+const BASE = ['errors', 'version', 'metadata', 'labels', 'output', 'util', 'onnx'];
 /** Everything the public API is made of. */
-const LIBRARY = ['classifier', 'compare', 'bench', 'inspect', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE];
+const LIBRARY = ['classifier', 'compare', 'bench', 'inspect', 'web-export', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE];
 
 /**
  * Which areas each area may import besides itself. An area is a folder under src/ (`cli`, `zoo`, …) or a
@@ -32,6 +32,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   compare: ['classifier', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE],
   bench: ['zoo', 'convert', 'runtime', 'builder', ...BASE],
   inspect: ['zoo', 'convert', 'runtime', 'builder', ...BASE],
+  // export-web: resolves the model and writes the static site around the browser bundle
+  'web-export': ['zoo', ...BASE],
   // the layers
   zoo: ['convert', 'builder', ...BASE], // models are converted on first use
   convert: ['builder', ...BASE],
@@ -43,6 +45,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   errors: [],
   version: [],
   metadata: ['errors'],
+  output: [], // top-k and softmax, shared with the browser build
   labels: ['util', 'errors'],
   util: ['errors'],
   onnx: ['util', 'errors'],

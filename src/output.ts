@@ -1,0 +1,53 @@
+/**
+ * From a network's output to what a classifier returns: probabilities and the top-k classes. Shared by the
+ * Node classifier and the browser build (`pplcnet/web`); imports no Node built-in.
+ */
+
+export interface TopClass {
+  readonly classId: number;
+  readonly label: string;
+  readonly score: number;
+}
+
+function label(labels: readonly string[] | undefined, id: number): string {
+  return labels?.[id] ?? String(id);
+}
+
+/** The k best classes, highest first (ties by class id). */
+export function topK(probs: ArrayLike<number>, k: number, labels?: readonly string[]): TopClass[] {
+  const idx = Array.from({ length: probs.length }, (_, i) => i);
+  idx.sort((a, b) => probs[b]! - probs[a]! || a - b);
+  return idx.slice(0, Math.min(k, probs.length)).map((i) => ({ classId: i, label: label(labels, i), score: probs[i]! }));
+}
+
+/** Row-wise softmax of a [rows, cols] matrix. */
+export function softmaxRows(x: Float32Array, cols: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < x.length / cols; r++) {
+    let m = -Infinity;
+    for (let c = 0; c < cols; c++) m = Math.max(m, x[r * cols + c]!);
+    let s = 0;
+    for (let c = 0; c < cols; c++) s += Math.exp(x[r * cols + c]! - m);
+    for (let c = 0; c < cols; c++) out[r * cols + c] = Math.exp(x[r * cols + c]! - m) / s;
+  }
+  return out;
+}
+
+/**
+ * Probabilities from a foreign model's output ([n, cols]): used as they are when every row already is a
+ * distribution (non-negative, sums to 1 within 1e-3), else softmaxed.
+ */
+export function asProbabilities(values: Float32Array, n: number): Float32Array {
+  const cols = values.length / n;
+  let isDist = true;
+  for (let r = 0; r < n && isDist; r++) {
+    let s = 0;
+    for (let c = 0; c < cols; c++) {
+      const v = values[r * cols + c]!;
+      if (v < 0) isDist = false;
+      s += v;
+    }
+    if (Math.abs(s - 1) > 1e-3) isDist = false;
+  }
+  return isDist ? values : softmaxRows(values, cols);
+}

@@ -1,0 +1,290 @@
+/// <reference lib="dom" />
+/**
+ * `pplcnet/web`: PP-LCNet classifiers in the browser, on onnxruntime-web (WASM with SIMD, multi-threaded when
+ * the page is cross-origin isolated; WebGPU on request). The same result shape as the Node classifier, the
+ * same preprocessing read from the model's metadata, computed by the same (Node-free) modules.
+ *
+ * Imports nothing from Node: every module reachable from here is checked by test/unit/web-imports.test.ts.
+ */
+import * as ort from 'onnxruntime-web';
+import { PplcnetError, invalidOption } from '../errors.js';
+import { normalizeInto, resizeAndCrop } from '../image/pipeline.js';
+import type { Image8 } from '../image/resize.js';
+import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from '../metadata.js';
+import { readMetadataProps } from '../onnx/metadata-props.js';
+import { type TopClass, asProbabilities, topK } from '../output.js';
+
+export { topK, type TopClass } from '../output.js';
+export type { ModelMetadata, Preprocess } from '../metadata.js';
+export { PplcnetError } from '../errors.js';
+
+/** What the browser classifier accepts: an encoded image (a `File` from a drop or a picker, a fetched blob) or pixels. */
+export type WebImageInput = Blob | ImageBitmap | ImageData;
+
+export type WebBackend = 'wasm' | 'webgpu';
+
+export interface WebClassifierOptions {
+  /** The ONNX model: a URL to fetch (same origin, or CORS-enabled), or its bytes. */
+  model: string | URL | ArrayBuffer | Uint8Array;
+  /**
+   * `webgpu` runs on the GPU when the browser offers WebGPU and the loaded onnxruntime-web build has it,
+   * else falls back to `wasm` (and `backend` says so). ['wasm']
+   */
+  backend?: WebBackend;
+  /**
+   * WASM threads. Threads need a cross-origin isolated page (COOP `same-origin` + COEP `require-corp`);
+   * without isolation it is always 1. [navigator.hardwareConcurrency (at most 8) when isolated, else 1]
+   */
+  threads?: number;
+  /** Where onnxruntime-web finds its .wasm and .mjs files: a URL prefix ending in `/`, or a map of file names. */
+  wasmPaths?: string | { readonly wasm?: string; readonly mjs?: string };
+  /** How many classes to return. [the model's `topk`, else 5] */
+  topk?: number;
+  /** Class names, when the model's metadata has none (e.g. ImageNet-1k for a model built without labels). */
+  labels?: readonly string[];
+}
+
+export interface WebClassification {
+  /** The file name of a `File`, else `<blob>`, `<ImageBitmap>` or `<ImageData>`. */
+  readonly input: string;
+  readonly topk: readonly TopClass[];
+  /** Every class's probability. */
+  readonly probs: Float32Array;
+  readonly timings: { readonly decodeMs: number; readonly preprocessMs: number; readonly inferenceMs: number; readonly batchSize: number };
+}
+
+/** One image as the network reads it: a [3, H, W] float32 tensor and where the time went. */
+export interface WebPreparedImage {
+  readonly data: Float32Array;
+  readonly width: number;
+  readonly height: number;
+  readonly decodeMs: number;
+  readonly preprocessMs: number;
+}
+
+export interface WebClassifier {
+  readonly name: string;
+  /** The backend sessions run on: `wasm` or `webgpu`. */
+  readonly backend: WebBackend;
+  /** WASM threads onnxruntime-web was set up with. */
+  readonly threads: number;
+  readonly metadata: ModelMetadata;
+  readonly preprocess: Preprocess;
+  readonly labels: readonly string[] | undefined;
+  readonly inputName: string;
+  /** Decode (if encoded), resize, crop and normalize one image, without running the network. */
+  prepare(input: WebImageInput): Promise<WebPreparedImage>;
+  classify(input: WebImageInput): Promise<WebClassification>;
+  release(): Promise<void>;
+}
+
+/**
+ * How the browser decodes: EXIF orientation applied, no color-space conversion, no premultiplication, which
+ * is what sharp (and OpenCV's imread) give the Node pipeline.
+ */
+export const DECODE_OPTIONS: ImageBitmapOptions = Object.freeze({ imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+
+/** Images above this many pixels are refused before any canvas is allocated (4 bytes each). */
+export const MAX_PIXELS = 100_000_000;
+
+function describeInput(input: WebImageInput): string {
+  if (typeof File !== 'undefined' && input instanceof File) return input.name;
+  if (input instanceof Blob) return '<blob>';
+  if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) return '<ImageBitmap>';
+  return '<ImageData>';
+}
+
+/** RGBA (canvas order) → interleaved RGB; the alpha channel is dropped, as the Node decoder does. */
+function rgbFromRgba(rgba: Uint8ClampedArray, width: number, height: number): Image8 {
+  const out = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
+    out[j] = rgba[i]!;
+    out[j + 1] = rgba[i + 1]!;
+    out[j + 2] = rgba[i + 2]!;
+  }
+  return { width, height, channels: 3, data: out };
+}
+
+function hasTranslucency(rgba: Uint8ClampedArray): boolean {
+  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return true;
+  return false;
+}
+
+/**
+ * The RGBA of a bitmap as stored, without premultiplication: uploaded to a WebGL2 texture and read back from a
+ * framebuffer. Undefined when the browser has no WebGL2 (then the canvas's premultiplied pixels are used).
+ */
+function readUnpremultiplied(bitmap: ImageBitmap): Uint8ClampedArray | undefined {
+  const { width, height } = bitmap;
+  const gl = new OffscreenCanvas(1, 1).getContext('webgl2', { premultipliedAlpha: false });
+  if (!gl) return undefined;
+  try {
+    const max = gl.getParameter(gl.MAX_TEXTURE_SIZE) as number;
+    if (width > max || height > max) return undefined;
+    const tex = gl.createTexture();
+    gl.bindTexture(gl.TEXTURE_2D, tex);
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+    gl.pixelStorei(gl.UNPACK_COLORSPACE_CONVERSION_WEBGL, gl.NONE);
+    gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, width, height, 0, gl.RGBA, gl.UNSIGNED_BYTE, bitmap);
+    const fb = gl.createFramebuffer();
+    gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
+    if (gl.checkFramebufferStatus(gl.FRAMEBUFFER) !== gl.FRAMEBUFFER_COMPLETE) return undefined;
+    const out = new Uint8ClampedArray(width * height * 4);
+    gl.pixelStorei(gl.PACK_ALIGNMENT, 1);
+    gl.readPixels(0, 0, width, height, gl.RGBA, gl.UNSIGNED_BYTE, out);
+    if (gl.getError() !== gl.NO_ERROR) return undefined;
+    gl.deleteFramebuffer(fb);
+    gl.deleteTexture(tex);
+    return out;
+  } finally {
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+  }
+}
+
+/** The RGB pixels of an image, decoded by the browser (`createImageBitmap` + an OffscreenCanvas). */
+export async function decodeImageWeb(input: WebImageInput, name = describeInput(input)): Promise<Image8> {
+  if (typeof ImageData !== 'undefined' && input instanceof ImageData) return rgbFromRgba(input.data, input.width, input.height);
+  let bitmap: ImageBitmap;
+  let own = false;
+  if (input instanceof Blob) {
+    if (input.size === 0) throw new PplcnetError('E_IMAGE', `${name}: empty file (0 bytes); expected an encoded image (PNG, JPEG, WebP, GIF, BMP)`);
+    try {
+      bitmap = await createImageBitmap(input, DECODE_OPTIONS);
+    } catch (err) {
+      throw new PplcnetError(
+        'E_IMAGE',
+        `${name}: this browser cannot decode it (${(err as Error).message}); expected PNG, JPEG, WebP, GIF or BMP (browsers do not read TIFF: convert it first)`,
+      );
+    }
+    own = true;
+  } else if (typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap) {
+    bitmap = input;
+  } else {
+    throw invalidOption('input', 'a Blob, File, ImageBitmap or ImageData', input, 'type');
+  }
+  try {
+    const { width, height } = bitmap;
+    if (width * height > MAX_PIXELS) {
+      throw new PplcnetError('E_IMAGE', `${name}: ${width}×${height} pixels is more than the ${MAX_PIXELS / 1e6} megapixels pplcnet/web reads; downscale it first`);
+    }
+    if (width === 0 || height === 0) throw new PplcnetError('E_IMAGE', `${name}: the image is ${width}×${height} pixels`);
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true, alpha: true, colorSpace: 'srgb' });
+    if (!ctx) throw new PplcnetError('E_IMAGE', `${name}: this browser has no OffscreenCanvas 2D context`);
+    ctx.drawImage(bitmap, 0, 0);
+    const rgba = ctx.getImageData(0, 0, width, height).data;
+    // A 2D canvas stores premultiplied alpha: translucent pixels lose their exact RGB (transparent ones become
+    // black). The Node decoder drops alpha and keeps the stored RGB; WebGL uploads the bitmap unpremultiplied.
+    if (hasTranslucency(rgba)) return rgbFromRgba(readUnpremultiplied(bitmap) ?? rgba, width, height);
+    return rgbFromRgba(rgba, width, height);
+  } finally {
+    if (own) bitmap.close();
+  }
+}
+
+async function modelBytes(model: WebClassifierOptions['model']): Promise<Uint8Array> {
+  if (model instanceof Uint8Array) return model;
+  if (model instanceof ArrayBuffer) return new Uint8Array(model);
+  if (typeof model !== 'string' && !(model instanceof URL)) throw invalidOption('model', 'a URL or the model bytes', model, 'type');
+  let res: Response;
+  try {
+    res = await fetch(model);
+  } catch (err) {
+    throw new PplcnetError('E_NETWORK', `${String(model)}: could not fetch the model (${(err as Error).message})`);
+  }
+  if (!res.ok) throw new PplcnetError('E_NETWORK', `${String(model)}: HTTP ${res.status} fetching the model`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function hasWebGpu(): Promise<boolean> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+/** The default WASM thread count: all cores (at most 8) on a cross-origin isolated page, else 1. */
+export function defaultThreads(): number {
+  if (typeof crossOriginIsolated === 'undefined' || !crossOriginIsolated) return 1;
+  return Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+}
+
+/**
+ * Load a model and make a classifier. onnxruntime-web's WASM settings (threads, paths) are global to the page
+ * and fixed when its first session is created: the first classifier's settings hold for the page.
+ */
+export async function createClassifier(options: WebClassifierOptions): Promise<WebClassifier> {
+  if (!options || options.model === undefined || options.model === '') throw invalidOption('model', 'a model URL or bytes', options?.model, 'type');
+  const threads = options.threads ?? defaultThreads();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw invalidOption('threads', 'an integer from 1 to 64', threads);
+  const wanted = options.backend ?? 'wasm';
+  if (wanted !== 'wasm' && wanted !== 'webgpu') throw invalidOption('backend', "'wasm' or 'webgpu'", wanted);
+  const bytes = await modelBytes(options.model);
+  const where = typeof options.model === 'string' || options.model instanceof URL ? String(options.model) : 'model';
+  const metadata = parseMetadata(readMetadataProps(bytes, where));
+  const preprocess = metadata.preprocess ?? IMAGENET_PREPROCESS;
+  const topk = options.topk ?? metadata.topk ?? 5;
+  if (!Number.isInteger(topk) || topk < 1) throw invalidOption('topk', 'a positive integer', topk);
+  const labels = metadata.labels ?? options.labels;
+
+  ort.env.wasm.numThreads = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated ? threads : 1;
+  if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths as typeof ort.env.wasm.wasmPaths;
+  let backend: WebBackend = wanted === 'webgpu' && (await hasWebGpu()) ? 'webgpu' : 'wasm';
+  const load = (ep: WebBackend): Promise<ort.InferenceSession> => ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });
+  let session: ort.InferenceSession;
+  try {
+    session = await load(backend).catch((err: unknown) => {
+      // an onnxruntime-web build without WebGPU (e.g. `onnxruntime-web/wasm`): run on WASM, and say so in `backend`
+      if (backend !== 'webgpu') throw err;
+      backend = 'wasm';
+      return load('wasm');
+    });
+  } catch (err) {
+    throw new PplcnetError('E_MODEL', `${where}: onnxruntime-web could not load the model on ${backend} (${(err as Error).message})`);
+  }
+  const inputName = session.inputNames[0]!;
+  const outputName = session.outputNames.includes('probs') ? 'probs' : session.outputNames[0]!;
+
+  const prepare = async (input: WebImageInput): Promise<WebPreparedImage> => {
+    const name = describeInput(input);
+    const t0 = performance.now();
+    const decoded = await decodeImageWeb(input, name);
+    const t1 = performance.now();
+    let img: Image8;
+    try {
+      img = resizeAndCrop(decoded, preprocess, name);
+    } catch (err) {
+      throw new PplcnetError('E_IMAGE', (err as Error).message);
+    }
+    const data = new Float32Array(3 * img.width * img.height);
+    normalizeInto(img, preprocess, data);
+    return { data, width: img.width, height: img.height, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+  };
+  return {
+    name: metadata.name ?? 'model',
+    backend,
+    threads: ort.env.wasm.numThreads ?? 1,
+    metadata,
+    preprocess,
+    labels,
+    inputName,
+    prepare,
+    async classify(input: WebImageInput): Promise<WebClassification> {
+      const p = await prepare(input);
+      const t1 = performance.now();
+      const out = await session.run({ [inputName]: new ort.Tensor('float32', p.data, [1, 3, p.height, p.width]) });
+      const values = (await out[outputName]!.getData()) as Float32Array;
+      const inferenceMs = performance.now() - t1;
+      const probs = outputName === 'probs' ? values : asProbabilities(values, 1);
+      return { input: describeInput(input), topk: topK(probs, topk, labels), probs, timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, inferenceMs, batchSize: 1 } };
+    },
+    async release() {
+      await session.release();
+    },
+  };
+}
