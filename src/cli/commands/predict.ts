@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { type Classification, createClassifier } from '../../classifier.js';
 import { PplcnetError } from '../../errors.js';
+import { resultRow } from '../../output-row.js';
 import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel } from '../../runtime/session.js';
 import { expandInputs } from '../../util/inputs.js';
 import type { CliContext } from '../context.js';
@@ -83,7 +84,7 @@ export function predictCommand(ctx: CliContext): Command {
             failed++;
             ctx.stderr(`pplcnet: error: ${r.message}\n`);
           } else if (flags.json) {
-            ctx.stdout(`${JSON.stringify({ file: r.input, model: classifier.name, topk: r.topk, timings: round(r.timings) })}\n`);
+            ctx.stdout(`${JSON.stringify(resultRow(r, classifier.name))}\n`);
           } else ctx.stdout(formatText(r));
         }
       }
@@ -95,13 +96,4 @@ export function predictCommand(ctx: CliContext): Command {
       process.exitCode = EXIT.failure;
     }
   });
-}
-
-function round(t: Classification['timings']): Record<string, number> {
-  return {
-    decodeMs: Number(t.decodeMs.toFixed(3)),
-    preprocessMs: Number(t.preprocessMs.toFixed(3)),
-    inferenceMs: Number(t.inferenceMs.toFixed(3)),
-    batchSize: t.batchSize,
-  };
 }

@@ -1,0 +1,82 @@
+/** `pplcnet worker`: classify the images of a queue on Redis until stopped (SIGTERM: finish the job, exit 0). */
+import { Command } from 'commander';
+import { startImageWorker } from '../../index.js';
+import type { CliContext } from '../context.js';
+import { parseInteger, parsePositiveInteger } from '../parse.js';
+import { addRuntimeOptions } from './predict.js';
+import { addQueueTargetOptions, redisUrl } from './queue.js';
+
+interface WorkerFlags {
+  redis?: string;
+  queue: string;
+  concurrency: number;
+  batchSize: number;
+  workers?: number;
+  lockMs: number;
+  untilEmpty: boolean;
+  quiet: boolean;
+  ep: string;
+  threads: number;
+  interThreads: number;
+  graphOpt: 'disabled' | 'basic' | 'extended' | 'all';
+  cacheDir?: string;
+  mirror?: string;
+  offline?: boolean;
+}
+
+export function workerCommand(ctx: CliContext): Command {
+  const cmd = new Command('worker')
+    .description('take jobs from a queue (pplcnet queue add) and store one result row per image; SIGTERM finishes the current job and exits 0')
+    .option('--concurrency <n>', 'jobs at once in this process', parsePositiveInteger, 1)
+    .option('-b, --batch-size <n>', 'images per inference batch', parsePositiveInteger, 8)
+    .option('--workers <n>', 'preprocessing threads (0: main thread; default min(2, CPUs-1))', parseInteger)
+    .option('--lock-ms <ms>', "a job's lock; a dead worker's job is taken over within about twice this", parsePositiveInteger, 30_000)
+    .option('--until-empty', 'exit 0 once no job is waiting, delayed or active', false)
+    .option('-q, --quiet', 'no per-job lines (connection messages and failures are still printed)', false)
+    .option('--mirror <url>', 'zoo models: fetch from this server (default $PPLCNET_MIRROR)')
+    .option('--offline', 'zoo models: never touch the network (default: $PPLCNET_OFFLINE=1)');
+  addQueueTargetOptions(cmd);
+  addRuntimeOptions(cmd);
+  return cmd.action(async (flags: WorkerFlags) => {
+    const say = (m: string): void => ctx.stderr(`pplcnet: ${m}\n`);
+    const worker = await startImageWorker({
+      redis: redisUrl(flags),
+      queue: flags.queue,
+      concurrency: flags.concurrency,
+      batchSize: flags.batchSize,
+      lockMs: flags.lockMs,
+      untilEmpty: flags.untilEmpty,
+      ep: flags.ep,
+      threads: flags.threads,
+      interThreads: flags.interThreads,
+      graphOpt: flags.graphOpt,
+      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
+      ...(flags.mirror ? { mirror: flags.mirror } : {}),
+      ...(flags.offline ? { offline: true } : {}),
+      log: (m) => {
+        if (!flags.quiet || !m.startsWith('job ') || m.includes('failed')) say(m);
+      },
+      notice: say,
+    });
+    say(`worker on queue '${flags.queue}' at ${worker.target.display} (concurrency ${flags.concurrency}, pid ${process.pid})`);
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (++signals > 1) {
+        say(`${sig} again: exiting now; the job in hand goes to another worker when its lock expires`);
+        process.exit(1);
+      }
+      say(`${sig}: finishing the job in hand, then exiting`);
+      void worker.close();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    try {
+      await worker.done;
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+    say(`worker stopped after ${worker.jobsDone} job(s)`);
+  });
+}
