@@ -28,4 +28,4 @@ export { expandInputs, IMAGE_EXTENSIONS } from './util/inputs.js';
 export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './queue/connection.js';
 export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type QueueStatus, type ExportReport } from './queue/producer.js';
 export { startImageWorker, type ImageWorker, type ImageWorkerOptions } from './queue/worker.js';
-export { jobId, type ImageJobData } from './queue/keys.js';
+export { jobId, queueKeys, type ImageJobData, type QueueKeys } from './queue/keys.js';

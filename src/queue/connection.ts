@@ -2,7 +2,8 @@
  * Redis connections for the image queue: parsing `redis://` / `rediss://` URLs, hiding their passwords in
  * everything printed, and ioredis clients with the retry behaviour each role needs.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+// ioredis and bullmq are imported when a queue is used, so other commands do not pay for loading them
+import type { Redis, RedisOptions } from 'ioredis';
 import { PplcnetError } from '../errors.js';
 
 export interface RedisTarget {
@@ -82,7 +83,8 @@ export interface ConnectOptions {
 }
 
 /** An ioredis client for `target` in the given role. */
-export function connectRedis(target: RedisTarget, options: ConnectOptions): Redis {
+export async function connectRedis(target: RedisTarget, options: ConnectOptions): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   const log = options.log ?? (() => {});
   const base = options.retryBaseMs ?? 1000;
   let lastError = '';

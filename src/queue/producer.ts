@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PplcnetError, invalidOption } from '../errors.js';
 import { type RedisTarget, connectRedis, parseRedisUrl, redactSecret, whenReady } from './connection.js';
@@ -101,12 +101,12 @@ export class ImageQueue {
   private readonly redis: Redis;
   private readonly bull: Queue;
 
-  private constructor(target: RedisTarget, name: string, prefix: string, redis: Redis) {
+  private constructor(target: RedisTarget, name: string, prefix: string, redis: Redis, QueueClass: typeof Queue) {
     this.target = target;
     this.name = name;
     this.keys = queueKeys(name, prefix);
     this.redis = redis;
-    this.bull = new Queue(name, { connection: redis, prefix });
+    this.bull = new QueueClass(name, { connection: redis, prefix });
     this.bull.on('error', () => {});
   }
 
@@ -114,14 +114,15 @@ export class ImageQueue {
   static async open(options: QueueTargetOptions): Promise<ImageQueue> {
     const target = parseRedisUrl(options.redis);
     const name = checkQueueName(options.queue);
-    const redis = connectRedis(target, { role: 'command' });
+    const { Queue } = await import('bullmq');
+    const redis = await connectRedis(target, { role: 'command' });
     try {
       await whenReady(redis, target);
     } catch (err) {
       redis.disconnect();
       throw err;
     }
-    return new ImageQueue(target, name, options.prefix ?? DEFAULT_PREFIX, redis);
+    return new ImageQueue(target, name, options.prefix ?? DEFAULT_PREFIX, redis, Queue);
   }
 
   private wrap(err: unknown): never {

@@ -4,7 +4,7 @@
  * image in the queue's results hash, in one atomic script per job.
  */
 import { hostname } from 'node:os';
-import { type Job, Queue, Worker } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
 import { PplcnetError, invalidOption } from '../errors.js';
@@ -69,7 +69,8 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
     options.log?.(line);
   };
 
-  const redis: Redis = connectRedis(target, { role: 'worker', log, ...(options.retryBaseMs ? { retryBaseMs: options.retryBaseMs } : {}) });
+  const { Queue: QueueClass, Worker } = await import('bullmq');
+  const redis: Redis = await connectRedis(target, { role: 'worker', log, ...(options.retryBaseMs ? { retryBaseMs: options.retryBaseMs } : {}) });
   redis.on('error', () => {});
   const ready = whenReady(redis, target);
   const firstContact = new Promise<void>((_, reject) => setTimeout(() => reject(new PplcnetError('E_NETWORK', `cannot reach Redis at ${target.display} within 10 s: is redis-server running there, and are --redis's host, port and password right?`)), 10_000).unref());
@@ -164,7 +165,7 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
   if (options.untilEmpty) {
     const check = async (): Promise<void> => {
       try {
-        counter ??= new Queue(queue, { connection: redis, prefix });
+        counter ??= new QueueClass(queue, { connection: redis, prefix });
         counter.on('error', () => {});
         const counts = await counter.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
         if (Object.values(counts).every((n) => n === 0)) {
