@@ -163,21 +163,31 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
 
   const running = worker.run().catch((err: unknown) => log(`worker stopped: ${(err as Error).message}`));
   if (options.untilEmpty) {
+    // checked every min(lockMs, 2 s), and at once whenever a job ends or the queue runs dry
+    let checking = false;
     const check = async (): Promise<void> => {
+      if (checking || closing) return;
+      checking = true;
       try {
-        counter ??= new QueueClass(queue, { connection: redis, prefix });
-        counter.on('error', () => {});
-        const counts = await counter.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        if (Object.values(counts).every((n) => n === 0)) {
-          void close();
-          return;
+        if (!counter) {
+          counter = new QueueClass(queue, { connection: redis, prefix });
+          counter.on('error', () => {});
         }
+        const counts = await counter.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        if (Object.values(counts).every((n) => n === 0)) void close();
       } catch {
         // Redis unreachable: keep waiting; the connection retries by itself
+      } finally {
+        checking = false;
       }
-      poll = setTimeout(() => void check(), Math.min(lockMs, 2000));
     };
-    poll = setTimeout(() => void check(), Math.min(lockMs, 2000));
+    const tick = (): void => {
+      poll = setTimeout(() => void check().then(() => closing || tick()), Math.min(lockMs, 2000));
+    };
+    tick();
+    worker.on('drained', () => void check());
+    worker.on('completed', () => void check());
+    worker.on('failed', () => void check());
   }
   const done = (async () => {
     await running;
