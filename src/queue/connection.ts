@@ -4,6 +4,7 @@
  */
 // ioredis and bullmq are imported when a queue is used, so other commands do not pay for loading them
 import type { Redis, RedisOptions } from 'ioredis';
+import { isIP } from 'node:net';
 import { PplcnetError } from '../errors.js';
 
 export interface RedisTarget {
@@ -95,7 +96,8 @@ export async function connectRedis(target: RedisTarget, options: ConnectOptions)
     db: target.db,
     ...(target.username ? { username: target.username } : {}),
     ...(target.password ? { password: target.password } : {}),
-    ...(target.tls ? { tls: { servername: target.host } } : {}),
+    // SNI only for names (an IP address is checked against the certificate's IP entries)
+    ...(target.tls ? { tls: isIP(target.host) ? {} : { servername: target.host } } : {}),
     connectTimeout: 10_000,
     lazyConnect: false,
     ...(options.role === 'worker'
@@ -135,7 +137,11 @@ export async function whenReady(client: Redis, target: RedisTarget): Promise<voi
     };
     const onEnd = (): void => {
       cleanup();
-      reject(new PplcnetError('E_NETWORK', `cannot reach Redis at ${target.display}${last ? ` (${redactSecret(last, target)})` : ''}: is redis-server running there, and are --redis's host, port and password right?`));
+      const tls = /CERT|SSL|TLS|UNABLE_TO_VERIFY|HOSTNAME/i.test(last);
+      const advice = tls
+        ? "the server's TLS certificate is not trusted: give its CA with NODE_EXTRA_CA_CERTS=ca.pem, and check that the certificate names this host"
+        : "is redis-server running there, and are --redis's host, port and password right?";
+      reject(new PplcnetError('E_NETWORK', `cannot reach Redis at ${target.display}${last ? ` (${redactSecret(last, target)})` : ''}: ${advice}`));
     };
     const onReady = (): void => {
       cleanup();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { runCli } from '../../helpers.js';
+import { ROOT, runCli } from '../../helpers.js';
 import { type RedisServer, freePort, needRedis, redisServerPath, startRedis } from '../../services.js';
 import { Child, type ImageSet, MODEL, type Row, assertRows, localPredict, makeImages } from './harness.js';
 
@@ -182,30 +182,38 @@ describe('pplcnet queue + worker on Redis', () => {
     assert.equal(back.jobs.waiting + back.jobs.delayed, 2);
   });
 
-  test('a password in the URL works and never appears in status, logs or errors', async (t) => {
+  test('a password and TLS (rediss://) work, and the password never appears in status, logs or errors', async (t) => {
     if (!needRedis(t)) return;
     const locked = await startRedis();
     try {
+      const tlsPort = await freePort();
+      const tls = join(ROOT, 'test/e2e/queue/tls');
       const admin = new Redis(locked.port, '127.0.0.1');
+      for (const [k, v] of [['tls-cert-file', join(tls, 'server.pem')], ['tls-key-file', join(tls, 'server.key')], ['tls-ca-cert-file', join(tls, 'ca.pem')], ['tls-auth-clients', 'no'], ['tls-port', String(tlsPort)]]) {
+        await admin.config('SET', k!, v!);
+      }
       await admin.config('SET', 'requirepass', 's3cr3t-Pa55');
       admin.disconnect();
-      const url = `redis://:s3cr3t-Pa55@127.0.0.1:${locked.port}/0`;
-      const penv = { ...env, PPLCNET_REDIS: url };
+      const url = `rediss://:s3cr3t-Pa55@127.0.0.1:${tlsPort}/0`;
+      const penv = { ...env, PPLCNET_REDIS: url, NODE_EXTRA_CA_CERTS: join(tls, 'ca.pem') };
       const r = await runCli(['queue', 'add', '--queue', 'pw', '-m', MODEL, ...images.all.slice(0, 6)], { env: penv });
       assert.equal(r.code, 0, r.stderr);
       const w = new Child(['worker', '--queue', 'pw', '--ep', 'cpu', '--threads', '1', '--until-empty', '--lock-ms', '1000'], penv);
       children.push(w);
       assert.equal(await w.exit(60_000), 0, w.stderr);
-      assert.match(w.stderr, new RegExp(`worker on queue 'pw' at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${locked.port}/0`));
+      assert.match(w.stderr, new RegExp(`worker on queue 'pw' at rediss://:\\*\\*\\*@127\\.0\\.0\\.1:${tlsPort}/0`));
       const s = await runCli(['queue', 'status', '--queue', 'pw'], { env: penv });
-      assert.match(s.stdout, /images {3}6 added: 6 done/);
-      assert.match(s.stdout, /at redis:\/\/:\*\*\*@127/);
+      assert.match(s.stdout, /images {3}6 added: 6 done \(4 unreadable\)/);
+      assert.match(s.stdout, /at rediss:\/\/:\*\*\*@127/);
+      const untrusted = await runCli(['queue', 'status', '--queue', 'pw'], { env: { ...penv, NODE_EXTRA_CA_CERTS: '' } });
+      assert.equal(untrusted.code, 1);
+      assert.match(untrusted.stderr, /cannot reach Redis at rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0 \(\w+\): the server's TLS certificate is not trusted: give its CA with NODE_EXTRA_CA_CERTS/);
       const wrong = await runCli(['queue', 'status', '--queue', 'pw', '--redis', `redis://:not-it-0000@127.0.0.1:${locked.port}`], { env });
       assert.equal(wrong.code, 1);
       assert.match(wrong.stderr, /cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ \((WRONGPASS|NOAUTH)/);
       const none = await runCli(['queue', 'status', '--queue', 'pw', '--redis', `redis://127.0.0.1:${locked.port}`], { env });
       assert.equal(none.code, 1);
-      for (const text of [r.stdout, r.stderr, w.stderr, s.stdout, s.stderr, wrong.stderr, none.stderr]) {
+      for (const text of [r.stdout, r.stderr, w.stderr, s.stdout, s.stderr, untrusted.stderr, wrong.stderr, none.stderr]) {
         assert.ok(!text.includes('s3cr3t'), `no password in: ${text}`);
         assert.ok(!text.includes('not-it-0000'), `no password in: ${text}`);
       }
