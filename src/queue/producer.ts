@@ -64,7 +64,7 @@ export interface QueueStatus {
   readonly etaSeconds: number | undefined;
   /** Distinct reasons of failed jobs (at most 5). */
   readonly failedReasons: readonly string[];
-  /** Connected workers, when the server lets us list clients. */
+  /** Connected worker processes, when the server lets us list clients. */
   readonly workers: number | undefined;
 }
 
@@ -203,7 +203,9 @@ export class ImageQueue {
       const imagesPerSecond = recentRate(samples, now);
       let workers: number | undefined;
       try {
-        workers = (await this.bull.getWorkers()).length;
+        // one entry per connection; a worker process has two (commands, blocking), both with its name
+        const clients = await this.bull.getWorkers();
+        workers = clients.some((c) => /does not support/.test(String(c.name))) ? undefined : new Set(clients.map((c) => c.name)).size;
       } catch {
         workers = undefined;
       }

@@ -44,7 +44,7 @@ function formatStatus(s: QueueStatus): string {
   const lines = [
     `queue '${s.queue}' at ${s.redis}`,
     `images   ${s.images} added: ${s.done} done${s.errors ? ` (${s.errors} unreadable)` : ''}, ${s.active} active, ${s.waiting} waiting, ${s.failed} failed`,
-    `jobs     ${s.jobs.waiting} waiting, ${s.jobs.active} active, ${s.jobs.delayed} delayed (retry backoff), ${s.jobs.failed} failed${s.workers === undefined ? '' : `; ${s.workers} worker connection(s)`}`,
+    `jobs     ${s.jobs.waiting} waiting, ${s.jobs.active} active, ${s.jobs.delayed} delayed (retry backoff), ${s.jobs.failed} failed${s.workers === undefined ? '' : `; ${s.workers} worker(s) connected`}`,
     `rate     ${s.imagesPerSecond === undefined ? 'idle (nothing stored in the last minute)' : `${s.imagesPerSecond.toFixed(1)} img/s over the last minute`}${s.etaSeconds === undefined ? '' : `; ETA ${duration(s.etaSeconds)}`}`,
     `results  ${s.stored} row(s) in Redis (pplcnet queue results -o FILE [--delete])`,
   ];
