@@ -47,9 +47,12 @@ describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
     assert.equal(r.code, 0, r.stderr);
   };
   const status = async (queue: string): Promise<Record<string, any>> => {
-    const r = await runCli(['queue', 'status', '--queue', queue, '--json'], { env });
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
+    const q = await ImageQueue.open({ redis: redis!.url, queue });
+    try {
+      return JSON.parse(JSON.stringify(await q.status()));
+    } finally {
+      await q.close();
+    }
   };
   const results = async (queue: string): Promise<string[]> => {
     const out = join(root, `${queue}.jsonl`);
