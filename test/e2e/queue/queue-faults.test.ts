@@ -90,7 +90,7 @@ describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
   test('SIGTERM: the worker finishes the job in hand, stores it, and exits 0', async (t) => {
     if (!needRedis(t)) return;
     await add('term', 50);
-    const w = worker('term', '--batch-size', '2');
+    const w = worker('term', '--batch-size', '2', '--lock-ms', '10000');
     const [, job] = await w.waitFor(/job (\S+): took 50 images/, 60_000);
     const q = await ImageQueue.open({ redis: redis!.url, queue: 'term' });
     const running = await q.status();

@@ -252,6 +252,12 @@ describe('pplcnet queue + worker on Redis', () => {
     const noQueue = await runCli(['queue', 'status'], { env });
     assert.equal(noQueue.code, 2);
     assert.match(noQueue.stderr, /required option '--queue <name>'/);
+    const stdin = await runCli(['queue', 'add', '--queue', 'stdin', '-m', MODEL, '--list', '-', '--json'], { env, input: `${images.all[10]}\n\n${images.all[11]}\n` });
+    assert.equal(stdin.code, 0, stdin.stderr);
+    assert.deepEqual(JSON.parse(stdin.stdout), { images: 2, jobs: 1, addedJobs: 1, addedImages: 2 });
+    const noList = await runCli(['queue', 'add', '--queue', 'x', '-m', MODEL, '--list', join(root, 'nope.txt')], { env });
+    assert.equal(noList.code, 1);
+    assert.match(noList.stderr, /cannot read --list .*nope\.txt/);
     const noImages = await runCli(['queue', 'add', '--queue', 'x', '-m', MODEL], { env });
     assert.equal(noImages.code, 1);
     assert.match(noImages.stderr, /no images given/);
