@@ -140,7 +140,11 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
     name: `pplcnet@${hostname()}:${process.pid}`,
     autorun: false,
   });
-  worker.on('error', (err) => log(`worker: ${(err as Error).message}`));
+  worker.on('error', (err) => {
+    const message = (err as Error).message;
+    if (/missing lock|renew lock|lock.*(lost|expired)/i.test(message)) log(`${message} (the job's lock expired: whichever worker holds the job now completes it; its rows are overwritten, not doubled)`);
+    else log(`queue: ${message}`);
+  });
   worker.on('failed', (job, err) => {
     if (!job) return;
     const max = job.opts.attempts ?? 1;

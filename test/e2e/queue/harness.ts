@@ -140,6 +140,7 @@ export class Child {
     if (m) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no ${re} on stderr within ${ms} ms; stderr so far:\n${this.stderr}`)), ms);
+      timer.unref();
       this.waiters.push({
         re,
         resolve: (x) => {
