@@ -51,3 +51,8 @@ export { expandInputs } from './util/inputs.js';
 export { formatBytes, writeFileAtomic } from './util/fs.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
+export { resultRow, errorRow, type ResultRow, type ErrorRow } from './output-row.js';
+export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './queue/connection.js';
+export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type QueueStatus, type ExportReport } from './queue/producer.js';
+export { startImageWorker, type ImageWorker, type ImageWorkerOptions } from './queue/worker.js';
+export { jobId, queueKeys, type ImageJobData, type QueueKeys } from './queue/keys.js';

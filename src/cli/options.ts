@@ -4,7 +4,7 @@
  * its flags type and the mapping to the library's options. @internal
  */
 import { type Command, Option } from 'commander';
-import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel, type ProgressCallback } from '../index.js';
+import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel, PplcnetError, type ProgressCallback } from '../index.js';
 import type { CliContext } from './context.js';
 import { parseBatch, parseInputSize, parseInteger, parseIntegerList0, parsePositiveInteger, parseSeconds } from './parse.js';
 import { progressBar } from './progress.js';
@@ -122,4 +122,18 @@ export function outputModelOptionsFrom(flags: OutputModelFlags): { fold: boolean
     features: flags.features,
     ...(flags.inputSize ? { inputSize: flags.inputSize } : {}),
   };
+}
+
+/** `--redis` and `--queue`, shared by the queue commands and `worker`. @internal */
+export function addQueueTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--redis <url>', 'redis://[:password@]host[:port][/db], rediss:// for TLS (default $PPLCNET_REDIS)')
+    .requiredOption('--queue <name>', 'queue name (letters, digits, . _ -)');
+}
+
+/** The Redis URL from the flag or $PPLCNET_REDIS. @internal */
+export function redisUrl(flags: { redis?: string }): string {
+  const url = flags.redis ?? process.env.PPLCNET_REDIS;
+  if (!url) throw new PplcnetError('E_NETWORK', 'no Redis given: pass --redis redis://host:6379 (rediss:// for TLS) or set PPLCNET_REDIS');
+  return url;
 }

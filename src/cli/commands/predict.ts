@@ -1,6 +1,6 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command } from 'commander';
-import { type Classification, PplcnetError, createClassifier, expandImageInputs } from '../../index.js';
+import { type Classification, PplcnetError, createClassifier, expandImageInputs, resultRow } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
@@ -56,7 +56,7 @@ export function predictCommand(ctx: CliContext): Command {
             failed++;
             ctx.stderr(`pplcnet: error: ${r.message}\n`);
           } else if (flags.json) {
-            ctx.stdout(`${JSON.stringify({ file: r.input, model: classifier.name, topk: r.topk, timings: round(r.timings) })}\n`);
+            ctx.stdout(`${JSON.stringify(resultRow(r, classifier.name))}\n`);
           } else ctx.stdout(formatText(r));
         }
       }
@@ -67,13 +67,4 @@ export function predictCommand(ctx: CliContext): Command {
     if (skippedNamed > 0) ctx.stderr(`pplcnet: ${skippedNamed} input(s) named on the command line skipped\n`);
     if (failed > 0 || skippedNamed > 0) process.exitCode = EXIT.failure;
   });
-}
-
-function round(t: Classification['timings']): Record<string, number> {
-  return {
-    decodeMs: Number(t.decodeMs.toFixed(3)),
-    preprocessMs: Number(t.preprocessMs.toFixed(3)),
-    inferenceMs: Number(t.inferenceMs.toFixed(3)),
-    batchSize: t.batchSize,
-  };
 }

@@ -1,0 +1,129 @@
+/** `pplcnet queue add|status|results|retry`: feed and read an image queue on Redis (BullMQ). */
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { type ImageQueue as ImageQueueType, ImageQueue, PplcnetError, type QueueStatus, expandInputs } from '../../index.js';
+import type { CliContext } from '../context.js';
+import { addQueueTargetOptions, redisUrl } from '../options.js';
+import { parseInteger, parsePositiveInteger } from '../parse.js';
+
+interface TargetFlags {
+  redis?: string;
+  queue: string;
+}
+
+async function withQueue<T>(flags: TargetFlags, fn: (q: ImageQueueType) => Promise<T>): Promise<T> {
+  const q = await ImageQueue.open({ redis: redisUrl(flags), queue: flags.queue });
+  try {
+    return await fn(q);
+  } finally {
+    await q.close();
+  }
+}
+
+function duration(s: number): string {
+  const t = Math.round(s);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  return `${h}:${String(m).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
+}
+
+function formatStatus(s: QueueStatus): string {
+  const lines = [
+    `queue '${s.queue}' at ${s.redis}`,
+    `images   ${s.images} added: ${s.done} done${s.errors ? ` (${s.errors} unreadable)` : ''}, ${s.active} active, ${s.waiting} waiting, ${s.failed} failed`,
+    `jobs     ${s.jobs.waiting} waiting, ${s.jobs.active} active, ${s.jobs.delayed} delayed (retry backoff), ${s.jobs.failed} failed${s.workers === undefined ? '' : `; ${s.workers} worker(s) connected`}`,
+    `rate     ${s.imagesPerSecond === undefined ? 'idle (nothing stored in the last minute)' : `${s.imagesPerSecond.toFixed(1)} img/s over the last minute`}${s.etaSeconds === undefined ? '' : `; ETA ${duration(s.etaSeconds)}`}`,
+    `results  ${s.stored} row(s) in Redis (pplcnet queue results -o FILE [--delete])`,
+  ];
+  for (const r of s.failedReasons) lines.push(`failed   ${r}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function queueCommand(ctx: CliContext): Command {
+  const group = new Command('queue').description('classify images across machines: a BullMQ queue on Redis (see also: pplcnet worker)');
+
+  const add = new Command('add')
+    .description('enqueue images (files, folders, globs, or --list) as jobs of --job-size images')
+    .argument('[images...]', 'image files, folders (searched recursively) or glob patterns, as every worker sees them')
+    .option('--list <file>', "a file of image paths, one per line ('-': standard input)")
+    .option('-m, --model <name|path>', 'zoo name or model path every worker can read (default $PPLCNET_MODEL)')
+    .option('-k, --topk <n>', "classes per image (default: the model's, else 5)", parsePositiveInteger)
+    .option('--job-size <n>', 'images per job', parsePositiveInteger, 64)
+    .option('--again', 'enqueue again jobs that were added before (by default the same inputs are enqueued once)', false)
+    .option('--attempts <n>', 'attempts per job when its model cannot be loaded', parsePositiveInteger, 3)
+    .option('--backoff-ms <ms>', 'delay before the first retry, doubled each attempt', parseInteger, 5000)
+    .option('--json', 'print the summary as JSON', false);
+  addQueueTargetOptions(add).action(
+    async (
+      images: string[],
+      flags: TargetFlags & { list?: string; model?: string; topk?: number; jobSize: number; again: boolean; attempts: number; backoffMs: number; json: boolean },
+    ) => {
+      const model = flags.model ?? process.env.PPLCNET_MODEL;
+      if (!model) throw new PplcnetError('E_MODEL', 'no model given: pass --model NAME|PATH (e.g. PP-LCNet_x0_25_textline_ori) or set PPLCNET_MODEL');
+      if (images.length === 0 && !flags.list) throw new PplcnetError('E_IO', 'no images given: pass files, folders or globs, or --list FILE');
+      const files = await expandInputs(images);
+      if (flags.list) {
+        let text: string;
+        try {
+          text = flags.list === '-' ? await readStdin() : await readFile(flags.list, 'utf8');
+        } catch (err) {
+          throw new PplcnetError('E_IO', `cannot read --list ${flags.list}: ${(err as Error).message}`);
+        }
+        for (const line of text.split(/\r?\n/)) if (line.trim() !== '') files.push(line.trim());
+      }
+      if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${[...images, ...(flags.list ? [flags.list] : [])].join(', ')}`);
+      const report = await withQueue(flags, (q) =>
+        q.add(files, { model, jobSize: flags.jobSize, again: flags.again, attempts: flags.attempts, backoffMs: flags.backoffMs, ...(flags.topk ? { topk: flags.topk } : {}) }),
+      );
+      if (flags.json) ctx.stdout(`${JSON.stringify(report)}\n`);
+      else {
+        const before = report.jobs - report.addedJobs;
+        ctx.stdout(
+          `queued ${report.addedImages} image(s) in ${report.addedJobs} job(s) on '${flags.queue}'` +
+            (before ? `; ${before} job(s) (${report.images - report.addedImages} images) were added before (--again adds them again)` : '') +
+            '\n',
+        );
+      }
+    },
+  );
+
+  const status = new Command('status').description('waiting/active/done/failed images, img/s and ETA').option('--json', 'print as JSON', false);
+  addQueueTargetOptions(status).action(async (flags: TargetFlags & { json: boolean }) => {
+    const s = await withQueue(flags, (q) => q.status());
+    ctx.stdout(flags.json ? `${JSON.stringify(s)}\n` : formatStatus(s));
+  });
+
+  const results = new Command('results')
+    .description("export every image's row once (predict --json rows; {file, error} for unreadable images)")
+    .option('-o, --output <file>', 'write JSON lines here (atomically: temp file + rename); default standard output')
+    .option('--delete', 'remove the exported rows from Redis afterwards', false);
+  addQueueTargetOptions(results).action(async (flags: TargetFlags & { output?: string; delete: boolean }) => {
+    const report = await withQueue(flags, (q) =>
+      flags.output ? q.exportResultsToFile(flags.output, { deleteRows: flags.delete }) : q.exportResults((line) => ctx.stdout(`${line}\n`), { deleteRows: flags.delete }),
+    );
+    ctx.stderr(
+      `pplcnet: wrote ${report.rows} row(s)${report.errors ? ` (${report.errors} error rows)` : ''}${flags.output ? ` to ${flags.output}` : ''}` +
+        (flags.delete ? `; removed ${report.deleted} from Redis` : '') +
+        '\n',
+    );
+  });
+
+  const retry = new Command('retry').description('move failed jobs back to waiting');
+  addQueueTargetOptions(retry).action(async (flags: TargetFlags) => {
+    const r = await withQueue(flags, (q) => q.retry());
+    ctx.stdout(`moved ${r.jobs} failed job(s) (${r.images} images) back to waiting\n`);
+  });
+
+  for (const c of [add, status, results, retry]) group.addCommand(c);
+  return group;
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d) => (text += d));
+    process.stdin.on('end', () => resolve(text));
+    process.stdin.on('error', reject);
+  });
+}

@@ -1,0 +1,66 @@
+/** `pplcnet worker`: classify the images of a queue on Redis until stopped (SIGTERM: finish the job, exit 0). */
+import { Command } from 'commander';
+import { startImageWorker } from '../../index.js';
+import type { CliContext } from '../context.js';
+import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addQueueTargetOptions, addSessionOptions, modelSourceOptionsFrom, redisUrl, sessionOptionsFrom } from '../options.js';
+import { parseInteger, parsePositiveInteger } from '../parse.js';
+
+interface WorkerFlags extends SessionFlags, ModelSourceFlags {
+  redis?: string;
+  queue: string;
+  concurrency: number;
+  batchSize: number;
+  workers?: number;
+  lockMs: number;
+  untilEmpty: boolean;
+}
+
+export function workerCommand(ctx: CliContext): Command {
+  const cmd = new Command('worker')
+    .description('take jobs from a queue (pplcnet queue add) and store one result row per image; SIGTERM finishes the current job and exits 0')
+    .option('--concurrency <n>', 'jobs at once in this process', parsePositiveInteger, 1)
+    .option('--workers <n>', 'preprocessing threads (0: main thread; default min(2, CPUs-1))', parseInteger)
+    .option('--lock-ms <ms>', "a job's lock; a dead worker's job is taken over within about twice this", parsePositiveInteger, 30_000)
+    .option('--until-empty', 'exit 0 once no job is waiting, delayed or active', false);
+  addBatchSizeOption(cmd);
+  addQueueTargetOptions(cmd);
+  addSessionOptions(cmd);
+  addModelSourceOptions(cmd); // -q: no per-job lines (connection messages and failures are still printed)
+  return cmd.action(async (flags: WorkerFlags) => {
+    const say = (m: string): void => ctx.stderr(`pplcnet: ${m}\n`);
+    const worker = await startImageWorker({
+      redis: redisUrl(flags),
+      queue: flags.queue,
+      concurrency: flags.concurrency,
+      batchSize: flags.batchSize,
+      lockMs: flags.lockMs,
+      untilEmpty: flags.untilEmpty,
+      ...sessionOptionsFrom(flags, ctx),
+      ...modelSourceOptionsFrom(flags, ctx),
+      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      log: (m) => {
+        if (!flags.quiet || !m.startsWith('job ') || m.includes('failed')) say(m);
+      },
+      notice: say,
+    });
+    say(`worker on queue '${flags.queue}' at ${worker.target.display} (concurrency ${flags.concurrency}, pid ${process.pid})`);
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (++signals > 1) {
+        say(`${sig} again: exiting now; the job in hand goes to another worker when its lock expires`);
+        process.exit(1);
+      }
+      say(`${sig}: finishing the job in hand, then exiting`);
+      void worker.close();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    try {
+      await worker.done;
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+    say(`worker stopped after ${worker.jobsDone} job(s)`);
+  });
+}

@@ -1,0 +1,215 @@
+/**
+ * The worker side of the image queue: a BullMQ Worker whose processor classifies a job's images with
+ * `createClassifier(...).classifyStream(...)` (each model loaded once per process) and stores one row per
+ * image in the queue's results hash, in one atomic script per job.
+ */
+import { hostname } from 'node:os';
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
+import { PplcnetError, invalidOption } from '../errors.js';
+import { errorRow, resultRow } from '../output-row.js';
+import { type RedisTarget, connectRedis, parseRedisUrl, redactSecret, whenReady } from './connection.js';
+import { DEFAULT_PREFIX, type ImageJobData, STORE_RESULTS_LUA, checkQueueName, queueKeys } from './keys.js';
+import type { QueueTargetOptions } from './producer.js';
+
+export interface ImageWorkerOptions extends QueueTargetOptions, Omit<ClassifierOptions, 'model' | 'topk' | 'onProgress' | 'notice'> {
+  /** Jobs this process works on at once. [1] */
+  concurrency?: number;
+  /** Images per inference batch. [8] */
+  batchSize?: number;
+  /**
+   * How long a job's lock lasts without renewal (renewed every half of it while the job runs); after a
+   * worker dies, its job goes to another worker within about twice this. [30000]
+   */
+  lockMs?: number;
+  /** Stop (resolving `done`) once no job is waiting, delayed or active. */
+  untilEmpty?: boolean;
+  /** First delay before reconnecting to Redis, doubled each attempt up to 30 s. [1000] */
+  retryBaseMs?: number;
+  /** Progress and connection messages (never holding the Redis password). */
+  log?: (message: string) => void;
+  /** Notices from model loading (the execution provider chosen, …). */
+  notice?: (message: string) => void;
+}
+
+export interface ImageWorker {
+  readonly target: RedisTarget;
+  /** Resolves when the worker has stopped (after `close()`, or when the queue is empty with `untilEmpty`). */
+  readonly done: Promise<void>;
+  /** Jobs stored by this worker so far. */
+  readonly jobsDone: number;
+  /** Finish the jobs in hand, then stop and release models and connections. */
+  close(): Promise<void>;
+}
+
+function integer(name: string, v: number | undefined, dflt: number, min: number): number {
+  const n = v ?? dflt;
+  if (!Number.isInteger(n) || n < min) throw invalidOption(name, `an integer of at least ${min}`, n);
+  return n;
+}
+
+/** Start a worker on `options.queue`; it runs until `close()` (or until the queue is empty with `untilEmpty`). */
+export async function startImageWorker(options: ImageWorkerOptions): Promise<ImageWorker> {
+  const target = parseRedisUrl(options.redis);
+  const queue = checkQueueName(options.queue);
+  const concurrency = integer('concurrency', options.concurrency, 1, 1);
+  const batchSize = integer('batchSize', options.batchSize, 8, 1);
+  const lockMs = integer('lockMs', options.lockMs, 30_000, 200);
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const keys = queueKeys(queue, prefix);
+  let lastLine = '';
+  let lastAt = 0;
+  const log = (m: string): void => {
+    const line = redactSecret(m, target);
+    // the worker's two connections report the same outage; say it once
+    if (line === lastLine && Date.now() - lastAt < 2000) return;
+    lastLine = line;
+    lastAt = Date.now();
+    options.log?.(line);
+  };
+
+  const { Queue: QueueClass, Worker } = await import('bullmq');
+  const redis: Redis = await connectRedis(target, { role: 'worker', log, ...(options.retryBaseMs ? { retryBaseMs: options.retryBaseMs } : {}) });
+  redis.on('error', () => {});
+  const ready = whenReady(redis, target);
+  const firstContact = new Promise<void>((_, reject) => setTimeout(() => reject(new PplcnetError('E_NETWORK', `cannot reach Redis at ${target.display} within 10 s: is redis-server running there, and are --redis's host, port and password right?`)), 10_000).unref());
+  try {
+    await Promise.race([ready, firstContact]);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+
+  const { redis: _r, queue: _q, prefix: _p, concurrency: _c, batchSize: _b, lockMs: _l, untilEmpty: _u, retryBaseMs: _rb, log: _log, notice, ...classifierOptions } = options;
+  const models = new Map<string, Promise<Classifier>>();
+  const classifierFor = (data: ImageJobData): Promise<Classifier> => {
+    const key = `${data.model}\0${data.topk ?? ''}`;
+    let p = models.get(key);
+    if (!p) {
+      p = createClassifier({ ...classifierOptions, model: data.model, ...(data.topk ? { topk: data.topk } : {}), ...(notice ? { notice } : {}) });
+      models.set(key, p);
+      // a model that failed to load is tried again by the job's next attempt
+      p.catch(() => models.delete(key));
+    }
+    return p;
+  };
+
+  let jobsDone = 0;
+  const processor = async (job: Job<ImageJobData>): Promise<{ images: number; errors: number }> => {
+    const data = job.data;
+    if (!data || !Array.isArray(data.files) || typeof data.model !== 'string') {
+      throw new PplcnetError('E_FORMAT', `job ${job.id} is not an image job (expected {files, model})`);
+    }
+    const t0 = performance.now();
+    let classifier: Classifier;
+    try {
+      classifier = await classifierFor(data);
+    } catch (err) {
+      throw new PplcnetError('E_MODEL', `cannot load model ${JSON.stringify(data.model)}: ${(err as Error).message}`, { cause: err });
+    }
+    log(`job ${job.id}: took ${data.files.length} images (model ${classifier.name}, attempt ${job.attemptsStarted})`);
+    const args: string[] = [];
+    let errors = 0;
+    let i = 0;
+    for await (const batch of classifier.classifyStream(data.files, { batchSize })) {
+      for (const r of batch) {
+        const file = data.files[i++]!;
+        let row: object;
+        if (r instanceof Error) {
+          errors++;
+          row = errorRow(file, r);
+        } else row = resultRow(r, classifier.name);
+        args.push(file, JSON.stringify(row));
+      }
+    }
+    await redis.eval(STORE_RESULTS_LUA, 4, keys.results, keys.stored, keys.meta, keys.rate, String(job.id), data.files.length, errors, Date.now(), ...args);
+    jobsDone++;
+    log(`job ${job.id}: stored ${data.files.length} rows${errors ? ` (${errors} unreadable)` : ''} in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    return { images: data.files.length, errors };
+  };
+
+  const worker = new Worker<ImageJobData>(queue, processor, {
+    connection: redis,
+    prefix,
+    concurrency,
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
+    maxStalledCount: 5,
+    removeOnComplete: { count: 0 },
+    name: `pplcnet@${hostname()}:${process.pid}`,
+    autorun: false,
+  });
+  worker.on('error', (err) => {
+    const message = (err as Error).message;
+    if (/missing lock|renew lock|lock.*(lost|expired)/i.test(message)) log(`${message} (the job's lock expired: whichever worker holds the job now completes it; its rows are overwritten, not doubled)`);
+    else log(`queue: ${message}`);
+  });
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const max = job.opts.attempts ?? 1;
+    const final = job.attemptsMade >= max;
+    log(`job ${job.id}: failed (attempt ${job.attemptsMade} of ${max}): ${err.message}${final ? '; kept as failed (`pplcnet queue retry` puts it back)' : '; will be retried'}`);
+  });
+
+  let poll: NodeJS.Timeout | undefined;
+  let counter: Queue | undefined;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      if (poll) clearTimeout(poll);
+      await worker.close();
+      await counter?.close().catch(() => {});
+      for (const p of models.values()) await p.then((c) => c.close()).catch(() => {});
+      models.clear();
+      await redis.quit().catch(() => redis.disconnect());
+    })());
+
+  const running = worker.run().catch((err: unknown) => log(`worker stopped: ${(err as Error).message}`));
+  if (options.untilEmpty) {
+    // checked every min(lockMs, 2 s), and at once whenever a job ends or the queue runs dry
+    let checking = false;
+    const check = async (): Promise<void> => {
+      if (checking || closing) return;
+      checking = true;
+      try {
+        if (!counter) {
+          counter = new QueueClass(queue, { connection: redis, prefix });
+          counter.on('error', () => {});
+        }
+        const counts = await counter.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        if (Object.values(counts).every((n) => n === 0)) void close();
+      } catch {
+        // Redis unreachable: keep waiting; the connection retries by itself
+      } finally {
+        checking = false;
+      }
+    };
+    const tick = (): void => {
+      poll = setTimeout(() => void check().then(() => closing || tick()), Math.min(lockMs, 2000));
+    };
+    tick();
+    worker.on('drained', () => void check());
+    worker.on('completed', () => void check());
+    worker.on('failed', () => void check());
+  }
+  const done = (async () => {
+    await running;
+    await close();
+    if (poll) clearTimeout(poll);
+  })();
+
+  return {
+    target,
+    done,
+    get jobsDone() {
+      return jobsDone;
+    },
+    async close() {
+      if (poll) clearTimeout(poll);
+      await close();
+      await done;
+    },
+  };
+}
+
