@@ -23,3 +23,7 @@ export { loadZoo } from './zoo/registry.js';
 export type { ProgressEvent, ProgressCallback } from './zoo/download.js';
 export { compareModels, type CompareOptions, type CompareReport } from './compare.js';
 export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
+export { createServeApp, SERVE_DEFAULTS, type ServeApp, type ServeOptions, type NamedClassifier, type ClassifyRow } from './serve/app.js';
+export { startServer, modelServeName, type StartServerOptions, type RunningServer } from './serve/start.js';
+export { Batcher, BatcherFullError, BatcherClosedError, type BatcherOptions } from './serve/batcher.js';
+export { ServeError, STATUS_OF_CODE, toHttpFailure, type HttpFailure } from './serve/errors.js';

@@ -6,6 +6,7 @@ import { buildCommand } from './commands/build.js';
 import { convertCommand } from './commands/convert.js';
 import { inspectCommand } from './commands/inspect.js';
 import { predictCommand } from './commands/predict.js';
+import { serveCommand } from './commands/serve.js';
 import { pullCommand, zooCommand } from './commands/zoo.js';
 import { type CliContext, processContext } from './context.js';
 import { EXIT, handleError } from './errors.js';
@@ -17,7 +18,7 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), benchCommand(ctx), compareCommand(ctx)]) {
+  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), benchCommand(ctx), compareCommand(ctx), serveCommand(ctx)]) {
     for (const c of [cmd, ...cmd.commands]) c.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }
