@@ -182,6 +182,13 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
     return undefined;
   });
 
+  // once closing, answers end their keep-alive connection so the server can stop
+  let closing = false;
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const code = String(reply.statusCode);
@@ -310,6 +317,7 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
       return admission.depth;
     },
     async close() {
+      closing = true;
       await app.close();
       await Promise.all([...models.values()].map((m) => m.batcher.close()));
     },

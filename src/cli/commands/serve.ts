@@ -117,8 +117,9 @@ export function serveCommand(ctx: CliContext): Command {
       notice: (m) => ctx.stderr(`pplcnet: ${m}\n`),
     });
     for (const w of server.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);
-    ctx.stdout(`pplcnet serve: ${server.url} (provider ${server.provider}${apiKey ? ', API key required' : ''})\n`);
-    for (const name of server.models.keys()) ctx.stdout(`  model ${name}: POST ${server.url}v1/models/${encodeURIComponent(name)}/classify\n`);
+    const lines = [`pplcnet serve: ${server.url} (provider ${server.provider}${apiKey ? ', API key required' : ''})`];
+    for (const name of server.models.keys()) lines.push(`  model ${name}: POST ${server.url}v1/models/${encodeURIComponent(name)}/classify`);
+    ctx.stdout(`${lines.join('\n')}\n`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
