@@ -122,6 +122,26 @@ describe('pplcnet serve: the HTTP service over the text-line model', () => {
     for (const r of [truncated, empty, huge, text, big]) noStack(r.body);
   });
 
+  test('a multipart upload whose files together pass --body-limit → 413; a file alone over it → 413', async () => {
+    const small = await extraApp({ bodyLimit: 1500 });
+    await small.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = small.app.server.address() as { port: number };
+    const send = async (sizes: number[]): Promise<{ status: number; body: { error: { code: string; message: string } } }> => {
+      const form = new FormData();
+      sizes.forEach((n, i) => form.append(`f${i}`, new Blob([new Uint8Array(n).fill(7)], { type: 'image/png' }), `${i}.png`));
+      const res = await fetch(`http://127.0.0.1:${port}${CLASSIFY}`, { method: 'POST', body: form });
+      return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+    };
+    const together = await send([1000, 1000]);
+    assert.equal(together.status, 413);
+    assert.equal(together.body.error.code, 'E_TOO_LARGE');
+    assert.match(together.body.error.message, /over 1500 bytes \(--body-limit\)/);
+    const alone = await send([2000]);
+    assert.equal(alone.status, 413);
+    const fine = await send([100, 100]); // under the limit: two undecodable files, each its own row
+    assert.equal(fine.status, 200);
+  });
+
   test('pixel limit: an image over --max-pixels is refused with 400 before decoding', async () => {
     const small = await extraApp({ maxPixels: 160 * 40 });
     const [, bytes] = lines[0]!;
