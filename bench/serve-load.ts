@@ -2,10 +2,11 @@
  * Load on `pplcnet serve`: the CLI in a child process, autocannon in this one, one real image per request.
  * Per concurrency: requests/s, images/s, latency p50/p99, errors; at concurrency 8 a 10,000-request run that
  * samples the server's resident memory every 1,000 answers. The baseline is `predict` (the library's
- * classifyStream, batch 8, same threads and workers) over a folder of copies of the same image.
+ * classifyStream, batch 8, same threads and workers) over a folder of copies of the same image, measured in
+ * rounds that alternate with the server under load at concurrency 8 (the server idles meanwhile).
  *
  *   node dist/bench/serve-load.js [--model PP-LCNet_x0_25_textline_ori] [--image models/examples/textline_upright.png]
- *        [--requests 2000] [--long 10000] [--threads 0] [--workers N] [--json]
+ *        [--requests 2000] [--long 10000] [--rounds 3] [--threads 0] [--workers N] [--json]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
       image: { type: 'string', default: join(ROOT, 'models/examples/textline_upright.png') },
       requests: { type: 'string', default: '2000' },
       long: { type: 'string', default: '10000' },
+      rounds: { type: 'string', default: '3' },
       threads: { type: 'string', default: '0' },
       workers: { type: 'string', default: '' },
       json: { type: 'boolean', default: false },
@@ -113,25 +115,37 @@ async function main(): Promise<void> {
       files.push(join(folder, `${String(i).padStart(5, '0')}.png`));
       await copyFile(values.image!, files[i]!);
     }
-    const clf = await createClassifier({ model: values.model!, cacheDir, ep: 'cpu', threads, ...(workers !== undefined ? { workers } : {}) });
-    for await (const _ of clf.classifyStream(files.slice(0, 200), { batchSize: 8 })) void _; // warm-up
-    const t0 = performance.now();
-    let done = 0;
-    for await (const batch of clf.classifyStream(files, { batchSize: 8 })) done += batch.filter((r) => !(r instanceof Error)).length;
-    const predictPerS = done / ((performance.now() - t0) / 1000);
-    await clf.close();
+    // measured in rounds alternating with the server under load at concurrency 8 (the machine's load drifts)
+    const predict = async (): Promise<number> => {
+      const clf = await createClassifier({ model: values.model!, cacheDir, ep: 'cpu', threads, ...(workers !== undefined ? { workers } : {}) });
+      for await (const _ of clf.classifyStream(files.slice(0, 200), { batchSize: 8 })) void _; // warm-up
+      const t0 = performance.now();
+      let done = 0;
+      for await (const batch of clf.classifyStream(files, { batchSize: 8 })) done += batch.filter((r) => !(r instanceof Error)).length;
+      const perS = done / ((performance.now() - t0) / 1000);
+      await clf.close();
+      return perS;
+    };
 
     const args = ['-m', values.model!, '--cache-dir', cacheDir, '--ep', 'cpu', '--threads', String(threads), ...(workers !== undefined ? ['--workers', String(workers)] : [])];
     const server = await startServer(args);
     child = server.child;
-    const url = `${server.url}v1/models/${encodeURIComponent(values.model!)}/classify`;
+    const listed = (await (await fetch(`${server.url}v1/models`)).json()) as { models: { name: string }[] };
+    const url = `${server.url}v1/models/${encodeURIComponent(listed.models[0]!.name)}/classify`;
     const check = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'image/png' } });
     if (check.status !== 200) throw new Error(`the server answered ${check.status}: ${await check.text()}`);
     await load(url, body, 8, 500); // warm-up
+    const rounds: { predict: number; serve: number; ratio: number }[] = [];
+    for (let r = 0; r < Number(values.rounds); r++) {
+      const p = await predict();
+      const s = (await load(url, body, 8, n)).imagesPerS;
+      rounds.push({ predict: Number(p.toFixed(1)), serve: s, ratio: Number((s / p).toFixed(3)) });
+    }
     const rows: Row[] = [];
     for (const c of [1, 8, 32]) rows.push(await load(url, body, c, n));
     const long = await load(url, body, 8, Number(values.long), child.pid!);
     const metrics = await (await fetch(`${server.url}metrics`)).text();
+    const predictPerS = rounds.reduce((a, r) => a + r.predict, 0) / rounds.length;
     const batches = /pplcnet_batch_size_count\{[^}]*\} (\d+)/.exec(metrics)?.[1];
     const images = /pplcnet_batch_size_sum\{[^}]*\} (\d+)/.exec(metrics)?.[1];
     const report = {
@@ -139,14 +153,15 @@ async function main(): Promise<void> {
       image: values.image,
       threads,
       workers: workers ?? 'default',
-      predictImagesPerS: Number(predictPerS.toFixed(1)),
+      rounds,
       rows,
       long: { ...long, rssSecondToLast: long.rssMiB!.length >= 2 ? Number((long.rssMiB!.at(-1)! / long.rssMiB![1]!).toFixed(3)) : null },
       meanBatch: batches && images ? Number((Number(images) / Number(batches)).toFixed(2)) : null,
     };
     if (values.json) console.log(JSON.stringify(report));
     else {
-      console.log(`predict over ${n} copies (batch 8): ${report.predictImagesPerS} images/s`);
+      for (const r of rounds) console.log(`round: predict over ${n} copies (batch 8) ${r.predict} images/s, then serve at concurrency 8 ${r.serve} images/s: ratio ${r.ratio}`);
+      console.log(`below, "vs predict" uses the mean predict figure, ${predictPerS.toFixed(1)} images/s`);
       console.log('concurrency  requests  req/s   images/s  vs predict  p50 ms  p99 ms  p99/p50  errors');
       for (const r of [...rows, long]) {
         console.log(

@@ -143,7 +143,7 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
   app.decorateRequest('images', 0);
 
   // image bodies as bytes; JSON stays fastify's (for v2)
-  for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/]) {
+  for (const type of ['application/octet-stream', /^image\/[\w.+-]+(;|$)/]) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) => done(null, body));
   }
   await app.register(multipart, { limits: { fileSize: o.bodyLimit, files: o.maxFiles, fields: 16, parts: o.maxFiles + 16, fieldSize: 64 * 1024 } });

@@ -72,6 +72,8 @@ describe('pplcnet serve: the HTTP service over the text-line model', () => {
     const t = res.json().results[0].topk;
     assert.equal(t.length, 1);
     assert.ok(Math.abs(t[0].score - Math.max(...reference.get(name)!)) <= 1e-6);
+    const withParams = await served.app.inject({ method: 'POST', url: CLASSIFY, headers: { 'content-type': 'image/png; name="line.png"' }, payload: bytes });
+    assert.equal(withParams.statusCode, 200, withParams.body);
     const badK = await served.app.inject({ method: 'POST', url: `${CLASSIFY}?topk=zero`, headers: { 'content-type': 'image/png' }, payload: bytes });
     assert.equal(badK.statusCode, 400);
     assert.equal(badK.json().error.code, 'E_BAD_REQUEST');
