@@ -1,5 +1,5 @@
 /** `pplcnet serve`: an HTTP inference service (dynamic batching, a page, the v2 inference protocol). */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { type GraphOptimizationLevel, PplcnetError, SERVE_DEFAULTS, startServer } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
@@ -69,17 +69,17 @@ export function serveCommand(ctx: CliContext): Command {
   const d = SERVE_DEFAULTS;
   const cmd = new Command('serve')
     .description('serve models over HTTP: classify endpoint, v2 inference protocol, metrics and a page at /')
-    .option('-m, --model <name|path>', 'a model to serve (repeat for several; default $PPLCNET_MODEL)', collect, [])
+    .addOption(new Option('-m, --model <name|path>', 'a model to serve (repeat for several)').argParser(collect).default([], '$PPLCNET_MODEL'))
     .option('--host <address>', 'address to bind (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', parsePort, 8080)
     .option('--max-batch <n>', 'most images per onnxruntime run', parsePositiveInteger, d.maxBatch)
     .option('--max-delay-ms <ms>', 'how long the first image of a batch waits for others', parseNonNegative, d.maxDelayMs)
     .option('--max-queue <n>', 'most images waiting; beyond, 503 with Retry-After', parsePositiveInteger, d.maxQueue)
     .option('--timeout-ms <ms>', 'per-request time limit; beyond, 504', parsePositiveInteger, d.timeoutMs)
-    .option('--body-limit <size>', 'largest request body (20MB); beyond, 413', parseByteSize, d.bodyLimit)
-    .option('--max-pixels <n>', 'largest image, width × height (50M); beyond, 400', parsePixels, d.maxPixels)
+    .addOption(new Option('--body-limit <size>', 'largest request body, e.g. 20MB, 512k; beyond, 413').argParser(parseByteSize).default(d.bodyLimit, '20MB'))
+    .addOption(new Option('--max-pixels <n>', 'largest image, width × height, e.g. 50M; beyond, 400').argParser(parsePixels).default(d.maxPixels, '50M'))
     .option('--api-key <key>', 'require Authorization: Bearer <key> on every route but the health checks (default $PPLCNET_API_KEY)')
-    .option('--cors <origins>', 'origins allowed to call from a browser, comma-separated (* for any); default none', collectList, [])
+    .addOption(new Option('--cors <origins>', 'origins allowed to call from a browser, comma-separated (* for any)').argParser(collectList).default([], 'none'))
     .option('--log-json', 'one JSON object per request on stderr', false)
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long in-flight requests may take before exiting', parsePositiveInteger, 10_000)
     .option('--workers <n>', 'preprocessing threads (0: main thread; default min(2, CPUs-1))', parseInteger);

@@ -285,6 +285,38 @@ describe('pplcnet serve: the HTTP service over the text-line model', () => {
     assert.equal(typeof b.ms, 'number');
   });
 
+  test('several models: each listed and served under its name; two models of one name are refused', async () => {
+    const two = await extraApp({});
+    assert.deepEqual([...two.models.keys()], [MODEL]);
+    const pair = await createServeApp(
+      [
+        { name: 'lines-a', classifier: clf },
+        { name: 'lines-b', classifier: clf },
+      ],
+      { processMetrics: false },
+    );
+    apps.push(pair);
+    const listed = (await pair.app.inject({ method: 'GET', url: '/v1/models' })).json().models.map((m: { name: string }) => m.name);
+    assert.deepEqual(listed, ['lines-a', 'lines-b']);
+    const [name, bytes] = lines[6]!;
+    for (const m of listed) {
+      const res = await pair.app.inject({ method: 'POST', url: `/v1/models/${m}/classify`, headers: { 'content-type': 'image/png' }, payload: bytes });
+      assert.equal(res.json().model, m);
+      const t = res.json().results[0].topk[0];
+      assert.ok(Math.abs(t.score - reference.get(name)![t.classId]!) <= 1e-6);
+    }
+    await assert.rejects(
+      createServeApp(
+        [
+          { name: 'same', classifier: clf },
+          { name: 'same', classifier: clf },
+        ],
+        { processMetrics: false },
+      ),
+      /Two models are named 'same'/,
+    );
+  });
+
   test('GET / serves the page', async () => {
     const res = await served.app.inject({ method: 'GET', url: '/' });
     assert.equal(res.statusCode, 200);
