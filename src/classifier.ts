@@ -38,6 +38,8 @@ export interface Classification {
   readonly topk: readonly TopClass[];
   /** Every class's probability. */
   readonly probs: Float32Array;
+  /** The model's `logits` row, when it has that output. */
+  readonly logits?: Float32Array;
   readonly timings: { readonly decodeMs: number; readonly preprocessMs: number; readonly inferenceMs: number; readonly batchSize: number };
 }
 
@@ -63,12 +65,29 @@ export interface Classifier {
   run(data: Float32Array, n: number, height: number, width: number): Promise<Float32Array>;
   /** The `logits` output of the last `run`, when the model has one. */
   readonly lastLogits: Float32Array | undefined;
+  /** The network's output names (`logits`, `probs` for pplcnet's models). */
+  readonly outputNames: readonly string[];
+  /**
+   * Decode, resize, crop and normalize one image, in a preprocessing worker thread when `workers` > 0 (else
+   * on this thread). Rejects with an E_IMAGE PplcnetError naming `name`.
+   */
+  prepare(input: ImageInput, name?: string): Promise<PreparedInput>;
+  /**
+   * Run prepared images: one onnxruntime run per group of the same size. Errors given in place stay in
+   * place; each result carries its own row of probabilities (and logits).
+   */
+  classifyPrepared(prepared: readonly (PreparedInput | PplcnetError)[]): Promise<(Classification | PplcnetError)[]>;
   /**
    * Release the onnxruntime session and the worker threads. Idempotent; any use afterwards throws a
    * `PplcnetError` with code `E_CLOSED`. `await using clf = await createClassifier(…)` closes it for you.
    */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** One image ready for the network ([3, H, W] float32), with its name. */
+export interface PreparedInput extends PreparedImage {
+  readonly name: string;
 }
 
 export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
@@ -130,8 +149,10 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       if (idx.length > 1) idx.forEach((i, k) => data.set((prepared[i] as Ready).data, k * plane));
       const t1 = performance.now();
       const probs = await run(data, idx.length, first.height, first.width);
+      const logits = lastLogits;
       const inferenceMs = performance.now() - t1;
       const cols = probs.length / idx.length;
+      const logitCols = logits ? logits.length / idx.length : 0;
       idx.forEach((i, k) => {
         const p = prepared[i] as Ready;
         const row = probs.slice(k * cols, (k + 1) * cols);
@@ -139,6 +160,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
           input: p.name,
           topk: topK(row, topk, resolvedLabels),
           probs: row,
+          ...(logits ? { logits: logits.slice(k * logitCols, (k + 1) * logitCols) } : {}),
           timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, inferenceMs, batchSize: idx.length },
         };
       });
@@ -198,6 +220,18 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       return lastLogits;
     },
     inputName,
+    outputNames: [...session.outputNames],
+    prepare(input: ImageInput, name = nameOf(input)): Promise<PreparedInput> {
+      if (workerCount > 0) pool ??= new PreprocessPool(workerCount);
+      const p = pool ? pool.prepare(input, name, preprocess) : prepareImage(input, preprocess, name);
+      return p.then(
+        (r) => ({ name, ...r }),
+        (err: unknown) => {
+          throw err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${name}: ${(err as Error).message}`);
+        },
+      );
+    },
+    classifyPrepared: (prepared) => infer([...prepared] as (Ready | PplcnetError)[]),
     classifyBatch,
     classifyStream,
     get workers() {

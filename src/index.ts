@@ -56,3 +56,7 @@ export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './queue/connect
 export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type QueueStatus, type ExportReport } from './queue/producer.js';
 export { startImageWorker, type ImageWorker, type ImageWorkerOptions } from './queue/worker.js';
 export { jobId, queueKeys, type ImageJobData, type QueueKeys } from './queue/keys.js';
+export { createServeApp, SERVE_DEFAULTS, type ServeApp, type ServeOptions, type NamedClassifier, type ClassifyRow } from './serve/app.js';
+export { startServer, modelServeName, type StartServerOptions, type RunningServer } from './serve/start.js';
+export { Batcher, BatcherFullError, BatcherClosedError, type BatcherOptions } from './serve/batcher.js';
+export { ServeError, STATUS_OF_CODE, toHttpFailure, type HttpFailure } from './serve/errors.js';

@@ -10,6 +10,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { predictCommand } from './commands/predict.js';
 import { pullCommand } from './commands/pull.js';
 import { queueCommand } from './commands/queue.js';
+import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
 import { zooCommand } from './commands/zoo.js';
 import { type CliContext, processContext } from './context.js';
@@ -22,7 +23,7 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), benchCommand(ctx), compareCommand(ctx), exportWebCommand(ctx), queueCommand(ctx), workerCommand(ctx)]) {
+  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), benchCommand(ctx), compareCommand(ctx), serveCommand(ctx), exportWebCommand(ctx), queueCommand(ctx), workerCommand(ctx)]) {
     for (const c of [cmd, ...cmd.commands]) c.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }

@@ -1,0 +1,41 @@
+/** Prometheus metrics of the service, in a registry of its own (several servers may share a process). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ServeMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'method' | 'route' | 'code'>;
+  readonly errors: Counter<'route' | 'code'>;
+  readonly latency: Histogram<'route'>;
+  readonly batchSize: Histogram<'model'>;
+  readonly batchSeconds: Histogram<'model'>;
+  readonly queueDepth: Gauge;
+  readonly images: Counter<'model'>;
+}
+
+export function createMetrics({ processMetrics = true }: { processMetrics?: boolean } = {}): ServeMetrics {
+  const registry = new Registry();
+  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'pplcnet_' });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({ name: 'pplcnet_http_requests_total', help: 'HTTP requests by method, route and status code', labelNames: ['method', 'route', 'code'], registers }),
+    errors: new Counter({ name: 'pplcnet_http_errors_total', help: 'HTTP answers with a status of 400 or more, by route and status code', labelNames: ['route', 'code'], registers }),
+    latency: new Histogram({
+      name: 'pplcnet_http_request_duration_seconds',
+      help: 'Time from request to response, by route',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    batchSize: new Histogram({ name: 'pplcnet_batch_size', help: 'Images per onnxruntime run, by model', labelNames: ['model'], buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64], registers }),
+    batchSeconds: new Histogram({
+      name: 'pplcnet_batch_duration_seconds',
+      help: 'Duration of one batched onnxruntime run, by model',
+      labelNames: ['model'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    queueDepth: new Gauge({ name: 'pplcnet_queue_depth', help: 'Images accepted and not yet answered (being decoded, waiting for a batch, or running)', registers }),
+    images: new Counter({ name: 'pplcnet_images_classified_total', help: 'Images classified, by model', labelNames: ['model'], registers }),
+  };
+}

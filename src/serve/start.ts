@@ -1,0 +1,111 @@
+/** Load models, build the service and listen: what `pplcnet serve` runs. */
+import { existsSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { isIP } from 'node:net';
+import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
+import { type NamedClassifier, type ServeApp, type ServeOptions, createServeApp } from './app.js';
+
+export interface StartServerOptions extends ServeOptions, Omit<ClassifierOptions, 'model'> {
+  /** Zoo names or model paths; a path is served under its file or folder name without extension. */
+  models: readonly string[];
+  /** [127.0.0.1] */
+  host?: string;
+  /** 0 picks a free port. [8080] */
+  port?: number;
+}
+
+export interface RunningServer extends ServeApp {
+  /** `http://host:port/`. */
+  readonly url: string;
+  readonly port: number;
+  readonly provider: string;
+  /** Warnings worth printing at start (a public address without a key). */
+  readonly warnings: readonly string[];
+  /**
+   * Stop accepting, finish the requests in flight, close the models. Resolves `true` when everything
+   * finished within `graceMs`, `false` when the time ran out (in-flight requests were cut).
+   */
+  shutdown(graceMs?: number): Promise<boolean>;
+}
+
+/** The name a model is served under: a path's file or folder name without extension, else the classifier's. */
+export function modelServeName(spec: string, classifier: Classifier): string {
+  if (existsSync(spec)) {
+    const base = basename(spec.replace(/[\\/]+$/, ''));
+    const ext = extname(base);
+    return ext ? base.slice(0, -ext.length) : base;
+  }
+  return classifier.name;
+}
+
+/** Whether an address is reachable only from this machine. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { models: specs, host = '127.0.0.1', port = 8080, ...rest } = options;
+  if (!specs || specs.length === 0) throw new RangeError("Expected at least one model for 'models' but received none");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Expected a port from 0 to 65535 for 'port' but received ${port}`);
+  const classifiers: NamedClassifier[] = [];
+  try {
+    for (const spec of specs) {
+      const classifier = await createClassifier({ ...rest, model: spec });
+      classifiers.push({ name: modelServeName(spec, classifier), classifier });
+    }
+  } catch (err) {
+    await Promise.all(classifiers.map((c) => c.classifier.close()));
+    throw err;
+  }
+  let served: ServeApp;
+  try {
+    served = await createServeApp(classifiers, rest);
+    await served.app.listen({ host, port });
+  } catch (err) {
+    await Promise.all(classifiers.map((c) => c.classifier.close()));
+    throw err;
+  }
+  const address = served.app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const warnings: string[] = [];
+  if (!isLoopback(host) && rest.apiKey === undefined) {
+    warnings.push(`listening on ${host}, reachable from other machines, without an API key: anyone who can reach it may use it (set --api-key or PPLCNET_API_KEY)`);
+  }
+  let closing: Promise<boolean> | undefined;
+  const closeAll = async (): Promise<void> => {
+    await served.close();
+    await Promise.all(classifiers.map((c) => c.classifier.close()));
+  };
+  return {
+    ...served,
+    get queueDepth() {
+      return served.queueDepth;
+    },
+    url: `http://${shownHost}:${actualPort}/`,
+    port: actualPort,
+    provider: classifiers[0]!.classifier.provider,
+    warnings,
+    close: closeAll,
+    shutdown(graceMs = 10_000) {
+      closing ??= new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          served.app.server.closeAllConnections();
+          resolve(false);
+        }, graceMs);
+        closeAll().then(
+          () => {
+            clearTimeout(timer);
+            resolve(true);
+          },
+          () => {
+            clearTimeout(timer);
+            resolve(false);
+          },
+        );
+      });
+      return closing;
+    },
+  };
+}

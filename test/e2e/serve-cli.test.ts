@@ -1,0 +1,99 @@
+/** `pplcnet serve` as a user runs it: the compiled CLI in a child process, stopped with SIGTERM. */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FIXTURES } from '../fixtures/index.js';
+import { ROOT, runCli } from '../helpers.js';
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Start the CLI and wait (bounded) for the URL it prints. */
+function serve(args: string[], home: string): Promise<Served> {
+  const child = spawn(process.execPath, [`${ROOT}bin/pplcnet.js`, 'serve', ...args], { cwd: ROOT, env: { ...process.env, PPLCNET_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not print its URL within 60 s:\n${out}\n${err}`));
+    }, 60_000);
+    child.stderr!.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]!, stdout: () => out, stderr: () => err, exit });
+      }
+    });
+    void exit.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before listening:\n${out}\n${err}`));
+    });
+  });
+}
+
+describe('pplcnet serve (CLI)', () => {
+  let home = '';
+  let running: Served | undefined;
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'pplcnet-serve-cli-'));
+  });
+  after(async () => {
+    if (running && running.child.exitCode === null) {
+      running.child.kill('SIGKILL');
+      await running.exit;
+    }
+    await rm(home, { recursive: true, force: true });
+  });
+
+  test('serves a model given by path under its folder name; SIGTERM lets the request in flight finish, exit 0', async () => {
+    // a batch waits up to 1.5 s for company, so the request is still in flight when SIGTERM comes
+    running = await serve(['-m', FIXTURES.textlineModel, '--port', '0', '--ep', 'cpu', '--threads', '1', '--max-delay-ms', '1500'], home);
+    const { url, child } = running;
+    assert.match(running.stdout(), /pplcnet serve: http:\/\/127\.0\.0\.1:\d+\/ \(provider cpu\)/);
+    assert.match(running.stdout(), /model PP-LCNet_x0_25_textline_ori: POST/);
+    const models = (await (await fetch(`${url}v1/models`)).json()) as { models: { name: string }[] };
+    assert.deepEqual(models.models.map((m) => m.name), ['PP-LCNet_x0_25_textline_ori']);
+
+    const bytes = await readFile(join(FIXTURES.textlines, '07_down.png'));
+    const t0 = performance.now();
+    const inFlight = fetch(`${url}v1/models/PP-LCNet_x0_25_textline_ori/classify`, { method: 'POST', body: bytes, headers: { 'content-type': 'image/png' } });
+    await sleep(300);
+    child.kill('SIGTERM');
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { results: { topk: { label: string; score: number }[] }[] };
+    assert.equal(body.results[0]!.topk[0]!.label, '180_degree');
+    assert.ok(performance.now() - t0 >= 1000, 'the request was answered before its batch could run');
+    assert.equal(await running.exit, 0);
+    assert.match(running.stderr(), /SIGTERM: finishing the requests in flight/);
+    assert.match(running.stderr(), /POST \/v1\/models\/PP-LCNet_x0_25_textline_ori\/classify 200 [\d.]+ ms 1 image\(s\)/);
+    assert.match(running.stderr(), /pplcnet: stopped/);
+    // nothing listens any more
+    await assert.rejects(fetch(`${url}v2/health/live`));
+  });
+
+  test('no model → exit 1 naming what to pass; a bad flag value → exit 2', async () => {
+    const none = await runCli(['serve', '--port', '0'], { env: { PPLCNET_MODEL: '' } });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no model given: pass -m NAME\|PATH/);
+    const bad = await runCli(['serve', '-m', 'textline', '--max-batch', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Expected a positive integer but received "0"/);
+    const size = await runCli(['serve', '-m', 'textline', '--body-limit', 'lots']);
+    assert.equal(size.code, 2);
+    assert.match(size.stderr, /Expected a size such as 20MB/);
+  });
+});

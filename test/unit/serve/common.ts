@@ -1,0 +1,65 @@
+/** Shared setup of the serve tests: the shipped text-line model, fixture images, hand-made PNG headers. */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { type Classifier, createClassifier } from '../../../src/classifier.js';
+import { FIXTURES } from '../../fixtures/index.js';
+
+/** The text-line classifier, converted into `cacheDir`; one thread, one preprocessing worker. */
+export function textlineClassifier(cacheDir: string): Promise<Classifier> {
+  return createClassifier({ model: 'PP-LCNet_x0_25_textline_ori', cacheDir, ep: 'cpu', threads: 1, workers: 1 });
+}
+
+export const MODEL = 'PP-LCNet_x0_25_textline_ori';
+
+/** The 20 rendered text lines, sorted: [name, bytes]. */
+export async function textlines(): Promise<[string, Buffer][]> {
+  const names = (await readdir(FIXTURES.textlines)).filter((f) => f.endsWith('.png')).sort();
+  return Promise.all(names.map(async (n) => [n, await readFile(join(FIXTURES.textlines, n))] as [string, Buffer]));
+}
+
+/** 32 different images: the 20 text lines, and 12 of them mirrored left-right and saved as JPEG. */
+export async function thirtyTwoImages(): Promise<[string, Buffer][]> {
+  const lines = await textlines();
+  const extra = await Promise.all(lines.slice(0, 12).map(async ([n, b]) => [n.replace('.png', '_flop.jpg'), await sharp(b).flop().jpeg({ quality: 90 }).toBuffer()] as [string, Buffer]));
+  return [...lines, ...extra];
+}
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Buffer {
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'ascii');
+  Buffer.from(data).copy(out, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
+}
+
+/** A PNG whose header declares width × height (RGB, 8-bit) followed by a tiny IDAT and IEND: no real pixels. */
+export function pngHeaderOnly(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', new Uint8Array([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', new Uint8Array(0))]);
+}
+
+/** Values of one metric family's samples from Prometheus text, by their label string. */
+export function metricSamples(text: string, name: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (m && m[1] === name) out.set(m[2] ?? '', Number(m[3]));
+  }
+  return out;
+}
