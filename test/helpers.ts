@@ -50,18 +50,32 @@ export async function runOnnx(
   return result;
 }
 
-/** Deterministic pseudo-random floats in [lo, hi). */
-export function seededFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+/** A deterministic xorshift32 stream of unsigned 32-bit integers. */
+export function xorshift32(seed: number): () => number {
   let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
+  return () => {
     s ^= s << 13;
     s >>>= 0;
     s ^= s >>> 17;
     s ^= s << 5;
     s >>>= 0;
-    out[i] = lo + ((s >>> 0) / 4294967296) * (hi - lo);
-  }
+    return s;
+  };
+}
+
+/** Deterministic pseudo-random floats in [lo, hi). */
+export function seededFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const next = xorshift32(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (next() / 4294967296) * (hi - lo);
+  return out;
+}
+
+/** Deterministic pseudo-random bytes (the low byte of each xorshift32 value). */
+export function seededBytes(n: number, seed: number): Buffer {
+  const next = xorshift32(seed);
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = next() & 0xff;
   return out;
 }
 

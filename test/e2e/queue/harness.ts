@@ -7,24 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { ROOT, runCli } from '../../helpers.js';
+import { ROOT, runCli, seededBytes } from '../../helpers.js';
 
 export const MODEL = 'PP-LCNet_x0_25_textline_ori';
-
-/** Deterministic xorshift bytes. */
-function seededBytes(n: number, seed: number): Buffer {
-  let s = seed >>> 0 || 1;
-  const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s & 0xff;
-  }
-  return out;
-}
 
 export interface ImageSet {
   /** The folder `queue add` is given (holds the good images and three unreadable files). */
