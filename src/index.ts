@@ -41,6 +41,7 @@ export { compareModels, type CompareOptions, type CompareReport } from './compar
 export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
 export { benchmarkModel, type BenchSubject, type ModelBenchOptions, type ModelBenchReport } from './bench.js';
 export {
+  decodeMetadataProps,
   inspectModel,
   type InferenceModelInspection,
   type ModelInspection,
@@ -48,5 +49,7 @@ export {
   type PdparamsInspection,
 } from './inspect.js';
 export { expandInputs } from './util/inputs.js';
-export { formatBytes, writeFileAtomic } from './util/fs.js';
+export { checkOutputPath, formatBytes, onnxNameFor, writeFileAtomic, type WriteOptions } from './util/fs.js';
 export { listProblems } from './convert/architecture-check.js';
+export { checkModelFile, sniffBytes, sniffFile, type FileKind, type ModelFileUse, type SniffedFile } from './util/sniff.js';
+export { shortestFloat32 } from './util/float.js';
