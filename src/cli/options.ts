@@ -63,7 +63,7 @@ export interface CacheFlags {
 }
 
 export function addCacheOption(cmd: Command): Command {
-  return cmd.option('--cache-dir <dir>', 'cache folder (default $PPLCNET_HOME or ~/.cache/pplcnet)');
+  return cmd.option('--cache-dir <dir>', 'cache folder (default: $PPLCNET_HOME or ~/.cache/pplcnet)');
 }
 
 export function cacheOptionsFrom(flags: CacheFlags): { cacheDir?: string } {
@@ -81,9 +81,9 @@ export interface ModelSourceFlags extends CacheFlags {
 /** Options of every command that may pull a zoo model. */
 export function addModelSourceOptions(cmd: Command): Command {
   return addCacheOption(cmd)
-    .option('--mirror <url>', 'fetch from this server instead of the source host (default $PPLCNET_MIRROR)')
-    .option('--offline', 'never touch the network (default: $PPLCNET_OFFLINE=1)')
-    .option('--timeout <seconds>', 'fail a download after this long without data, or averaging under 1 kB/s over this long (default $PPLCNET_TIMEOUT or 30)', parseSeconds)
+    .option('--mirror <url>', 'fetch from this server instead of the source host (default: $PPLCNET_MIRROR)')
+    .option('--offline', 'never touch the network (also $PPLCNET_OFFLINE=1)')
+    .option('--timeout <seconds>', 'fail a download after this long without data, or averaging under 1 kB/s over this long (default: $PPLCNET_TIMEOUT or 30)', parseSeconds)
     .option('-q, --quiet', 'nothing on stderr but errors: no progress, notices, warnings or summary', false);
 }
 
@@ -123,12 +123,12 @@ export interface OutputModelFlags {
 /** `help`: the command's own wording of `--input-size` and `--labels` (their defaults differ). */
 export function addOutputModelOptions(
   cmd: Command,
-  help: { inputSize?: string; labels?: string } = {},
+  help: { inputSize?: string; labels?: string; output?: string } = {},
 ): Command {
-  const { inputSize = "network input: 224 or HxW (default: the program's, else 224)", labels = 'class names: a JSON array or one per line' } = help;
+  const { output = 'output ONNX file, never replaced without --force (default: named after the input, <input>.onnx)', inputSize = "network input: 224 or HxW (default: the program's, else 224)", labels = 'class names: a JSON array or one per line' } = help;
   return cmd
-    .option('-o, --output <file>', 'output ONNX file (default <model name>.onnx)')
-    .option('--keep-bn', 'keep BatchNormalization nodes and the dropout Mul (default: folded into convs and fc)', false)
+    .option('-o, --output <file>', output)
+    .option('--keep-bn', 'keep BatchNormalization nodes and the dropout Mul (otherwise folded into convs and fc)', false)
     .option('--opset <n>', 'ONNX opset, 14 to 21', parseInteger, 17)
     .option('--batch <n>', "'dynamic' or a fixed batch size", parseBatch, 'dynamic')
     .option('--input-size <size>', inputSize, parseInputSize)

@@ -32,6 +32,14 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--json', 'one JSON object per configuration', false);
   addSessionOptions(cmd, { threadList: true });
   addModelSourceOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ pplcnet bench --threads 1,2 --batch 1,8                      # a PP-LCNet x1.0 built in memory
+  $ pplcnet bench -m PP-LCNet_x0_25_textline_ori --no-peak --runs 20
+  $ pplcnet bench -m PPLCNet_x0_5 --threads 2 --batch 1,8,32 --json`,
+  );
   return cmd.action(async (flags: BenchFlags, command: Command) => {
     if (flags.model && command.getOptionValueSource('scale') === 'cli') throw new RangeError('--scale applies to the model built in memory; --model names another');
     let name = '';

@@ -27,7 +27,7 @@ export function buildCommand(ctx: CliContext): Command {
     .option('--dropout <p>', 'dropout probability (inference scales by 1-p)', parseNumber, 0.2)
     .addOption(new Option('--act <name>', 'activation').choices(ACTIVATIONS).default('hardswish'))
     .option('--no-last-conv', 'no last 1x1 conv: fc reads the pooled stage-6 features')
-    .option('--stride-list <json>', 'five strides, each 1, 2 or [h,w]; entry 0 is the stem (default [2,2,2,2,2])', parseStrideList)
+    .option('--stride-list <json>', 'five strides, each 1, 2 or [h,w]; entry 0 is the stem (default: [2,2,2,2,2])', parseStrideList)
     .option('--seed <n>', 'seed of the PaddleClas-style initialization', parseInteger, 0)
     .option('--force', 'replace an existing output file or symbolic link', false)
     .addHelpText(
@@ -43,7 +43,8 @@ Examples:
   $ pplcnet build --scale 0.5 --features --json -o x0_5.onnx`,
     );
   addOutputModelOptions(cmd, {
-    inputSize: 'input size: 224 or HxW such as 80x160 (default 224)',
+    output: 'output ONNX file, never replaced without --force (default: <name>.onnx, e.g. PPLCNet_x1_0.onnx)',
+    inputSize: 'input size: 224 or HxW such as 80x160 (default: 224)',
     labels: 'class names: a JSON array or one per line (ImageNet-1k names by default for 1000 classes)',
   });
   return cmd.action(async (flags: BuildFlags) => {

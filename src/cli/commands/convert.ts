@@ -19,10 +19,10 @@ export function convertCommand(ctx: CliContext): Command {
     .description('convert a Paddle inference model (folder, inference.json or inference.pdmodel) or .pdparams weights to ONNX')
     .argument('<input>', 'a Paddle inference model folder/.json/.pdmodel, or a .pdparams file');
   addOutputModelOptions(cmd)
-    .addOption(new Option('--act <name>', '.pdparams only: activation (default hardswish)').choices(ACTIVATIONS))
-    .option('--stride-list <json>', '.pdparams only: five strides, each 1, 2 or [h,w] (default [2,2,2,2,2])', parseStrideList)
-    .option('--dropout <p>', '.pdparams only: dropout probability, x(1-p) at inference (default 0.2)', parseNumber)
-    .option('--prefix <prefix>', ".pdparams only: key prefix to convert in a distillation checkpoint (default 'Student.')")
+    .addOption(new Option('--act <name>', '.pdparams only: activation (default: hardswish)').choices(ACTIVATIONS))
+    .option('--stride-list <json>', '.pdparams only: five strides, each 1, 2 or [h,w] (default: [2,2,2,2,2])', parseStrideList)
+    .option('--dropout <p>', '.pdparams only: dropout probability, x(1-p) at inference (default: 0.2)', parseNumber)
+    .option('--prefix <prefix>', ".pdparams only: key prefix to convert in a distillation checkpoint (default: 'Student.')")
     .option('--force', 'replace an existing output file or symbolic link (devices, FIFOs, sockets and folders are always refused)', false)
     .addHelpText(
       'after',
