@@ -33,7 +33,7 @@ async function checkTarget(path: string, force: boolean, overwrite = true): Prom
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  if (!overwrite && (st.isFile() || st.isSymbolicLink())) throw exists(path);
+  if (!overwrite && st.isFile()) throw exists(path);
   if (st.isFile()) return;
   if (st.isSymbolicLink()) {
     if (force) return;

@@ -1,6 +1,6 @@
 /** `pplcnet bench`: latency, throughput and GFLOP/s per thread count and batch size. */
 import { Command } from 'commander';
-import { benchmarkModel } from '../../index.js';
+import { benchmarkModel, checkModelFile } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parseIntegerList, parseNumber, parsePositiveInteger } from '../parse.js';
@@ -42,6 +42,7 @@ Examples:
   );
   return cmd.action(async (flags: BenchFlags, command: Command) => {
     if (flags.model && command.getOptionValueSource('scale') === 'cli') throw new RangeError('--scale applies to the model built in memory; --model names another');
+    if (flags.model) await checkModelFile(flags.model, 'model');
     let name = '';
     let peak: ReadonlyMap<number, number> = new Map();
     await benchmarkModel(

@@ -1,6 +1,6 @@
 /** `pplcnet compare`: run two models on the same inputs and report how far apart their scores are. */
 import { Command, InvalidArgumentError } from 'commander';
-import { compareModels } from '../../index.js';
+import { checkModelFile, compareModels } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
@@ -51,6 +51,7 @@ Examples:
   $ pplcnet compare a.onnx b.onnx --max-abs-diff 1e-4 --min-top1 0.99          # for CI: exit 1 when violated`,
   );
   return cmd.action(async (a: string, b: string, flags: CompareFlags) => {
+    for (const m of [a, b]) await checkModelFile(m, 'model');
     const r = await compareModels(a, b, {
       ...(flags.images ? { images: flags.images } : {}),
       random: flags.random,

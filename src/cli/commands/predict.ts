@@ -1,6 +1,6 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
-import { type Classification, type ImageInput, PplcnetError, createClassifier, expandImageInputs, writeFileAtomic } from '../../index.js';
+import { type Classification, type ImageInput, PplcnetError, checkModelFile, createClassifier, expandImageInputs, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, noticeFrom, sessionOptionsFrom } from '../options.js';
@@ -114,6 +114,7 @@ PaddleClas spellings: --infer_imgs, --batch_size, --cpu_num_threads and --topk w
     if (!model) {
       throw new PplcnetError('E_MODEL', "no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori (ships with pplcnet), or set PPLCNET_MODEL");
     }
+    await checkModelFile(model, 'model');
     const say = noticeFrom(flags, ctx);
     const jobs = await expandJobs(images, ctx, say);
     const inputs = jobs.filter((j) => j.kind === 'image');
