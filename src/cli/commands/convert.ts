@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { ACTIVATIONS, type Activation, type StrideEntry, checkModelFile, checkOutputPath, convertInferenceModel, convertPdparams, onnxNameFor, readLabelFile, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
-import { type OutputModelFlags, addOutputModelOptions, outputModelOptionsFrom } from '../options.js';
+import { type OutputModelFlags, addOutputModelOptions, outputModelOptionsFrom, warnFrom } from '../options.js';
 import { parseNumber, parseStrideList } from '../parse.js';
 import { printSummary } from '../summary.js';
 
@@ -38,6 +38,7 @@ Examples:
     const labels = flags.labels ? await readLabelFile(flags.labels) : undefined;
     const description = { ...(flags.name ? { name: flags.name } : {}), ...(labels ? { labels } : {}) };
     const write = { force: flags.force, overwrite: false };
+    const warn = warnFrom({}, ctx);
     const output = flags.output ?? onnxNameFor(input);
     await checkOutputPath(output, write);
     if (sniffed?.kind === 'pickle' || ((sniffed === undefined || sniffed.kind === 'unknown') && input.endsWith('.pdparams'))) {
@@ -50,7 +51,7 @@ Examples:
         description,
       });
       for (const n of m.notes) ctx.stderr(`pplcnet: ${n}\n`);
-      for (const w of m.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);
+      for (const w of m.warnings) warn(w);
       await writeFileAtomic(output, m.bytes, write);
       const given = { act: flags.act !== undefined, strideList: flags.strideList !== undefined, dropoutProb: flags.dropout !== undefined, inputSize: flags.inputSize !== undefined };
       const origin = (k: keyof typeof given): string => (given[k] ? 'given' : 'default');
@@ -65,7 +66,7 @@ Examples:
       if (v !== undefined) throw new RangeError(`${flag} applies to .pdparams only: an inference model's program records it`);
     }
     const m = await convertInferenceModel(input, { ...outputModelOptionsFrom(flags), ...(flags.name || labels ? { description } : {}) });
-    for (const w of m.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);
+    for (const w of m.warnings) warn(w);
     await writeFileAtomic(output, m.bytes, write);
     const files = [m.files.program, m.files.params, ...(m.files.config ? [m.files.config] : [])];
     printSummary(ctx, flags, output, m.summary, [
