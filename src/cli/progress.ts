@@ -69,6 +69,8 @@ export function formatImageSummary(total: number, failed: number, elapsedMs: num
 export interface ImageProgress {
   /** `done` images so far (results or failures). */
   update(done: number): void;
+  /** Clear the progress line (when drawn) so another line can be written; the next update draws it again. */
+  clear(): void;
   /** Clear the progress line and print the summary (unless quiet). */
   finish(done: number, failed: number): void;
 }
@@ -91,6 +93,11 @@ export function imageProgress(write: (s: string) => void, options: { total: numb
       lastDraw = t;
       drawn = true;
       write(`\r${formatImageProgress(done, total, t - start)}\x1b[K`);
+    },
+    clear() {
+      if (drawn) write('\r\x1b[K');
+      drawn = false;
+      lastDraw = -Infinity;
     },
     finish(done, failed) {
       if (quiet) return;

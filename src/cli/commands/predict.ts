@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, noticeFrom, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parsePositiveInteger } from '../parse.js';
-import { imageProgress } from '../progress.js';
+import { type ImageProgress, imageProgress } from '../progress.js';
 
 interface PredictFlags extends SessionFlags, ModelSourceFlags {
   model?: string;
@@ -124,7 +124,9 @@ PaddleClas spellings: --infer_imgs, --batch_size, --cpu_num_threads and --topk w
       if (flags.output) rows.push(line);
       if (flags.json) ctx.stdout(line);
     };
+    let progress: ImageProgress | undefined;
     const failure = (file: string, code: string, message: string, prefix = ''): void => {
+      progress?.clear();
       ctx.stderr(`pplcnet: ${prefix}${message}\n`);
       emitRow({ file, error: { code, message } });
     };
@@ -149,7 +151,7 @@ PaddleClas spellings: --infer_imgs, --batch_size, --cpu_num_threads and --topk w
       ...modelSourceOptionsFrom(flags, ctx),
     });
     if (classifier.metadata.trained === false) say(`${classifier.name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`);
-    const progress = imageProgress(ctx.stderr, { total: inputs.length, isTTY: ctx.isTTY, quiet: flags.quiet === true });
+    progress = imageProgress(ctx.stderr, { total: inputs.length, isTTY: ctx.isTTY, quiet: flags.quiet === true });
     let failed = 0;
     let done = 0;
     // job index of each image, so results land at their place among skipped inputs

@@ -41,7 +41,14 @@ describe('predict progress and summary', () => {
     clock.advance(50);
     p.update(140);
     assert.ok(text().endsWith('\r140/400 images, 127 img/s, ETA 2s\x1b[K'), JSON.stringify(text()));
-    clock.advance(1000);
+    // a line written meanwhile (an image's error) clears the progress first; the next update draws it again
+    const before = written.length;
+    p.clear();
+    written.push('pplcnet: error: x.png: no such file\n');
+    clock.advance(10);
+    p.update(141);
+    assert.deepEqual(written.slice(before), ['\r\x1b[K', 'pplcnet: error: x.png: no such file\n', '\r141/400 images, 127 img/s, ETA 2s\x1b[K']);
+    clock.advance(990);
     p.finish(400, 2);
     assert.ok(text().endsWith('\r\x1b[Kpplcnet: 400 images, 2 failed, 190 img/s\n'), JSON.stringify(text()));
   });
