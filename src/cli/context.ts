@@ -28,6 +28,10 @@ export function processContext(): CliContext {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     isTTY: Boolean(process.stderr.isTTY),
-    readStdin: (limit) => readAll(process.stdin, limit),
+    readStdin: async (limit) => {
+      // a terminal would wait for bytes nobody types
+      if (process.stdin.isTTY) throw new RangeError("'-' reads one image from standard input, which is a terminal here: pipe an image in (cat x.png | pplcnet predict -m MODEL -)");
+      return readAll(process.stdin, limit);
+    },
   };
 }
