@@ -19,10 +19,11 @@ export interface CompareReport {
   readonly inputs: number;
   readonly inputKind: 'images' | 'random';
   readonly probs: { readonly maxAbs: number; readonly meanAbs: number };
+  /** Logits differences, when both models output `logits` (random inputs and images alike). */
   readonly logits?: { readonly maxAbs: number; readonly meanAbs: number };
   readonly top1Agreement: number;
   readonly top5Agreement: number;
-  /** Index of the input with the largest probability difference. */
+  /** The input with the largest probability difference. */
   readonly worstInput: string;
 }
 
@@ -68,10 +69,22 @@ export async function compareModels(a: string, b: string, options: CompareOption
     }
     const pa: Float32Array[] = [];
     const pb: Float32Array[] = [];
+    // logits of every input, while both models give them (one image per run with --images)
+    let la: Float32Array[] | undefined = [];
+    let lb: Float32Array[] | undefined = [];
     const names: string[] = [];
     for (const bt of batches) {
       const ra = await ca.run(bt.data, bt.n, bt.h, bt.w);
+      const logA = ca.lastLogits?.slice();
       const rb = await cb.run(bt.data, bt.n, bt.h, bt.w);
+      const logB = cb.lastLogits?.slice();
+      if (la && lb && logA && logB && logA.length === logB.length) {
+        la.push(logA);
+        lb.push(logB);
+      } else {
+        la = undefined;
+        lb = undefined;
+      }
       if (ra.length !== rb.length) throw new PplcnetError('E_MODEL', `${a} gives ${ra.length / bt.n} classes but ${b} gives ${rb.length / bt.n}`);
       const cols = ra.length / bt.n;
       for (let i = 0; i < bt.n; i++) {
@@ -104,13 +117,11 @@ export async function compareModels(a: string, b: string, options: CompareOption
       }
       return out;
     };
-    const logA = ca.lastLogits;
-    const logB = cb.lastLogits;
     return {
       inputs: pa.length,
       inputKind: kind,
       probs: stats(all(pa), all(pb)),
-      ...(kind === 'random' && logA && logB && logA.length === logB.length ? { logits: stats(logA, logB) } : {}),
+      ...(la && lb && la.length > 0 ? { logits: stats(all(la), all(lb)) } : {}),
       top1Agreement: top1 / pa.length,
       top5Agreement: top5 / pa.length,
       worstInput: names[worstIndex]!,

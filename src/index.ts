@@ -41,6 +41,7 @@ export { compareModels, type CompareOptions, type CompareReport } from './compar
 export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
 export { benchmarkModel, type BenchSubject, type ModelBenchOptions, type ModelBenchReport } from './bench.js';
 export {
+  decodeMetadataProps,
   inspectModel,
   type InferenceModelInspection,
   type ModelInspection,
@@ -48,7 +49,7 @@ export {
   type PdparamsInspection,
 } from './inspect.js';
 export { expandInputs } from './util/inputs.js';
-export { formatBytes, writeFileAtomic } from './util/fs.js';
+export { checkOutputPath, formatBytes, onnxNameFor, writeFileAtomic, type WriteOptions } from './util/fs.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
 export { resultRow, errorRow, type ResultRow, type ErrorRow } from './output-row.js';
@@ -60,3 +61,5 @@ export { createServeApp, SERVE_DEFAULTS, type ServeApp, type ServeOptions, type 
 export { startServer, modelServeName, type StartServerOptions, type RunningServer } from './serve/start.js';
 export { Batcher, BatcherFullError, BatcherClosedError, type BatcherOptions } from './serve/batcher.js';
 export { ServeError, STATUS_OF_CODE, toHttpFailure, type HttpFailure } from './serve/errors.js';
+export { checkModelFile, sniffBytes, sniffFile, type FileKind, type ModelFileUse, type SniffedFile } from './util/sniff.js';
+export { shortestFloat32 } from './util/float.js';

@@ -10,7 +10,10 @@ import { locateInferenceModel, readProgramFile } from './convert/inference-model
 import { interpretProgram } from './convert/interpret.js';
 import { readPdparams, selectPrefix } from './convert/pdparams.js';
 import type { Program } from './convert/program.js';
+import { METADATA_KEYS } from './metadata.js';
 import { viewModel } from './onnx/read.js';
+import { shortestFloat32 } from './util/float.js';
+import { checkModelFile } from './util/sniff.js';
 
 export interface OnnxInspection {
   readonly producer: string;
@@ -21,7 +24,8 @@ export interface OnnxInspection {
   readonly nodes: number;
   /** Values held by the initializers. */
   readonly parameters: number;
-  readonly metadata: Readonly<Record<string, string>>;
+  /** `metadata_props`, JSON values (architecture, preprocessing, labels, input size, top-k) decoded. */
+  readonly metadata: Readonly<Record<string, unknown>>;
 }
 
 export interface InferenceModelInspection {
@@ -59,9 +63,42 @@ export type ModelInspection =
   | { readonly kind: 'inference'; /** The program file read. */ readonly file: string; readonly report: InferenceModelInspection }
   | { readonly kind: 'pdparams'; readonly file: string; readonly report: PdparamsInspection };
 
-/** Inspect an `.onnx`, a `.pdparams`, or a Paddle inference model (folder, `.json` or `.pdmodel`). */
+/** Keys of `metadata_props` whose values are JSON (or numbers), decoded for the report. */
+const JSON_KEYS = new Set<string>([METADATA_KEYS.architecture, METADATA_KEYS.inputSize, METADATA_KEYS.preprocess, METADATA_KEYS.labels, METADATA_KEYS.topk, METADATA_KEYS.formatVersion]);
+
+/** `metadata_props` with JSON values decoded: pplcnet's own keys, and any other value that is a JSON object or array. */
+export function decodeMetadataProps(props: Readonly<Record<string, string>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(props)) {
+    if (k === METADATA_KEYS.trained && (v === 'true' || v === 'false')) out[k] = v === 'true';
+    else if (JSON_KEYS.has(k) || /^\s*[[{]/.test(v)) {
+      try {
+        const value: unknown = JSON.parse(v);
+        out[k] = k === METADATA_KEYS.architecture && value && typeof value === 'object' ? float32Fields(value) : value;
+      } catch {
+        out[k] = v;
+      }
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** The architecture with float32 attributes at float32 precision (0.2, not 0.20000000298023224). */
+function float32Fields<T extends object>(a: T): T {
+  const round = (v: unknown): unknown => (typeof v === 'number' ? shortestFloat32(v) : Array.isArray(v) ? v.map(round) : v);
+  return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, round(v)])) as T;
+}
+
+/**
+ * Inspect an `.onnx`, a `.pdparams`, or a Paddle inference model (folder, `.json` or `.pdmodel`). The
+ * file's first bytes choose the reader (the name only when they tell nothing); an image or another file
+ * that is no model is refused (E_FORMAT) with what it is.
+ */
 export async function inspectModel(input: string, options: { /** `.pdparams`: the distillation prefix to read. */ prefix?: string } = {}): Promise<ModelInspection> {
-  if (input.endsWith('.onnx')) {
+  const sniffed = await checkModelFile(input, 'inspect');
+  const kind = sniffed?.kind === 'unknown' || sniffed === undefined ? (input.endsWith('.onnx') ? 'onnx' : input.endsWith('.pdparams') ? 'pickle' : 'unknown') : sniffed.kind;
+  if (options.prefix !== undefined && kind !== 'pickle') throw new RangeError('--prefix applies to .pdparams only: other models hold one network');
+  if (kind === 'onnx') {
     const m = viewModel(new Uint8Array(await readFile(input)));
     const report: OnnxInspection = {
       producer: `${m.producerName} ${m.producerVersion}`,
@@ -70,11 +107,11 @@ export async function inspectModel(input: string, options: { /** `.pdparams`: th
       outputs: m.outputs,
       nodes: m.nodes.length,
       parameters: m.initializers.reduce((a, t) => a + t.data.length, 0),
-      metadata: m.metadata,
+      metadata: decodeMetadataProps(m.metadata),
     };
     return { kind: 'onnx', file: input, report };
   }
-  if (!input.endsWith('.pdparams')) {
+  if (kind !== 'pickle') {
     const files = locateInferenceModel(input);
     const program = await readProgramFile(files);
     const reading = interpretProgram(program, files.program);
@@ -84,7 +121,7 @@ export async function inspectModel(input: string, options: { /** `.pdparams`: th
       input: program.input,
       ops: program.ops.length,
       parameters: program.parameters,
-      architecture: reading.architecture,
+      architecture: float32Fields(reading.architecture),
       inputSize: reading.inputSize,
     };
     return { kind: 'inference', file: files.program, report };

@@ -57,6 +57,7 @@ export const METADATA_KEYS = Object.freeze({
   topk: 'pplcnet.topk',
   source: 'pplcnet.source',
   license: 'pplcnet.license',
+  trained: 'pplcnet.trained',
 });
 
 /** Descriptive metadata a caller can attach to a model. */
@@ -73,6 +74,8 @@ export interface ModelDescription {
   readonly source?: string;
   /** License of the weights, when known. */
   readonly license?: string;
+  /** `false` for initialized weights that were never trained (`pplcnet build`); unrecorded when unknown. */
+  readonly trained?: boolean;
 }
 
 /** Everything `metadata_props` records, parsed back. */
@@ -86,6 +89,8 @@ export interface ModelMetadata {
   readonly topk?: number;
   readonly source?: string;
   readonly license?: string;
+  /** `false`: initialized, never trained (predictions are meaningless); undefined when not recorded. */
+  readonly trained?: boolean;
 }
 
 export function checkPreprocess(p: unknown, where = 'preprocess'): Preprocess {
@@ -136,6 +141,7 @@ export function metadataEntries(
   if (description.topk !== undefined) out.push([METADATA_KEYS.topk, String(description.topk)]);
   if (description.source) out.push([METADATA_KEYS.source, description.source]);
   if (description.license) out.push([METADATA_KEYS.license, description.license]);
+  if (description.trained !== undefined) out.push([METADATA_KEYS.trained, String(description.trained)]);
   return out;
 }
 
@@ -166,5 +172,6 @@ export function parseMetadata(props: Readonly<Record<string, string>>): ModelMet
     topk: topk === undefined ? undefined : Number(topk),
     source: props[METADATA_KEYS.source],
     license: props[METADATA_KEYS.license],
+    ...(props[METADATA_KEYS.trained] === 'false' ? { trained: false } : props[METADATA_KEYS.trained] === 'true' ? { trained: true } : {}),
   };
 }

@@ -90,7 +90,7 @@ const TEST_HOME = join(tmpdir(), `pplcnet-test-home-${process.pid}`);
 process.on('exit', () => rmSync(TEST_HOME, { recursive: true, force: true }));
 
 /** Run the installed CLI (`bin/pplcnet.js`, compiled JavaScript) as a user would. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
+export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Uint8Array } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`${ROOT}bin/pplcnet.js`, ...args], {
       cwd: options.cwd ?? ROOT,

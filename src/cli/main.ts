@@ -1,5 +1,5 @@
 /** The `pplcnet` command line: assembles the commands; each lives in `commands/`. */
-import { Command } from 'commander';
+import { Command, Help, type Option } from 'commander';
 import { VERSION } from '../index.js';
 import { benchCommand } from './commands/bench.js';
 import { buildCommand } from './commands/build.js';
@@ -16,15 +16,35 @@ import { zooCommand } from './commands/zoo.js';
 import { type CliContext, processContext } from './context.js';
 import { EXIT, handleError } from './errors.js';
 
+/**
+ * Option help with each default said once: commander's `(default: false)` on a flag says nothing, and a
+ * description that states its own default needs no second one.
+ */
+const HELP = {
+  optionDescription(this: Help, option: Option): string {
+    const text = Help.prototype.optionDescription.call(this, option);
+    if (option.isBoolean() && option.defaultValue === false) return text.replace(/ \(default: false\)$/, '');
+    if (/\(default[ :]/.test(option.description) && option.defaultValue !== undefined) return text.replace(/ \(default: [^()]*\)$/, '');
+    return text;
+  },
+};
+
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('pplcnet')
     .description('PaddlePaddle PP-LCNet image classifiers on ONNX Runtime: build, convert, predict')
     .version(VERSION)
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
+    .configureHelp(HELP)
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success; 1 a bad file, a failed download, or some image failed (see stderr); 2 a bad command line.
+Run pplcnet <command> --help for each command's options and examples.`,
+    );
   for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), benchCommand(ctx), compareCommand(ctx), serveCommand(ctx), exportWebCommand(ctx), queueCommand(ctx), workerCommand(ctx)]) {
-    for (const c of [cmd, ...cmd.commands]) c.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
+    for (const c of [cmd, ...cmd.commands]) c.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).configureHelp(HELP).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }
   return program;

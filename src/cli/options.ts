@@ -15,6 +15,30 @@ export interface SessionFlags<T = number> {
   threads: T;
   interThreads: number;
   graphOpt: GraphOptimizationLevel;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+/** Notices the CLI prints only with `--verbose`: which execution provider runs (said on every start). */
+const VERBOSE_ONLY = /^execution provider:/;
+
+/**
+ * Where the library's notices go: stderr, except with `-q` (nothing) and, without `--verbose`, the
+ * execution-provider choice (the same on every run, so it is noise unless asked for).
+ */
+export function noticeFrom(flags: { verbose?: boolean; quiet?: boolean }, ctx: CliContext): (m: string) => void {
+  return (m) => {
+    if (flags.quiet) return;
+    if (VERBOSE_ONLY.test(m) && !flags.verbose) return;
+    ctx.stderr(`pplcnet: ${m}\n`);
+  };
+}
+
+/** A warning on stderr (`pplcnet: warning: …`), unless `-q`. */
+export function warnFrom(flags: { quiet?: boolean }, ctx: CliContext): (m: string) => void {
+  return (m) => {
+    if (!flags.quiet) ctx.stderr(`pplcnet: warning: ${m}\n`);
+  };
 }
 
 /** Options of every command that runs a model. `threadList`: `--threads` takes a list (bench). */
@@ -24,12 +48,13 @@ export function addSessionOptions(cmd: Command, { threadList = false } = {}): Co
   else cmd.option('--threads <n>', 'intra-op threads (0: onnxruntime decides, one per physical core)', parseInteger, 0);
   return cmd
     .option('--inter-threads <n>', 'inter-op threads (0: onnxruntime decides)', parseInteger, 0)
-    .addOption(new Option('--graph-opt <level>', 'onnxruntime graph optimization level').choices(GRAPH_OPT_LEVELS).default('all'));
+    .addOption(new Option('--graph-opt <level>', 'onnxruntime graph optimization level').choices(GRAPH_OPT_LEVELS).default('all'))
+    .option('--verbose', 'also say which execution provider runs', false);
 }
 
-/** The library's session options from the flags; provider notices go to stderr. */
+/** The library's session options from the flags; notices as `noticeFrom` says. */
 export function sessionOptionsFrom<T>(flags: SessionFlags<T>, ctx: CliContext): { ep: string; threads: T; interThreads: number; graphOpt: GraphOptimizationLevel; notice: (m: string) => void } {
-  return { ep: flags.ep, threads: flags.threads, interThreads: flags.interThreads, graphOpt: flags.graphOpt, notice: (m) => ctx.stderr(`pplcnet: ${m}\n`) };
+  return { ep: flags.ep, threads: flags.threads, interThreads: flags.interThreads, graphOpt: flags.graphOpt, notice: noticeFrom(flags, ctx) };
 }
 
 /** `--cache-dir`. */
@@ -38,7 +63,7 @@ export interface CacheFlags {
 }
 
 export function addCacheOption(cmd: Command): Command {
-  return cmd.option('--cache-dir <dir>', 'cache folder (default $PPLCNET_HOME or ~/.cache/pplcnet)');
+  return cmd.option('--cache-dir <dir>', 'cache folder (default: $PPLCNET_HOME or ~/.cache/pplcnet)');
 }
 
 export function cacheOptionsFrom(flags: CacheFlags): { cacheDir?: string } {
@@ -50,21 +75,21 @@ export interface ModelSourceFlags extends CacheFlags {
   mirror?: string;
   offline?: boolean;
   timeout?: number;
-  quiet: boolean;
+  quiet?: boolean;
 }
 
 /** Options of every command that may pull a zoo model. */
 export function addModelSourceOptions(cmd: Command): Command {
   return addCacheOption(cmd)
-    .option('--mirror <url>', 'fetch from this server instead of the source host (default $PPLCNET_MIRROR)')
-    .option('--offline', 'never touch the network (default: $PPLCNET_OFFLINE=1)')
-    .option('--timeout <seconds>', 'fail a download after this long without data, or averaging under 1 kB/s over this long (default $PPLCNET_TIMEOUT or 30)', parseSeconds)
-    .option('-q, --quiet', 'no progress bar', false);
+    .option('--mirror <url>', 'fetch from this server instead of the source host (default: $PPLCNET_MIRROR)')
+    .option('--offline', 'never touch the network (also $PPLCNET_OFFLINE=1)')
+    .option('--timeout <seconds>', 'fail a download after this long without data, or averaging under 1 kB/s over this long (default: $PPLCNET_TIMEOUT or 30)', parseSeconds)
+    .option('-q, --quiet', 'nothing on stderr but errors: no progress, notices, warnings or summary', false);
 }
 
 /** The library's pull options from the flags, with a progress bar on stderr (on a terminal, unless quiet). */
 export function modelSourceOptionsFrom(
-  flags: ModelSourceFlags,
+  flags: ModelSourceFlags & { verbose?: boolean },
   ctx: CliContext,
 ): { cacheDir?: string; mirror?: string; offline?: boolean; timeoutMs?: number; onProgress: ProgressCallback; notice: (m: string) => void } {
   return {
@@ -72,8 +97,8 @@ export function modelSourceOptionsFrom(
     ...(flags.mirror ? { mirror: flags.mirror } : {}),
     ...(flags.offline ? { offline: true } : {}),
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
-    onProgress: progressBar(ctx.stderr, ctx.isTTY, flags.quiet),
-    notice: (m) => ctx.stderr(`pplcnet: ${m}\n`),
+    onProgress: progressBar(ctx.stderr, ctx.isTTY, flags.quiet === true),
+    notice: noticeFrom(flags, ctx),
   };
 }
 
@@ -98,12 +123,12 @@ export interface OutputModelFlags {
 /** `help`: the command's own wording of `--input-size` and `--labels` (their defaults differ). */
 export function addOutputModelOptions(
   cmd: Command,
-  help: { inputSize?: string; labels?: string } = {},
+  help: { inputSize?: string; labels?: string; output?: string } = {},
 ): Command {
-  const { inputSize = "network input: 224 or HxW (default: the program's, else 224)", labels = 'class names: a JSON array or one per line' } = help;
+  const { output = 'output ONNX file, never replaced without --force (default: named after the input, <input>.onnx)', inputSize = "network input: 224 or HxW (default: the program's, else 224)", labels = 'class names: a JSON array or one per line' } = help;
   return cmd
-    .option('-o, --output <file>', 'output ONNX file (default <model name>.onnx)')
-    .option('--keep-bn', 'keep BatchNormalization nodes and the dropout Mul (default: folded into convs and fc)', false)
+    .option('-o, --output <file>', output)
+    .option('--keep-bn', 'keep BatchNormalization nodes and the dropout Mul (otherwise folded into convs and fc)', false)
     .option('--opset <n>', 'ONNX opset, 14 to 21', parseInteger, 17)
     .option('--batch <n>', "'dynamic' or a fixed batch size", parseBatch, 'dynamic')
     .option('--input-size <size>', inputSize, parseInputSize)

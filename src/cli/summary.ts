@@ -1,5 +1,5 @@
 /** The one-screen summary printed by `build` and `convert`. @internal */
-import { type Dim, type ModelSummary, formatBytes, scaleTag, shapeToString } from '../index.js';
+import { type Dim, type ModelSummary, formatBytes, scaleTag, shapeToString, shortestFloat32 } from '../index.js';
 import type { CliContext } from './context.js';
 import { formatTable } from './table.js';
 
@@ -18,7 +18,7 @@ export function formatSummary(s: ModelSummary, output: string, extra: [string, s
   const input = s.inputShape;
   const rows: [string, string][] = [
     ['model', `PP-LCNet x${scaleTag(a.scale).replace('_', '.')}, ${a.classNum} classes, ${a.act}, strides ${strides}`],
-    ['head', a.useLastConv ? `last conv ${a.classExpand}, dropout ${a.dropoutProb} (x${(1 - a.dropoutProb).toFixed(2)} at inference)` : 'no last conv'],
+    ['head', a.useLastConv ? `last conv ${a.classExpand}, dropout ${shortestFloat32(a.dropoutProb)} (x${(1 - a.dropoutProb).toFixed(2)} at inference)` : 'no last conv'],
     ['input', `image ${shape(input)}`],
     ['outputs', s.outputs.map((o) => `${o.name} ${shape(o.shape)}`).join(', ')],
     ['params', `${s.parameters.toLocaleString('en-US')} (${formatCount(s.parameters)})`],

@@ -23,13 +23,25 @@ describe('pplcnet predict (CLI)', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /models\/examples\/textline_upright\.png\n\s+1\. 0_degree\s+1\.0000 {2}\(class 0\)/);
     assert.match(r.stdout, /models\/examples\/textline_upside_down\.png\n\s+1\. 180_degree\s+1\.0000 {2}\(class 1\)/);
-    assert.match(r.stderr, /execution provider: (cpu|oneDNN)/);
+    assert.doesNotMatch(r.stderr, /execution provider/, 'the provider is said only with --verbose');
+    assert.match(r.stderr, /^pplcnet: 2 images, 0 failed, [\d.]+ img\/s\n$/);
+  });
+
+  test('--verbose says which execution provider runs; -q says nothing at all', async () => {
+    const img = 'models/examples/textline_upright.png';
+    const verbose = await runCli(['predict', '-m', 'textline', '--verbose', img], { env });
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.match(verbose.stderr, /pplcnet: execution provider: (cpu|oneDNN)/);
+    const quiet = await runCli(['predict', '-m', 'textline', '-q', '--verbose', img], { env });
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    assert.match(quiet.stdout, /1\. 0_degree/);
   });
 
   test('--json: one object per image with file, model, topk and timings; a folder and a glob', async () => {
     const r = await runCli(['predict', '-m', 'textline', '--json', '-k', '2', '-b', '3', '--ep', 'cpu', '--threads', '1', `${FIXTURES.textlines}/0*_up.png`], { env });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, '', 'an explicit --ep cpu says nothing');
+    assert.match(r.stderr, /^pplcnet: 10 images, 0 failed, [\d.]+ img\/s\n$/, 'only the summary');
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(lines.length, 10);
     for (const o of lines) {
@@ -50,7 +62,7 @@ describe('pplcnet predict (CLI)', () => {
     assert.match(r.stdout, /textline_upright\.png\n\s+1\. 0_degree/);
     assert.match(r.stderr, /pplcnet: error: missing\.jpg: no such file/);
     assert.match(r.stderr, /pplcnet: error: package\.json: cannot decode the image/);
-    assert.match(r.stderr, /2 of 3 image\(s\) failed/);
+    assert.match(r.stderr, /pplcnet: 3 images, 2 failed, [\d.]+ img\/s\n/);
   });
 
   test('a FIFO named like an image is skipped, not opened: the images around it are classified, exit 1', { timeout: 120_000 }, async () => {
@@ -85,12 +97,16 @@ describe('pplcnet predict (CLI)', () => {
     const r = await runCli(['predict', '-m', 'textline', '--ep', 'cpu', '--json', dir], { env });
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((o) => [o.file.slice(dir.length + 1), o.topk[0].label]), [['a_upright.png', '0_degree'], ['b_linked.png', '180_degree']]);
+    // every image the folder gave has its row, in order; what the folder skipped is only reported
+    assert.deepEqual(
+      lines.map((o) => [o.file.slice(dir.length + 1), o.topk?.[0].label ?? o.error.code]),
+      [['a_upright.png', '0_degree'], ['b_linked.png', '180_degree'], ['d_bomb.bmp', 'E_IMAGE'], ['e_drawing.png', 'E_IMAGE']],
+    );
     assert.ok(r.stderr.includes(`pplcnet: skipped ${join(dir, 'c_pipe.jpg')}: a FIFO`), r.stderr);
     assert.ok(r.stderr.includes(`pplcnet: skipped ${join(dir, 'sub', 'loop')}: a symbolic link loop`), r.stderr);
     assert.match(r.stderr, /d_bomb\.bmp: BMP with 0 bits per pixel/);
     assert.match(r.stderr, /e_drawing\.png: cannot decode the image: it is SVG/);
-    assert.match(r.stderr, /2 of 4 image\(s\) failed/);
+    assert.match(r.stderr, /pplcnet: 4 images, 2 failed, [\d.]+ img\/s\n/);
     assert.doesNotMatch(r.stderr, /named on the command line skipped/);
   });
 

@@ -1,6 +1,6 @@
 /** `pplcnet bench`: latency, throughput and GFLOP/s per thread count and batch size. */
 import { Command } from 'commander';
-import { benchmarkModel } from '../../index.js';
+import { benchmarkModel, checkModelFile } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parseIntegerList, parseNumber, parsePositiveInteger } from '../parse.js';
@@ -32,8 +32,17 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--json', 'one JSON object per configuration', false);
   addSessionOptions(cmd, { threadList: true });
   addModelSourceOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ pplcnet bench --threads 1,2 --batch 1,8                      # a PP-LCNet x1.0 built in memory
+  $ pplcnet bench -m PP-LCNet_x0_25_textline_ori --no-peak --runs 20
+  $ pplcnet bench -m PPLCNet_x0_5 --threads 2 --batch 1,8,32 --json`,
+  );
   return cmd.action(async (flags: BenchFlags, command: Command) => {
     if (flags.model && command.getOptionValueSource('scale') === 'cli') throw new RangeError('--scale applies to the model built in memory; --model names another');
+    if (flags.model) await checkModelFile(flags.model, 'model');
     let name = '';
     let peak: ReadonlyMap<number, number> = new Map();
     await benchmarkModel(

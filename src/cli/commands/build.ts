@@ -1,6 +1,6 @@
 /** `pplcnet build`: emit a PP-LCNet ONNX graph for any scale and PaddleClas option. */
 import { Command, Option } from 'commander';
-import { ACTIVATIONS, type Activation, type StrideEntry, buildPPLCNet, imagenetLabels, readLabelFile, scaleTag, writeFileAtomic } from '../../index.js';
+import { ACTIVATIONS, type Activation, type StrideEntry, buildPPLCNet, checkOutputPath, imagenetLabels, readLabelFile, scaleTag, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type OutputModelFlags, addOutputModelOptions, outputModelOptionsFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger, parseStrideList } from '../parse.js';
@@ -15,6 +15,7 @@ interface BuildFlags extends OutputModelFlags {
   lastConv: boolean;
   strideList?: StrideEntry[];
   seed: number;
+  force: boolean;
 }
 
 export function buildCommand(ctx: CliContext): Command {
@@ -26,10 +27,24 @@ export function buildCommand(ctx: CliContext): Command {
     .option('--dropout <p>', 'dropout probability (inference scales by 1-p)', parseNumber, 0.2)
     .addOption(new Option('--act <name>', 'activation').choices(ACTIVATIONS).default('hardswish'))
     .option('--no-last-conv', 'no last 1x1 conv: fc reads the pooled stage-6 features')
-    .option('--stride-list <json>', 'five strides, each 1, 2 or [h,w]; entry 0 is the stem (default [2,2,2,2,2])', parseStrideList)
-    .option('--seed <n>', 'seed of the PaddleClas-style initialization', parseInteger, 0);
+    .option('--stride-list <json>', 'five strides, each 1, 2 or [h,w]; entry 0 is the stem (default: [2,2,2,2,2])', parseStrideList)
+    .option('--seed <n>', 'seed of the PaddleClas-style initialization', parseInteger, 0)
+    .option('--force', 'replace an existing output file or symbolic link', false)
+    .addHelpText(
+      'after',
+      `
+The weights are initialized as PaddleClas initializes them, not trained: predictions are meaningless until
+the model is trained (or use convert on trained PaddleClas weights, or a zoo model).
+
+Examples:
+  $ pplcnet build --scale 1.0                                  # → PPLCNet_x1_0.onnx
+  $ pplcnet build --scale 0.25 --class-num 2 --no-last-conv --input-size 80x160 \\
+      --stride-list '[[1,2],[2,1],[2,1],[2,1],[2,1]]' -o textline.onnx
+  $ pplcnet build --scale 0.5 --features --json -o x0_5.onnx`,
+    );
   addOutputModelOptions(cmd, {
-    inputSize: 'input size: 224 or HxW such as 80x160 (default 224)',
+    output: 'output ONNX file, never replaced without --force (default: <name>.onnx, e.g. PPLCNet_x1_0.onnx)',
+    inputSize: 'input size: 224 or HxW such as 80x160 (default: 224)',
     labels: 'class names: a JSON array or one per line (ImageNet-1k names by default for 1000 classes)',
   });
   return cmd.action(async (flags: BuildFlags) => {
@@ -38,6 +53,9 @@ export function buildCommand(ctx: CliContext): Command {
       throw new RangeError(`Expected ${flags.classNum} labels for '--labels' but ${flags.labels} holds ${labels.length}`);
     }
     const name = flags.name ?? `PPLCNet_x${scaleTag(flags.scale)}`;
+    const output = flags.output ?? `${name}.onnx`;
+    const write = { force: flags.force, overwrite: false };
+    await checkOutputPath(output, write);
     const model = buildPPLCNet(
       {
         scale: flags.scale,
@@ -51,11 +69,10 @@ export function buildCommand(ctx: CliContext): Command {
       {
         ...outputModelOptionsFrom(flags),
         seed: flags.seed,
-        description: { name, labels, source: `random initialization (seed ${flags.seed})` },
+        description: { name, labels, source: `random initialization (seed ${flags.seed})`, trained: false },
       },
     );
-    const output = flags.output ?? `${name}.onnx`;
-    await writeFileAtomic(output, model.bytes);
-    printSummary(ctx, flags, output, model.summary, [], {});
+    await writeFileAtomic(output, model.bytes, write);
+    printSummary(ctx, flags, output, model.summary, [['weights', `initialized (seed ${flags.seed}), not trained: predictions are meaningless until it is trained`]], { trained: false });
   });
 }

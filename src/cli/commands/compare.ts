@@ -1,15 +1,32 @@
 /** `pplcnet compare`: run two models on the same inputs and report how far apart their scores are. */
-import { Command } from 'commander';
-import { compareModels } from '../../index.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { checkModelFile, compareModels } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
-import { parseInteger, parsePositiveInteger } from '../parse.js';
+import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 
 interface CompareFlags extends SessionFlags, ModelSourceFlags {
   images?: string[];
   random: number;
   seed: number;
   json: boolean;
+  maxAbsDiff?: number;
+  minTop1?: number;
+}
+
+/** A fraction in [0, 1]: `0.99`, or a percentage `99%`. */
+function parseFraction(value: string): number {
+  const pct = value.trim().endsWith('%');
+  const n = parseNumber(pct ? value.trim().slice(0, -1) : value) / (pct ? 100 : 1);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`Expected a fraction from 0 to 1 (or a percentage such as 99%) but received ${JSON.stringify(value)}`);
+  return n;
+}
+
+function parseNonNegative(value: string): number {
+  const n = parseNumber(value);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`Expected a non-negative number but received ${JSON.stringify(value)}`);
+  return n;
 }
 
 export function compareCommand(ctx: CliContext): Command {
@@ -20,10 +37,21 @@ export function compareCommand(ctx: CliContext): Command {
     .option('--images <paths...>', "images (files, folders, globs) through A's preprocessing (default: random inputs)")
     .option('--random <n>', 'number of random inputs', parsePositiveInteger, 8)
     .option('--seed <n>', 'seed of the random inputs', parseInteger, 0)
+    .option('--max-abs-diff <x>', 'exit 1 when the largest probability difference (and logits difference, when both have logits) exceeds x', parseNonNegative)
+    .option('--min-top1 <fraction>', 'exit 1 when top-1 agreement is below this fraction (0.99 or 99%)', parseFraction)
     .option('--json', 'machine-readable', false);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ pplcnet compare PPLCNet_x1_0.onnx paddle2onnx_export.onnx                 # 8 random inputs
+  $ pplcnet compare model.pdparams exported.onnx --images val/ --json
+  $ pplcnet compare a.onnx b.onnx --max-abs-diff 1e-4 --min-top1 0.99          # for CI: exit 1 when violated`,
+  );
   return cmd.action(async (a: string, b: string, flags: CompareFlags) => {
+    for (const m of [a, b]) await checkModelFile(m, 'model');
     const r = await compareModels(a, b, {
       ...(flags.images ? { images: flags.images } : {}),
       random: flags.random,
@@ -31,14 +59,23 @@ export function compareCommand(ctx: CliContext): Command {
       ...sessionOptionsFrom(flags, ctx),
       ...modelSourceOptionsFrom(flags, ctx),
     });
-    if (flags.json) {
-      ctx.stdout(`${JSON.stringify(r)}\n`);
-      return;
-    }
+    const violations: string[] = [];
     const e = (v: number) => v.toExponential(2);
-    ctx.stdout(`${r.inputs} ${r.inputKind} input(s)\n`);
-    if (r.logits) ctx.stdout(`logits         max |a-b| ${e(r.logits.maxAbs)}  mean ${e(r.logits.meanAbs)}\n`);
-    ctx.stdout(`probabilities  max |a-b| ${e(r.probs.maxAbs)}  mean ${e(r.probs.meanAbs)}  (largest on ${r.worstInput})\n`);
-    ctx.stdout(`top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}%, top-5 (same order) ${(r.top5Agreement * 100).toFixed(1)}%\n`);
+    if (flags.maxAbsDiff !== undefined) {
+      if (r.probs.maxAbs > flags.maxAbsDiff) violations.push(`probabilities differ by up to ${e(r.probs.maxAbs)}, more than --max-abs-diff ${flags.maxAbsDiff}`);
+      if (r.logits && r.logits.maxAbs > flags.maxAbsDiff) violations.push(`logits differ by up to ${e(r.logits.maxAbs)}, more than --max-abs-diff ${flags.maxAbsDiff}`);
+    }
+    if (flags.minTop1 !== undefined && r.top1Agreement < flags.minTop1) {
+      violations.push(`top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% is below --min-top1 ${(flags.minTop1 * 100).toFixed(1)}%`);
+    }
+    if (flags.json) ctx.stdout(`${JSON.stringify({ ...r, ...(flags.maxAbsDiff !== undefined || flags.minTop1 !== undefined ? { pass: violations.length === 0, violations } : {}) })}\n`);
+    else {
+      ctx.stdout(`${r.inputs} ${r.inputKind} input(s)\n`);
+      if (r.logits) ctx.stdout(`logits         max |a-b| ${e(r.logits.maxAbs)}  mean ${e(r.logits.meanAbs)}\n`);
+      ctx.stdout(`probabilities  max |a-b| ${e(r.probs.maxAbs)}  mean ${e(r.probs.meanAbs)}  (largest on ${r.worstInput})\n`);
+      ctx.stdout(`top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}%, top-5 (same order) ${(r.top5Agreement * 100).toFixed(1)}%\n`);
+    }
+    for (const v of violations) ctx.stderr(`pplcnet: fail: ${v}\n`);
+    if (violations.length > 0) process.exitCode = EXIT.failure;
   });
 }

@@ -1,25 +1,87 @@
 /** `pplcnet inspect`: what a weights file, inference model or ONNX model holds, without converting. */
 import { Command } from 'commander';
-import { inspectModel, listProblems, scaleTag } from '../../index.js';
+import { METADATA_KEYS, type OnnxInspection, inspectModel, listProblems, scaleTag, shortestFloat32 } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { formatCount } from '../summary.js';
 import { formatRow, formatTable } from '../table.js';
+
+/** How many labels the summary names before `…`. */
+const LABELS_SHOWN = 5;
+
+/** A value on one line: numbers at float32 precision, arrays and objects compact. */
+function show(v: unknown): string {
+  if (typeof v === 'number') return String(shortestFloat32(v));
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' ? shortestFloat32(x) : x));
+}
+
+/** `1000: tench, goldfish, great white shark, tiger shark, hammerhead, …` */
+export function formatLabels(labels: readonly string[]): string {
+  // names holding commas (ImageNet's "tench, Tinca tinca") are quoted so the list stays readable
+  const shown = labels.slice(0, LABELS_SHOWN).map((l) => (l.includes(',') ? JSON.stringify(l) : l));
+  return `${labels.length}: ${shown.join(', ')}${labels.length > LABELS_SHOWN ? ', …' : ''}`;
+}
+
+/** An object as indented `key: value` lines. */
+function keyValues(o: Readonly<Record<string, unknown>>, indent = '  '): string {
+  return formatTable(Object.entries(o).map(([k, v]) => [`${k}:`, show(v)]), { indent, gap: ' ' });
+}
+
+function onnxSummary(file: string, r: OnnxInspection): string {
+  const dims = (d: readonly (number | string)[]): string => `[${d.join(',')}]`;
+  const m = { ...r.metadata };
+  const take = (k: string): unknown => {
+    const v = m[k];
+    delete m[k];
+    return v;
+  };
+  const lines = [
+    `${file}: ONNX model from ${r.producer}, opset ${r.opset}, ${r.nodes} nodes, ${r.parameters.toLocaleString('en-US')} parameters (${formatCount(r.parameters)})`,
+    formatTable(
+      [
+        ['inputs', r.inputs.map((i) => `${i.name} ${dims(i.dims)}`).join(', ')],
+        ['outputs', r.outputs.map((o) => `${o.name} ${dims(o.dims)}`).join(', ')],
+      ],
+      { indent: '  ' },
+    ).trimEnd(),
+  ];
+  take(METADATA_KEYS.formatVersion);
+  const name = take(METADATA_KEYS.name);
+  if (name !== undefined) lines.push(`name: ${show(name)}`);
+  const labels = take(METADATA_KEYS.labels);
+  lines.push(`labels: ${Array.isArray(labels) ? formatLabels(labels as string[]) : 'none recorded'}`);
+  const arch = take(METADATA_KEYS.architecture);
+  if (arch && typeof arch === 'object') lines.push(`architecture:\n${keyValues(arch as Record<string, unknown>).trimEnd()}`);
+  const pre = take(METADATA_KEYS.preprocess);
+  if (pre && typeof pre === 'object') lines.push(`preprocess:\n${keyValues(pre as Record<string, unknown>).trimEnd()}`);
+  const trained = take(METADATA_KEYS.trained);
+  if (trained === false) lines.push('trained: no (initialized weights: predictions are meaningless)');
+  for (const [k, v] of Object.entries(m)) lines.push(`${k.replace(/^pplcnet\./, '')}: ${show(v)}`);
+  return `${lines.join('\n')}\n`;
+}
 
 export function inspectCommand(ctx: CliContext): Command {
   return new Command('inspect')
     .description('list the keys, shapes and dtypes of a .pdparams (or a Paddle inference model / .onnx) and the architecture they imply')
     .argument('<input>', '.pdparams, Paddle inference model folder/.json/.pdmodel, or .onnx')
     .option('--prefix <prefix>', 'key prefix of a distillation checkpoint to read the architecture from')
-    .option('--json', 'machine-readable output', false)
+    .option('--json', 'machine-readable output (metadata decoded into objects)', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ pplcnet inspect PPLCNet_x1_0_pretrained.pdparams     # keys, shapes, the architecture they imply
+  $ pplcnet inspect models/PP-LCNet_x0_25_textline_ori   # program parameters and architecture
+  $ pplcnet inspect textline.onnx --json                 # inputs, outputs, metadata as JSON`,
+    )
     .action(async (input: string, flags: { prefix?: string; json: boolean }) => {
-      if (flags.prefix !== undefined && !input.endsWith('.pdparams')) throw new RangeError("--prefix applies to .pdparams only: other models hold one network");
       const inspection = await inspectModel(input, flags.prefix !== undefined ? { prefix: flags.prefix } : {});
       if (flags.json) {
         ctx.stdout(`${JSON.stringify(inspection.report)}\n`);
         return;
       }
       if (inspection.kind === 'onnx') {
-        ctx.stdout(`${Object.entries(inspection.report).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join('\n')}\n`);
+        ctx.stdout(onnxSummary(input, inspection.report));
         return;
       }
       if (inspection.kind === 'inference') {
@@ -27,7 +89,8 @@ export function inspectCommand(ctx: CliContext): Command {
         ctx.stdout(`${inspection.file} (${r.format === 'pir-json' ? 'Paddle 3 PIR' : `ProgramDesc ${r.version ?? ''}`}), ${r.ops} ops, input ${r.input?.name} ${JSON.stringify(r.input?.shape)}\n`);
         const layout = { columns: [{ width: 28 }, { width: 8 }], gap: ' ', indent: '  ' };
         for (const p of r.parameters) ctx.stdout(formatRow([p.name, p.dtype, JSON.stringify(p.shape)], layout));
-        ctx.stdout(`architecture: ${JSON.stringify(r.architecture)}\n`);
+        ctx.stdout(`architecture:\n${keyValues(r.architecture as unknown as Record<string, unknown>)}`);
+        if (r.inputSize) ctx.stdout(`input size: ${r.inputSize.join('x')}\n`);
         return;
       }
       const r = inspection.report;

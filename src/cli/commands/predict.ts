@@ -1,10 +1,11 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
-import { Command } from 'commander';
-import { type Classification, PplcnetError, createClassifier, expandImageInputs, resultRow } from '../../index.js';
+import { Command, Option } from 'commander';
+import { type Classification, type ImageInput, PplcnetError, checkModelFile, createClassifier, expandImageInputs, resultRow, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, noticeFrom, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parsePositiveInteger } from '../parse.js';
+import { type ImageProgress, imageProgress } from '../progress.js';
 
 interface PredictFlags extends SessionFlags, ModelSourceFlags {
   model?: string;
@@ -12,35 +13,136 @@ interface PredictFlags extends SessionFlags, ModelSourceFlags {
   json: boolean;
   batchSize: number;
   workers?: number;
+  output?: string;
+  // PaddleClas spellings (see PADDLECLAS)
+  infer_imgs?: string[];
+  batch_size?: number;
+  cpu_num_threads?: number;
+  save_dir?: string;
+  class_id_map_file?: string;
 }
 
-function formatText(r: Classification): string {
+/** The most bytes `predict -` reads from standard input (one image). */
+const STDIN_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * PaddleClas's spellings (`paddleclas --infer_imgs … --batch_size 8`): the first three are aliases of ours;
+ * `--save_dir` and `--class_id_map_file` mean something else here and are refused with ours to use.
+ */
+const PADDLECLAS = {
+  aliases: [
+    new Option('--infer_imgs <paths...>', 'PaddleClas spelling: images, as the arguments'),
+    new Option('--batch_size <n>', 'PaddleClas spelling of --batch-size').argParser(parsePositiveInteger),
+    new Option('--cpu_num_threads <n>', 'PaddleClas spelling of --threads').argParser(parseInteger),
+  ],
+  hints: {
+    save_dir: '--save_dir: use -o results.jsonl (pplcnet writes one file of JSON lines, not a folder)',
+    class_id_map_file: '--class_id_map_file: use --labels <file> (a JSON array or one name per line, as PaddleClas class_id_map files are)',
+  },
+} as const;
+
+function formatText(r: Classification, file: string): string {
   const w = Math.max(...r.topk.map((t) => t.label.length));
   const lines = r.topk.map((t, i) => `  ${String(i + 1).padStart(2)}. ${t.label.padEnd(w)}  ${t.score.toFixed(4)}  (class ${t.classId})`);
-  return `${r.input}\n${lines.join('\n')}\n`;
+  return `${file}\n${lines.join('\n')}\n`;
+}
+
+/** One input in command-line order: an image to classify, or a named path that was skipped. */
+type Job = { kind: 'image'; file: string; input: ImageInput } | { kind: 'skipped'; file: string; reason: string };
+
+/** Expand the command line in order: `-` is standard input; each path, folder or pattern as expandImageInputs says. */
+async function expandJobs(args: readonly string[], ctx: CliContext, say: (m: string) => void): Promise<Job[]> {
+  if (args.filter((a) => a === '-').length > 1) throw new RangeError("'-' (standard input) may be given once: it holds one image");
+  const jobs: Job[] = [];
+  for (const arg of args) {
+    if (arg === '-') {
+      if (!ctx.readStdin) throw new RangeError("'-': standard input is not available here");
+      jobs.push({ kind: 'image', file: '-', input: await ctx.readStdin(STDIN_LIMIT) });
+      continue;
+    }
+    // one argument at a time keeps each result at its argument's place; duplicates are found within an argument
+    const { files, skipped } = await expandImageInputs([arg]);
+    for (const s of skipped) {
+      // a path named on the command line that cannot be read is a failure; what a folder holds besides images is not
+      if (s.path === arg) jobs.push({ kind: 'skipped', file: s.path, reason: s.reason });
+      else say(`skipped ${s.path}: ${s.reason}`);
+    }
+    for (const f of files) jobs.push({ kind: 'image', file: f, input: f });
+  }
+  return jobs;
 }
 
 export function predictCommand(ctx: CliContext): Command {
   const cmd = new Command('predict')
-    .description('classify images (files, folders, globs) and print the top-k classes')
-    .argument('<images...>', 'image files, folders (searched recursively) or glob patterns')
-    .option('-m, --model <name|path>', 'zoo name, .onnx, .pdparams or Paddle inference model (default $PPLCNET_MODEL)')
+    .description('classify images (files, folders, globs, - for standard input) and print the top-k classes')
+    .argument('[images...]', 'image files, folders (searched recursively), glob patterns, or - (one image on standard input)')
+    .option('-m, --model <name|path>', 'zoo name, .onnx, .pdparams or Paddle inference model (default: $PPLCNET_MODEL)')
     .option('-k, --topk <n>', "classes to show (default: the model's, else 5)", parsePositiveInteger)
-    .option('--json', 'one JSON object per image per line', false);
-  addBatchSizeOption(cmd).option('--workers <n>', 'preprocessing threads for folders (0: main thread; default min(2, CPUs-1))', parseInteger);
+    .option('--json', 'one JSON object per image per line (failures too: {file, error: {code, message}})', false)
+    .option('-o, --output <file>', 'also write the JSON lines to this file (written when the run ends, atomically)');
+  addBatchSizeOption(cmd).option('--workers <n>', 'preprocessing threads for folders (0: main thread; default: min(2, CPUs-1))', parseInteger);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
-  return cmd.action(async (images: string[], flags: PredictFlags) => {
+  for (const option of PADDLECLAS.aliases) cmd.addOption(option.hideHelp());
+  for (const name of Object.keys(PADDLECLAS.hints)) cmd.addOption(new Option(`--${name} <value>`).hideHelp());
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  $ pplcnet predict -m PP-LCNet_x0_25_textline_ori models/examples/
+  $ pplcnet predict -m textline --json -o results.jsonl 'scans/**/*.png'
+  $ cat line.png | pplcnet predict -m textline -
+
+PaddleClas spellings: --infer_imgs, --batch_size, --cpu_num_threads and --topk work as here;
+--save_dir and --class_id_map_file say what to use instead.`,
+  );
+  return cmd.action(async (args: string[], flags: PredictFlags, command: Command) => {
+    for (const [name, hint] of Object.entries(PADDLECLAS.hints)) {
+      if (flags[name as keyof typeof PADDLECLAS.hints] !== undefined) throw new RangeError(hint);
+    }
+    const images = [...args, ...(flags.infer_imgs ?? [])];
+    if (flags.batch_size !== undefined) {
+      if (command.getOptionValueSource('batchSize') === 'cli') throw new RangeError('give --batch-size or --batch_size, not both');
+      flags.batchSize = flags.batch_size;
+    }
+    if (flags.cpu_num_threads !== undefined) {
+      if (command.getOptionValueSource('threads') === 'cli') throw new RangeError('give --threads or --cpu_num_threads, not both');
+      flags.threads = flags.cpu_num_threads;
+    }
+    if (images.length === 0) throw new RangeError("no images given: name files, folders, glob patterns or '-' (standard input)");
     const model = flags.model ?? process.env.PPLCNET_MODEL;
     if (!model) {
       throw new PplcnetError('E_MODEL', "no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori (ships with pplcnet), or set PPLCNET_MODEL");
     }
-    const { files, skipped } = await expandImageInputs(images);
-    for (const s of skipped) ctx.stderr(`pplcnet: skipped ${s.path}: ${s.reason}\n`);
-    // a path named on the command line that cannot be read is a failure; what a folder holds besides images is not
-    const named = new Set(images);
-    const skippedNamed = skipped.filter((s) => named.has(s.path)).length;
-    if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
+    await checkModelFile(model, 'model');
+    const say = noticeFrom(flags, ctx);
+    const jobs = await expandJobs(images, ctx, say);
+    const inputs = jobs.filter((j) => j.kind === 'image');
+    const rows: string[] = [];
+    const emitRow = (row: object): void => {
+      const line = `${JSON.stringify(row)}\n`;
+      if (flags.output) rows.push(line);
+      if (flags.json) ctx.stdout(line);
+    };
+    let progress: ImageProgress | undefined;
+    const failure = (file: string, code: string, message: string, prefix = ''): void => {
+      progress?.clear();
+      ctx.stderr(`pplcnet: ${prefix}${message}\n`);
+      emitRow({ file, error: { code, message } });
+    };
+    let j = 0; // next job to report
+    const reportSkippedUpTo = (end: number): void => {
+      for (; j < end; j++) {
+        const job = jobs[j]!;
+        if (job.kind === 'skipped') failure(job.file, 'E_IO', `skipped ${job.file}: ${job.reason}`);
+      }
+    };
+    const skippedNamed = jobs.length - inputs.length;
+    if (inputs.length === 0) {
+      reportSkippedUpTo(jobs.length);
+      if (flags.output) await writeFileAtomic(flags.output, rows.join(''));
+      throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
+    }
     const classifier = await createClassifier({
       model,
       ...sessionOptionsFrom(flags, ctx),
@@ -48,23 +150,37 @@ export function predictCommand(ctx: CliContext): Command {
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...modelSourceOptionsFrom(flags, ctx),
     });
+    if (classifier.metadata.trained === false) say(`${classifier.name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`);
+    progress = imageProgress(ctx.stderr, { total: inputs.length, isTTY: ctx.isTTY, quiet: flags.quiet === true });
     let failed = 0;
+    let done = 0;
+    // job index of each image, so results land at their place among skipped inputs
+    const jobOf = jobs.flatMap((job, k) => (job.kind === 'image' ? [k] : []));
     try {
-      for await (const results of classifier.classifyStream(files, { batchSize: flags.batchSize })) {
+      for await (const results of classifier.classifyStream(inputs.map((i) => i.input), { batchSize: flags.batchSize })) {
         for (const r of results) {
+          const k = jobOf[done]!;
+          const file = jobs[k]!.file;
+          reportSkippedUpTo(k);
+          j = k + 1;
+          done++;
           if (r instanceof Error) {
             failed++;
-            ctx.stderr(`pplcnet: error: ${r.message}\n`);
-          } else if (flags.json) {
-            ctx.stdout(`${JSON.stringify(resultRow(r, classifier.name))}\n`);
-          } else ctx.stdout(formatText(r));
+            failure(file, r.code, r.message, 'error: ');
+          } else {
+            emitRow({ ...resultRow(r, classifier.name), file });
+            if (!flags.json) ctx.stdout(formatText(r, file));
+          }
         }
+        progress.update(done);
       }
+      reportSkippedUpTo(jobs.length);
     } finally {
       await classifier.close();
     }
-    if (failed > 0) ctx.stderr(`pplcnet: ${failed} of ${files.length} image(s) failed\n`);
-    if (skippedNamed > 0) ctx.stderr(`pplcnet: ${skippedNamed} input(s) named on the command line skipped\n`);
+    if (flags.output) await writeFileAtomic(flags.output, rows.join(''));
+    progress.finish(done, failed);
+    if (skippedNamed > 0 && !flags.quiet) ctx.stderr(`pplcnet: ${skippedNamed} input(s) named on the command line skipped\n`);
     if (failed > 0 || skippedNamed > 0) process.exitCode = EXIT.failure;
   });
 }

@@ -1,0 +1,71 @@
+/** predict: JSON rows for failures in input order, standard input, -o, PaddleClas spellings. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createClassifier } from '../../src/index.js';
+import { ROOT, runCli, tempDir } from '../helpers.js';
+
+describe('pplcnet predict: JSON for failures, stdin, -o, PaddleClas spellings', () => {
+  const tmp = tempDir('predict-io', { before, after });
+  const up = join(ROOT, 'models/examples/textline_upright.png');
+  const down = join(ROOT, 'models/examples/textline_upside_down.png');
+
+  test('--json: every input has its row in command-line order, failures and skipped named inputs as {file, error}', async () => {
+    const fifo = join(tmp.path, 'pipe.png');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const broken = join(tmp.path, 'broken.png');
+    await writeFile(broken, 'not a png');
+    const r = await runCli(['predict', '-m', 'textline', '--json', '-b', '2', fifo, up, broken, 'missing.jpg', down]);
+    assert.equal(r.code, 1);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((o) => o.file), [fifo, up, broken, 'missing.jpg', down]);
+    assert.deepEqual(rows[0], { file: fifo, error: { code: 'E_IO', message: `skipped ${fifo}: a FIFO (named pipe), not a regular file; not read` } });
+    assert.equal(rows[1].topk[0].label, '0_degree');
+    assert.equal(rows[2].error.code, 'E_IMAGE');
+    assert.match(rows[2].error.message, /broken\.png: cannot decode the image/);
+    assert.deepEqual(Object.keys(rows[3]), ['file', 'error']);
+    assert.match(rows[3].error.message, /missing\.jpg: no such file/);
+    assert.equal(rows[4].topk[0].label, '180_degree');
+    assert.match(r.stderr, /pplcnet: 4 images, 2 failed, [\d.]+ img\/s\n/);
+  });
+
+  test('- reads one image from standard input; the scores are those of the file', async () => {
+    const bytes = await readFile(down);
+    const r = await runCli(['predict', '-m', 'textline', '--json', '-'], { input: bytes });
+    assert.equal(r.code, 0, r.stderr);
+    const row = JSON.parse(r.stdout);
+    assert.equal(row.file, '-');
+    await using clf = await createClassifier({ model: 'textline', workers: 0 });
+    const expected = await clf.classify(down);
+    assert.deepEqual(row.topk, expected.topk.map((t) => ({ ...t })));
+    const twice = await runCli(['predict', '-m', 'textline', '-', '-']);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /'-' \(standard input\) may be given once/);
+  });
+
+  test('-o writes the JSON rows (failures too) to a file atomically, with text on stdout; PaddleClas spellings work or say what to use', async () => {
+    const out = join(tmp.path, 'results.jsonl');
+    const r = await runCli(['predict', '-m', 'textline', '--infer_imgs', up, 'missing.png', '--batch_size', '1', '--cpu_num_threads', '1', '--topk', '2', '-o', out]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /textline_upright\.png\n\s+1\. 0_degree\s+1\.0000 {2}\(class 0\)\n\s+2\. 180_degree/);
+    const rows = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((o) => o.file), [up, 'missing.png']);
+    assert.equal(rows[0].topk.length, 2);
+    assert.equal(rows[0].timings.batchSize, 1);
+    assert.equal(rows[1].error.code, 'E_IMAGE');
+    assert.deepEqual((await readdir(tmp.path)).filter((f) => f.includes('.tmp.')), [], 'no temporary file left');
+    for (const [flag, hint] of [
+      ['--save_dir', /--save_dir: use -o results\.jsonl/],
+      ['--class_id_map_file', /--class_id_map_file: use --labels <file>/],
+    ] as const) {
+      const h = await runCli(['predict', '-m', 'textline', flag, 'x', up]);
+      assert.equal(h.code, 2, flag);
+      assert.match(h.stderr, hint);
+    }
+    const both = await runCli(['predict', '-m', 'textline', '--batch_size', '2', '-b', '3', up]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give --batch-size or --batch_size, not both/);
+  });
+});

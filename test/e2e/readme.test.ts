@@ -1,0 +1,107 @@
+/**
+ * Every `npx pplcnet …` line of the README's sh blocks runs, offline, against local fixtures: each in its
+ * own folder holding the files it names (stand-ins built from the fixtures), as the installed CLI. Lines
+ * that need the network or a download are listed in SKIP with the reason; a line neither run nor skipped
+ * fails the test, so a new README example gets one or the other.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { buildPPLCNet, convertInferenceModel, convertPdparams } from '../../src/index.js';
+import { FIXTURES } from '../fixtures/index.js';
+import { ROOT, tempDir } from '../helpers.js';
+
+/** Lines not run, by a substring of the line, with why. */
+const SKIP: readonly [string, string][] = [
+  ['pull PPLCNet_x1_0 doc_ori', 'downloads from PaddlePaddle'],
+  ['pull --timeout 60 PPLCNet_x2_5', 'downloads from PaddlePaddle'],
+  ['predict -m PPLCNet_x1_0 cat.jpg', 'downloads from PaddlePaddle'],
+  ['bench -m PPLCNet_x0_5', 'downloads from PaddlePaddle'],
+  ['convert PPLCNet_x1_0_infer/inference.pdmodel', "needs PaddleClas's legacy inference model (the repository holds its program only)"],
+];
+
+/** Appended to lines that would run for long (the figures come from bench/, not from tests). */
+const SHORTER: readonly [RegExp, string][] = [[/ bench /, ' --runs 2 --warmup 0 --no-peak']];
+
+/** The README's sh lines that run pplcnet, continuation lines joined, the `npm ci && … &&` prefix dropped. */
+export function readmeCommands(readme: string): string[] {
+  const out: string[] = [];
+  for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    const lines = block[1]!.replace(/\\\n\s*/g, ' ').split('\n');
+    for (const line of lines) {
+      const code = line.replace(/\s+#.*$/, '').trim();
+      if (!code.includes('npx pplcnet')) continue;
+      out.push(code.replace(/^.*&& (npx pplcnet)/, '$1'));
+    }
+  }
+  return out;
+}
+
+describe('the README examples', () => {
+  const tmp = tempDir('readme', { before, after });
+  /** Stand-ins for the files the examples name, made once. */
+  const inputs = new Map<string, string>();
+
+  before(async () => {
+    const shared = join(tmp.path, 'shared');
+    await mkdir(join(shared, 'scans', 'day1'), { recursive: true });
+    await mkdir(join(shared, 'photos'));
+    await mkdir(join(shared, 'val'));
+    for (const f of ['00_up.png', '01_down.png']) {
+      await cp(join(FIXTURES.textlines, f), join(shared, 'scans', 'day1', f));
+      await cp(join(FIXTURES.textlines, f), join(shared, 'val', f));
+    }
+    await cp(join(ROOT, 'models/examples/textline_upright.png'), join(shared, 'photos', 'a.png'));
+    const weights = join(shared, 'PPLCNet_x1_0_pretrained.pdparams');
+    await cp(join(FIXTURES.pdparams, 'x0_25.pdparams'), weights);
+    await cp(join(FIXTURES.pdparams, 'stride_pairs.pdparams'), join(shared, 'PULC_textline.pdparams'));
+    await writeFile(join(shared, 'exported.onnx'), (await convertPdparams(weights)).bytes);
+    const x1 = buildPPLCNet({ scale: 1.0 }, { description: { name: 'PPLCNet_x1_0' } }).bytes;
+    await writeFile(join(shared, 'PPLCNet_x1_0.onnx'), x1);
+    await writeFile(join(shared, 'paddle2onnx_export.onnx'), x1);
+    const textline = (await convertInferenceModel(FIXTURES.textlineModel)).bytes;
+    for (const f of ['textline.onnx', 'a.onnx', 'b.onnx']) await writeFile(join(shared, f), textline);
+    for (const name of ['scans', 'photos', 'val', 'PPLCNet_x1_0_pretrained.pdparams', 'PULC_textline.pdparams', 'exported.onnx', 'PPLCNet_x1_0.onnx', 'paddle2onnx_export.onnx', 'textline.onnx', 'a.onnx', 'b.onnx']) {
+      inputs.set(name, join(shared, name));
+    }
+    inputs.set('models', join(ROOT, 'models'));
+  });
+
+  test('every pplcnet line runs offline and exits 0, or is skipped for a stated reason', { timeout: 300_000 }, async () => {
+    const commands = readmeCommands(await readFile(join(ROOT, 'README.md'), 'utf8'));
+    assert.ok(commands.length >= 20, `${commands.length} lines found`);
+    const home = join(tmp.path, 'home');
+    let ran = 0;
+    for (const [i, command] of commands.entries()) {
+      const skip = SKIP.find(([s]) => command.includes(s));
+      if (skip) continue;
+      // its own folder with the inputs it names (not what it writes with -o)
+      const cwd = join(tmp.path, `example-${i}`);
+      await mkdir(cwd);
+      const output = / -o (\S+)/.exec(command)?.[1];
+      for (const [name, path] of inputs) {
+        if (name !== output && new RegExp(`(^|[\\s'./])${name.replace(/\./g, '\\.')}([\\s/']|$)`).test(command)) await symlink(path, join(cwd, name));
+      }
+      let line = command.replaceAll('npx pplcnet', `node ${JSON.stringify(join(ROOT, 'bin/pplcnet.js'))}`);
+      for (const [re, extra] of SHORTER) if (re.test(line)) line += extra;
+      const r = await sh(line, cwd, { PPLCNET_HOME: home, PPLCNET_OFFLINE: '1' });
+      assert.equal(r.code, 0, `README: ${command}\nexit ${r.code}\n${r.stderr}${r.stdout.slice(0, 2000)}`);
+      ran++;
+    }
+    assert.equal(ran + SKIP.length, commands.length, 'each SKIP entry matches one README line');
+  });
+});
+
+function sh(line: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', line], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
