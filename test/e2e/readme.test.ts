@@ -19,6 +19,8 @@ const SKIP: readonly [string, string][] = [
   ['pull --timeout 60 PPLCNet_x2_5', 'downloads from PaddlePaddle'],
   ['predict -m PPLCNet_x1_0 cat.jpg', 'downloads from PaddlePaddle'],
   ['bench -m PPLCNet_x0_5', 'downloads from PaddlePaddle'],
+  ['serve -m PP-LCNet_x0_25_textline_ori -m ./PPLCNet_x1_0.onnx', 'serves until stopped; test/e2e/serve-cli.test.ts starts and stops it'],
+  ['serve -m PP-LCNet_x0_25_textline_ori', 'serves until stopped; test/e2e/serve-cli.test.ts starts and stops it'],
   ['convert PPLCNet_x1_0_infer/inference.pdmodel', "needs PaddleClas's legacy inference model (the repository holds its program only)"],
 ];
 
