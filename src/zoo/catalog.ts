@@ -1,12 +1,11 @@
 /**
  * The zoo as a catalog: every model with its state in the cache, one model's full record, the folders
- * models live in, and pulling a model by name (download, verify, convert).
+ * models live in.
  */
 import { PplcnetError } from '../errors.js';
 import { defaultCacheDir } from './cache.js';
-import { type PullOptions, type SourceRecord, cacheState, modelDir } from './pull.js';
+import { type SourceRecord, cacheState, modelDir } from './pull.js';
 import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
-import { type ResolveOptions, type ResolvedModel, resolveModel } from './resolve.js';
 
 /** A zoo record with its cache state. */
 export type ZooListing = ZooEntry & {
@@ -60,10 +59,4 @@ export async function zooModelInfo(name: string, options: CacheOption = {}): Pro
 export function zooPath(name?: string, options: CacheOption = {}): string {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   return name ? modelDir(cacheDir, requireZooEntry(name).name) : cacheDir;
-}
-
-/** Pull a zoo model by name into the cache and convert it: the ONNX `predict` will use. */
-export async function pullZooModel(name: string, options: Omit<PullOptions, 'zoo'> & Pick<ResolveOptions, 'build'> = {}): Promise<ResolvedModel> {
-  const entry = requireZooEntry(name);
-  return resolveModel(entry.name, options);
 }

@@ -13,7 +13,7 @@ import { type FileStamp, type Notice, assertPlainName, cachePath, defaultCacheDi
 import { type ProgressCallback, download } from './download.js';
 import { acquireLock } from './lock.js';
 import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
-import { extractTar, listTar } from './tar.js';
+import { extractTar, listTar } from '../util/tar.js';
 
 export interface PullOptions {
   /** [defaultCacheDir()] */

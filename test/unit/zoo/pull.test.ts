@@ -9,7 +9,7 @@ import { PplcnetError } from '../../../src/errors.js';
 import { type ProgressEvent, download } from '../../../src/zoo/download.js';
 import { mirrorUrl, pullModel } from '../../../src/zoo/pull.js';
 import { ZOO, type ZooEntry, loadZoo } from '../../../src/zoo/registry.js';
-import { extractTar } from '../../../src/zoo/tar.js';
+import { extractTar } from '../../../src/util/tar.js';
 import { makeTar } from '../../archives.js';
 import { FIXTURES } from '../../fixtures/index.js';
 import { type TestServer, startServer } from '../../server.js';
@@ -163,7 +163,9 @@ describe('zoo pulls from a local server', () => {
       await clf.close();
       assert.equal(r.topk[0]!.label, '180_degree', "the archive's inference.yml labels win over the record's");
       const onnx = await readdir(join(cache, 'models', 'tl-remote', 'onnx'));
-      assert.deepEqual(onnx.map((f) => f.replace(/^[0-9a-f]{64}/, 'KEY')).sort(), ['KEY.onnx', 'KEY.onnx.sha256']);
+      assert.deepEqual(onnx.map((f) => f.replace(/^[0-9a-f]{64}/, 'KEY')).sort(), ['KEY.onnx', 'KEY.onnx.json', 'KEY.onnx.sha256']);
+      const record = JSON.parse(await readFile(join(cache, 'models', 'tl-remote', 'onnx', onnx.find((f) => f.endsWith('.json'))!), 'utf8'));
+      assert.deepEqual([record.kind, record.name, record.sources], ['zoo', 'tl-remote', [{ source: 'zoo:tl-remote' }]]);
     } finally {
       if (env === undefined) delete process.env.PPLCNET_REGISTRY;
       else process.env.PPLCNET_REGISTRY = env;
