@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -105,5 +105,69 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     const bad = await runCli(['pull', '--timeout', 'soon', 'stalled'], { env });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--timeout.*positive number of seconds/);
+  });
+
+  test('an unresolvable host: says it is unreachable and names --mirror, --offline and where to put the file; leaves nothing', async () => {
+    const cache = join(home, 'dns');
+    const r = await runCli(['pull', '--cache-dir', cache, 'tiny-x0_25'], { env: { ...env, PPLCNET_MIRROR: '' } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /tiny-x0_25: cannot reach models\.example\.invalid \(host not found[^)]*\)/);
+    assert.match(r.stderr, /--mirror http:\/\/host:port/);
+    assert.match(r.stderr, /--offline/);
+    assert.ok(r.stderr.includes(`put it at ${join(cache, 'models', 'tiny-x0_25', 'tiny-x0_25.pdparams')}`), r.stderr);
+    assert.ok(!existsSync(cache), 'a failed pull leaves no folder behind');
+  });
+
+  test('a mirror that refuses the connection is named as the mirror; nothing is left in the cache', async () => {
+    const closed = await startServer();
+    await closed.close();
+    const cache = join(home, 'refused');
+    await mkdir(join(cache, 'models'), { recursive: true });
+    const r = await runCli(['pull', '--cache-dir', cache, '--mirror', closed.url, 'tiny-x0_25'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot reach the mirror 127\.0\.0\.1:\d+ \(connection refused\)/);
+    assert.deepEqual(await readdir(join(cache, 'models')), [], 'the model folder made for the pull is removed');
+  });
+
+  test('--mirror without a scheme: exit 2 naming the flag and the expected form; nothing requested', async () => {
+    const before = server.requests.length;
+    const r = await runCli(['pull', '--mirror', '127.0.0.1:8765', 'tiny-x0_25'], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--mirror .*expected an http or https URL .*--mirror http:\/\/host:port.*did you mean http:\/\/127\.0\.0\.1:8765\?/);
+    const envBad = await runCli(['pull', 'tiny-x0_25'], { env: { ...env, PPLCNET_MIRROR: 'localhost:8765' } });
+    assert.equal(envBad.code, 2, envBad.stderr);
+    assert.match(envBad.stderr, /PPLCNET_MIRROR: expected an http or https URL/);
+    assert.equal(server.requests.length, before);
+  });
+
+  test('pull A B C tries every name, reports each, exits 1 when any failed', async () => {
+    const cache = join(home, 'multi');
+    const r = await runCli(['pull', '--cache-dir', cache, 'nope', 'tiny-x0_25', 'stalled', '--timeout', '0.3'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^tiny-x0_25: .*\.onnx/m);
+    assert.match(r.stderr, /error: 'nope' is not a zoo model/);
+    assert.match(r.stderr, /error: stalled: .*no data from 127\.0\.0\.1:\d+ for 0\.3 s/);
+    assert.match(r.stderr, /pulled 1 of 3; failed: nope, stalled/);
+  });
+
+  test('a file put in the cache by hand is checked and used, offline; a bad one is moved aside', async () => {
+    const cache = join(home, 'manual');
+    const folder = join(cache, 'models', 'tiny-x0_25');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'tiny-x0_25.pdparams'), await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams')));
+    const before = server.requests.length;
+    const r = await runCli(['pull', '--offline', '--cache-dir', cache, 'tiny-x0_25'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(server.requests.length, before, 'no request');
+    const info = JSON.parse((await runCli(['zoo', 'info', '--cache-dir', cache, 'tiny-x0_25'], { env })).stdout);
+    assert.equal(info.state, 'pulled');
+    assert.equal(info.source.placedByHand, true);
+    const bad = join(home, 'manual-bad');
+    await mkdir(join(bad, 'models', 'tiny-x0_25'), { recursive: true });
+    await writeFile(join(bad, 'models', 'tiny-x0_25', 'tiny-x0_25.pdparams'), 'not a pickle');
+    const r2 = await runCli(['pull', '--offline', '--cache-dir', bad, 'tiny-x0_25'], { env });
+    assert.equal(r2.code, 1, r2.stderr);
+    assert.match(r2.stderr, /placed in the cache by hand, was refused: it does not read as expected .*moved aside to .*tiny-x0_25\.pdparams\.rejected/);
+    assert.deepEqual(await readdir(join(bad, 'models', 'tiny-x0_25')), ['tiny-x0_25.pdparams.rejected']);
   });
 });

@@ -93,8 +93,7 @@ describe('zoo pulls from a local server', () => {
     await fresh();
     const e = entry({ sha256: '0'.repeat(64) });
     await assert.rejects(pullModel(e, { cacheDir: cache }), (err: unknown) => err instanceof PplcnetError && err.code === 'E_CHECKSUM' && /does not match the expected 0000/.test(err.message));
-    const left = await readdir(join(cache, 'models', 'tiny'));
-    assert.deepEqual(left, [], `left behind: ${left.join(', ')}`);
+    assert.deepEqual(await readdir(cache), [], 'the folders made for the pull are removed');
   });
 
   test('404 and connection refused: clear messages naming the URL', async () => {
@@ -103,7 +102,7 @@ describe('zoo pulls from a local server', () => {
     const closed = await startServer();
     const port = closed.port;
     await closed.close();
-    await assert.rejects(download(`http://127.0.0.1:${port}/x`, join(cache, 'x')), /127\.0\.0\.1:\d+\/x: connection refused/);
+    await assert.rejects(download(`http://127.0.0.1:${port}/x`, join(cache, 'x')), /127\.0\.0\.1:\d+\/x: cannot reach 127\.0\.0\.1:\d+ \(connection refused\)/);
   });
 
   test('two concurrent pulls of one model: one download, both get the whole file', async () => {
@@ -143,7 +142,7 @@ describe('zoo pulls from a local server', () => {
     const e = entry({ name: 'evil', format: 'inference', urls: [`${server.url}/a/evil.tar`] });
     await assert.rejects(pullModel(e, { cacheDir: cache }), /refusing the path "\.\.\/\.\.\/escaped\.txt", which leaves the target folder/);
     assert.ok(!existsSync(join(cache, 'escaped.txt')) && !existsSync(join(cache, 'models', 'escaped.txt')));
-    assert.deepEqual(await readdir(join(cache, 'models', 'evil')), []);
+    assert.deepEqual(await readdir(cache), [], 'the folders made for the pull are removed');
     const dest = join(cache, 'x');
     await assert.rejects(extractTar(makeTar([{ name: '/etc/passwd', data: new Uint8Array(1) }]), dest, 't.tar'), /absolute path/);
     await assert.rejects(extractTar(makeTar([{ name: 'link', type: '2', linkname: '/etc' }]), dest, 't.tar'), /links and devices are not extracted/);
