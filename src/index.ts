@@ -50,3 +50,5 @@ export {
 export { expandInputs } from './util/inputs.js';
 export { formatBytes, writeFileAtomic } from './util/fs.js';
 export { listProblems } from './convert/architecture-check.js';
+export { listCache, pruneCache, removeFromCache, type CacheItem, type CacheOptions, type PruneOptions, type PrunedItem } from './zoo/inventory.js';
+export type { ConvertedRecord, SourceStamp } from './zoo/cache.js';

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { VERSION } from '../index.js';
 import { benchCommand } from './commands/bench.js';
 import { buildCommand } from './commands/build.js';
+import { cacheCommand } from './commands/cache.js';
 import { compareCommand } from './commands/compare.js';
 import { convertCommand } from './commands/convert.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -19,7 +20,7 @@ export function createProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), benchCommand(ctx), compareCommand(ctx)]) {
+  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), cacheCommand(ctx), benchCommand(ctx), compareCommand(ctx)]) {
     for (const c of [cmd, ...cmd.commands]) c.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }

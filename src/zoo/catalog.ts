@@ -2,7 +2,10 @@
  * The zoo as a catalog: every model with its state in the cache, one model's full record, the folders
  * models live in.
  */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PplcnetError } from '../errors.js';
+import { packagedModelPath } from '../util/fs.js';
 import { defaultCacheDir } from './cache.js';
 import { type SourceRecord, cacheState, modelDir } from './pull.js';
 import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
@@ -13,6 +16,11 @@ export type ZooListing = ZooEntry & {
   readonly state: 'packaged' | 'pulled' | 'remote';
   /** Bytes under the model's cache folder. */
   readonly cachedBytes: number;
+  /**
+   * The model's size: what was downloaded (pulled), what the registry says the download is (remote; absent
+   * when unknown), or the shipped files (packaged).
+   */
+  readonly sizeBytes?: number;
 };
 
 /** A zoo record with its cache state and folder. */
@@ -42,7 +50,8 @@ export async function listZoo(options: CacheOption = {}): Promise<ZooListing[]> 
   return Promise.all(
     loadZoo().map(async (e) => {
       const s = await cacheState(e, cacheDir);
-      return { ...e, state: s.state, cachedBytes: s.bytes };
+      const size = s.state === 'packaged' ? await folderBytes(packagedModelPath(e.packaged!)) : s.state === 'pulled' ? s.record?.bytes : e.sizeBytes;
+      return { ...e, state: s.state, cachedBytes: s.bytes, ...(size !== undefined ? { sizeBytes: size } : {}) };
     }),
   );
 }
@@ -59,4 +68,14 @@ export async function zooModelInfo(name: string, options: CacheOption = {}): Pro
 export function zooPath(name?: string, options: CacheOption = {}): string {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   return name ? modelDir(cacheDir, requireZooEntry(name).name) : cacheDir;
+}
+
+/** Bytes of the files under `dir` (0 when absent). */
+async function folderBytes(dir: string): Promise<number> {
+  const s = await stat(dir).catch(() => undefined);
+  if (!s) return 0;
+  if (!s.isDirectory()) return s.size;
+  let n = 0;
+  for (const e of await readdir(dir)) n += await folderBytes(join(dir, e));
+  return n;
 }
