@@ -5,7 +5,7 @@
  * `.rejected` files moved aside, temp files of processes that are gone).
  */
 import { existsSync } from 'node:fs';
-import { lstat, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { PplcnetError } from '../errors.js';
 import { type ConvertedRecord, cachePath, defaultCacheDir, isPlainName, readConvertedRecord } from './cache.js';
@@ -237,6 +237,8 @@ export async function pruneCache(options: PruneOptions = {}): Promise<PrunedItem
       const dir = join(models, name);
       if (isPlainName(name) && out.some((i) => i.path.startsWith(`${dir}/`)) && !(await hasFiles(dir).catch(() => true))) await rm(cachePath(cacheDir, 'models', name), { recursive: true, force: true });
     }
+    await rmdir(models).catch(() => {}); // only when empty
+
   }
   return out;
 }
