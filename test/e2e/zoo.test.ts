@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES } from '../fixtures/index.js';
+import { makeTar } from '../archives.js';
 import { runCli } from '../helpers.js';
 import { type TestServer, startServer } from '../server.js';
 
@@ -28,6 +29,7 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
           preprocess: { resize: { mode: 'exact', width: 64, height: 64 }, interpolation: 'linear', channelOrder: 'rgb', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
           labels: ['a', 'b', 'c', 'd'],
           description: 'a tiny test model',
+          sizeBytes: 12_345,
         },
         { name: 'stalled', format: 'pdparams', urls: ['https://models.example.invalid/dygraph/stalled.pdparams'] },
       ]),
@@ -42,9 +44,13 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
   test('zoo list shows built-in and registry models with their state', async () => {
     const r = await runCli(['zoo', 'list'], { env });
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^name\s+state\s+format\s+size\s+params\s+FLOPs\s+top-1\s+description$/m);
     assert.match(r.stdout, /^PPLCNet_x1_0\s+remote\s+pdparams\s+3M\s+161M\s+71\.32\s+PP-LCNet x1\.0 ImageNet-1k classifier$/m);
+    assert.match(r.stdout, /^state: packaged = ships with pplcnet .*; pulled = downloaded into the cache; remote = downloaded on first use/m);
+    assert.match(r.stdout, /^size: the download \(pulled\), the download where its publisher gives it \(remote; blank when unknown\)/m);
+    assert.match(r.stdout, /'pplcnet cache ls' lists everything in it/);
     assert.match(r.stdout, /^PP-LCNet_x0_25_textline_ori\s+packaged/m);
-    assert.match(r.stdout, /^tiny-x0_25\s+remote\s+pdparams/m);
+    assert.match(r.stdout, /^tiny-x0_25\s+remote\s+pdparams\s+12 kB\s+a tiny test model$/m, 'the size a registry record gives');
     const j = JSON.parse((await runCli(['zoo', 'list', '--json'], { env })).stdout);
     assert.ok(j.find((e: { name: string }) => e.name === 'PPLCNet_x2_5_ssld').metrics.top1 === 80.82);
   });
@@ -71,6 +77,8 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
   test('zoo info, path, pull (already there), rm', async () => {
     const info = JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25'], { env })).stdout);
     assert.equal(info.state, 'pulled');
+    const listed = JSON.parse((await runCli(['zoo', 'list', '--json'], { env })).stdout).find((e: { name: string }) => e.name === 'tiny-x0_25');
+    assert.equal(listed.sizeBytes, info.source.bytes, 'once pulled, the size is what was downloaded');
     assert.ok(info.cachedBytes > 0);
     assert.match(info.source.sha256, /^[0-9a-f]{64}$/);
     assert.deepEqual([info.source.verified.sha256, info.source.verified.parsed], ['recorded-on-first-pull', 'pickle']);
@@ -169,5 +177,63 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     assert.equal(r2.code, 1, r2.stderr);
     assert.match(r2.stderr, /placed in the cache by hand, was refused: it does not read as expected .*moved aside to .*tiny-x0_25\.pdparams\.rejected/);
     assert.deepEqual(await readdir(join(bad, 'models', 'tiny-x0_25')), ['tiny-x0_25.pdparams.rejected']);
+  });
+});
+
+describe('pplcnet cache and .tar archives (CLI)', () => {
+  let home = '';
+  let env: NodeJS.ProcessEnv = {};
+  let tar = '';
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'pplcnet-cache-cli-'));
+    env = { PPLCNET_HOME: join(home, 'cache') };
+    tar = join(home, 'PP-LCNet_x0_25_textline_ori_infer.tar');
+    const files = await Promise.all(['inference.json', 'inference.pdiparams', 'inference.yml'].map(async (f) => ({ name: `PP-LCNet_x0_25_textline_ori_infer/${f}`, data: new Uint8Array(await readFile(join(FIXTURES.textlineModel, f))) })));
+    await writeFile(tar, makeTar([{ name: 'PP-LCNet_x0_25_textline_ori_infer/', type: '5' }, ...files]));
+  });
+  after(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  test('predict --model and convert take a downloaded *_infer.tar', async () => {
+    const p = await runCli(['predict', '-m', tar, '--json', '--ep', 'cpu', join(FIXTURES.textlines, '02_down.png')], { env });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).topk[0].label, '180_degree');
+    const out = join(home, 'tl.onnx');
+    const c = await runCli(['convert', tar, '-o', out, '--json'], { env });
+    assert.equal(c.code, 0, c.stderr);
+    const folder = join(home, 'folder.onnx');
+    assert.equal((await runCli(['convert', FIXTURES.textlineModel, '-o', folder], { env })).code, 0);
+    assert.deepEqual(await readFile(out), await readFile(folder), 'the archive converts to the same ONNX as its folder');
+  });
+
+  test('cache ls shows the converted archive with its source; rm by source path; prune --dry-run lists, prune removes', async () => {
+    const src = join(home, 'mine.pdparams');
+    await writeFile(src, await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams')));
+    assert.equal((await runCli(['predict', '-m', src, '--ep', 'cpu', 'models/examples/textline_upright.png'], { env })).code, 0);
+    const ls = await runCli(['cache', 'ls'], { env });
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /^kind\s+id\s+size\s+last use\s+source$/m);
+    assert.ok(ls.stdout.split('\n').some((l) => /^converted\s+[0-9a-f]{12}\s+\d+ kB\s+just now\s+/.test(l) && l.endsWith(tar)), ls.stdout);
+    assert.ok(ls.stdout.split('\n').some((l) => /^converted\s+[0-9a-f]{12}\s+/.test(l) && l.endsWith(src)), ls.stdout);
+    assert.match(ls.stdout, /^\d+ items, .*'pplcnet cache rm <id\|source path>'/m);
+    const json = JSON.parse((await runCli(['cache', 'ls', '--json'], { env })).stdout) as { kind: string; id: string; record?: { sources: { source: string }[] } }[];
+    const mine = json.find((i) => i.record?.sources.some((s) => s.source === src))!;
+    await rm(src);
+    const dry = await runCli(['cache', 'prune', '--dry-run'], { env });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`^would remove converted ${mine.id} \\(\\d+ kB\\): .*mine\\.pdparams no longer exists$`, 'm'));
+    assert.match(dry.stdout, /^would free \d+ kB in 1 items$/m);
+    assert.equal((await runCli(['cache', 'prune'], { env })).code, 0);
+    assert.ok(!JSON.parse((await runCli(['cache', 'ls', '--json'], { env })).stdout).some((i: { id: string }) => i.id === mine.id));
+    const rmTar = await runCli(['cache', 'rm', tar], { env });
+    assert.equal(rmTar.code, 0, rmTar.stderr);
+    assert.match(rmTar.stdout, /^removed converted [0-9a-f]{12} \(\d+ kB\): .*\.onnx$/m);
+    const none = await runCli(['cache', 'rm', 'deadbeef00'], { env });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /deadbeef00: nothing in the cache .* 'pplcnet cache ls'/);
+    const bad = await runCli(['cache', 'prune', '--older-than', 'soon'], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /duration such as 30d/);
   });
 });
