@@ -24,6 +24,8 @@ export interface CacheItem {
   readonly bytes: number;
   /** ms since the epoch: last use (converted models, zoo models), else last change. */
   readonly lastUsedMs: number;
+  /** Zoo models: whether the pull finished (its `source.json` is there). */
+  readonly complete?: boolean;
   /** Converted models: what they were made from. */
   readonly record?: ConvertedRecord;
   /** Converted models: why the model is stale (every source gone or changed since), when it is. */
@@ -136,7 +138,8 @@ export async function listCache(options: CacheOptions = {}): Promise<CacheItem[]
         continue;
       }
       const used = await Promise.all([join(dir, 'source.json'), ...(existsSync(join(dir, 'onnx')) ? (await readdir(join(dir, 'onnx'))).map((f) => join(dir, 'onnx', f)) : [])].map(mtimeOf));
-      items.push({ kind: 'zoo', id: name, path: dir, bytes, lastUsedMs: Math.max(0, ...used) });
+      const complete = existsSync(join(dir, 'source.json'));
+      items.push({ kind: 'zoo', id: name, path: dir, bytes, lastUsedMs: Math.max(0, ...used) || (await mtimeOf(dir)), complete });
     }
   }
   items.push(...(await convertedIn(join(cacheDir, 'onnx'))));

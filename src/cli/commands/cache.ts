@@ -14,6 +14,8 @@ export function parseDuration(value: string): number {
   return Number(m[1]) * UNITS[(m[2] || 'd').toLowerCase()]!;
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 function age(ms: number, now: number): string {
   if (!ms) return '';
   const d = (now - ms) / 86_400_000;
@@ -21,7 +23,7 @@ function age(ms: number, now: number): string {
 }
 
 function source(i: CacheItem): string {
-  if (i.kind === 'zoo') return 'zoo model';
+  if (i.kind === 'zoo') return i.complete ? 'zoo model' : "zoo model, not pulled completely ('pplcnet pull' resumes it)";
   if (i.kind === 'leftover') return 'leftover';
   const s = i.record?.sources.map((x) => x.source).join(', ') ?? 'unknown source (converted before sources were recorded)';
   return i.stale ? `${s} (stale: ${i.stale})` : s;
@@ -39,7 +41,7 @@ export function cacheCommand(ctx: CliContext): Command {
     const rows = items.map((i) => [i.kind, i.id, formatBytes(i.bytes), age(i.lastUsedMs, now), source(i)]);
     const total = items.reduce((n, i) => n + i.bytes, 0);
     ctx.stdout(formatTable([['kind', 'id', 'size', 'last use', 'source'], ...rows]));
-    ctx.stdout(`${items.length} items, ${formatBytes(total)}; remove one with 'pplcnet cache rm <id|source path>', or clean up with 'pplcnet cache prune'\n`);
+    ctx.stdout(`${plural(items.length, 'item')}, ${formatBytes(total)}; remove one with 'pplcnet cache rm <id|source path>', or clean up with 'pplcnet cache prune'\n`);
   });
 
   const rm = new Command('rm').description('remove cached items: a zoo model name, a converted model id (key), the source path it was converted from, or a leftover').argument('<targets...>');
@@ -63,7 +65,7 @@ export function cacheCommand(ctx: CliContext): Command {
     }
     const verb = flags.dryRun ? 'would remove' : 'removed';
     for (const i of pruned) ctx.stdout(`${verb} ${i.kind} ${i.id} (${formatBytes(i.bytes)}): ${i.reason}\n`);
-    ctx.stdout(`${flags.dryRun ? 'would free' : 'freed'} ${formatBytes(pruned.reduce((n, i) => n + i.bytes, 0))} in ${pruned.length} items\n`);
+    ctx.stdout(`${flags.dryRun ? 'would free' : 'freed'} ${formatBytes(pruned.reduce((n, i) => n + i.bytes, 0))} in ${plural(pruned.length, 'item')}\n`);
   });
 
   return new Command('cache').description('the cache: ls, rm, prune').addCommand(ls).addCommand(rm).addCommand(prune);

@@ -12,7 +12,7 @@ import { ZOO, type ZooEntry, loadZoo } from '../../../src/zoo/registry.js';
 import { extractTar } from '../../../src/util/tar.js';
 import { makeTar } from '../../archives.js';
 import { FIXTURES } from '../../fixtures/index.js';
-import { type TestServer, startServer } from '../../server.js';
+import { type TestServer, refusingUrl, startServer } from '../../server.js';
 import { createHash } from 'node:crypto';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -99,10 +99,7 @@ describe('zoo pulls from a local server', () => {
   test('404 and connection refused: clear messages naming the URL', async () => {
     await fresh();
     await assert.rejects(pullModel(entry({ urls: [`${server.url}/nothing.pdparams`] }), { cacheDir: cache }), /\/nothing\.pdparams: HTTP 404 not found/);
-    const closed = await startServer();
-    const port = closed.port;
-    await closed.close();
-    await assert.rejects(download(`http://127.0.0.1:${port}/x`, join(cache, 'x')), /127\.0\.0\.1:\d+\/x: cannot reach 127\.0\.0\.1:\d+ \(connection refused\)/);
+    await assert.rejects(download(`${await refusingUrl()}/x`, join(cache, 'x')), /127\.0\.0\.1:\d+\/x: cannot reach 127\.0\.0\.1:\d+ \(connection refused\)/);
   });
 
   test('two concurrent pulls of one model: one download, both get the whole file', async () => {
