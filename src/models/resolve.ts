@@ -19,7 +19,7 @@ import { packagedModelPath } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { type ConvertedRecord, type Notice, type SourceStamp, cachedModel, defaultCacheDir, sha256, sourceStamp } from '../zoo/cache.js';
 import { requireZooEntry } from '../zoo/catalog.js';
-import { type PullOptions, pullModel } from '../zoo/pull.js';
+import { type PullOptions, checkMirror, pullModel } from '../zoo/pull.js';
 import { type ZooEntry, findZooEntry, loadZoo } from '../zoo/registry.js';
 
 /** Everything that decides how a model is found, pulled and converted: one options object. */
@@ -77,6 +77,8 @@ export async function resolveModel(model: ModelSource, options: ResolveOptions =
     return { name: `<ONNX model, ${model.length} bytes>`, bytes: model, origin: 'bytes' };
   }
   if (typeof model !== 'string' || model === '') throw invalidOption('model', 'a zoo name, a model path or ONNX model bytes (Uint8Array)', model, 'type');
+  // a malformed mirror is a bad command line even when this model needs no download
+  if (options.mirror !== undefined) checkMirror(options.mirror, 'option');
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const build = options.build ?? {};
   const notice = options.notice;

@@ -140,6 +140,9 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     const r = await runCli(['pull', '--mirror', '127.0.0.1:8765', 'tiny-x0_25'], { env });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--mirror .*expected an http or https URL .*--mirror http:\/\/host:port.*did you mean http:\/\/127\.0\.0\.1:8765\?/);
+    const predict = await runCli(['predict', '-m', 'textline', '--mirror', 'localhost:8765', 'models/examples/textline_upright.png'], { env });
+    assert.equal(predict.code, 2, 'refused even for a model that needs no download');
+    assert.match(predict.stderr, /--mirror .*expected an http or https URL/);
     const envBad = await runCli(['pull', 'tiny-x0_25'], { env: { ...env, PPLCNET_MIRROR: 'localhost:8765' } });
     assert.equal(envBad.code, 2, envBad.stderr);
     assert.match(envBad.stderr, /PPLCNET_MIRROR: expected an http or https URL/);
