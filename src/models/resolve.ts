@@ -82,7 +82,8 @@ export async function resolveModel(model: ModelSource, options: ResolveOptions =
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const build = options.build ?? {};
   const notice = options.notice;
-  switch (await kindOf(model)) {
+  const kind = await kindOf(model);
+  switch (kind) {
     case 'onnx':
       if (!existsSync(model)) throw new PplcnetError('E_IO', `${model}: no such file`);
       return { name: basename(model).replace(/\.onnx$/i, ''), bytes: new Uint8Array(await readFile(model)), path: model, origin: 'onnx' };
@@ -95,7 +96,7 @@ export async function resolveModel(model: ModelSource, options: ResolveOptions =
     case 'tar':
     case 'inference': {
       const src = await readInferenceModel(model);
-      const tar = await isTarArchive(model);
+      const tar = kind === 'tar';
       const main = tar ? model : src.files.program;
       const name = basename(model.replace(/[\\/]+$/, '')).replace(/\.tar$/i, '');
       return convertInference(src, { cacheDir, build, name, notice, record: { kind: tar ? 'tar' : 'inference', name, sources: [await sourceStamp(model, main)] } });
