@@ -230,9 +230,10 @@ describe('pplcnet cache and .tar archives (CLI)', () => {
     const rmTar = await runCli(['cache', 'rm', tar], { env });
     assert.equal(rmTar.code, 0, rmTar.stderr);
     assert.match(rmTar.stdout, /^removed converted [0-9a-f]{12} \(\d+ kB\): .*\.onnx$/m);
-    const none = await runCli(['cache', 'rm', 'deadbeef00'], { env });
+    const none = await runCli(['cache', 'rm', 'deadbeef00', 'textline'], { env });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /deadbeef00: nothing in the cache .* 'pplcnet cache ls'/);
+    assert.match(none.stderr, /textline: nothing in the cache/, 'every target is tried');
     const bad = await runCli(['cache', 'prune', '--older-than', 'soon'], { env });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /duration such as 30d/);

@@ -1,7 +1,8 @@
 /** `pplcnet cache ls|rm|prune`: what the cache holds (zoo models, models converted from your files, leftovers) and removing it. */
 import { Command, InvalidArgumentError } from 'commander';
-import { type CacheItem, formatBytes, listCache, pruneCache, removeFromCache } from '../../index.js';
+import { type CacheItem, PplcnetError, formatBytes, listCache, pruneCache, removeFromCache } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { EXIT } from '../errors.js';
 import { type CacheFlags, addCacheOption, cacheOptionsFrom } from '../options.js';
 import { formatTable } from '../table.js';
 
@@ -46,10 +47,18 @@ export function cacheCommand(ctx: CliContext): Command {
 
   const rm = new Command('rm').description('remove cached items: a zoo model name, a converted model id (key), the source path it was converted from, or a leftover').argument('<targets...>');
   addCacheOption(rm).action(async (targets: string[], flags: CacheFlags) => {
+    let failed = 0;
     for (const t of targets) {
-      const removed = await removeFromCache(t, cacheOptionsFrom(flags));
-      for (const i of removed) ctx.stdout(`removed ${i.kind} ${i.id} (${formatBytes(i.bytes)}): ${i.path}\n`);
+      try {
+        const removed = await removeFromCache(t, cacheOptionsFrom(flags));
+        for (const i of removed) ctx.stdout(`removed ${i.kind} ${i.id} (${formatBytes(i.bytes)}): ${i.path}\n`);
+      } catch (err) {
+        if (!(err instanceof PplcnetError)) throw err;
+        ctx.stderr(`pplcnet: error: ${err.message}\n`);
+        failed++;
+      }
     }
+    if (failed) process.exitCode = EXIT.failure;
   });
 
   const prune = new Command('prune')
@@ -68,5 +77,8 @@ export function cacheCommand(ctx: CliContext): Command {
     ctx.stdout(`${flags.dryRun ? 'would free' : 'freed'} ${formatBytes(pruned.reduce((n, i) => n + i.bytes, 0))} in ${plural(pruned.length, 'item')}\n`);
   });
 
+  ls.addHelpText('after', '\nExamples:\n  pplcnet cache ls\n  pplcnet cache ls --json --cache-dir /data/pplcnet\n');
+  rm.addHelpText('after', '\nExamples:\n  pplcnet cache rm ./PULC_textline.pdparams   # every model converted from this file\n  pplcnet cache rm ff1de757c62b               # one converted model, by the id cache ls shows\n  pplcnet cache rm PPLCNet_x1_0               # a pulled zoo model\n');
+  prune.addHelpText('after', '\nExamples:\n  pplcnet cache prune --dry-run\n  pplcnet cache prune --older-than 30d\n');
   return new Command('cache').description('the cache: ls, rm, prune').addCommand(ls).addCommand(rm).addCommand(prune);
 }
