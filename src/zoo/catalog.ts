@@ -17,8 +17,8 @@ export type ZooListing = ZooEntry & {
   /** Bytes under the model's cache folder. */
   readonly cachedBytes: number;
   /**
-   * The model's size: what was downloaded (pulled), what the registry says the download is (remote; absent
-   * when unknown), or the shipped files (packaged).
+   * The model's size: what it takes in the cache (pulled: the download and its converted ONNX), what the
+   * registry says the download is (remote; absent when unknown), or the shipped files (packaged).
    */
   readonly sizeBytes?: number;
 };
@@ -50,7 +50,7 @@ export async function listZoo(options: CacheOption = {}): Promise<ZooListing[]> 
   return Promise.all(
     loadZoo().map(async (e) => {
       const s = await cacheState(e, cacheDir);
-      const size = s.state === 'packaged' ? await folderBytes(packagedModelPath(e.packaged!)) : s.state === 'pulled' ? s.record?.bytes : e.sizeBytes;
+      const size = s.state === 'packaged' ? await folderBytes(packagedModelPath(e.packaged!)) : s.state === 'pulled' ? s.bytes : e.sizeBytes;
       return { ...e, state: s.state, cachedBytes: s.bytes, ...(size !== undefined ? { sizeBytes: size } : {}) };
     }),
   );

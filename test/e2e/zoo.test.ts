@@ -47,7 +47,7 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     assert.match(r.stdout, /^name\s+state\s+format\s+size\s+params\s+FLOPs\s+top-1\s+description$/m);
     assert.match(r.stdout, /^PPLCNet_x1_0\s+remote\s+pdparams\s+3M\s+161M\s+71\.32\s+PP-LCNet x1\.0 ImageNet-1k classifier$/m);
     assert.match(r.stdout, /^state: packaged = ships with pplcnet .*; pulled = downloaded into the cache; remote = downloaded on first use/m);
-    assert.match(r.stdout, /^size: the download \(pulled\), the download where its publisher gives it \(remote; blank when unknown\)/m);
+    assert.match(r.stdout, /^size: in the cache, download and converted ONNX \(pulled\); the download, where its publisher gives it \(remote; blank when unknown\)/m);
     assert.match(r.stdout, /'pplcnet cache ls' lists everything in it/);
     assert.match(r.stdout, /^PP-LCNet_x0_25_textline_ori\s+packaged/m);
     assert.match(r.stdout, /^tiny-x0_25\s+remote\s+pdparams\s+12 kB\s+a tiny test model$/m, 'the size a registry record gives');
@@ -78,7 +78,9 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     const info = JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25'], { env })).stdout);
     assert.equal(info.state, 'pulled');
     const listed = JSON.parse((await runCli(['zoo', 'list', '--json'], { env })).stdout).find((e: { name: string }) => e.name === 'tiny-x0_25');
-    assert.equal(listed.sizeBytes, info.source.bytes, 'once pulled, the size is what was downloaded');
+    assert.equal(listed.sizeBytes, info.cachedBytes, 'once pulled, the size is what the model takes in the cache');
+    assert.ok(info.cachedBytes > info.source.bytes, 'the download and its converted ONNX');
+    assert.match((await runCli(['zoo', 'list'], { env })).stdout, new RegExp(`^tiny-x0_25\\s+pulled\\s+pdparams\\s+${(info.cachedBytes / 1e3).toFixed(0)} kB\\s+a tiny test model$`, 'm'));
     assert.ok(info.cachedBytes > 0);
     assert.match(info.source.sha256, /^[0-9a-f]{64}$/);
     assert.deepEqual([info.source.verified.sha256, info.source.verified.parsed], ['recorded-on-first-pull', 'pickle']);

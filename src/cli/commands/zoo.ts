@@ -28,7 +28,7 @@ export function zooCommand(ctx: CliContext): Command {
       [
         '',
         "state: packaged = ships with pplcnet (converted into the cache on first use); pulled = downloaded into the cache; remote = downloaded on first use or by 'pplcnet pull <name>'",
-        'size: the download (pulled), the download where its publisher gives it (remote; blank when unknown), the shipped files (packaged)',
+        'size: in the cache, download and converted ONNX (pulled); the download, where its publisher gives it (remote; blank when unknown); the shipped files (packaged)',
         `cache: ${zooPath(undefined, cacheOptionsFrom(flags))}; 'pplcnet cache ls' lists everything in it, models converted from your own files included`,
         '',
       ].join('\n'),
