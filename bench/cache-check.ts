@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildPPLCNet } from '../src/builder/pplcnet.js';
 import { cachedModel, sha256File } from '../src/zoo/cache.js';
-import { resolveModel } from '../src/zoo/resolve.js';
+import { resolveModel } from '../src/models/resolve.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

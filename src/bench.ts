@@ -8,7 +8,7 @@ import { buildPPLCNet } from './builder/pplcnet.js';
 import { parseMetadata } from './metadata.js';
 import { readMetadataProps } from './onnx/metadata-props.js';
 import { type BenchOptions, type BenchResult, benchModel, measureMatmulPeak } from './runtime/bench.js';
-import { type ResolveOptions, resolveModel } from './zoo/resolve.js';
+import { type ResolveOptions, resolveModel } from './models/resolve.js';
 
 export interface ModelBenchOptions extends Omit<BenchOptions, 'inputSize' | 'multiplyAdds' | 'peak'>, Omit<ResolveOptions, 'build' | 'weights'> {
   /** A zoo name or model path; absent: a PP-LCNet at `scale` built in memory. */

@@ -14,13 +14,16 @@ import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata
 import { readMetadataProps } from './onnx/metadata-props.js';
 import { type TopClass, asProbabilities, topK } from './output.js';
 import { type SessionOptions, createSession, ort } from './runtime/session.js';
-import { type ResolveOptions, resolveModel } from './zoo/resolve.js';
+import { type ModelSource, type ResolveOptions, resolveModel } from './models/resolve.js';
 
 export { type TopClass, topK, softmaxRows } from './output.js';
 
 export interface ClassifierOptions extends SessionOptions, ResolveOptions {
-  /** A zoo name (`PP-LCNet_x0_25_textline_ori`), an `.onnx` file, or a Paddle model to convert. */
-  model: string;
+  /**
+   * A zoo name (`PP-LCNet_x0_25_textline_ori`), an `.onnx` file, a Paddle model to convert (`.pdparams`,
+   * inference model folder/`.json`/`.pdmodel`, `*_infer.tar`), or the bytes of an ONNX model.
+   */
+  model: ModelSource;
   /** How many classes to return. [the model's `topk`, else 5] */
   topk?: number;
   /**
@@ -91,8 +94,8 @@ export interface PreparedInput extends PreparedImage {
 }
 
 export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
-  if (!options || typeof options.model !== 'string' || options.model === '') {
-    throw invalidOption('model', 'a zoo name or a model path', options?.model, 'type');
+  if (!options || !((typeof options.model === 'string' && options.model !== '') || options.model instanceof Uint8Array)) {
+    throw invalidOption('model', 'a zoo name, a model path or ONNX model bytes (Uint8Array)', options?.model, 'type');
   }
   const decodeOptions = options.maxPixels === undefined ? undefined : { maxPixels: pixelLimit(options) };
   const resolved = await resolveModel(options.model, options);
@@ -111,7 +114,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   let lastLogits: Float32Array | undefined;
   let closed = false;
   const assertOpen = (what: string): void => {
-    if (closed) throw new PplcnetError('E_CLOSED', `${what}: this classifier (${options.model}) was closed; create a new one with createClassifier()`);
+    if (closed) throw new PplcnetError('E_CLOSED', `${what}: this classifier (${resolved.name}) was closed; create a new one with createClassifier()`);
   };
   const run = async (data: Float32Array, n: number, h: number, w: number): Promise<Float32Array> => {
     assertOpen('run');

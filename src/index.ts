@@ -29,13 +29,13 @@ export {
   type GraphOptimizationLevel,
 } from './runtime/session.js';
 export { ZOO, findZooEntry, type ZooEntry } from './zoo/registry.js';
-export { resolveModel, type ResolvedModel, type ResolveOptions } from './zoo/resolve.js';
+export { resolveModel, pullZooModel, type ModelSource, type ResolvedModel, type ResolveOptions } from './models/resolve.js';
 export { defaultCacheDir } from './zoo/cache.js';
 export { convertPdparams, inferArchitecture, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';
 export { readPdparams, type PdparamsFile, type WeightTensor } from './convert/pdparams.js';
 export { pullModel, removeModel, mirrorUrl, type PullOptions, type PulledModel } from './zoo/pull.js';
 export { loadZoo } from './zoo/registry.js';
-export { listZoo, pullZooModel, requireZooEntry, zooModelInfo, zooPath, type ZooListing, type ZooModelInfo } from './zoo/catalog.js';
+export { listZoo, requireZooEntry, zooModelInfo, zooPath, type ZooListing, type ZooModelInfo } from './zoo/catalog.js';
 export type { ProgressEvent, ProgressCallback } from './zoo/download.js';
 export { compareModels, type CompareOptions, type CompareReport } from './compare.js';
 export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
@@ -63,3 +63,5 @@ export { Batcher, BatcherFullError, BatcherClosedError, type BatcherOptions } fr
 export { ServeError, STATUS_OF_CODE, toHttpFailure, type HttpFailure } from './serve/errors.js';
 export { checkModelFile, sniffBytes, sniffFile, type FileKind, type ModelFileUse, type SniffedFile } from './util/sniff.js';
 export { shortestFloat32 } from './util/float.js';
+export { listCache, pruneCache, removeFromCache, type CacheItem, type CacheOptions, type PruneOptions, type PrunedItem } from './zoo/inventory.js';
+export type { ConvertedRecord, SourceStamp } from './zoo/cache.js';

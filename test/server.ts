@@ -107,3 +107,16 @@ export async function startServer(routes: Record<string, Route> = {}): Promise<T
       }),
   };
 }
+
+/**
+ * A 127.0.0.1 URL on which nothing listens (a connection there is refused): a port the system handed out,
+ * closed again before it is returned.
+ */
+export async function refusingUrl(): Promise<string> {
+  const s = await startServer();
+  await s.close();
+  return s.url;
+}
+
+/** A URL whose host never resolves (RFC 6761 reserves `.invalid`): a name lookup fails without any connection. */
+export const UNRESOLVABLE_HOST = 'models.example.invalid';

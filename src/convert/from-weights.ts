@@ -127,6 +127,14 @@ export async function convertPdparams(path: string, options: PdparamsOptions = {
     if (err instanceof PplcnetError) throw err;
     throw new PplcnetError('E_IO', `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
+  return convertPdparamsBytes(buf, path, options);
+}
+
+/** Check and convert the bytes of a `.pdparams` file, already read (`path` names it in messages). */
+export async function convertPdparamsBytes(buf: Uint8Array, path: string, options: PdparamsOptions = {}): Promise<PdparamsConversion> {
+  if (buf.length > WEIGHT_LIMITS.maxFileBytes) {
+    throw new PplcnetError('E_WEIGHTS', `${path}: ${buf.length} bytes, more than the ${WEIGHT_LIMITS.maxFileBytes} the weights of a PP-LCNet can take`);
+  }
   const contents = readPdparams(buf, path);
   const { prefix, tensors } = selectPrefix(contents, options.prefix, path);
   const notes: string[] = [];

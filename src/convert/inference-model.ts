@@ -3,7 +3,7 @@
  * parameters (`inference.pdiparams`), with `inference.yml` when present.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { scaleTag } from '../builder/architecture.js';
 import { type BuildOptions, type BuiltModel, buildPPLCNet } from '../builder/pplcnet.js';
@@ -17,6 +17,7 @@ import { readPdiparams, toFloat32 } from './pdiparams.js';
 import { readProgramDesc } from './pdmodel.js';
 import { PROGRAM_LIMITS, readPirProgram } from './pir.js';
 import { type Program, pdiparamsOrder } from './program.js';
+import { looksLikeTar, readTarFiles } from '../util/tar.js';
 
 export interface InferenceModelFiles {
   readonly format: 'pir-json' | 'program-desc';
@@ -107,19 +108,103 @@ export interface InferenceConversion extends BuiltModel {
   readonly warnings: readonly string[];
 }
 
-/** Convert a Paddle inference model to ONNX (nothing is written; the caller writes `bytes`). */
-export async function convertInferenceModel(
-  path: string,
-  options: Omit<BuildOptions, 'weights' | 'seed'> & {
-    /** What to record where inference.yml is silent (a zoo record's labels, preprocessing, name, license). */
-    defaults?: ModelDescription;
-  } = {},
-): Promise<InferenceConversion> {
+/** An inference model's files, each read once: where they are, and their bytes. */
+export interface InferenceModelSource {
+  readonly files: InferenceModelFiles;
+  readonly program: Uint8Array;
+  readonly params: Uint8Array;
+  readonly config?: Uint8Array;
+}
+
+/** The most an inference archive may hold: a program, its parameters and a config at their limits. */
+const MAX_ARCHIVE_BYTES = PROGRAM_LIMITS.maxBytes + WEIGHT_LIMITS.maxFileBytes + CONFIG_LIMITS.maxBytes + (1 << 20);
+
+/** Whether `path` is a tar archive: named `.tar`, or a file with a ustar header. */
+export async function isTarArchive(path: string): Promise<boolean> {
+  if (/\.tar$/i.test(path)) return true;
+  if (/\.(json|pdmodel|pdparams|onnx)$/i.test(path) || !existsSync(path) || !statSync(path).isFile()) return false;
+  const fh = await open(path, 'r');
+  try {
+    const head = new Uint8Array(263);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return looksLikeTar(head.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The files of an inference model from a `*_infer.tar` archive's bytes, read in memory by the tar reader
+ * (headers, checksums and paths checked; links, devices and escaping paths refused); nothing is extracted.
+ * Names in `files` are `<where>:<path in the archive>`.
+ */
+export async function inferenceModelFromTar(tar: Uint8Array, where: string): Promise<InferenceModelSource> {
+  if (tar.length > MAX_ARCHIVE_BYTES) throw new PplcnetError('E_FORMAT', `${where}: ${tar.length} bytes, more than the ${MAX_ARCHIVE_BYTES} an inference model archive of a PP-LCNet can take`);
+  const entries = await readTarFiles(tar, where);
+  const names = [...entries.keys()];
+  const program = ['inference.json', 'inference.pdmodel', 'model.json', 'model.pdmodel']
+    .map((n) => names.filter((f) => f === n || f.endsWith(`/${n}`)).sort((a, b) => a.split('/').length - b.split('/').length)[0])
+    .find((f) => f !== undefined);
+  if (!program) {
+    throw new PplcnetError('E_FORMAT', `${where}: no inference.json or inference.pdmodel in the archive (it holds ${names.slice(0, 5).join(', ') || 'no files'}); pass a Paddle inference model archive (*_infer.tar)`);
+  }
+  const dir = program.includes('/') ? program.slice(0, program.lastIndexOf('/') + 1) : '';
+  const paramsName = program.replace(/\.(json|pdmodel)$/, '.pdiparams');
+  const params = entries.get(paramsName);
+  if (!params) throw new PplcnetError('E_FORMAT', `${where}: ${program} is in the archive but its parameters ${paramsName} are not; an inference model needs both files`);
+  const configName = CONFIG_NAMES.map((n) => dir + n).find((n) => entries.has(n));
+  const files: InferenceModelFiles = {
+    format: program.endsWith('.json') ? 'pir-json' : 'program-desc',
+    program: `${where}:${program}`,
+    params: `${where}:${paramsName}`,
+    ...(configName ? { config: `${where}:${configName}` } : {}),
+  };
+  const bounded = (b: Uint8Array, max: number, name: string, what: string): Uint8Array => {
+    if (b.length > max) throw new PplcnetError('E_FORMAT', `${name}: ${b.length} bytes, more than the ${max} ${what} can take`);
+    return b;
+  };
+  return {
+    files,
+    program: bounded(entries.get(program)!, PROGRAM_LIMITS.maxBytes, files.program, 'a PP-LCNet program'),
+    params: bounded(params, WEIGHT_LIMITS.maxFileBytes, files.params, 'the parameters of a PP-LCNet'),
+    ...(configName ? { config: bounded(entries.get(configName)!, CONFIG_LIMITS.maxBytes, files.config!, 'an inference config') } : {}),
+  };
+}
+
+/** Read an inference model (folder, `.json`, `.pdmodel`, or a `*_infer.tar` archive), each file once. */
+export async function readInferenceModel(path: string): Promise<InferenceModelSource> {
+  if (await isTarArchive(path)) {
+    if (!existsSync(path)) throw new PplcnetError('E_IO', `${path}: no such file`);
+    const size = (await stat(path)).size;
+    if (size > MAX_ARCHIVE_BYTES) throw new PplcnetError('E_FORMAT', `${path}: ${size} bytes, more than the ${MAX_ARCHIVE_BYTES} an inference model archive of a PP-LCNet can take`);
+    return inferenceModelFromTar(new Uint8Array(await readFile(path)), path);
+  }
   const files = locateInferenceModel(path);
-  const program = await readProgramFile(files);
+  const [program, params, config] = await Promise.all([
+    readBounded(files.program, PROGRAM_LIMITS.maxBytes, 'a PP-LCNet program'),
+    readBounded(files.params, WEIGHT_LIMITS.maxFileBytes, 'the parameters of a PP-LCNet'),
+    files.config ? readBounded(files.config, CONFIG_LIMITS.maxBytes, 'an inference config') : undefined,
+  ]);
+  return { files, program, params, ...(config ? { config } : {}) };
+}
+
+export type InferenceConversionOptions = Omit<BuildOptions, 'weights' | 'seed'> & {
+  /** What to record where inference.yml is silent (a zoo record's labels, preprocessing, name, license). */
+  defaults?: ModelDescription;
+};
+
+/** Convert a Paddle inference model (folder, `.json`, `.pdmodel` or `*_infer.tar`) to ONNX (nothing is written; the caller writes `bytes`). */
+export async function convertInferenceModel(path: string, options: InferenceConversionOptions = {}): Promise<InferenceConversion> {
+  return convertInferenceSource(await readInferenceModel(path), options);
+}
+
+/** Convert an inference model's files, already read, to ONNX. */
+export async function convertInferenceSource(source: InferenceModelSource, options: InferenceConversionOptions = {}): Promise<InferenceConversion> {
+  const { files } = source;
+  const program = files.format === 'pir-json' ? readPirProgram(Buffer.from(source.program).toString('utf8'), files.program) : readProgramDesc(source.program, files.program);
   const reading = interpretProgram(program, files.program);
-  const weights = mapInferenceWeights(program, reading, await readBounded(files.params, WEIGHT_LIMITS.maxFileBytes, 'the parameters of a PP-LCNet'), files.params);
-  const configText = files.config ? Buffer.from(await readBounded(files.config, CONFIG_LIMITS.maxBytes, 'an inference config')).toString('utf8') : undefined;
+  const weights = mapInferenceWeights(program, reading, source.params, files.params);
+  const configText = source.config ? Buffer.from(source.config).toString('utf8') : undefined;
   const config = files.config && configText !== undefined ? readInferenceConfig(configText, files.config) : {};
   const arch = reading.architecture;
   const { defaults = {}, ...build } = options;

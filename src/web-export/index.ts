@@ -12,7 +12,7 @@ import { PplcnetError, invalidOption } from '../errors.js';
 import { imagenetLabels } from '../labels.js';
 import { parseMetadata } from '../metadata.js';
 import { readMetadataProps } from '../onnx/metadata-props.js';
-import { type ResolveOptions, resolveModel } from '../zoo/resolve.js';
+import { type ResolveOptions, resolveModel } from '../models/resolve.js';
 import { pageHtml } from './page-html.js';
 
 export interface ExportWebOptions extends ResolveOptions {

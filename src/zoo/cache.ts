@@ -1,11 +1,12 @@
 /** The pplcnet cache: where pulled sources and converted models live, and the checks that keep it there. */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, realpathSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { PplcnetError, invalidOption } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { VERSION } from '../version.js';
 
 /** `$PPLCNET_HOME`, else `$XDG_CACHE_HOME/pplcnet`, else `~/.cache/pplcnet` (Linux) or the platform's cache folder. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -117,10 +118,72 @@ export function cachePath(cacheDir: string, ...parts: string[]): string {
 /** What a cache lookup may report: a cached file that failed its check and was replaced. */
 export type Notice = (message: string) => void;
 
+/** One source a converted model was made from, as it was when converted. */
+export interface SourceStamp {
+  /** What the user gave (absolute path), or `zoo:<name>` / `packaged:<name>`. */
+  readonly source: string;
+  /** The file whose state is recorded (the `.pdparams`, the archive, the program file); absent for zoo and packaged models. */
+  readonly file?: string;
+  readonly size?: number;
+  readonly mtimeMs?: number;
+}
+
+/**
+ * What a converted model in the cache came from, kept beside it as `<key>.onnx.json`; its modification time
+ * is the model's last use. One ONNX may have several sources of the same content (a folder and its archive).
+ */
+export interface ConvertedRecord {
+  readonly kind: 'pdparams' | 'inference' | 'tar' | 'zoo' | 'packaged';
+  /** A display name (the file's or the zoo model's). */
+  readonly name: string;
+  readonly sources: readonly SourceStamp[];
+  /** ISO time of the conversion. */
+  readonly convertedAt: string;
+  /** The pplcnet version that converted it. */
+  readonly pplcnet: string;
+}
+
+/** The stamp of a local source: its absolute path and the size and mtime of `file` (the file read). */
+export async function sourceStamp(given: string, file: string): Promise<SourceStamp> {
+  const s = await stat(file);
+  return { source: resolve(given), file: resolve(file), size: s.size, mtimeMs: Math.round(s.mtimeMs) };
+}
+
+/** The record beside a cached model, or undefined (absent or unreadable). */
+export async function readConvertedRecord(onnxPath: string): Promise<ConvertedRecord | undefined> {
+  try {
+    const r = JSON.parse(await readFile(`${onnxPath}.json`, 'utf8')) as ConvertedRecord;
+    return r && typeof r === 'object' && Array.isArray(r.sources) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Mark a cached model used (the record's mtime), adding `source` to its record when it is a new one. */
+async function noteUse(path: string, record: Omit<ConvertedRecord, 'convertedAt' | 'pplcnet'> | undefined): Promise<void> {
+  const file = `${path}.json`;
+  if (!record) {
+    const now = new Date();
+    await utimes(file, now, now).catch(() => {});
+    return;
+  }
+  const had = await readConvertedRecord(path);
+  const fresh = record.sources.filter((s) => !had?.sources.some((h) => h.source === s.source && h.size === s.size && h.mtimeMs === s.mtimeMs));
+  if (had && fresh.length === 0) {
+    const now = new Date();
+    await utimes(file, now, now).catch(() => {});
+    return;
+  }
+  const sources = [...(had?.sources.filter((h) => !fresh.some((s) => s.source === h.source)) ?? []), ...fresh];
+  const next: ConvertedRecord = { ...(had ?? { convertedAt: new Date().toISOString(), pplcnet: VERSION }), kind: record.kind, name: record.name, sources };
+  await writeFileAtomic(file, `${JSON.stringify(next, null, 1)}\n`).catch(() => {});
+}
+
 /**
  * A converted model, cached as `<cacheDir>/<sub…>/<key>.onnx` with its sha256 in `<key>.onnx.sha256` beside
- * it (first line; the second is the file's stamp when the digest was last checked): read when present and
- * matching (hashed again unless the stamp proves the file unchanged), otherwise produced, written atomically (model first, digest last) and
+ * it (first line; the second is the file's stamp when the digest was last checked) and what it came from in
+ * `<key>.onnx.json` (see ConvertedRecord): read when present and matching (hashed again unless the stamp
+ * proves the file unchanged), otherwise produced, written atomically (model first, digest, then record) and
  * returned. A cached model that does not match its digest (altered, truncated) or has none is rebuilt, with a
  * notice. A cache that cannot be written is not an error (the model is returned).
  */
@@ -130,6 +193,7 @@ export async function cachedModel(
   key: string,
   produce: () => Promise<Uint8Array>,
   notice?: Notice,
+  record?: Omit<ConvertedRecord, 'convertedAt' | 'pplcnet'>,
 ): Promise<{ path?: string; bytes: Uint8Array; fromCache: boolean }> {
   if (!/^[0-9a-f]{64}$/.test(key)) throw new PplcnetError('E_UNSAFE_PATH', `cache key ${JSON.stringify(key)} is not a sha256`);
   const path = cachePath(cacheDir, ...sub, `${key}.onnx`);
@@ -145,10 +209,14 @@ export async function cachedModel(
       stamp = undefined;
     }
     // the full sha256 when the file may have changed since its digest was checked; see unchangedSince
-    if (recorded && (await unchangedSince(path, stamp))) return { path, bytes, fromCache: true };
+    if (recorded && (await unchangedSince(path, stamp))) {
+      await noteUse(path, record);
+      return { path, bytes, fromCache: true };
+    }
     const found = createHash('sha256').update(bytes).digest('hex');
     if (recorded === found) {
       await writeFileAtomic(digestPath, `${found}\n${JSON.stringify(await fileStamp(path))}\n`).catch(() => {});
+      await noteUse(path, record);
       return { path, bytes, fromCache: true };
     }
     notice?.(
@@ -162,6 +230,7 @@ export async function cachedModel(
   try {
     await writeFileAtomic(path, bytes);
     await writeFileAtomic(digestPath, `${createHash('sha256').update(bytes).digest('hex')}\n${JSON.stringify(await fileStamp(path))}\n`);
+    if (record) await writeFileAtomic(`${path}.json`, `${JSON.stringify({ ...record, convertedAt: new Date().toISOString(), pplcnet: VERSION }, null, 1)}\n`);
     return { path, bytes, fromCache: false };
   } catch {
     return { bytes, fromCache: false };

@@ -1,12 +1,14 @@
 /**
  * The zoo as a catalog: every model with its state in the cache, one model's full record, the folders
- * models live in, and pulling a model by name (download, verify, convert).
+ * models live in.
  */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PplcnetError } from '../errors.js';
+import { packagedModelPath } from '../util/fs.js';
 import { defaultCacheDir } from './cache.js';
-import { type PullOptions, type SourceRecord, cacheState, modelDir } from './pull.js';
+import { type SourceRecord, cacheState, modelDir } from './pull.js';
 import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
-import { type ResolveOptions, type ResolvedModel, resolveModel } from './resolve.js';
 
 /** A zoo record with its cache state. */
 export type ZooListing = ZooEntry & {
@@ -14,6 +16,11 @@ export type ZooListing = ZooEntry & {
   readonly state: 'packaged' | 'pulled' | 'remote';
   /** Bytes under the model's cache folder. */
   readonly cachedBytes: number;
+  /**
+   * The model's size: what it takes in the cache (pulled: the download and its converted ONNX), what the
+   * registry says the download is (remote; absent when unknown), or the shipped files (packaged).
+   */
+  readonly sizeBytes?: number;
 };
 
 /** A zoo record with its cache state and folder. */
@@ -43,7 +50,8 @@ export async function listZoo(options: CacheOption = {}): Promise<ZooListing[]> 
   return Promise.all(
     loadZoo().map(async (e) => {
       const s = await cacheState(e, cacheDir);
-      return { ...e, state: s.state, cachedBytes: s.bytes };
+      const size = s.state === 'packaged' ? await folderBytes(packagedModelPath(e.packaged!)) : s.state === 'pulled' ? s.bytes : e.sizeBytes;
+      return { ...e, state: s.state, cachedBytes: s.bytes, ...(size !== undefined ? { sizeBytes: size } : {}) };
     }),
   );
 }
@@ -62,8 +70,12 @@ export function zooPath(name?: string, options: CacheOption = {}): string {
   return name ? modelDir(cacheDir, requireZooEntry(name).name) : cacheDir;
 }
 
-/** Pull a zoo model by name into the cache and convert it: the ONNX `predict` will use. */
-export async function pullZooModel(name: string, options: Omit<PullOptions, 'zoo'> & Pick<ResolveOptions, 'build'> = {}): Promise<ResolvedModel> {
-  const entry = requireZooEntry(name);
-  return resolveModel(entry.name, options);
+/** Bytes of the files under `dir` (0 when absent). */
+async function folderBytes(dir: string): Promise<number> {
+  const s = await stat(dir).catch(() => undefined);
+  if (!s) return 0;
+  if (!s.isDirectory()) return s.size;
+  let n = 0;
+  for (const e of await readdir(dir)) n += await folderBytes(join(dir, e));
+  return n;
 }

@@ -66,6 +66,24 @@ const STATUS_TEXT: Readonly<Record<number, string>> = Object.freeze({
 /** A failure that another attempt will not change. */
 class Final extends PplcnetError {}
 
+/** Error codes of a host that cannot be reached at all (as opposed to a transfer that went wrong). */
+const UNREACHABLE: Readonly<Record<string, string>> = Object.freeze({
+  ENOTFOUND: 'host not found: its name does not resolve',
+  EAI_AGAIN: 'host not found: no answer from the name server',
+  ECONNREFUSED: 'connection refused',
+  ENETUNREACH: 'network unreachable',
+  EHOSTUNREACH: 'host unreachable',
+  UND_ERR_CONNECT_TIMEOUT: 'no answer to the connection attempt',
+});
+
+/** Why the host of a failed request cannot be reached (walking the error's causes), or undefined. */
+export function unreachableReason(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && UNREACHABLE[e.code]) return UNREACHABLE[e.code];
+  }
+  return undefined;
+}
+
 function networkReason(err: unknown): string {
   const cause = (err as { cause?: NodeJS.ErrnoException & { code?: string } })?.cause;
   const code = cause?.code ?? (err as NodeJS.ErrnoException)?.code;
@@ -99,9 +117,9 @@ async function get(url: string, headers: Record<string, string>, signal: AbortSi
       res = await fetch(u, { headers: { 'user-agent': 'pplcnet', 'accept-encoding': 'identity', ...headers }, redirect: 'manual', signal });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      const why = networkReason(err);
-      const E = /connection refused|host not found/.test(why) ? Final : PplcnetError;
-      throw new E('E_NETWORK', `${current}: ${why}`, { cause: err });
+      const unreachable = unreachableReason(err);
+      if (unreachable) throw new Final('E_NETWORK', `${current}: cannot reach ${u.host} (${unreachable})`, { cause: err });
+      throw new PplcnetError('E_NETWORK', `${current}: ${networkReason(err)}`, { cause: err });
     }
     const location = res.headers.get('location');
     if (![301, 302, 303, 307, 308].includes(res.status) || !location) return { res, url: u.href };

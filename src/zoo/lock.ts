@@ -1,5 +1,6 @@
 /** A lock file so that two processes pulling the same model do not write over each other. */
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { PplcnetError } from '../errors.js';
 
 function alive(pid: number): boolean {
@@ -26,6 +27,11 @@ export async function acquireLock(path: string, { waitMs = 10 * 60_000, staleMs 
         await rm(path, { force: true });
       };
     } catch (err) {
+      // the folder went away (a failed pull of another process removes its empty folder): make it again
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && Date.now() < deadline) {
+        await mkdir(dirname(path), { recursive: true });
+        continue;
+      }
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     try {

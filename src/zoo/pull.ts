@@ -5,15 +5,15 @@
  * concurrent pulls apart. A recorded source that no longer matches its record is moved aside and fetched again.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { PplcnetError, invalidOption } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { type FileStamp, type Notice, assertPlainName, cachePath, defaultCacheDir, fileStamp, sha256File, unchangedSince } from './cache.js';
-import { type ProgressCallback, download } from './download.js';
+import { type ProgressCallback, download, unreachableReason } from './download.js';
 import { acquireLock } from './lock.js';
 import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
-import { extractTar, listTar } from './tar.js';
+import { extractTar, listTar } from '../util/tar.js';
 
 export interface PullOptions {
   /** [defaultCacheDir()] */
@@ -64,6 +64,8 @@ export interface SourceRecord {
   verified: Verification;
   /** Inference models: sha256 of each unpacked file under `model/`, checked when the model is used. */
   files?: Record<string, string>;
+  /** The source file was put in the cache folder by hand, not downloaded (`url` is then its path). */
+  placedByHand?: true;
   /** The stamp of each checked file (relative to the model folder) when its digest was last checked. */
   stamps?: Record<string, FileStamp>;
 }
@@ -89,6 +91,23 @@ function envTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
   return s * 1000;
 }
 
+/**
+ * A mirror must be an http(s) URL with a host: a RangeError (a bad command line) naming where it came from
+ * and the expected form otherwise (`127.0.0.1:8765` lacks its scheme).
+ */
+export function checkMirror(mirror: string, from: 'option' | 'env'): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(mirror);
+  } catch {
+    u = undefined;
+  }
+  if (u && (u.protocol === 'http:' || u.protocol === 'https:') && u.host) return mirror;
+  const where = from === 'env' ? 'PPLCNET_MIRROR' : "--mirror (the 'mirror' option)";
+  const guess = /^[\w.-]+(:\d+)?(\/.*)?$/.test(mirror) ? `; did you mean http://${mirror}?` : '';
+  throw new RangeError(`${where}: expected an http or https URL with a host, such as --mirror http://host:port or PPLCNET_MIRROR=https://mirror.example/paddle, but received ${JSON.stringify(mirror)}${guess}`);
+}
+
 export function resolvePullOptions(options: PullOptions): Required<Pick<PullOptions, 'cacheDir' | 'timeoutMs'>> & PullOptions {
   const timeoutMs = options.timeoutMs ?? envTimeoutMs(process.env) ?? 30_000;
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw invalidOption('timeoutMs', 'a positive number of milliseconds', timeoutMs);
@@ -96,7 +115,7 @@ export function resolvePullOptions(options: PullOptions): Required<Pick<PullOpti
   return {
     ...options,
     cacheDir: options.cacheDir ?? defaultCacheDir(),
-    mirror: options.mirror ?? (process.env.PPLCNET_MIRROR || undefined),
+    mirror: options.mirror !== undefined ? checkMirror(options.mirror, 'option') : process.env.PPLCNET_MIRROR ? checkMirror(process.env.PPLCNET_MIRROR, 'env') : undefined,
     offline: options.offline ?? ['1', 'true', 'yes'].includes((process.env.PPLCNET_OFFLINE ?? '').toLowerCase()),
     timeoutMs,
   };
@@ -231,34 +250,42 @@ export async function pullModel(name: string | ZooEntry, options: PullOptions = 
     }
   }
   const url = mirrorUrl(entry.urls[0]!, o.mirror);
-  if (o.offline) {
+  const file = entry.format === 'pdparams' ? join(dir, `${entry.name}.pdparams`) : join(dir, `${entry.name}_infer.tar`);
+  if (o.offline && !existsSync(file)) {
     throw new PplcnetError(
       'E_OFFLINE',
-      `${entry.name} is not in the cache (${dir}) and offline mode forbids downloading. On a connected machine run 'pplcnet pull ${entry.name}' and copy ${dir}, or point --mirror/PPLCNET_MIRROR at a server holding ${new URL(entry.urls[0]!).pathname}, or fetch ${url} yourself and use --model <file>.`,
+      `${entry.name} is not in the cache (${dir}) and offline mode forbids downloading. On a connected machine run 'pplcnet pull ${entry.name}' and copy ${dir}, or point --mirror/PPLCNET_MIRROR at a server holding ${new URL(entry.urls[0]!).pathname}, or download ${url} yourself and either put it at ${file} (checked and used on the next run) or pass the file with --model.`,
     );
   }
-  await mkdir(dir, { recursive: true });
+  const made = await makeDirs(o.cacheDir, dir);
+  let done = false;
   const release = await acquireLock(join(dir, '.lock'));
   try {
     const again = await cached(entry, dir, check); // another process may have finished while we waited
     if (again) {
       o.onProgress?.({ status: 'ready', name: entry.name, path: again.source });
+      done = true;
       return again;
     }
-    const file = entry.format === 'pdparams' ? join(dir, `${entry.name}.pdparams`) : join(dir, `${entry.name}_infer.tar`);
-    const got = await download(url, file, {
-      ...(entry.sha256 ? { sha256: entry.sha256 } : {}),
-      name: entry.name,
-      timeoutMs: o.timeoutMs,
-      ...(o.minBytesPerSecond !== undefined ? { minBytesPerSecond: o.minBytesPerSecond } : {}),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      validate: async (p) => {
-        if (entry.format === 'pdparams') return checkPdparams(p);
-        const files = await listTar(new Uint8Array(await readFile(p)), p);
-        if (!files.some((f) => PROGRAM.test(f))) throw new PplcnetError('E_FORMAT', `${p}: no inference.json or inference.pdmodel in the archive (it holds ${files.slice(0, 5).join(', ') || 'no files'})`);
-        return 'tar';
-      },
-    });
+    const validate = async (p: string): Promise<'pickle' | 'tar'> => {
+      if (entry.format === 'pdparams') return checkPdparams(p);
+      const files = await listTar(new Uint8Array(await readFile(p)), p);
+      if (!files.some((f) => PROGRAM.test(f))) throw new PplcnetError('E_FORMAT', `${p}: no inference.json or inference.pdmodel in the archive (it holds ${files.slice(0, 5).join(', ') || 'no files'})`);
+      return 'tar';
+    };
+    const placed = existsSync(file);
+    const got = placed
+      ? await adoptPlacedFile(entry, file, validate)
+      : await download(url, file, {
+          ...(entry.sha256 ? { sha256: entry.sha256 } : {}),
+          name: entry.name,
+          timeoutMs: o.timeoutMs,
+          ...(o.minBytesPerSecond !== undefined ? { minBytesPerSecond: o.minBytesPerSecond } : {}),
+          ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+          validate,
+        }).catch((err: unknown) => {
+          throw unreachableAdvice(err, entry, url, file, o.mirror);
+        });
     let source = file;
     let files: Record<string, string> | undefined;
     if (entry.format === 'inference') {
@@ -282,18 +309,90 @@ export async function pullModel(name: string | ZooEntry, options: PullOptions = 
       files = await digestTree(source);
     }
     const record: SourceRecord = {
-      url,
+      url: placed ? `file:${file}` : url,
       sha256: got.sha256,
       bytes: got.bytes,
       verified: { sha256: entry.sha256 ? 'registry' : 'recorded-on-first-pull', parsed: entry.format === 'pdparams' ? 'pickle' : 'tar', at: new Date().toISOString() },
+      ...(placed ? { placedByHand: true } : {}),
       ...(files ? { files } : {}),
     };
     await writeFileAtomic(join(dir, 'source.json'), `${JSON.stringify(record, null, 1)}\n`);
     o.onProgress?.({ status: 'ready', name: entry.name, path: source });
+    done = true;
     return { entry, dir, source, sha256: got.sha256, fromCache: false };
   } finally {
     await release();
+    // a failed pull leaves nothing behind but what a retry resumes from (a .partial download)
+    if (!done) await removeEmptyDirs(made);
   }
+}
+
+/** Create `dir` (under `cacheDir`) and return the folders this call created, deepest first. */
+async function makeDirs(cacheDir: string, dir: string): Promise<string[]> {
+  const made: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(d)) break;
+    made.push(d);
+    if (resolve(d) === resolve(cacheDir) || dirname(d) === d) break;
+  }
+  await mkdir(dir, { recursive: true });
+  return made;
+}
+
+/** Remove the folders a failed pull created, deepest first, each only when empty. */
+async function removeEmptyDirs(made: readonly string[]): Promise<void> {
+  for (const d of made) {
+    try {
+      await rmdir(d);
+    } catch {
+      return; // not empty (a resumable .partial, or another process's files): keep it and its parents
+    }
+  }
+}
+
+/**
+ * A source file put in the model's cache folder by hand (downloaded elsewhere): checked as a download is
+ * (the registry's sha256 when it has one, then read by the pickle or tar reader) and adopted. A file that
+ * fails is moved aside to `<file>.rejected`.
+ */
+async function adoptPlacedFile(entry: ZooEntry, file: string, validate: (p: string) => Promise<string>): Promise<{ sha256: string; bytes: number }> {
+  const digest = await sha256File(file);
+  const bytes = (await stat(file)).size;
+  let why: string | undefined;
+  if (entry.sha256 && entry.sha256.toLowerCase() !== digest) why = `sha256 ${digest} does not match the registry's ${entry.sha256}`;
+  else {
+    try {
+      await validate(file);
+    } catch (err) {
+      why = `it does not read as expected (${(err as Error).message})`;
+    }
+  }
+  if (why) {
+    await rm(`${file}.rejected`, { force: true });
+    await rename(file, `${file}.rejected`).catch(() => {});
+    throw new PplcnetError('E_CHECKSUM', `${file}: this file, placed in the cache by hand, was refused: ${why}; moved aside to ${file}.rejected. Download ${entry.urls[0]} again.`);
+  }
+  return { sha256: digest, bytes };
+}
+
+/**
+ * A download that could not reach its host, turned into advice: the host and why, then the three ways on
+ * (a mirror, offline with what is cached, the file placed in the cache by hand). Other errors pass unchanged.
+ */
+function unreachableAdvice(err: unknown, entry: ZooEntry, url: string, file: string, mirror: string | undefined): unknown {
+  const why = unreachableReason(err);
+  if (!why || !(err instanceof PplcnetError)) return err;
+  const host = new URL(url).host;
+  const path = new URL(entry.urls[0]!).pathname;
+  const lines = [
+    mirror
+      ? `${entry.name}: cannot reach the mirror ${host} (${why}) for ${url}. Check that the mirror server is running and that --mirror/PPLCNET_MIRROR (${mirror}) is its address.`
+      : `${entry.name}: cannot reach ${host} (${why}) for ${url}: no network, or a proxy or firewall in the way.`,
+    `  - a mirror holding ${path}: --mirror http://host:port (or PPLCNET_MIRROR)`,
+    `  - only what is already cached, never the network: --offline (or PPLCNET_OFFLINE=1)`,
+    `  - by hand: download ${entry.urls[0]} elsewhere and put it at ${file}; the next run checks it and uses it (or pass the file with --model)`,
+  ];
+  return new PplcnetError('E_NETWORK', lines.join('\n'), { cause: err });
 }
 
 /**

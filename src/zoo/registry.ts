@@ -30,6 +30,8 @@ export interface ZooEntry {
   readonly urls: readonly string[];
   /** sha256 of the file at the URL, when known. */
   readonly sha256?: string;
+  /** Size of the file at the URL in bytes, where its publisher gives it (shown by `zoo list` before a pull). */
+  readonly sizeBytes?: number;
   /** Folder under the package's models/ for packaged models. */
   readonly packaged?: string;
   /** What the weights cannot tell (`.pdparams`); inference models carry their own program. */
@@ -183,6 +185,9 @@ export function loadZoo(env: NodeJS.ProcessEnv = process.env): readonly ZooEntry
     }
     if (e.sha256 !== undefined && (typeof e.sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(e.sha256))) {
       throw new PplcnetError('E_FORMAT', `${where}: sha256 must be 64 hex digits, found ${JSON.stringify(e.sha256)}`);
+    }
+    if (e.sizeBytes !== undefined && !(Number.isSafeInteger(e.sizeBytes) && (e.sizeBytes as number) > 0)) {
+      throw new PplcnetError('E_FORMAT', `${where}: sizeBytes must be a positive integer (bytes), found ${JSON.stringify(e.sizeBytes)}`);
     }
     return { aliases: [], description: '', metrics: {}, license: 'unknown', ...e } as unknown as ZooEntry;
   });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES } from '../fixtures/index.js';
+import { makeTar } from '../archives.js';
 import { runCli } from '../helpers.js';
-import { type TestServer, startServer } from '../server.js';
+import { type TestServer, UNRESOLVABLE_HOST, refusingUrl, startServer } from '../server.js';
 
 describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
   let server: TestServer;
@@ -23,11 +24,12 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
         {
           name: 'tiny-x0_25',
           format: 'pdparams',
-          urls: ['https://models.example.invalid/dygraph/tiny_pretrained.pdparams'],
+          urls: [`https://${UNRESOLVABLE_HOST}/dygraph/tiny_pretrained.pdparams`],
           inputSize: [64, 64],
           preprocess: { resize: { mode: 'exact', width: 64, height: 64 }, interpolation: 'linear', channelOrder: 'rgb', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
           labels: ['a', 'b', 'c', 'd'],
           description: 'a tiny test model',
+          sizeBytes: 12_345,
         },
         { name: 'stalled', format: 'pdparams', urls: ['https://models.example.invalid/dygraph/stalled.pdparams'] },
       ]),
@@ -42,9 +44,13 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
   test('zoo list shows built-in and registry models with their state', async () => {
     const r = await runCli(['zoo', 'list'], { env });
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^name\s+state\s+format\s+size\s+params\s+FLOPs\s+top-1\s+description$/m);
     assert.match(r.stdout, /^PPLCNet_x1_0\s+remote\s+pdparams\s+3M\s+161M\s+71\.32\s+PP-LCNet x1\.0 ImageNet-1k classifier$/m);
+    assert.match(r.stdout, /^state: packaged = ships with pplcnet .*; pulled = downloaded into the cache; remote = downloaded on first use/m);
+    assert.match(r.stdout, /^size: in the cache, download and converted ONNX \(pulled\); the download, where its publisher gives it \(remote; blank when unknown\)/m);
+    assert.match(r.stdout, /'pplcnet cache ls' lists everything in it/);
     assert.match(r.stdout, /^PP-LCNet_x0_25_textline_ori\s+packaged/m);
-    assert.match(r.stdout, /^tiny-x0_25\s+remote\s+pdparams/m);
+    assert.match(r.stdout, /^tiny-x0_25\s+remote\s+pdparams\s+12 kB\s+a tiny test model$/m, 'the size a registry record gives');
     const j = JSON.parse((await runCli(['zoo', 'list', '--json'], { env })).stdout);
     assert.ok(j.find((e: { name: string }) => e.name === 'PPLCNet_x2_5_ssld').metrics.top1 === 80.82);
   });
@@ -71,6 +77,10 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
   test('zoo info, path, pull (already there), rm', async () => {
     const info = JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25'], { env })).stdout);
     assert.equal(info.state, 'pulled');
+    const listed = JSON.parse((await runCli(['zoo', 'list', '--json'], { env })).stdout).find((e: { name: string }) => e.name === 'tiny-x0_25');
+    assert.equal(listed.sizeBytes, info.cachedBytes, 'once pulled, the size is what the model takes in the cache');
+    assert.ok(info.cachedBytes > info.source.bytes, 'the download and its converted ONNX');
+    assert.match((await runCli(['zoo', 'list'], { env })).stdout, new RegExp(`^tiny-x0_25\\s+pulled\\s+pdparams\\s+${(info.cachedBytes / 1e3).toFixed(0)} kB\\s+a tiny test model$`, 'm'));
     assert.ok(info.cachedBytes > 0);
     assert.match(info.source.sha256, /^[0-9a-f]{64}$/);
     assert.deepEqual([info.source.verified.sha256, info.source.verified.parsed], ['recorded-on-first-pull', 'pickle']);
@@ -105,5 +115,129 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     const bad = await runCli(['pull', '--timeout', 'soon', 'stalled'], { env });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--timeout.*positive number of seconds/);
+  });
+
+  test('an unresolvable host: says it is unreachable and names --mirror, --offline and where to put the file; leaves nothing', async () => {
+    const cache = join(home, 'dns');
+    const r = await runCli(['pull', '--cache-dir', cache, 'tiny-x0_25'], { env: { ...env, PPLCNET_MIRROR: '' } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.stderr.includes(`tiny-x0_25: cannot reach ${UNRESOLVABLE_HOST} (host not found`), r.stderr);
+    assert.match(r.stderr, /--mirror http:\/\/host:port/);
+    assert.match(r.stderr, /--offline/);
+    assert.ok(r.stderr.includes(`put it at ${join(cache, 'models', 'tiny-x0_25', 'tiny-x0_25.pdparams')}`), r.stderr);
+    assert.ok(!existsSync(cache), 'a failed pull leaves no folder behind');
+  });
+
+  test('a mirror that refuses the connection is named as the mirror; nothing is left in the cache', async () => {
+    const cache = join(home, 'refused');
+    await mkdir(join(cache, 'models'), { recursive: true });
+    const r = await runCli(['pull', '--cache-dir', cache, '--mirror', await refusingUrl(), 'tiny-x0_25'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot reach the mirror 127\.0\.0\.1:\d+ \(connection refused\)/);
+    assert.deepEqual(await readdir(join(cache, 'models')), [], 'the model folder made for the pull is removed');
+  });
+
+  test('--mirror without a scheme: exit 2 naming the flag and the expected form; nothing requested', async () => {
+    const before = server.requests.length;
+    const r = await runCli(['pull', '--mirror', '127.0.0.1:8765', 'tiny-x0_25'], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--mirror .*expected an http or https URL .*--mirror http:\/\/host:port.*did you mean http:\/\/127\.0\.0\.1:8765\?/);
+    const predict = await runCli(['predict', '-m', 'textline', '--mirror', 'localhost:8765', 'models/examples/textline_upright.png'], { env });
+    assert.equal(predict.code, 2, 'refused even for a model that needs no download');
+    assert.match(predict.stderr, /--mirror .*expected an http or https URL/);
+    const envBad = await runCli(['pull', 'tiny-x0_25'], { env: { ...env, PPLCNET_MIRROR: 'localhost:8765' } });
+    assert.equal(envBad.code, 2, envBad.stderr);
+    assert.match(envBad.stderr, /PPLCNET_MIRROR: expected an http or https URL/);
+    assert.equal(server.requests.length, before);
+  });
+
+  test('pull A B C tries every name, reports each, exits 1 when any failed', async () => {
+    const cache = join(home, 'multi');
+    const r = await runCli(['pull', '--cache-dir', cache, 'nope', 'tiny-x0_25', 'stalled', '--timeout', '0.3'], { env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^tiny-x0_25: .*\.onnx/m);
+    assert.match(r.stderr, /error: 'nope' is not a zoo model/);
+    assert.match(r.stderr, /error: stalled: .*no data from 127\.0\.0\.1:\d+ for 0\.3 s/);
+    assert.match(r.stderr, /pulled 1 of 3; failed: nope, stalled/);
+  });
+
+  test('a file put in the cache by hand is checked and used, offline; a bad one is moved aside', async () => {
+    const cache = join(home, 'manual');
+    const folder = join(cache, 'models', 'tiny-x0_25');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'tiny-x0_25.pdparams'), await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams')));
+    const before = server.requests.length;
+    const r = await runCli(['pull', '--offline', '--cache-dir', cache, 'tiny-x0_25'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(server.requests.length, before, 'no request');
+    const info = JSON.parse((await runCli(['zoo', 'info', '--cache-dir', cache, 'tiny-x0_25'], { env })).stdout);
+    assert.equal(info.state, 'pulled');
+    assert.equal(info.source.placedByHand, true);
+    const bad = join(home, 'manual-bad');
+    await mkdir(join(bad, 'models', 'tiny-x0_25'), { recursive: true });
+    await writeFile(join(bad, 'models', 'tiny-x0_25', 'tiny-x0_25.pdparams'), 'not a pickle');
+    const r2 = await runCli(['pull', '--offline', '--cache-dir', bad, 'tiny-x0_25'], { env });
+    assert.equal(r2.code, 1, r2.stderr);
+    assert.match(r2.stderr, /placed in the cache by hand, was refused: it does not read as expected .*moved aside to .*tiny-x0_25\.pdparams\.rejected/);
+    assert.deepEqual(await readdir(join(bad, 'models', 'tiny-x0_25')), ['tiny-x0_25.pdparams.rejected']);
+  });
+});
+
+describe('pplcnet cache and .tar archives (CLI)', () => {
+  let home = '';
+  let env: NodeJS.ProcessEnv = {};
+  let tar = '';
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'pplcnet-cache-cli-'));
+    env = { PPLCNET_HOME: join(home, 'cache') };
+    tar = join(home, 'PP-LCNet_x0_25_textline_ori_infer.tar');
+    const files = await Promise.all(['inference.json', 'inference.pdiparams', 'inference.yml'].map(async (f) => ({ name: `PP-LCNet_x0_25_textline_ori_infer/${f}`, data: new Uint8Array(await readFile(join(FIXTURES.textlineModel, f))) })));
+    await writeFile(tar, makeTar([{ name: 'PP-LCNet_x0_25_textline_ori_infer/', type: '5' }, ...files]));
+  });
+  after(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  test('predict --model and convert take a downloaded *_infer.tar', async () => {
+    const p = await runCli(['predict', '-m', tar, '--json', '--ep', 'cpu', join(FIXTURES.textlines, '02_down.png')], { env });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout).topk[0].label, '180_degree');
+    const out = join(home, 'tl.onnx');
+    const c = await runCli(['convert', tar, '-o', out, '--json'], { env });
+    assert.equal(c.code, 0, c.stderr);
+    const folder = join(home, 'folder.onnx');
+    assert.equal((await runCli(['convert', FIXTURES.textlineModel, '-o', folder], { env })).code, 0);
+    assert.deepEqual(await readFile(out), await readFile(folder), 'the archive converts to the same ONNX as its folder');
+  });
+
+  test('cache ls shows the converted archive with its source; rm by source path; prune --dry-run lists, prune removes', async () => {
+    const src = join(home, 'mine.pdparams');
+    await writeFile(src, await readFile(join(FIXTURES.pdparams, 'x0_25.pdparams')));
+    assert.equal((await runCli(['predict', '-m', src, '--ep', 'cpu', 'models/examples/textline_upright.png'], { env })).code, 0);
+    const ls = await runCli(['cache', 'ls'], { env });
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /^kind\s+id\s+size\s+last use\s+source$/m);
+    assert.ok(ls.stdout.split('\n').some((l) => /^converted\s+[0-9a-f]{12}\s+\d+ kB\s+just now\s+/.test(l) && l.endsWith(tar)), ls.stdout);
+    assert.ok(ls.stdout.split('\n').some((l) => /^converted\s+[0-9a-f]{12}\s+/.test(l) && l.endsWith(src)), ls.stdout);
+    assert.match(ls.stdout, /^\d+ items, .*'pplcnet cache rm <id\|source path>'/m);
+    const json = JSON.parse((await runCli(['cache', 'ls', '--json'], { env })).stdout) as { kind: string; id: string; record?: { sources: { source: string }[] } }[];
+    const mine = json.find((i) => i.record?.sources.some((s) => s.source === src))!;
+    await rm(src);
+    const dry = await runCli(['cache', 'prune', '--dry-run'], { env });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`^would remove converted ${mine.id} \\(\\d+ kB\\): .*mine\\.pdparams no longer exists$`, 'm'));
+    assert.match(dry.stdout, /^would free \d+ kB in 1 item$/m);
+    assert.equal((await runCli(['cache', 'prune'], { env })).code, 0);
+    assert.ok(!JSON.parse((await runCli(['cache', 'ls', '--json'], { env })).stdout).some((i: { id: string }) => i.id === mine.id));
+    const rmTar = await runCli(['cache', 'rm', tar], { env });
+    assert.equal(rmTar.code, 0, rmTar.stderr);
+    assert.match(rmTar.stdout, /^removed converted [0-9a-f]{12} \(\d+ kB\): .*\.onnx$/m);
+    const none = await runCli(['cache', 'rm', 'deadbeef00', 'textline'], { env });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /deadbeef00: nothing in the cache .* 'pplcnet cache ls'/);
+    assert.match(none.stderr, /textline: nothing in the cache/, 'every target is tried');
+    const bad = await runCli(['cache', 'prune', '--older-than', 'soon'], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /duration such as 30d/);
   });
 });

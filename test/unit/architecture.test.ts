@@ -1,6 +1,6 @@
 /**
  * The one-way rule of the source tree (README, "Architecture"): adapters (cli, serve, queue, web) →
- * index (the public API) → classifier/compare/bench/inspect → zoo → convert → builder, with runtime and
+ * index (the public API) → classifier/compare/bench/inspect → models → zoo → convert → builder, with runtime and
  * image beside them and errors/version/metadata/labels/util/onnx underneath. Checked on the TypeScript
  * sources: every relative `import … from`, `export … from`, side-effect `import '…'` and `import('…')`.
  */
@@ -13,7 +13,7 @@ import { ROOT } from '../helpers.js';
 /** The modules underneath everything: formats, errors and helpers. */
 const BASE = ['errors', 'version', 'metadata', 'labels', 'output', 'util', 'onnx'];
 /** Everything the public API is made of. */
-const LIBRARY = ['classifier', 'output-row', 'compare', 'bench', 'inspect', 'web-export', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE];
+const LIBRARY = ['classifier', 'output-row', 'compare', 'bench', 'inspect', 'web-export', 'models', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE];
 
 /**
  * Which areas each area may import besides itself. An area is a folder under src/ (`cli`, `zoo`, …) or a
@@ -29,15 +29,16 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // the public API
   index: ['serve', 'queue', ...LIBRARY],
   // what index gathers: the classifier and the tools built on it
-  classifier: ['zoo', 'convert', 'runtime', 'image', 'builder', ...BASE],
+  classifier: ['models', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE],
   'output-row': ['classifier', ...BASE], // the predict --json row, shared by predict, serve and the queue
-  compare: ['classifier', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE],
-  bench: ['zoo', 'convert', 'runtime', 'builder', ...BASE],
-  inspect: ['zoo', 'convert', 'runtime', 'builder', ...BASE],
+  compare: ['classifier', 'models', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE],
+  bench: ['models', 'zoo', 'convert', 'runtime', 'builder', ...BASE],
+  inspect: ['models', 'zoo', 'convert', 'runtime', 'builder', ...BASE],
   // export-web: resolves the model and writes the static site around the browser bundle
-  'web-export': ['zoo', ...BASE],
+  'web-export': ['models', 'zoo', ...BASE],
   // the layers
-  zoo: ['convert', 'builder', ...BASE], // models are converted on first use
+  models: ['zoo', 'convert', 'builder', ...BASE], // what the user gave (name, path, bytes) → ONNX: pulls through zoo, converts through convert
+  zoo: ['convert', 'builder', ...BASE], // pulls and caches; a download is checked by parsing it (convert's readers)
   convert: ['builder', ...BASE],
   runtime: ['builder', ...BASE], // the matmul-peak model is built with the graph builder
   image: BASE,

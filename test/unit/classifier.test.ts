@@ -22,13 +22,13 @@ describe('createClassifier with the shipped text-line model', () => {
 
   test('converted once into the cache, then read from it', async () => {
     const files = await readdir(join(cache, 'onnx'));
-    assert.equal(files.length, 2, files.join(', '));
+    assert.equal(files.length, 3, files.join(', '));
     assert.match(files.sort()[0]!, /^[0-9a-f]{64}\.onnx$/);
-    assert.equal(files[1], `${files[0]}.sha256`, 'its digest beside it');
+    assert.deepEqual(files.slice(1), [`${files[0]}.json`, `${files[0]}.sha256`], 'its source record and digest beside it');
     const again = await createClassifier({ model: 'textline', cacheDir: cache, ep: 'cpu' });
     assert.equal(again.name, 'PP-LCNet_x0_25_textline_ori');
     await again.close();
-    assert.equal((await readdir(join(cache, 'onnx'))).length, 2);
+    assert.equal((await readdir(join(cache, 'onnx'))).length, 3, 'read from the cache: nothing new');
   });
 
   test('rendered text lines: upright → 0_degree, upside down → 180_degree, each > 0.95, 10 lines', async () => {

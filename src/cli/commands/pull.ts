@@ -1,16 +1,32 @@
 /** `pplcnet pull`: download zoo models into the cache (resumable, checksummed) and convert them. */
 import { Command } from 'commander';
-import { formatBytes, pullZooModel } from '../../index.js';
+import { PplcnetError, formatBytes, pullZooModel } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom } from '../options.js';
 
 export function pullCommand(ctx: CliContext): Command {
-  const cmd = new Command('pull').description('download a zoo model into the cache (resumable, checksummed) and convert it').argument('<names...>', 'zoo model names');
+  const cmd = new Command('pull')
+    .description('download zoo models into the cache (resumable, checksummed) and convert them; every name is tried, exit 1 if any failed')
+    .argument('<names...>', 'zoo model names');
   addModelSourceOptions(cmd);
   return cmd.action(async (names: string[], flags: ModelSourceFlags) => {
+    const failed: string[] = [];
     for (const name of names) {
-      const r = await pullZooModel(name, modelSourceOptionsFrom(flags, ctx));
-      ctx.stdout(`${r.name}: ${r.path ?? '(in memory)'} (${formatBytes(r.bytes.length)} ONNX)\n`);
+      try {
+        const r = await pullZooModel(name, modelSourceOptionsFrom(flags, ctx));
+        ctx.stdout(`${r.name}: ${r.path ?? '(in memory)'} (${formatBytes(r.bytes.length)} ONNX)\n`);
+      } catch (err) {
+        // a bad command line (a malformed --mirror, …) fails every name alike: stop at once
+        if (!(err instanceof PplcnetError)) throw err;
+        failed.push(name);
+        const message = err.message.startsWith(name) || err.message.startsWith(`'${name}'`) ? err.message : `${name}: ${err.message}`;
+        ctx.stderr(`pplcnet: error: ${message}\n`);
+      }
+    }
+    if (failed.length) {
+      if (names.length > 1) ctx.stderr(`pplcnet: pulled ${names.length - failed.length} of ${names.length}; failed: ${failed.join(', ')}\n`);
+      process.exitCode = EXIT.failure;
     }
   });
 }

@@ -1,6 +1,6 @@
 /** `pplcnet zoo list|info|rm|path`: the model zoo and the cache. */
 import { Command } from 'commander';
-import { listZoo, removeModel, zooModelInfo, zooPath } from '../../index.js';
+import { formatBytes, listZoo, removeModel, zooModelInfo, zooPath } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type CacheFlags, addCacheOption, cacheOptionsFrom } from '../options.js';
 import { formatTable } from '../table.js';
@@ -17,12 +17,22 @@ export function zooCommand(ctx: CliContext): Command {
       e.name,
       e.state,
       e.format,
+      e.sizeBytes !== undefined ? formatBytes(e.sizeBytes) : '',
       e.metrics.paramsM !== undefined ? `${e.metrics.paramsM}M` : '',
       e.metrics.flopsM !== undefined ? `${e.metrics.flopsM}M` : '',
       e.metrics.top1 !== undefined ? e.metrics.top1.toFixed(2) : '',
       e.description,
     ]);
-    ctx.stdout(formatTable([['name', 'state', 'format', 'params', 'FLOPs', 'top-1', 'description'], ...rows]));
+    ctx.stdout(formatTable([['name', 'state', 'format', 'size', 'params', 'FLOPs', 'top-1', 'description'], ...rows]));
+    ctx.stdout(
+      [
+        '',
+        "state: packaged = ships with pplcnet (converted into the cache on first use); pulled = downloaded into the cache; remote = downloaded on first use or by 'pplcnet pull <name>'",
+        'size: in the cache, download and converted ONNX (pulled); the download, where its publisher gives it (remote; blank when unknown); the shipped files (packaged)',
+        `cache: ${zooPath(undefined, cacheOptionsFrom(flags))}; 'pplcnet cache ls' lists everything in it, models converted from your own files included`,
+        '',
+      ].join('\n'),
+    );
   });
 
   const info = new Command('info').description('the full record of one model and its cache state').argument('<name>');

@@ -18,8 +18,8 @@ import { cachePath } from '../../../src/zoo/cache.js';
 import { download } from '../../../src/zoo/download.js';
 import { modelDir, pullModel, removeModel } from '../../../src/zoo/pull.js';
 import { type ZooEntry, loadZoo } from '../../../src/zoo/registry.js';
-import { resolveModel } from '../../../src/zoo/resolve.js';
-import { extractTar, listTar } from '../../../src/zoo/tar.js';
+import { resolveModel } from '../../../src/models/resolve.js';
+import { extractTar, listTar } from '../../../src/util/tar.js';
 import { makeTar } from '../../archives.js';
 import { FIXTURES } from '../../fixtures/index.js';
 import { type TestServer, startServer } from '../../server.js';
@@ -125,20 +125,20 @@ describe('zoo hardening', () => {
     test('an HTML page served with 200 is refused and nothing is recorded', async () => {
       const cache = await fresh();
       await assert.rejects(pullModel(entry('/html.pdparams'), { cacheDir: cache }), code('E_NETWORK', /web page \(content-type text\/html/));
-      assert.deepEqual(await readdir(join(cache, 'models', 'tiny')), []);
+      assert.deepEqual(await readdir(cache), [], 'nothing recorded, and the folders made for the pull are removed');
     });
 
     test('a short body with no length is refused because it does not unpickle', async () => {
       const cache = await fresh();
       await assert.rejects(pullModel(entry('/short.pdparams'), { cacheDir: cache }), (err: unknown) => err instanceof PplcnetError && /does not read as expected/.test(err.message));
-      assert.deepEqual(await readdir(join(cache, 'models', 'tiny')), []);
+      assert.deepEqual(await readdir(cache), [], 'nothing recorded, and the folders made for the pull are removed');
     });
 
     test('an inference archive that is not a tar is refused before anything is unpacked or recorded', async () => {
       const cache = await fresh();
       const e = entry('/garbage_infer.tar', { name: 'garbage', format: 'inference' });
       await assert.rejects(pullModel(e, { cacheDir: cache }), code('E_FORMAT', /does not read as expected.*not a tar archive/));
-      assert.deepEqual(await readdir(join(cache, 'models', 'garbage')), []);
+      assert.deepEqual(await readdir(cache), [], 'nothing unpacked or recorded, and the folders made for the pull are removed');
     });
 
     test('a 206 whose Content-Range starts elsewhere is not appended: the download starts over', async () => {

@@ -9,10 +9,10 @@ import { PplcnetError } from '../../../src/errors.js';
 import { type ProgressEvent, download } from '../../../src/zoo/download.js';
 import { mirrorUrl, pullModel } from '../../../src/zoo/pull.js';
 import { ZOO, type ZooEntry, loadZoo } from '../../../src/zoo/registry.js';
-import { extractTar } from '../../../src/zoo/tar.js';
+import { extractTar } from '../../../src/util/tar.js';
 import { makeTar } from '../../archives.js';
 import { FIXTURES } from '../../fixtures/index.js';
-import { type TestServer, startServer } from '../../server.js';
+import { type TestServer, refusingUrl, startServer } from '../../server.js';
 import { createHash } from 'node:crypto';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -93,17 +93,13 @@ describe('zoo pulls from a local server', () => {
     await fresh();
     const e = entry({ sha256: '0'.repeat(64) });
     await assert.rejects(pullModel(e, { cacheDir: cache }), (err: unknown) => err instanceof PplcnetError && err.code === 'E_CHECKSUM' && /does not match the expected 0000/.test(err.message));
-    const left = await readdir(join(cache, 'models', 'tiny'));
-    assert.deepEqual(left, [], `left behind: ${left.join(', ')}`);
+    assert.deepEqual(await readdir(cache), [], 'the folders made for the pull are removed');
   });
 
   test('404 and connection refused: clear messages naming the URL', async () => {
     await fresh();
     await assert.rejects(pullModel(entry({ urls: [`${server.url}/nothing.pdparams`] }), { cacheDir: cache }), /\/nothing\.pdparams: HTTP 404 not found/);
-    const closed = await startServer();
-    const port = closed.port;
-    await closed.close();
-    await assert.rejects(download(`http://127.0.0.1:${port}/x`, join(cache, 'x')), /127\.0\.0\.1:\d+\/x: connection refused/);
+    await assert.rejects(download(`${await refusingUrl()}/x`, join(cache, 'x')), /127\.0\.0\.1:\d+\/x: cannot reach 127\.0\.0\.1:\d+ \(connection refused\)/);
   });
 
   test('two concurrent pulls of one model: one download, both get the whole file', async () => {
@@ -143,7 +139,7 @@ describe('zoo pulls from a local server', () => {
     const e = entry({ name: 'evil', format: 'inference', urls: [`${server.url}/a/evil.tar`] });
     await assert.rejects(pullModel(e, { cacheDir: cache }), /refusing the path "\.\.\/\.\.\/escaped\.txt", which leaves the target folder/);
     assert.ok(!existsSync(join(cache, 'escaped.txt')) && !existsSync(join(cache, 'models', 'escaped.txt')));
-    assert.deepEqual(await readdir(join(cache, 'models', 'evil')), []);
+    assert.deepEqual(await readdir(cache), [], 'the folders made for the pull are removed');
     const dest = join(cache, 'x');
     await assert.rejects(extractTar(makeTar([{ name: '/etc/passwd', data: new Uint8Array(1) }]), dest, 't.tar'), /absolute path/);
     await assert.rejects(extractTar(makeTar([{ name: 'link', type: '2', linkname: '/etc' }]), dest, 't.tar'), /links and devices are not extracted/);
@@ -163,7 +159,9 @@ describe('zoo pulls from a local server', () => {
       await clf.close();
       assert.equal(r.topk[0]!.label, '180_degree', "the archive's inference.yml labels win over the record's");
       const onnx = await readdir(join(cache, 'models', 'tl-remote', 'onnx'));
-      assert.deepEqual(onnx.map((f) => f.replace(/^[0-9a-f]{64}/, 'KEY')).sort(), ['KEY.onnx', 'KEY.onnx.sha256']);
+      assert.deepEqual(onnx.map((f) => f.replace(/^[0-9a-f]{64}/, 'KEY')).sort(), ['KEY.onnx', 'KEY.onnx.json', 'KEY.onnx.sha256']);
+      const record = JSON.parse(await readFile(join(cache, 'models', 'tl-remote', 'onnx', onnx.find((f) => f.endsWith('.json'))!), 'utf8'));
+      assert.deepEqual([record.kind, record.name, record.sources], ['zoo', 'tl-remote', [{ source: 'zoo:tl-remote' }]]);
     } finally {
       if (env === undefined) delete process.env.PPLCNET_REGISTRY;
       else process.env.PPLCNET_REGISTRY = env;

@@ -1,6 +1,8 @@
 /**
  * Safe extraction of tar archives (ustar, pax and GNU long names): regular files and folders only, every
  * path kept inside the target folder (no absolute paths, no `..`, no links, no devices).
+ * Our own reader rather than a package: it must refuse links, devices and escaping paths before anything
+ * is written, and read an archive in memory without extracting it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
@@ -140,4 +142,23 @@ export async function extractTar(tar: Uint8Array, dest: string, where: string): 
     if (!files.includes(name)) files.push(name);
   });
   return files;
+}
+
+/**
+ * Read the files of `tar` into memory, checking every header and path as extraction would; nothing is
+ * written. Returns relative path → bytes (views into `tar`).
+ */
+export async function readTarFiles(tar: Uint8Array, where: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  const kinds = new Map<string, '0' | '5'>();
+  await walkTar(tar, where, ({ name, type, data }) => {
+    clash(kinds, name, type, where);
+    if (type === '0') files.set(name, data);
+  });
+  return files;
+}
+
+/** Whether `head` (at least the first 263 bytes of a file) is a ustar/GNU tar header. */
+export function looksLikeTar(head: Uint8Array): boolean {
+  return head.length >= 263 && new TextDecoder().decode(head.subarray(257, 262)) === 'ustar';
 }
