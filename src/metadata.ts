@@ -57,7 +57,13 @@ export const METADATA_KEYS = Object.freeze({
   topk: 'pplcnet.topk',
   source: 'pplcnet.source',
   license: 'pplcnet.license',
+  head: 'pplcnet.head',
+  threshold: 'pplcnet.threshold',
 });
+
+/** What follows fc in a model: `softmax` (single-label), `sigmoid` (multi-label) or `none` (logits only). */
+export type ModelHead = 'softmax' | 'sigmoid' | 'none';
+const MODEL_HEADS: readonly string[] = ['softmax', 'sigmoid', 'none'];
 
 /** Descriptive metadata a caller can attach to a model. */
 export interface ModelDescription {
@@ -73,6 +79,12 @@ export interface ModelDescription {
   readonly source?: string;
   /** License of the weights, when known. */
   readonly license?: string;
+  /**
+   * Score threshold of the model's post-processing, when its source defines one: the per-class threshold of
+   * a multi-label model (PaddleClas `MultiLabelThreshOutput`), or PaddleClas `ThreshOutput`'s for a binary
+   * model (class 1 when its probability reaches the threshold, class 0 otherwise).
+   */
+  readonly threshold?: number;
 }
 
 /** Everything `metadata_props` records, parsed back. */
@@ -86,6 +98,9 @@ export interface ModelMetadata {
   readonly topk?: number;
   readonly source?: string;
   readonly license?: string;
+  /** What follows fc. ['softmax' when the model does not record it] */
+  readonly head: ModelHead;
+  readonly threshold?: number;
 }
 
 export function checkPreprocess(p: unknown, where = 'preprocess'): Preprocess {
@@ -123,6 +138,7 @@ export function metadataEntries(
   architecture: object,
   inputSize: readonly [number, number],
   description: ModelDescription,
+  head: ModelHead = 'softmax',
 ): [string, string][] {
   const preprocess = checkPreprocess(description.preprocess ?? defaultPreprocess(inputSize));
   const out: [string, string][] = [
@@ -136,6 +152,11 @@ export function metadataEntries(
   if (description.topk !== undefined) out.push([METADATA_KEYS.topk, String(description.topk)]);
   if (description.source) out.push([METADATA_KEYS.source, description.source]);
   if (description.license) out.push([METADATA_KEYS.license, description.license]);
+  out.push([METADATA_KEYS.head, head]);
+  if (description.threshold !== undefined) {
+    if (!(description.threshold > 0 && description.threshold < 1)) throw invalidOption('threshold', 'a number between 0 and 1', description.threshold);
+    out.push([METADATA_KEYS.threshold, String(description.threshold)]);
+  }
   return out;
 }
 
@@ -156,6 +177,10 @@ export function parseMetadata(props: Readonly<Record<string, string>>): ModelMet
   }
   const preprocess = json(METADATA_KEYS.preprocess);
   const topk = props[METADATA_KEYS.topk];
+  const head = props[METADATA_KEYS.head] ?? 'softmax';
+  if (!MODEL_HEADS.includes(head)) throw new Error(`model metadata '${METADATA_KEYS.head}' must be one of ${MODEL_HEADS.join(', ')}, found '${head.slice(0, 40)}'`);
+  const threshold = props[METADATA_KEYS.threshold] === undefined ? undefined : Number(props[METADATA_KEYS.threshold]);
+  if (threshold !== undefined && !(threshold > 0 && threshold < 1)) throw new Error(`model metadata '${METADATA_KEYS.threshold}' must be a number between 0 and 1`);
   return {
     formatVersion: Number(props[METADATA_KEYS.formatVersion] ?? 0),
     name: props[METADATA_KEYS.name],
@@ -166,5 +191,7 @@ export function parseMetadata(props: Readonly<Record<string, string>>): ModelMet
     topk: topk === undefined ? undefined : Number(topk),
     source: props[METADATA_KEYS.source],
     license: props[METADATA_KEYS.license],
+    head: head as ModelHead,
+    ...(threshold !== undefined ? { threshold } : {}),
   };
 }
