@@ -11,6 +11,7 @@ import { PreprocessPool } from './image/pool.js';
 import { type PreparedImage, preprocess as prepareImage } from './image/preprocess.js';
 import { imagenetLabels } from './labels.js';
 import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from './metadata.js';
+import { exposeOutputs } from './onnx/expose-outputs.js';
 import { readMetadataProps } from './onnx/metadata-props.js';
 import { type SessionOptions, createSession, ort } from './runtime/session.js';
 import { type ResolveOptions, resolveModel } from './zoo/resolve.js';
@@ -27,6 +28,26 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   workers?: number;
   /** The most pixels an image may declare; larger ones fail (E_IMAGE) before they are decoded. [MAX_PIXELS] */
   maxPixels?: number;
+  /**
+   * Score threshold: a multi-label model reports every class whose score reaches it; a binary model whose
+   * source defines one (PaddleClas `ThreshOutput`) reports class 1 when its probability reaches it.
+   * [the model's recorded threshold, else 0.5]
+   */
+  threshold?: number;
+  /** Class names that replace the model's (index = class id); their count must equal the class count. */
+  labels?: readonly string[];
+}
+
+/** What {@link Classifier.embed} returns and how. */
+export interface EmbedOptions {
+  /**
+   * `embedding`: the fc input (after the last conv and its activation when the model has one, before
+   * dropout's inference scale); `gap`: the global average pool of the last block (before the last conv).
+   * Without a last conv both are the same vector. ['embedding']
+   */
+  layer?: 'embedding' | 'gap';
+  /** Divide by the L2 norm. [false] */
+  normalize?: boolean;
 }
 
 export interface TopClass {
@@ -39,7 +60,12 @@ export interface Classification {
   /** The file name, or `<n bytes>` for an in-memory image. */
   readonly input: string;
   readonly topk: readonly TopClass[];
-  /** Every class's probability. */
+  /**
+   * Multi-label models only: every class whose score reaches the threshold, by class id. Scores are the
+   * per-class sigmoid probabilities (they do not sum to 1).
+   */
+  readonly labels?: readonly TopClass[];
+  /** Every class's probability (per-class scores for a multi-label model). */
   readonly probs: Float32Array;
   readonly timings: { readonly decodeMs: number; readonly preprocessMs: number; readonly inferenceMs: number; readonly batchSize: number };
 }
@@ -50,7 +76,17 @@ export interface Classifier {
   readonly metadata: ModelMetadata;
   readonly preprocess: Preprocess;
   readonly labels: readonly string[] | undefined;
+  /** Whether the model is multi-label (a sigmoid head: independent per-class scores). */
+  readonly multiLabel: boolean;
+  /** The threshold in use (see {@link ClassifierOptions.threshold}). */
+  readonly threshold: number;
   readonly inputName: string;
+  /**
+   * The pooled feature vector of one image (a path or encoded bytes), as a retrieval index would store it.
+   * The first call opens a second onnxruntime session on the same model with its feature values exposed
+   * as outputs (the weights are the model's; nothing is rebuilt or written).
+   */
+  embed(input: ImageInput, options?: EmbedOptions): Promise<Float32Array>;
   /** Classify one image (a path or encoded bytes). */
   classify(input: ImageInput): Promise<Classification>;
   /** Classify several images in one batch; an image that fails yields its Error in its place. */
@@ -85,6 +121,24 @@ export function topK(probs: ArrayLike<number>, k: number, labels?: readonly stri
   return idx.slice(0, Math.min(k, probs.length)).map((i) => ({ classId: i, label: label(labels, i), score: probs[i]! }));
 }
 
+/** Every class whose score reaches `threshold`, by class id. */
+export function overThreshold(scores: ArrayLike<number>, threshold: number, labels?: readonly string[]): TopClass[] {
+  const out: TopClass[] = [];
+  for (let i = 0; i < scores.length; i++) if (scores[i]! >= threshold) out.push({ classId: i, label: label(labels, i), score: scores[i]! });
+  return out;
+}
+
+/**
+ * PaddleClas `ThreshOutput` for a two-class model: class 1 when its probability reaches `threshold`, class 0
+ * (with probability 1 − p₁) otherwise; the other class follows.
+ */
+export function thresholdBinary(probs: ArrayLike<number>, threshold: number, labels?: readonly string[]): TopClass[] {
+  const p1 = probs[1]!;
+  const one = { classId: 1, label: label(labels, 1), score: p1 };
+  const zero = { classId: 0, label: label(labels, 0), score: probs[0]! };
+  return p1 >= threshold ? [one, zero] : [zero, one];
+}
+
 function softmaxRows(x: Float32Array, cols: number): Float32Array {
   const out = new Float32Array(x.length);
   for (let r = 0; r < x.length / cols; r++) {
@@ -108,12 +162,20 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   // bench/predict-folder.ts: ~10% more images/s on 2 cores).
   const { session, provider } = await createSession(resolved.bytes, { ...options, spinning: options.spinning ?? false });
   const inputName = session.inputNames[0]!;
-  const outputName = session.outputNames.includes('probs') ? 'probs' : session.outputNames[0]!;
+  const multiLabel = session.outputNames.includes('scores') && (metadata.head === 'sigmoid' || !session.outputNames.includes('probs'));
+  const outputName = multiLabel ? 'scores' : session.outputNames.includes('probs') ? 'probs' : session.outputNames[0]!;
+  const threshold = options.threshold ?? metadata.threshold ?? 0.5;
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) throw invalidOption('threshold', 'a number from 0 to 1', threshold);
+  // ThreshOutput applies to a binary single-label model whose source defines a threshold (or given one)
+  const binaryThreshold = !multiLabel && (options.threshold !== undefined || metadata.threshold !== undefined);
   const preprocess = metadata.preprocess ?? IMAGENET_PREPROCESS;
   const topk = options.topk ?? metadata.topk ?? 5;
   if (!Number.isInteger(topk) || topk < 1) throw invalidOption('topk', 'a positive integer', topk);
   // labels from the metadata; a 1000-class model without any gets the ImageNet-1k names on first run
-  let resolvedLabels = metadata.labels;
+  let resolvedLabels = options.labels ?? metadata.labels;
+  if (options.labels !== undefined && (!Array.isArray(options.labels) || !options.labels.every((l) => typeof l === 'string'))) {
+    throw invalidOption('labels', 'an array of strings', options.labels, 'type');
+  }
 
   let lastLogits: Float32Array | undefined;
   let closed = false;
@@ -128,7 +190,10 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     const values = t.data as Float32Array;
     const cols = values.length / n;
     if (!resolvedLabels && cols === 1000) resolvedLabels = imagenetLabels();
-    if (outputName === 'probs') return values;
+    if (options.labels && options.labels.length !== cols) {
+      throw new PplcnetError('E_MODEL', `${options.labels.length} labels given for a model of ${cols} classes (${options.model}); give one label per class`);
+    }
+    if (outputName === 'probs' || outputName === 'scores') return values;
     // A foreign model: use its output as probabilities when it already is a distribution, else softmax it.
     let isDist = true;
     for (let r = 0; r < n && isDist; r++) {
@@ -173,7 +238,8 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
         const row = probs.slice(k * cols, (k + 1) * cols);
         results[i] = {
           input: p.name,
-          topk: topK(row, topk, resolvedLabels),
+          topk: binaryThreshold && cols === 2 ? thresholdBinary(row, threshold, resolvedLabels).slice(0, topk) : topK(row, topk, resolvedLabels),
+          ...(multiLabel ? { labels: overThreshold(row, threshold, resolvedLabels) } : {}),
           probs: row,
           timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, inferenceMs, batchSize: idx.length },
         };
@@ -214,12 +280,35 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     }
   }
 
+  // the embedding session: the same model with its feature values as outputs, opened on first use
+  let featureSession: Promise<Awaited<ReturnType<typeof createSession>>['session']> | undefined;
+  const embed = async (input: ImageInput, embedOptions: EmbedOptions = {}): Promise<Float32Array> => {
+    assertOpen('embed');
+    const layer = embedOptions.layer ?? 'embedding';
+    if (layer !== 'embedding' && layer !== 'gap') throw invalidOption('layer', "'embedding' or 'gap'", layer);
+    featureSession ??= (async () => {
+      // pplcnet's builder names the fc input `flatten` and the pooled last block `avg_pool`
+      const bytes = exposeOutputs(resolved.bytes, ['flatten', 'avg_pool'], resolved.path ?? resolved.name);
+      return (await createSession(bytes, { ...options, spinning: options.spinning ?? false, notice: () => {} })).session;
+    })();
+    const fs = await featureSession;
+    assertOpen('embed');
+    const p = await prepareHere(input);
+    const out = await fs.run({ [inputName]: new ort.Tensor('float32', p.data, [1, 3, p.height, p.width]) });
+    const v = Float32Array.from(out[layer === 'gap' ? 'avg_pool' : 'flatten']!.data as Float32Array);
+    if (embedOptions.normalize) l2Normalize(v);
+    return v;
+  };
+
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     await pool?.close();
     pool = undefined;
     await session.release();
+    const fs = featureSession;
+    featureSession = undefined;
+    if (fs) await (await fs.catch(() => undefined))?.release();
   };
 
   return {
@@ -233,7 +322,10 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     get lastLogits() {
       return lastLogits;
     },
+    multiLabel,
+    threshold,
     inputName,
+    embed,
     classifyBatch,
     classifyStream,
     get workers() {
@@ -248,4 +340,13 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Divide `v` by its L2 norm, in place (a zero vector stays zero). */
+export function l2Normalize(v: Float32Array): Float32Array {
+  let s = 0;
+  for (const x of v) s += x * x;
+  const n = Math.sqrt(s);
+  if (n > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
+  return v;
 }

@@ -1,10 +1,10 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command } from 'commander';
-import { type Classification, PplcnetError, createClassifier, expandImageInputs } from '../../index.js';
+import { type Classification, PplcnetError, createClassifier, expandImageInputs, readLabelFile } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
-import { parseInteger, parsePositiveInteger } from '../parse.js';
+import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 
 interface PredictFlags extends SessionFlags, ModelSourceFlags {
   model?: string;
@@ -12,6 +12,17 @@ interface PredictFlags extends SessionFlags, ModelSourceFlags {
   json: boolean;
   batchSize: number;
   workers?: number;
+  threshold?: number;
+  labels?: string;
+  class_id_map_file?: string;
+}
+
+/** A multi-label result: every class over the threshold, by class id. */
+function formatLabels(r: Classification, threshold: number): string {
+  const over = r.labels ?? [];
+  if (over.length === 0) return `${r.input}\n  (no class reaches ${threshold})\n`;
+  const w = Math.max(...over.map((t) => t.label.length));
+  return `${r.input}\n${over.map((t) => `  ${t.label.padEnd(w)}  ${t.score.toFixed(4)}  (class ${t.classId})`).join('\n')}\n`;
 }
 
 function formatText(r: Classification): string {
@@ -26,7 +37,10 @@ export function predictCommand(ctx: CliContext): Command {
     .argument('<images...>', 'image files, folders (searched recursively) or glob patterns')
     .option('-m, --model <name|path>', 'zoo name, .onnx, .pdparams or Paddle inference model (default $PPLCNET_MODEL)')
     .option('-k, --topk <n>', "classes to show (default: the model's, else 5)", parsePositiveInteger)
-    .option('--json', 'one JSON object per image per line', false);
+    .option('--json', 'one JSON object per image per line', false)
+    .option('--threshold <p>', "multi-label models: print every class whose score reaches it; binary models with a published threshold: class 1 when its probability reaches it (default: the model's, else 0.5)", parseNumber)
+    .option('--labels <file>', "class names that replace the model's: a JSON array, one per line, or PaddleClas class_id_map_file lines 'id label'")
+    .option('--class_id_map_file <file>', 'the same as --labels (PaddleClas spelling)');
   addBatchSizeOption(cmd).option('--workers <n>', 'preprocessing threads for folders (0: main thread; default min(2, CPUs-1))', parseInteger);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
@@ -41,8 +55,12 @@ export function predictCommand(ctx: CliContext): Command {
     const named = new Set(images);
     const skippedNamed = skipped.filter((s) => named.has(s.path)).length;
     if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
+    const labelFile = flags.labels ?? flags.class_id_map_file;
+    const labels = labelFile ? await readLabelFile(labelFile) : undefined;
     const classifier = await createClassifier({
       model,
+      ...(labels ? { labels } : {}),
+      ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
       ...sessionOptionsFrom(flags, ctx),
       ...(flags.topk ? { topk: flags.topk } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
@@ -56,8 +74,8 @@ export function predictCommand(ctx: CliContext): Command {
             failed++;
             ctx.stderr(`pplcnet: error: ${r.message}\n`);
           } else if (flags.json) {
-            ctx.stdout(`${JSON.stringify({ file: r.input, model: classifier.name, topk: r.topk, timings: round(r.timings) })}\n`);
-          } else ctx.stdout(formatText(r));
+            ctx.stdout(`${JSON.stringify({ file: r.input, model: classifier.name, topk: r.topk, ...(r.labels ? { labels: r.labels, threshold: classifier.threshold } : {}), timings: round(r.timings) })}\n`);
+          } else ctx.stdout(r.labels ? formatLabels(r, classifier.threshold) : formatText(r));
         }
       }
     } finally {
