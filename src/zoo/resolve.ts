@@ -74,7 +74,7 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
           description: entryDescription(entry),
           notice: options.notice,
         })
-      : await convertCached({ path: pulled.source, cacheDir, build, name: entry.name, onnxDir, description: entryDescription(entry), notice: options.notice });
+      : await convertCached({ path: pulled.source, cacheDir, build: entry.head ? { head: entry.head, ...build } : build, name: entry.name, onnxDir, description: entryDescription(entry), notice: options.notice });
   return { ...r, name: entry.name, entry };
 }
 
@@ -85,6 +85,7 @@ function entryDescription(entry: ZooEntry): ModelDescription {
     ...(entry.preprocess ? { preprocess: entry.preprocess } : {}),
     ...(entry.labels ? { labels: entry.labels === 'imagenet1k' ? imagenetLabels() : entry.labels } : {}),
     ...(entry.topk !== undefined ? { topk: entry.topk } : {}),
+    ...(entry.threshold !== undefined ? { threshold: entry.threshold } : {}),
     source: `pplcnet zoo: ${entry.name}`,
     license: entry.license,
   };

@@ -123,6 +123,25 @@ describe('heads', () => {
     assert.deepEqual(soft.summary.outputs.map((o) => o.name), ['logits', 'probs']);
   });
 
+  test('a binary model recording a threshold reports class 1 only when its probability reaches it', async () => {
+    const img = join(FIXTURES.heads, 'img0.bmp');
+    const plain = buildPPLCNet({ scale: 0.25, classNum: 2 }, { inputSize: 64, seed: 5 });
+    const path = join(tmp.path, 'binary.onnx');
+    await writeFile(path, plain.bytes);
+    await using free = await createClassifier({ model: path, workers: 0 });
+    const p1 = (await free.classify(img)).probs[1]!;
+    // thresholds just above and just below class 1's probability decide the reported class
+    for (const [threshold, top] of [[Math.min(0.999, p1 + 0.01), 0], [Math.max(0.001, p1 - 0.01), 1]] as const) {
+      const m = buildPPLCNet({ scale: 0.25, classNum: 2 }, { inputSize: 64, seed: 5, description: { threshold } });
+      assert.equal(parseMetadata(readMetadataProps(m.bytes)).threshold, threshold);
+      const file = join(tmp.path, `binary_${top}.onnx`);
+      await writeFile(file, m.bytes);
+      await using clf = await createClassifier({ model: file, workers: 0 });
+      assert.equal(clf.threshold, threshold);
+      assert.equal((await clf.classify(img)).topk[0]!.classId, top, `threshold ${threshold}, p1 ${p1}`);
+    }
+  });
+
   test("binary ThreshOutput: class 1 when its probability reaches the threshold, PaddleClas's rule", () => {
     assert.deepEqual(thresholdBinary([0.45, 0.55], 0.5, ['no', 'yes']).map((t) => t.label), ['yes', 'no']);
     assert.deepEqual(thresholdBinary([0.45, 0.55], 0.6, ['no', 'yes']).map((t) => [t.label, t.score]), [['no', 0.45], ['yes', 0.55]]);
