@@ -3,6 +3,7 @@
  * Resolves the model (zoo name, .onnx, or a Paddle model converted on first use), reads its metadata
  * (preprocessing, labels), and runs it on onnxruntime-node.
  */
+import { type AttributeResult, paddleClasAttributes } from './attributes.js';
 import { PplcnetError, invalidOption } from './errors.js';
 import type { ImageInput } from './image/decode.js';
 import { availableParallelism } from 'node:os';
@@ -65,6 +66,11 @@ export interface Classification {
    * per-class sigmoid probabilities (they do not sum to 1).
    */
   readonly labels?: readonly TopClass[];
+  /**
+   * Multi-label models whose source defines one (`pplcnet.postprocess`): PaddleClas's readable attributes and
+   * 0/1 output (`PersonAttribute`, `VehicleAttribute`, `TableAttribute` of attr_rec.py), at its own thresholds.
+   */
+  readonly attributes?: AttributeResult;
   /** Every class's probability (per-class scores for a multi-label model). */
   readonly probs: Float32Array;
   readonly timings: { readonly decodeMs: number; readonly preprocessMs: number; readonly inferenceMs: number; readonly batchSize: number };
@@ -240,6 +246,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
           input: p.name,
           topk: binaryThreshold && cols === 2 ? thresholdBinary(row, threshold, resolvedLabels).slice(0, topk) : topK(row, topk, resolvedLabels),
           ...(multiLabel ? { labels: overThreshold(row, threshold, resolvedLabels) } : {}),
+          ...(multiLabel && metadata.postprocess ? { attributes: paddleClasAttributes(metadata.postprocess, row) } : {}),
           probs: row,
           timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, inferenceMs, batchSize: idx.length },
         };

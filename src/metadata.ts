@@ -2,6 +2,7 @@
  * What a model file says about itself in ONNX `metadata_props`: architecture, preprocessing, labels,
  * provenance. The builder writes these; the runtime reads them.
  */
+import { ATTRIBUTE_POSTPROCESSES, type AttributePostprocess } from './attributes.js';
 import { invalidOption } from './errors.js';
 
 /** The preprocessing a model expects, applied to an RGB uint8 image. */
@@ -59,6 +60,7 @@ export const METADATA_KEYS = Object.freeze({
   license: 'pplcnet.license',
   head: 'pplcnet.head',
   threshold: 'pplcnet.threshold',
+  postprocess: 'pplcnet.postprocess',
 });
 
 /** What follows fc in a model: `softmax` (single-label), `sigmoid` (multi-label) or `none` (logits only). */
@@ -85,6 +87,8 @@ export interface ModelDescription {
    * model (class 1 when its probability reaches the threshold, class 0 otherwise).
    */
   readonly threshold?: number;
+  /** PaddleClas's attribute post-processing of a multi-label model (`PersonAttribute`, …; see attributes.ts). */
+  readonly postprocess?: AttributePostprocess;
 }
 
 /** Everything `metadata_props` records, parsed back. */
@@ -101,6 +105,7 @@ export interface ModelMetadata {
   /** What follows fc. ['softmax' when the model does not record it] */
   readonly head: ModelHead;
   readonly threshold?: number;
+  readonly postprocess?: AttributePostprocess;
 }
 
 export function checkPreprocess(p: unknown, where = 'preprocess'): Preprocess {
@@ -157,6 +162,10 @@ export function metadataEntries(
     if (!(description.threshold > 0 && description.threshold < 1)) throw invalidOption('threshold', 'a number between 0 and 1', description.threshold);
     out.push([METADATA_KEYS.threshold, String(description.threshold)]);
   }
+  if (description.postprocess !== undefined) {
+    if (!ATTRIBUTE_POSTPROCESSES.includes(description.postprocess)) throw invalidOption('postprocess', `one of ${ATTRIBUTE_POSTPROCESSES.join(', ')}`, description.postprocess);
+    out.push([METADATA_KEYS.postprocess, description.postprocess]);
+  }
   return out;
 }
 
@@ -181,6 +190,9 @@ export function parseMetadata(props: Readonly<Record<string, string>>): ModelMet
   if (!MODEL_HEADS.includes(head)) throw new Error(`model metadata '${METADATA_KEYS.head}' must be one of ${MODEL_HEADS.join(', ')}, found '${head.slice(0, 40)}'`);
   const threshold = props[METADATA_KEYS.threshold] === undefined ? undefined : Number(props[METADATA_KEYS.threshold]);
   if (threshold !== undefined && !(threshold > 0 && threshold < 1)) throw new Error(`model metadata '${METADATA_KEYS.threshold}' must be a number between 0 and 1`);
+  const postprocess = props[METADATA_KEYS.postprocess];
+  // an unknown post-processing (from a later pplcnet) is ignored: the scores stay usable
+  const knownPostprocess = postprocess !== undefined && (ATTRIBUTE_POSTPROCESSES as readonly string[]).includes(postprocess) ? (postprocess as AttributePostprocess) : undefined;
   return {
     formatVersion: Number(props[METADATA_KEYS.formatVersion] ?? 0),
     name: props[METADATA_KEYS.name],
@@ -193,5 +205,6 @@ export function parseMetadata(props: Readonly<Record<string, string>>): ModelMet
     license: props[METADATA_KEYS.license],
     head: head as ModelHead,
     ...(threshold !== undefined ? { threshold } : {}),
+    ...(knownPostprocess ? { postprocess: knownPostprocess } : {}),
   };
 }

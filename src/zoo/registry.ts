@@ -7,6 +7,7 @@ import type { ArchitectureOptions } from '../builder/architecture.js';
 import { PplcnetError } from '../errors.js';
 import { isPlainName } from './cache.js';
 import { IMAGENET_PREPROCESS, type Preprocess } from '../metadata.js';
+import type { AttributePostprocess } from '../attributes.js';
 
 export interface PublishedMetrics {
   /** Parameters, millions. */
@@ -62,6 +63,8 @@ export interface ZooEntry {
    * of a multi-label one.
    */
   readonly threshold?: number;
+  /** PaddleClas's attribute post-processing (attr_rec.py), reproduced by `paddleClasAttributes`. */
+  readonly postprocess?: AttributePostprocess;
 }
 
 const HOST = 'https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/legendary_models/';
@@ -167,6 +170,7 @@ const exactResize = (width: number, height: number): Preprocess => Object.freeze
 const ATTRIBUTE_AND_DATA_CLEANING_MODELS: readonly ZooEntry[] = [
   pulc('person_attribute', 'pedestrian attributes, multi-label (26: PA-100K)', {
     ...MULTI_LABEL,
+    postprocess: 'PersonAttribute',
     labels: PERSON_ATTRIBUTES,
     inputSize: [256, 192],
     preprocess: exactResize(192, 256),
@@ -174,6 +178,7 @@ const ATTRIBUTE_AND_DATA_CLEANING_MODELS: readonly ZooEntry[] = [
   }),
   pulc('vehicle_attribute', 'vehicle colour and type, multi-label (19: 10 colours, 9 types)', {
     ...MULTI_LABEL,
+    postprocess: 'VehicleAttribute',
     labels: VEHICLE_ATTRIBUTES,
     inputSize: [192, 256],
     preprocess: exactResize(256, 192),
@@ -181,6 +186,7 @@ const ATTRIBUTE_AND_DATA_CLEANING_MODELS: readonly ZooEntry[] = [
   }),
   pulc('table_attribute', 'table image attributes, multi-label (6 yes/no attributes)', {
     ...MULTI_LABEL,
+    postprocess: 'TableAttribute',
     labels: TABLE_ATTRIBUTES,
     inputSize: [224, 224],
     preprocess: exactResize(224, 224),
@@ -194,11 +200,13 @@ const ATTRIBUTE_AND_DATA_CLEANING_MODELS: readonly ZooEntry[] = [
   // PaddleX module docs (pedestrian/vehicle attribute recognition): mA on PaddleX's own data / VeRi
   paddlex('PP-LCNet_x1_0_pedestrian_attribute', 'PaddleX pedestrian attributes, multi-label (26)', {
     ...MULTI_LABEL,
+    postprocess: 'PersonAttribute',
     labels: PERSON_ATTRIBUTES,
     metrics: { meanAccuracy: 92.2, source: 'PaddleX pedestrian_attribute_recognition module docs (mA, PaddleX internal data)' },
   }),
   paddlex('PP-LCNet_x1_0_vehicle_attribute', 'PaddleX vehicle colour and type, multi-label (19)', {
     ...MULTI_LABEL,
+    postprocess: 'VehicleAttribute',
     labels: VEHICLE_ATTRIBUTES,
     metrics: { meanAccuracy: 91.7, source: 'PaddleX vehicle_attribute_recognition module docs (mA, VeRi)' },
   }),

@@ -86,6 +86,7 @@ function entryDescription(entry: ZooEntry): ModelDescription {
     ...(entry.labels ? { labels: entry.labels === 'imagenet1k' ? imagenetLabels() : entry.labels } : {}),
     ...(entry.topk !== undefined ? { topk: entry.topk } : {}),
     ...(entry.threshold !== undefined ? { threshold: entry.threshold } : {}),
+    ...(entry.postprocess !== undefined ? { postprocess: entry.postprocess } : {}),
     source: `pplcnet zoo: ${entry.name}`,
     license: entry.license,
   };

@@ -20,9 +20,10 @@ interface PredictFlags extends SessionFlags, ModelSourceFlags {
 /** A multi-label result: every class over the threshold, by class id. */
 function formatLabels(r: Classification, threshold: number): string {
   const over = r.labels ?? [];
-  if (over.length === 0) return `${r.input}\n  (no class reaches ${threshold})\n`;
+  if (over.length === 0) return `${r.input}\n  (no class reaches ${threshold})\n${r.attributes ? `  PaddleClas: ${r.attributes.attributes.join(', ')}\n` : ''}`;
   const w = Math.max(...over.map((t) => t.label.length));
-  return `${r.input}\n${over.map((t) => `  ${t.label.padEnd(w)}  ${t.score.toFixed(4)}  (class ${t.classId})`).join('\n')}\n`;
+  const paddleClas = r.attributes ? `  PaddleClas: ${r.attributes.attributes.join(', ')}\n` : '';
+  return `${r.input}\n${over.map((t) => `  ${t.label.padEnd(w)}  ${t.score.toFixed(4)}  (class ${t.classId})`).join('\n')}\n${paddleClas}`;
 }
 
 function formatText(r: Classification): string {
@@ -74,7 +75,7 @@ export function predictCommand(ctx: CliContext): Command {
             failed++;
             ctx.stderr(`pplcnet: error: ${r.message}\n`);
           } else if (flags.json) {
-            ctx.stdout(`${JSON.stringify({ file: r.input, model: classifier.name, topk: r.topk, ...(r.labels ? { labels: r.labels, threshold: classifier.threshold } : {}), timings: round(r.timings) })}\n`);
+            ctx.stdout(`${JSON.stringify({ file: r.input, model: classifier.name, topk: r.topk, ...(r.labels ? { labels: r.labels, threshold: classifier.threshold } : {}), ...(r.attributes ? { attributes: r.attributes } : {}), timings: round(r.timings) })}\n`);
           } else ctx.stdout(r.labels ? formatLabels(r, classifier.threshold) : formatText(r));
         }
       }
