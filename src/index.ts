@@ -50,5 +50,4 @@ export {
 export { expandInputs } from './util/inputs.js';
 export { formatBytes, writeFileAtomic } from './util/fs.js';
 export { encodeNpyFloat32 } from './util/npy.js';
-export { ATTRIBUTE_POSTPROCESSES, paddleClasAttributes, type AttributePostprocess, type AttributeResult } from './attributes.js';
 export { listProblems } from './convert/architecture-check.js';

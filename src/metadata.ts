@@ -2,7 +2,6 @@
  * What a model file says about itself in ONNX `metadata_props`: architecture, preprocessing, labels,
  * provenance. The builder writes these; the runtime reads them.
  */
-import { ATTRIBUTE_POSTPROCESSES, type AttributePostprocess } from './attributes.js';
 import { invalidOption } from './errors.js';
 
 /** The preprocessing a model expects, applied to an RGB uint8 image. */
@@ -62,6 +61,13 @@ export const METADATA_KEYS = Object.freeze({
   threshold: 'pplcnet.threshold',
   postprocess: 'pplcnet.postprocess',
 });
+
+/**
+ * PaddleClas's attribute post-processing of a multi-label model (`ppcls/data/postprocess/attr_rec.py`),
+ * reproduced by `paddleClasAttributes`.
+ */
+export type AttributePostprocess = 'PersonAttribute' | 'VehicleAttribute' | 'TableAttribute';
+export const ATTRIBUTE_POSTPROCESSES: readonly AttributePostprocess[] = Object.freeze(['PersonAttribute', 'VehicleAttribute', 'TableAttribute']);
 
 /** What follows fc in a model: `softmax` (single-label), `sigmoid` (multi-label) or `none` (logits only). */
 export type ModelHead = 'softmax' | 'sigmoid' | 'none';

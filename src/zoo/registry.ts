@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { ArchitectureOptions } from '../builder/architecture.js';
 import { PplcnetError } from '../errors.js';
 import { isPlainName } from './cache.js';
-import { IMAGENET_PREPROCESS, type Preprocess } from '../metadata.js';
-import type { AttributePostprocess } from '../attributes.js';
+import { type AttributePostprocess, IMAGENET_PREPROCESS, type Preprocess } from '../metadata.js';
 
 export interface PublishedMetrics {
   /** Parameters, millions. */

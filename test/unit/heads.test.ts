@@ -16,7 +16,9 @@ import { readPdparams } from '../../src/convert/pdparams.js';
 import { pdiparamsOrder } from '../../src/convert/program.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import { parseLabelFile, readLabelFile } from '../../src/labels.js';
+import { PplcnetError } from '../../src/errors.js';
 import { parseMetadata } from '../../src/metadata.js';
+import { onnx } from '../../src/onnx/proto.js';
 import { readMetadataProps } from '../../src/onnx/read.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { assertAllClose, runOnnx, seededFloats, tempDir } from '../helpers.js';
@@ -186,6 +188,18 @@ describe('embeddings', () => {
     await writeFile(path, kept.bytes);
     await using clf = await createClassifier({ model: path, workers: 0, ep: 'cpu', threads: 1 });
     assertAllClose(await clf.embed(join(FIXTURES.heads, ref.images[2]!.file)), ref.images[2]!.embedding, { atol: 1e-5, what: 'embedding (BatchNorm kept)' });
+  });
+
+  test('a model whose graph does not list the feature values is refused with advice, and classify still works', async () => {
+    const m = buildPPLCNet({ scale: 0.25, classNum: 3 }, { inputSize: 32, seed: 1 });
+    const model = onnx.ModelProto.decode(m.bytes);
+    model.graph!.valueInfo = [];
+    const path = join(tmp.path, 'bare.onnx');
+    await writeFile(path, onnx.ModelProto.encode(model).finish());
+    await using clf = await createClassifier({ model: path, workers: 0 });
+    await assert.rejects(clf.embed(join(FIXTURES.heads, 'img0.bmp')), (e: unknown) => e instanceof PplcnetError && e.code === 'E_MODEL' && /no value 'flatten'.*--features/.test(e.message));
+    assert.equal((await clf.classify(join(FIXTURES.heads, 'img0.bmp'))).probs.length, 3);
+    await assert.rejects(clf.embed(join(FIXTURES.heads, 'img0.bmp'), { layer: 'fc' as never }), /'layer'/);
   });
 
   test('l2Normalize leaves a zero vector at zero', () => {

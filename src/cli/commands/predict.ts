@@ -17,13 +17,13 @@ interface PredictFlags extends SessionFlags, ModelSourceFlags {
   class_id_map_file?: string;
 }
 
-/** A multi-label result: every class over the threshold, by class id. */
+/** A multi-label result: every class over the threshold, by class id, then PaddleClas's attributes when the model has them. */
 function formatLabels(r: Classification, threshold: number): string {
   const over = r.labels ?? [];
-  if (over.length === 0) return `${r.input}\n  (no class reaches ${threshold})\n${r.attributes ? `  PaddleClas: ${r.attributes.attributes.join(', ')}\n` : ''}`;
-  const w = Math.max(...over.map((t) => t.label.length));
-  const paddleClas = r.attributes ? `  PaddleClas: ${r.attributes.attributes.join(', ')}\n` : '';
-  return `${r.input}\n${over.map((t) => `  ${t.label.padEnd(w)}  ${t.score.toFixed(4)}  (class ${t.classId})`).join('\n')}\n${paddleClas}`;
+  const w = Math.max(0, ...over.map((t) => t.label.length));
+  const lines = over.length ? over.map((t) => `  ${t.label.padEnd(w)}  ${t.score.toFixed(4)}  (class ${t.classId})`) : [`  (no class reaches ${threshold})`];
+  if (r.attributes) lines.push(`  PaddleClas: ${r.attributes.attributes.join(', ')}`);
+  return `${r.input}\n${lines.join('\n')}\n`;
 }
 
 function formatText(r: Classification): string {
