@@ -10,13 +10,14 @@ import { pixelLimit } from './image/limits.js';
 import { PreprocessPool } from './image/pool.js';
 import { type PreparedImage, preprocess as prepareImage } from './image/preprocess.js';
 import { imagenetLabels } from './labels.js';
-import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from './metadata.js';
+import { ATTRIBUTE_POSTPROCESSES, type AttributePostprocess, IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from './metadata.js';
+import { exposeOutputs } from './onnx/expose-outputs.js';
 import { readMetadataProps } from './onnx/metadata-props.js';
-import { type TopClass, asProbabilities, topK } from './output.js';
+import { type TopClass, asProbabilities, overThreshold, thresholdBinary, topK } from './output.js';
 import { type SessionOptions, createSession, ort } from './runtime/session.js';
 import { type ModelSource, type ResolveOptions, resolveModel } from './models/resolve.js';
 
-export { type TopClass, topK, softmaxRows } from './output.js';
+export { type TopClass, overThreshold, softmaxRows, thresholdBinary, topK } from './output.js';
 
 export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   /**
@@ -33,13 +34,43 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   workers?: number;
   /** The most pixels an image may declare; larger ones fail (E_IMAGE) before they are decoded. [MAX_PIXELS] */
   maxPixels?: number;
+  /**
+   * Score threshold: a multi-label model reports every class whose score reaches it; a binary model whose
+   * source defines one (PaddleClas `ThreshOutput`) reports class 1 when its probability reaches it.
+   * [the model's recorded threshold, else 0.5]
+   */
+  threshold?: number;
+  /** Class names that replace the model's (index = class id); their count must equal the class count. */
+  labels?: readonly string[];
+}
+
+/** What {@link Classifier.embed} returns and how. */
+export interface EmbedOptions {
+  /**
+   * `embedding`: the fc input (after the last conv and its activation when the model has one, before
+   * dropout's inference scale); `gap`: the global average pool of the last block (before the last conv).
+   * Without a last conv both are the same vector. ['embedding']
+   */
+  layer?: 'embedding' | 'gap';
+  /** Divide by the L2 norm. [false] */
+  normalize?: boolean;
 }
 
 export interface Classification {
   /** The file name, or `<n bytes>` for an in-memory image. */
   readonly input: string;
   readonly topk: readonly TopClass[];
-  /** Every class's probability. */
+  /**
+   * Multi-label models only: every class whose score reaches the threshold, by class id. Scores are the
+   * per-class sigmoid probabilities (they do not sum to 1).
+   */
+  readonly labels?: readonly TopClass[];
+  /**
+   * Multi-label models whose source defines one (`pplcnet.postprocess`): PaddleClas's readable attributes and
+   * 0/1 output (`PersonAttribute`, `VehicleAttribute`, `TableAttribute` of attr_rec.py), at its own thresholds.
+   */
+  readonly attributes?: AttributeResult;
+  /** Every class's probability (per-class scores for a multi-label model). */
   readonly probs: Float32Array;
   /** The model's `logits` row, when it has that output. */
   readonly logits?: Float32Array;
@@ -52,7 +83,17 @@ export interface Classifier {
   readonly metadata: ModelMetadata;
   readonly preprocess: Preprocess;
   readonly labels: readonly string[] | undefined;
+  /** Whether the model is multi-label (a sigmoid head: independent per-class scores). */
+  readonly multiLabel: boolean;
+  /** The threshold in use (see {@link ClassifierOptions.threshold}). */
+  readonly threshold: number;
   readonly inputName: string;
+  /**
+   * The pooled feature vector of one image (a path or encoded bytes), as a retrieval index would store it.
+   * The first call opens a second onnxruntime session on the same model with its feature values exposed
+   * as outputs (the weights are the model's; nothing is rebuilt or written).
+   */
+  embed(input: ImageInput, options?: EmbedOptions): Promise<Float32Array>;
   /** Classify one image (a path or encoded bytes). */
   classify(input: ImageInput): Promise<Classification>;
   /** Classify several images in one batch; an image that fails yields its Error in its place. */
@@ -104,12 +145,20 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   // bench/predict-folder.ts: ~10% more images/s on 2 cores).
   const { session, provider } = await createSession(resolved.bytes, { ...options, spinning: options.spinning ?? false });
   const inputName = session.inputNames[0]!;
-  const outputName = session.outputNames.includes('probs') ? 'probs' : session.outputNames[0]!;
+  const multiLabel = session.outputNames.includes('scores') && (metadata.head === 'sigmoid' || !session.outputNames.includes('probs'));
+  const outputName = multiLabel ? 'scores' : session.outputNames.includes('probs') ? 'probs' : session.outputNames[0]!;
+  const threshold = options.threshold ?? metadata.threshold ?? 0.5;
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) throw invalidOption('threshold', 'a number from 0 to 1', threshold);
+  // ThreshOutput applies to a binary single-label model whose source defines a threshold (or given one)
+  const binaryThreshold = !multiLabel && (options.threshold !== undefined || metadata.threshold !== undefined);
   const preprocess = metadata.preprocess ?? IMAGENET_PREPROCESS;
   const topk = options.topk ?? metadata.topk ?? 5;
   if (!Number.isInteger(topk) || topk < 1) throw invalidOption('topk', 'a positive integer', topk);
   // labels from the metadata; a 1000-class model without any gets the ImageNet-1k names on first run
-  let resolvedLabels = metadata.labels;
+  let resolvedLabels = options.labels ?? metadata.labels;
+  if (options.labels !== undefined && (!Array.isArray(options.labels) || !options.labels.every((l) => typeof l === 'string'))) {
+    throw invalidOption('labels', 'an array of strings', options.labels, 'type');
+  }
 
   let lastLogits: Float32Array | undefined;
   let closed = false;
@@ -124,7 +173,10 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     const values = t.data as Float32Array;
     const cols = values.length / n;
     if (!resolvedLabels && cols === 1000) resolvedLabels = imagenetLabels();
-    if (outputName === 'probs') return values;
+    if (options.labels && options.labels.length !== cols) {
+      throw new PplcnetError('E_MODEL', `${options.labels.length} labels given for a model of ${cols} classes (${options.model}); give one label per class`);
+    }
+    if (outputName === 'probs' || outputName === 'scores') return values;
     // A foreign model: use its output as probabilities when it already is a distribution, else softmax it.
     return asProbabilities(values, n);
   };
@@ -161,7 +213,9 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
         const row = probs.slice(k * cols, (k + 1) * cols);
         results[i] = {
           input: p.name,
-          topk: topK(row, topk, resolvedLabels),
+          topk: binaryThreshold && cols === 2 ? thresholdBinary(row, threshold, resolvedLabels).slice(0, topk) : topK(row, topk, resolvedLabels),
+          ...(multiLabel ? { labels: overThreshold(row, threshold, resolvedLabels) } : {}),
+          ...(multiLabel && metadata.postprocess ? { attributes: paddleClasAttributes(metadata.postprocess, row) } : {}),
           probs: row,
           ...(logits ? { logits: logits.slice(k * logitCols, (k + 1) * logitCols) } : {}),
           timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, inferenceMs, batchSize: idx.length },
@@ -203,12 +257,35 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     }
   }
 
+  // the embedding session: the same model with its feature values as outputs, opened on first use
+  let featureSession: Promise<Awaited<ReturnType<typeof createSession>>['session']> | undefined;
+  const embed = async (input: ImageInput, embedOptions: EmbedOptions = {}): Promise<Float32Array> => {
+    assertOpen('embed');
+    const layer = embedOptions.layer ?? 'embedding';
+    if (layer !== 'embedding' && layer !== 'gap') throw invalidOption('layer', "'embedding' or 'gap'", layer);
+    featureSession ??= (async () => {
+      // pplcnet's builder names the fc input `flatten` and the pooled last block `avg_pool`
+      const bytes = exposeOutputs(resolved.bytes, ['flatten', 'avg_pool'], resolved.path ?? resolved.name);
+      return (await createSession(bytes, { ...options, spinning: options.spinning ?? false, notice: () => {} })).session;
+    })();
+    const fs = await featureSession;
+    assertOpen('embed');
+    const p = await prepareHere(input);
+    const out = await fs.run({ [inputName]: new ort.Tensor('float32', p.data, [1, 3, p.height, p.width]) });
+    const v = Float32Array.from(out[layer === 'gap' ? 'avg_pool' : 'flatten']!.data as Float32Array);
+    if (embedOptions.normalize) l2Normalize(v);
+    return v;
+  };
+
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     await pool?.close();
     pool = undefined;
     await session.release();
+    const fs = featureSession;
+    featureSession = undefined;
+    if (fs) await (await fs.catch(() => undefined))?.release();
   };
 
   return {
@@ -222,6 +299,8 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     get lastLogits() {
       return lastLogits;
     },
+    multiLabel,
+    threshold,
     inputName,
     outputNames: [...session.outputNames],
     prepare(input: ImageInput, name = nameOf(input)): Promise<PreparedInput> {
@@ -235,6 +314,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       );
     },
     classifyPrepared: (prepared) => infer([...prepared] as (Ready | PplcnetError)[]),
+    embed,
     classifyBatch,
     classifyStream,
     get workers() {
@@ -249,4 +329,104 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Divide `v` by its L2 norm, in place (a zero vector stays zero). */
+export function l2Normalize(v: Float32Array): Float32Array {
+  let s = 0;
+  for (const x of v) s += x * x;
+  const n = Math.sqrt(s);
+  if (n > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
+  return v;
+}
+
+/*
+ * PaddleClas's attribute post-processing (`ppcls/data/postprocess/attr_rec.py`), reproduced from its source
+ * over the per-class sigmoid scores: `PersonAttribute` (PA-100K's 26), `VehicleAttribute` (10 colours, 9
+ * types), `TableAttribute` (6 yes/no). Same comparisons (strict `>` except the vehicle's `>=`), same argmax
+ * (first index on ties), same group names and strings, same default thresholds.
+ */
+
+/** What PaddleClas returns per image: readable `attributes` and the 0/1 `output` vector. */
+export interface AttributeResult {
+  readonly attributes: readonly string[];
+  readonly output: readonly number[];
+}
+
+const CLASS_COUNT: Record<AttributePostprocess, number> = { PersonAttribute: 26, VehicleAttribute: 19, TableAttribute: 6 };
+
+function argmax(v: ArrayLike<number>, from: number, to: number): number {
+  let best = from;
+  for (let i = from + 1; i < to; i++) if (v[i]! > v[best]!) best = i;
+  return best - from;
+}
+
+/** `PersonAttribute(threshold=0.5, glasses_threshold=0.3, hold_threshold=0.6)`. */
+function person(res: ArrayLike<number>, threshold = 0.5, glassesThreshold = 0.3, holdThreshold = 0.6): AttributeResult {
+  const ages = ['AgeLess18', 'Age18-60', 'AgeOver60'];
+  const directions = ['Front', 'Side', 'Back'];
+  const bags = ['HandBag', 'ShoulderBag', 'Backpack'];
+  const uppers = ['UpperStride', 'UpperLogo', 'UpperPlaid', 'UpperSplice'];
+  const lowers = ['LowerStripe', 'LowerPattern', 'LongCoat', 'Trousers', 'Shorts', 'Skirt&Dress'];
+  const out: string[] = [];
+  out.push(res[22]! > threshold ? 'Female' : 'Male');
+  out.push(ages[argmax(res, 19, 22)]!);
+  out.push(directions[argmax(res, 23, 26)]!);
+  out.push(`Glasses: ${res[1]! > glassesThreshold ? 'True' : 'False'}`);
+  out.push(`Hat: ${res[0]! > threshold ? 'True' : 'False'}`);
+  out.push(`HoldObjectsInFront: ${res[18]! > holdThreshold ? 'True' : 'False'}`);
+  const bag = argmax(res, 15, 18);
+  out.push(res[15 + bag]! > threshold ? bags[bag]! : 'No bag');
+  let upper = `Upper: ${res[3]! > res[2]! ? 'LongSleeve' : 'ShortSleeve'}`;
+  uppers.forEach((u, i) => {
+    if (res[4 + i]! > threshold) upper += ` ${u}`;
+  });
+  out.push(upper);
+  let lower = 'Lower: ';
+  let hasLower = false;
+  lowers.forEach((l, i) => {
+    if (res[8 + i]! > threshold) {
+      lower += ` ${l}`;
+      hasLower = true;
+    }
+  });
+  if (!hasLower) lower += ` ${lowers[argmax(res, 8, 14)]}`;
+  out.push(lower);
+  out.push(res[14]! > threshold ? 'Boots' : 'No boots');
+  const thresholds = Array.from({ length: res.length }, (_, i) => (i === 1 ? glassesThreshold : i === 18 ? holdThreshold : 0.5));
+  return { attributes: out, output: thresholds.map((t, i) => (res[i]! > t ? 1 : 0)) };
+}
+
+/** `VehicleAttribute(color_threshold=0.5, type_threshold=0.5)`; the probability printed as Python prints a float. */
+function vehicle(res: ArrayLike<number>, colorThreshold = 0.5, typeThreshold = 0.5): AttributeResult {
+  const colors = ['yellow', 'orange', 'green', 'gray', 'red', 'blue', 'white', 'golden', 'brown', 'black'];
+  const types = ['sedan', 'suv', 'van', 'hatchback', 'mpv', 'pickup', 'bus', 'truck', 'estate'];
+  const c = argmax(res, 0, 10);
+  const t = argmax(res, 10, 19);
+  const color = res[c]! >= colorThreshold ? `Color: (${colors[c]}, prob: ${pyFloat(res[c]!)})` : 'Color unknown';
+  const type = res[10 + t]! >= typeThreshold ? `Type: (${types[t]}, prob: ${pyFloat(res[10 + t]!)})` : 'Type unknown';
+  return { attributes: [`${color}, ${type}`], output: Array.from({ length: 19 }, (_, i) => (res[i]! > (i < 10 ? colorThreshold : typeThreshold) ? 1 : 0)) };
+}
+
+/** `TableAttribute` (every threshold 0.5; the source compares obstruction and angle against number_threshold). */
+function table(res: ArrayLike<number>, threshold = 0.5): AttributeResult {
+  const pairs: [string, string][] = [['Scanned', 'Photo'], ['Little', 'Numerous'], ['Black-and-White', 'Multicolor'], ['Clear', 'Blurry'], ['Without-Obstacles', 'With-Obstacles'], ['Horizontal', 'Tilted']];
+  return { attributes: pairs.map(([yes, no], i) => (res[i]! > threshold ? yes : no)), output: pairs.map((_, i) => (res[i]! > threshold ? 1 : 0)) };
+}
+
+/** Python's repr of a float (shortest round trip; JS writes the same digits for numbers in [1e-4, 1e16)). */
+function pyFloat(x: number): string {
+  const s = String(x);
+  return Number.isInteger(x) ? `${s}.0` : s;
+}
+
+/**
+ * PaddleClas's readable attributes for one image's per-class sigmoid scores. Thresholds are the defaults of
+ * the deploy configs (`deploy/configs/PULC/person_attribute/inference_person_attribute.yaml`: 0.5, glasses
+ * 0.3, hold 0.6; vehicle and table: 0.5).
+ */
+export function paddleClasAttributes(kind: AttributePostprocess, scores: ArrayLike<number>): AttributeResult {
+  if (!ATTRIBUTE_POSTPROCESSES.includes(kind)) throw invalidOption('postprocess', `one of ${ATTRIBUTE_POSTPROCESSES.join(', ')}`, kind);
+  if (scores.length !== CLASS_COUNT[kind]) throw invalidOption('scores', `${CLASS_COUNT[kind]} scores for ${kind}`, scores.length);
+  return kind === 'PersonAttribute' ? person(scores) : kind === 'VehicleAttribute' ? vehicle(scores) : table(scores);
 }

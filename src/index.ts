@@ -50,6 +50,7 @@ export {
 } from './inspect.js';
 export { expandInputs } from './util/inputs.js';
 export { checkOutputPath, formatBytes, onnxNameFor, writeFileAtomic, type WriteOptions } from './util/fs.js';
+export { encodeNpyFloat32 } from './util/npy.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
 export { resultRow, errorRow, type ResultRow, type ErrorRow } from './output-row.js';

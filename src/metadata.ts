@@ -58,7 +58,21 @@ export const METADATA_KEYS = Object.freeze({
   source: 'pplcnet.source',
   license: 'pplcnet.license',
   trained: 'pplcnet.trained',
+  head: 'pplcnet.head',
+  threshold: 'pplcnet.threshold',
+  postprocess: 'pplcnet.postprocess',
 });
+
+/**
+ * PaddleClas's attribute post-processing of a multi-label model (`ppcls/data/postprocess/attr_rec.py`),
+ * reproduced by `paddleClasAttributes`.
+ */
+export type AttributePostprocess = 'PersonAttribute' | 'VehicleAttribute' | 'TableAttribute';
+export const ATTRIBUTE_POSTPROCESSES: readonly AttributePostprocess[] = Object.freeze(['PersonAttribute', 'VehicleAttribute', 'TableAttribute']);
+
+/** What follows fc in a model: `softmax` (single-label), `sigmoid` (multi-label) or `none` (logits only). */
+export type ModelHead = 'softmax' | 'sigmoid' | 'none';
+const MODEL_HEADS: readonly string[] = ['softmax', 'sigmoid', 'none'];
 
 /** Descriptive metadata a caller can attach to a model. */
 export interface ModelDescription {
@@ -76,6 +90,14 @@ export interface ModelDescription {
   readonly license?: string;
   /** `false` for initialized weights that were never trained (`pplcnet build`); unrecorded when unknown. */
   readonly trained?: boolean;
+  /**
+   * Score threshold of the model's post-processing, when its source defines one: the per-class threshold of
+   * a multi-label model (PaddleClas `MultiLabelThreshOutput`), or PaddleClas `ThreshOutput`'s for a binary
+   * model (class 1 when its probability reaches the threshold, class 0 otherwise).
+   */
+  readonly threshold?: number;
+  /** PaddleClas's attribute post-processing of a multi-label model (`PersonAttribute`, …; see attributes.ts). */
+  readonly postprocess?: AttributePostprocess;
 }
 
 /** Everything `metadata_props` records, parsed back. */
@@ -91,6 +113,10 @@ export interface ModelMetadata {
   readonly license?: string;
   /** `false`: initialized, never trained (predictions are meaningless); undefined when not recorded. */
   readonly trained?: boolean;
+  /** What follows fc. ['softmax' when the model does not record it] */
+  readonly head: ModelHead;
+  readonly threshold?: number;
+  readonly postprocess?: AttributePostprocess;
 }
 
 export function checkPreprocess(p: unknown, where = 'preprocess'): Preprocess {
@@ -128,6 +154,7 @@ export function metadataEntries(
   architecture: object,
   inputSize: readonly [number, number],
   description: ModelDescription,
+  head: ModelHead = 'softmax',
 ): [string, string][] {
   const preprocess = checkPreprocess(description.preprocess ?? defaultPreprocess(inputSize));
   const out: [string, string][] = [
@@ -142,6 +169,15 @@ export function metadataEntries(
   if (description.source) out.push([METADATA_KEYS.source, description.source]);
   if (description.license) out.push([METADATA_KEYS.license, description.license]);
   if (description.trained !== undefined) out.push([METADATA_KEYS.trained, String(description.trained)]);
+  out.push([METADATA_KEYS.head, head]);
+  if (description.threshold !== undefined) {
+    if (!(description.threshold > 0 && description.threshold < 1)) throw invalidOption('threshold', 'a number between 0 and 1', description.threshold);
+    out.push([METADATA_KEYS.threshold, String(description.threshold)]);
+  }
+  if (description.postprocess !== undefined) {
+    if (!ATTRIBUTE_POSTPROCESSES.includes(description.postprocess)) throw invalidOption('postprocess', `one of ${ATTRIBUTE_POSTPROCESSES.join(', ')}`, description.postprocess);
+    out.push([METADATA_KEYS.postprocess, description.postprocess]);
+  }
   return out;
 }
 
@@ -162,6 +198,13 @@ export function parseMetadata(props: Readonly<Record<string, string>>): ModelMet
   }
   const preprocess = json(METADATA_KEYS.preprocess);
   const topk = props[METADATA_KEYS.topk];
+  const head = props[METADATA_KEYS.head] ?? 'softmax';
+  if (!MODEL_HEADS.includes(head)) throw new Error(`model metadata '${METADATA_KEYS.head}' must be one of ${MODEL_HEADS.join(', ')}, found '${head.slice(0, 40)}'`);
+  const threshold = props[METADATA_KEYS.threshold] === undefined ? undefined : Number(props[METADATA_KEYS.threshold]);
+  if (threshold !== undefined && !(threshold > 0 && threshold < 1)) throw new Error(`model metadata '${METADATA_KEYS.threshold}' must be a number between 0 and 1`);
+  const postprocess = props[METADATA_KEYS.postprocess];
+  // an unknown post-processing (from a later pplcnet) is ignored: the scores stay usable
+  const knownPostprocess = postprocess !== undefined && (ATTRIBUTE_POSTPROCESSES as readonly string[]).includes(postprocess) ? (postprocess as AttributePostprocess) : undefined;
   return {
     formatVersion: Number(props[METADATA_KEYS.formatVersion] ?? 0),
     name: props[METADATA_KEYS.name],
@@ -173,5 +216,8 @@ export function parseMetadata(props: Readonly<Record<string, string>>): ModelMet
     source: props[METADATA_KEYS.source],
     license: props[METADATA_KEYS.license],
     ...(props[METADATA_KEYS.trained] === 'false' ? { trained: false } : props[METADATA_KEYS.trained] === 'true' ? { trained: true } : {}),
+    head: head as ModelHead,
+    ...(threshold !== undefined ? { threshold } : {}),
+    ...(knownPostprocess ? { postprocess: knownPostprocess } : {}),
   };
 }

@@ -20,6 +20,24 @@ export function topK(probs: ArrayLike<number>, k: number, labels?: readonly stri
   return idx.slice(0, Math.min(k, probs.length)).map((i) => ({ classId: i, label: label(labels, i), score: probs[i]! }));
 }
 
+/** Every class whose score reaches `threshold`, by class id. */
+export function overThreshold(scores: ArrayLike<number>, threshold: number, labels?: readonly string[]): TopClass[] {
+  const out: TopClass[] = [];
+  for (let i = 0; i < scores.length; i++) if (scores[i]! >= threshold) out.push({ classId: i, label: label(labels, i), score: scores[i]! });
+  return out;
+}
+
+/**
+ * PaddleClas `ThreshOutput` for a two-class model: class 1 when its probability reaches `threshold`, class 0
+ * (with probability 1 − p₁) otherwise; the other class follows.
+ */
+export function thresholdBinary(probs: ArrayLike<number>, threshold: number, labels?: readonly string[]): TopClass[] {
+  const p1 = probs[1]!;
+  const one = { classId: 1, label: label(labels, 1), score: p1 };
+  const zero = { classId: 0, label: label(labels, 0), score: probs[0]! };
+  return p1 >= threshold ? [one, zero] : [zero, one];
+}
+
 /** Row-wise softmax of a [rows, cols] matrix. */
 export function softmaxRows(x: Float32Array, cols: number): Float32Array {
   const out = new Float32Array(x.length);

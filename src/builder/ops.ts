@@ -180,6 +180,11 @@ export function softmax(g: GraphBuilder, name: string, x: Value, attrs: { axis?:
   return g.node('Softmax', name, [x], [x.shape], { axis: { int: attrs.axis ?? -1 } })[0]!;
 }
 
+/** `ai.onnx@13::Sigmoid`: 1 / (1 + e^−x), elementwise (multi-label heads). */
+export function sigmoid(g: GraphBuilder, name: string, x: Value): Value {
+  return unary(g, 'Sigmoid', name, x);
+}
+
 /** `ai.onnx@14::Identity`, used to give a value a public name. */
 export function identity(g: GraphBuilder, name: string, x: Value): Value {
   return g.node('Identity', name, [x], [x.shape])[0]!;

@@ -1,10 +1,10 @@
 /**
  * Emits a PP-LCNet ONNX graph from an architecture and named parameters. Nodes and initializers are named
  * after the PaddleClas parameter keys (`blocks5.3.dw_conv.conv.weight`), input `image` [N,3,H,W],
- * outputs `logits` and `probs`.
+ * outputs `logits` and, by the head, `probs` (softmax), `scores` (sigmoid, multi-label) or nothing more.
  */
 import { invalidOption } from '../errors.js';
-import { type ModelDescription, metadataEntries } from '../metadata.js';
+import { type ModelDescription, type ModelHead, metadataEntries } from '../metadata.js';
 import { VERSION } from '../version.js';
 import {
   type Architecture,
@@ -22,6 +22,14 @@ import { type ParameterMap, initParameters } from './init.js';
 import * as op from './ops.js';
 
 export const MIN_OPSET = 14;
+
+/**
+ * What follows fc: `softmax` (single-label, output `probs`), `sigmoid` (multi-label: PaddleClas's attribute
+ * models, output `scores` with one independent probability per class) or `none` (`logits` only).
+ */
+export type Head = ModelHead;
+export const HEADS: readonly Head[] = Object.freeze(['softmax', 'sigmoid', 'none']);
+
 export const MAX_OPSET = 21;
 
 /** How to emit the graph. */
@@ -32,8 +40,13 @@ export interface BuildOptions {
   opset?: number;
   /** `'dynamic'` for a symbolic batch dimension `N`, or a fixed batch size. [batch='dynamic'] */
   batch?: 'dynamic' | number;
-  /** Also output `feature.blocks3` … `feature.blocks6` and `embedding` (the fc input). [features=false] */
+  /**
+   * Also output `feature.blocks3` … `feature.blocks6`, `feature.gap` (the pooled stage-6 map, before the
+   * last conv) and `embedding` (the fc input before dropout's inference scale). [features=false]
+   */
   features?: boolean;
+  /** What follows fc. [head='softmax'] */
+  head?: Head;
   /**
    * Fold BatchNorm into the preceding convolutions and the dropout scale (1 − p) into fc. With `false`, the
    * graph keeps BatchNormalization nodes and a `dropout` Mul, one-to-one with Paddle's layers. [fold=true]
@@ -76,6 +89,7 @@ export function resolveBuildOptions(options: BuildOptions): {
   features: boolean;
   fold: boolean;
   seed: number;
+  head: Head;
 } {
   const size = options.inputSize ?? 224;
   const inputSize: [number, number] = typeof size === 'number' ? [size, size] : [size[0], size[1]];
@@ -90,7 +104,9 @@ export function resolveBuildOptions(options: BuildOptions): {
   if (b !== 'dynamic' && (!Number.isInteger(b) || b < 1)) throw invalidOption('batch', "'dynamic' or a positive integer", b);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw invalidOption('seed', 'an integer from 0 to 2^32-1', seed);
-  return { inputSize, opset, batch: b === 'dynamic' ? 'N' : b, features: options.features ?? false, fold: options.fold ?? true, seed };
+  const head = options.head ?? 'softmax';
+  if (!HEADS.includes(head)) throw invalidOption('head', `one of ${HEADS.join(', ')}`, head, typeof head === 'string' ? 'range' : 'type');
+  return { inputSize, opset, batch: b === 'dynamic' ? 'N' : b, features: options.features ?? false, fold: options.fold ?? true, seed, head };
 }
 
 /** Build a PP-LCNet ONNX model. */
@@ -168,30 +184,32 @@ export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, o
     stageOut.set(b.stage, x);
   }
   x = op.globalAveragePool(g, 'avg_pool', x);
+  const gap = x;
   let fcWeight = param('fc.weight');
+  let dropoutScale: number | undefined;
   if (plan.lastConv) {
     x = op.conv(g, 'last_conv', x, init('last_conv.weight'), undefined);
     x = activation('act', x);
     const keep = 1 - arch.dropoutProb;
     if (keep !== 1) {
       if (opts.fold) fcWeight = scaled(fcWeight, keep);
-      else x = op.mul(g, 'dropout', x, g.initializer('dropout.scale', [], Float32Array.of(keep)));
+      else dropoutScale = keep;
     }
   }
+  // the embedding is the fc input before dropout's inference scale, folded or not
   const embedding = op.flatten(g, 'flatten', x, { axis: 1 });
-  const fc = op.gemm(g, 'fc', embedding, init('fc.weight', fcWeight), init('fc.bias'));
+  const fcInput = dropoutScale === undefined ? embedding : op.mul(g, 'dropout', embedding, g.initializer('dropout.scale', [], Float32Array.of(dropoutScale)));
+  const fc = op.gemm(g, 'fc', fcInput, init('fc.weight', fcWeight), init('fc.bias'));
   const logits = op.identity(g, 'logits', fc);
-  const probs = op.softmax(g, 'probs', logits, { axis: 1 });
-  g.output(logits);
-  g.output(probs);
+  const outputs: Value[] = [logits];
+  if (opts.head === 'softmax') outputs.push(op.softmax(g, 'probs', logits, { axis: 1 }));
+  if (opts.head === 'sigmoid') outputs.push(op.sigmoid(g, 'scores', logits));
   if (opts.features) {
-    for (const stage of ['blocks3', 'blocks4', 'blocks5', 'blocks6']) {
-      g.output(op.identity(g, `feature.${stage}`, stageOut.get(stage)!));
-    }
-    g.output(op.identity(g, 'embedding', embedding));
+    for (const stage of ['blocks3', 'blocks4', 'blocks5', 'blocks6']) outputs.push(op.identity(g, `feature.${stage}`, stageOut.get(stage)!));
+    outputs.push(op.identity(g, 'feature.gap', gap));
+    outputs.push(op.identity(g, 'embedding', embedding));
   }
-  const outputs = [logits, probs];
-  if (opts.features) outputs.push(...['blocks3', 'blocks4', 'blocks5', 'blocks6'].map((s) => ({ name: `feature.${s}`, shape: stageOut.get(s)!.shape })), { name: 'embedding', shape: embedding.shape });
+  for (const v of outputs) g.output(v);
 
   const description = options.description ?? {};
   const bytes = g.toModel({
@@ -200,7 +218,7 @@ export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, o
     producerVersion: VERSION,
     graphName: description.name ?? 'PPLCNet',
     docString: `PP-LCNet x${arch.scale} (${arch.classNum} classes)${opts.fold ? ', BatchNorm folded' : ''}`,
-    metadata: metadataEntries(arch, opts.inputSize, description),
+    metadata: metadataEntries(arch, opts.inputSize, description, opts.head),
   });
   return {
     bytes,

@@ -4,7 +4,7 @@
  * its flags type and the mapping to the library's options. @internal
  */
 import { type Command, Option } from 'commander';
-import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel, PplcnetError, type ProgressCallback } from '../index.js';
+import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback } from '../index.js';
 import type { CliContext } from './context.js';
 import { parseBatch, parseInputSize, parseInteger, parseIntegerList0, parsePositiveInteger, parseSeconds } from './parse.js';
 import { progressBar } from './progress.js';
@@ -115,6 +115,7 @@ export interface OutputModelFlags {
   batch: 'dynamic' | number;
   inputSize?: [number, number];
   features: boolean;
+  head?: Head;
   name?: string;
   labels?: string;
   json: boolean;
@@ -132,15 +133,17 @@ export function addOutputModelOptions(
     .option('--opset <n>', 'ONNX opset, 14 to 21', parseInteger, 17)
     .option('--batch <n>', "'dynamic' or a fixed batch size", parseBatch, 'dynamic')
     .option('--input-size <size>', inputSize, parseInputSize)
-    .option('--features', 'also output feature.blocks3..6 and the embedding (the fc input)', false)
+    .option('--features', 'also output feature.blocks3..6, feature.gap and the embedding (the fc input)', false)
+    .addOption(new Option('--head <kind>', "what follows fc: softmax (output probs), sigmoid (multi-label, output scores) or none (logits only) (default: the program's, else softmax)").choices(HEADS))
     .option('--name <name>', 'model name recorded in the metadata')
     .option('--labels <file>', labels)
     .option('--json', 'print a machine-readable summary', false);
 }
 
 /** The library's build options from the flags. */
-export function outputModelOptionsFrom(flags: OutputModelFlags): { fold: boolean; opset: number; batch: 'dynamic' | number; features: boolean; inputSize?: [number, number] } {
+export function outputModelOptionsFrom(flags: OutputModelFlags): { fold: boolean; opset: number; batch: 'dynamic' | number; features: boolean; head?: Head; inputSize?: [number, number] } {
   return {
+    ...(flags.head ? { head: flags.head } : {}),
     fold: !flags.keepBn,
     opset: flags.opset,
     batch: flags.batch,

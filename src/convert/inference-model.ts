@@ -222,6 +222,8 @@ export async function convertInferenceSource(source: InferenceModelSource, optio
     throw new PplcnetError('E_FORMAT', `${files.config ?? 'labels'}: ${description.labels.length} labels for a model of ${arch.classNum} classes`);
   }
   const warnings = nonFiniteWarnings(weights, files.params);
-  const built = buildPPLCNet(arch, { ...build, inputSize: build.inputSize ?? reading.inputSize ?? 224, weights, description });
+  // the program's head (a sigmoid marks a multi-label model); a program that ends at fc gets a softmax
+  const head = build.head ?? (reading.head === 'sigmoid' ? 'sigmoid' : 'softmax');
+  const built = buildPPLCNet(arch, { ...build, head, inputSize: build.inputSize ?? reading.inputSize ?? 224, weights, description });
   return { ...built, files, reading, description, warnings };
 }

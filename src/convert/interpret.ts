@@ -6,6 +6,7 @@
  * the op and where it sits.
  */
 import { type Architecture, type ArchitectureOptions, type LayerPlan, type StrideEntry, layerPlan, parameterShapes } from '../builder/architecture.js';
+import type { Head } from '../builder/pplcnet.js';
 import { PplcnetError } from '../errors.js';
 import { PUBLISHED_SCALES, checkFileValues, listProblems, searchScale } from './architecture-check.js';
 import { ATTR_DEFAULTS, BLOCK_COUNT, CONV_BN_KEYS, FIRST_BLOCK_OF_STAGE, HEAD_KEYS, type HeadRole, SE_KEYS } from './paddle-names.js';
@@ -21,6 +22,8 @@ export interface ProgramReading {
   readonly inputSize?: readonly [number, number];
   /** Whether the program ends with a softmax (its output is probabilities). */
   readonly softmax: boolean;
+  /** What follows fc in the program: `softmax`, `sigmoid` (a multi-label model) or `none`. */
+  readonly head: Head;
   /** fc weight stored transposed ([out, in]) because the matmul had trans_y. */
   readonly fcTransposed: boolean;
 }
@@ -110,7 +113,7 @@ export function interpretProgram(program: Program, file: string): ProgramReading
   checkShapes(keys, params, found, fcTransposed, file);
   const shape = program.input?.shape ?? [];
   const inputSize = shape.length === 4 && shape[2]! > 0 && shape[3]! > 0 ? ([shape[2]!, shape[3]!] as const) : undefined;
-  return { architecture, keys, ...(inputSize ? { inputSize } : {}), softmax: layers.softmax, fcTransposed };
+  return { architecture, keys, ...(inputSize ? { inputSize } : {}), softmax: layers.head === 'softmax', head: layers.head, fcTransposed };
 }
 
 /** Every PaddleClas key's parameter has the shape the architecture needs (a bias may be reshaped). */

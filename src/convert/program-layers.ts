@@ -5,6 +5,7 @@
  * {@link Attrs}. Anything out of place is an error naming the op and where it sits.
  */
 import type { Activation } from '../builder/architecture.js';
+import type { Head } from '../builder/pplcnet.js';
 import { PplcnetError } from '../errors.js';
 import { Attrs } from './attrs.js';
 import { ACTIVATION_OPS, ATTR_DEFAULTS, CONV_BN_INPUTS, type ConvBNRole, type SERole, SKIPPED_OPS } from './paddle-names.js';
@@ -42,7 +43,8 @@ export interface ProgramLayers {
   readonly fcBias: string;
   /** fc weight stored [out, in] (the matmul has trans_y). */
   readonly fcTransposed: boolean;
-  readonly softmax: boolean;
+  /** What follows fc: a `softmax`, a `sigmoid` (multi-label), or nothing. */
+  readonly head: Head;
 }
 
 /** A cursor over the compute ops, tracking the running value (the previous layer's output). */
@@ -228,7 +230,7 @@ function readDropout(s: OpStream): number {
   return 0;
 }
 
-/** Global pooling, optional last conv + activation + dropout, flatten, fc, optional softmax. */
+/** Global pooling, optional last conv + activation + dropout, flatten, fc, optional softmax or sigmoid. */
 function readHead(s: OpStream): Omit<ProgramLayers, 'stem' | 'blocks'> {
   checkGlobalAvgPool(s, s.step(['pool2d'], 'the global average pooling after the last block', 'X'));
   let lastConv: string | undefined;
@@ -249,17 +251,20 @@ function readHead(s: OpStream): Omit<ProgramLayers, 'stem' | 'blocks'> {
   if (a.bool('trans_x', false) || a.bool('transpose_x', false)) s.fail(mm, 'transposed input is not supported');
   s.advance(mm);
   const fcBias = s.biasAdd('the fc bias');
-  let softmax = false;
-  if (s.peek()?.type === 'softmax') {
-    const op = s.take(['softmax'], 'softmax');
+  let head: Head = 'none';
+  const next = s.peek()?.type;
+  if (next === 'softmax' || next === 'sigmoid') {
+    const op = s.take([next], next);
     s.consumes(op, 'X');
-    const axis = s.attrs(op).int('axis', -1);
-    if (axis !== -1 && axis !== 1) s.fail(op, `softmax over axis ${axis}`);
-    softmax = true;
+    if (next === 'softmax') {
+      const axis = s.attrs(op).int('axis', -1);
+      if (axis !== -1 && axis !== 1) s.fail(op, `softmax over axis ${axis}`);
+    }
+    head = next;
     s.advance(op);
   }
   if (s.peek()) s.fail(s.peek(), 'unexpected op after the classifier');
-  return { ...(lastConv ? { lastConv } : {}), ...(headAct ? { headAct } : {}), dropoutProb, fcWeight, fcBias, fcTransposed, softmax };
+  return { ...(lastConv ? { lastConv } : {}), ...(headAct ? { headAct } : {}), dropoutProb, fcWeight, fcBias, fcTransposed, head };
 }
 
 /** Read `program` (from `file`) as the layers of a PP-LCNet, in order. */

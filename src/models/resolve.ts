@@ -141,7 +141,7 @@ async function resolveZooEntry(entry: ZooEntry, zoo: readonly ZooEntry[], option
           notice,
           record,
         })
-      : await convertInference(await readInferenceModel(pulled.source), { cacheDir, build, name: entry.name, onnxDir, description: entryDescription(entry), notice, record });
+      : await convertInference(await readInferenceModel(pulled.source), { cacheDir, build: entry.head ? { head: entry.head, ...build } : build, name: entry.name, onnxDir, description: entryDescription(entry), notice, record });
   return { ...r, name: entry.name, entry };
 }
 
@@ -152,6 +152,8 @@ function entryDescription(entry: ZooEntry): ModelDescription {
     ...(entry.preprocess ? { preprocess: entry.preprocess } : {}),
     ...(entry.labels ? { labels: entry.labels === 'imagenet1k' ? imagenetLabels() : entry.labels } : {}),
     ...(entry.topk !== undefined ? { topk: entry.topk } : {}),
+    ...(entry.threshold !== undefined ? { threshold: entry.threshold } : {}),
+    ...(entry.postprocess !== undefined ? { postprocess: entry.postprocess } : {}),
     source: `pplcnet zoo: ${entry.name}`,
     license: entry.license,
   };

@@ -1,10 +1,10 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
-import { type Classification, type ImageInput, PplcnetError, checkModelFile, createClassifier, expandImageInputs, resultRow, writeFileAtomic } from '../../index.js';
+import { type Classification, type ImageInput, PplcnetError, checkModelFile, createClassifier, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, noticeFrom, sessionOptionsFrom } from '../options.js';
-import { parseInteger, parsePositiveInteger } from '../parse.js';
+import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 import { type ImageProgress, imageProgress } from '../progress.js';
 
 interface PredictFlags extends SessionFlags, ModelSourceFlags {
@@ -20,6 +20,17 @@ interface PredictFlags extends SessionFlags, ModelSourceFlags {
   cpu_num_threads?: number;
   save_dir?: string;
   class_id_map_file?: string;
+  threshold?: number;
+  labels?: string;
+}
+
+/** A multi-label result: every class over the threshold, by class id, then PaddleClas's attributes when the model has them. */
+function formatLabels(r: Classification, threshold: number, file: string): string {
+  const over = r.labels ?? [];
+  const w = over.reduce((m, t) => Math.max(m, t.label.length), 0);
+  const lines = over.length ? over.map((t) => `  ${t.label.padEnd(w)}  ${t.score.toFixed(4)}  (class ${t.classId})`) : [`  (no class reaches ${threshold})`];
+  if (r.attributes) lines.push(`  PaddleClas: ${r.attributes.attributes.join(', ')}`);
+  return `${file}\n${lines.join('\n')}\n`;
 }
 
 /** The most bytes `predict -` reads from standard input (one image). */
@@ -27,7 +38,7 @@ const STDIN_LIMIT = 256 * 1024 * 1024;
 
 /**
  * PaddleClas's spellings (`paddleclas --infer_imgs … --batch_size 8`): the first three are aliases of ours;
- * `--save_dir` and `--class_id_map_file` mean something else here and are refused with ours to use.
+ * `--save_dir` means something else here and is refused with ours to use.
  */
 const PADDLECLAS = {
   aliases: [
@@ -37,7 +48,6 @@ const PADDLECLAS = {
   ],
   hints: {
     save_dir: '--save_dir: use -o results.jsonl (pplcnet writes one file of JSON lines, not a folder)',
-    class_id_map_file: '--class_id_map_file: use --labels <file> (a JSON array or one name per line, as PaddleClas class_id_map files are)',
   },
 } as const;
 
@@ -79,7 +89,10 @@ export function predictCommand(ctx: CliContext): Command {
     .option('-m, --model <name|path>', 'zoo name, .onnx, .pdparams or Paddle inference model (default: $PPLCNET_MODEL)')
     .option('-k, --topk <n>', "classes to show (default: the model's, else 5)", parsePositiveInteger)
     .option('--json', 'one JSON object per image per line (failures too: {file, error: {code, message}})', false)
-    .option('-o, --output <file>', 'also write the JSON lines to this file (written when the run ends, atomically)');
+    .option('-o, --output <file>', 'also write the JSON lines to this file (written when the run ends, atomically)')
+    .option('--threshold <p>', "multi-label models: print every class whose score reaches it; binary models with a published threshold: class 1 when its probability reaches it (default: the model's, else 0.5)", parseNumber)
+    .option('--labels <file>', "class names that replace the model's: a JSON array, one per line, or PaddleClas class_id_map_file lines 'id label'")
+    .option('--class_id_map_file <file>', 'the same as --labels (PaddleClas spelling)');
   addBatchSizeOption(cmd).option('--workers <n>', 'preprocessing threads for folders (0: main thread; default: min(2, CPUs-1))', parseInteger);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
@@ -93,8 +106,8 @@ Examples:
   $ pplcnet predict -m textline --json -o results.jsonl 'scans/**/*.png'
   $ cat line.png | pplcnet predict -m textline -
 
-PaddleClas spellings: --infer_imgs, --batch_size, --cpu_num_threads and --topk work as here;
---save_dir and --class_id_map_file say what to use instead.`,
+PaddleClas spellings: --infer_imgs, --batch_size, --cpu_num_threads, --topk and --class_id_map_file work as
+here; --save_dir says what to use instead.`,
   );
   return cmd.action(async (args: string[], flags: PredictFlags, command: Command) => {
     for (const [name, hint] of Object.entries(PADDLECLAS.hints)) {
@@ -143,8 +156,12 @@ PaddleClas spellings: --infer_imgs, --batch_size, --cpu_num_threads and --topk w
       if (flags.output) await writeFileAtomic(flags.output, rows.join(''));
       throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
     }
+    const labelFile = flags.labels ?? flags.class_id_map_file;
+    const labels = labelFile ? await readLabelFile(labelFile) : undefined;
     const classifier = await createClassifier({
       model,
+      ...(labels ? { labels } : {}),
+      ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
       ...sessionOptionsFrom(flags, ctx),
       ...(flags.topk ? { topk: flags.topk } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
@@ -168,8 +185,8 @@ PaddleClas spellings: --infer_imgs, --batch_size, --cpu_num_threads and --topk w
             failed++;
             failure(file, r.code, r.message, 'error: ');
           } else {
-            emitRow({ ...resultRow(r, classifier.name), file });
-            if (!flags.json) ctx.stdout(formatText(r, file));
+            emitRow({ ...resultRow(r, classifier.name), file, ...(r.labels ? { labels: r.labels, threshold: classifier.threshold } : {}), ...(r.attributes ? { attributes: r.attributes } : {}) });
+            if (!flags.json) ctx.stdout(r.labels ? formatLabels(r, classifier.threshold, file) : formatText(r, file));
           }
         }
         progress.update(done);
