@@ -58,7 +58,6 @@ describe('pplcnet predict: JSON for failures, stdin, -o, PaddleClas spellings', 
     assert.deepEqual((await readdir(tmp.path)).filter((f) => f.includes('.tmp.')), [], 'no temporary file left');
     for (const [flag, hint] of [
       ['--save_dir', /--save_dir: use -o results\.jsonl/],
-      ['--class_id_map_file', /--class_id_map_file: use --labels <file>/],
     ] as const) {
       const h = await runCli(['predict', '-m', 'textline', flag, 'x', up]);
       assert.equal(h.code, 2, flag);

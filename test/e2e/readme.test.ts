@@ -10,6 +10,7 @@ import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildPPLCNet, convertInferenceModel, convertPdparams } from '../../src/index.js';
+import { makeTar } from '../archives.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { ROOT, tempDir } from '../helpers.js';
 
@@ -21,6 +22,9 @@ const SKIP: readonly [string, string][] = [
   ['bench -m PPLCNet_x0_5', 'downloads from PaddlePaddle'],
   ['serve -m PP-LCNet_x0_25_textline_ori -m ./PPLCNet_x1_0.onnx', 'serves until stopped; test/e2e/serve-cli.test.ts starts and stops it'],
   ['serve -m PP-LCNet_x0_25_textline_ori', 'serves until stopped; test/e2e/serve-cli.test.ts starts and stops it'],
+  ['predict -m PULC_person_attribute', 'downloads from PaddlePaddle'],
+  ['embed -m PPLCNet_x1_0', 'downloads from PaddlePaddle'],
+  ['cache rm ./my_model.pdparams', "removes an earlier conversion of the reader's own file; test/unit/zoo/inventory.test.ts covers cache rm"],
   ['convert PPLCNet_x1_0_infer/inference.pdmodel', "needs PaddleClas's legacy inference model (the repository holds its program only)"],
 ];
 
@@ -69,6 +73,17 @@ describe('the README examples', () => {
       inputs.set(name, join(shared, name));
     }
     inputs.set('models', join(ROOT, 'models'));
+    // the multi-label examples: the committed synthetic model, and what the README's convert line makes of it
+    inputs.set('test', join(ROOT, 'test'));
+    const attrs = join(shared, 'attrs.onnx');
+    await writeFile(attrs, (await convertPdparams(join(ROOT, 'test/fixtures/heads/multilabel.pdparams'), { head: 'sigmoid', inputSize: [64, 64] })).bytes);
+    inputs.set('attrs.onnx', attrs);
+    // a downloaded inference archive: the shipped model's files, tarred as PaddleX publishes them
+    const archive = join(shared, 'PP-LCNet_x1_0_doc_ori_infer.tar');
+    const folder = 'PP-LCNet_x1_0_doc_ori_infer';
+    const files = await Promise.all(['inference.json', 'inference.pdiparams', 'inference.yml'].map(async (f) => ({ name: `${folder}/${f}`, data: new Uint8Array(await readFile(join(FIXTURES.textlineModel, f))) })));
+    await writeFile(archive, makeTar([{ name: `${folder}/`, type: '5' }, ...files]));
+    inputs.set('PP-LCNet_x1_0_doc_ori_infer.tar', archive);
   });
 
   test('every pplcnet line runs offline and exits 0, or is skipped for a stated reason', { timeout: 300_000 }, async () => {
