@@ -1,6 +1,7 @@
 /**
  * The HTTP service as a fastify instance built from loaded classifiers: `POST /v1/models/{name}/classify`,
- * the v2 inference protocol (KServe/Triton REST), `GET /v1/models`, `GET /metrics` and the page at `/`.
+ * the v2 inference protocol (KServe/Triton REST), `GET /v1/models`, `GET /metrics` and the page at `/`,
+ * which runs on the server or in the browser (`/web/*`, `/v1/models/{name}/model.onnx`: see browser.ts).
  * Requests that arrive close together share one onnxruntime run (see batcher.ts); decoding and resizing run
  * in the classifier's preprocessing worker threads meanwhile.
  */
