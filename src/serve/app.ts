@@ -1,6 +1,7 @@
 /**
  * The HTTP service as a fastify instance built from loaded classifiers: `POST /v1/models/{name}/classify`,
- * the v2 inference protocol (KServe/Triton REST), `GET /v1/models`, `GET /metrics` and the page at `/`.
+ * the v2 inference protocol (KServe/Triton REST), `GET /v1/models`, `GET /metrics` and the page at `/`,
+ * which runs on the server or in the browser (`/web/*`, `/v1/models/{name}/model.onnx`: see browser.ts).
  * Requests that arrive close together share one onnxruntime run (see batcher.ts); decoding and resizing run
  * in the classifier's preprocessing worker threads meanwhile.
  */
@@ -12,7 +13,8 @@ import { PplcnetError } from '../errors.js';
 import { ServeError, toHttpFailure } from './errors.js';
 import { type ServeMetrics, createMetrics } from './metrics.js';
 import { type ServedModel, checkPixels, describeModel, serveModel } from './models.js';
-import { PAGE_HTML } from './page.js';
+import { servePageHtml } from './page.js';
+import { type BrowserAsset, BrowserAssets } from './browser.js';
 import { Admission, withTimeout } from './flow.js';
 import { registerV2 } from './v2.js';
 
@@ -41,12 +43,23 @@ export interface ServeOptions {
   logJson?: boolean;
   /** Collect process metrics (memory, CPU, event loop) into /metrics. [true] */
   processMetrics?: boolean;
+  /**
+   * Offer "Run on: this browser" on the page: serve the browser bundle (`/web/app.js`), onnxruntime-web's
+   * files (`/web/ort/…`) and each model's ONNX bytes (`/v1/models/{name}/model.onnx`), and send the page
+   * cross-origin isolated (COOP/COEP) so the browser can use threads. [true]
+   */
+  browser?: boolean;
 }
 
 /** A classifier to serve, under a name. */
 export interface NamedClassifier {
   name: string;
   classifier: Classifier;
+  /**
+   * The ONNX model the classifier runs, for `GET /v1/models/{name}/model.onnx` (the page's "this browser"
+   * mode). Without it that route answers 404 for this model.
+   */
+  onnx?: Uint8Array;
 }
 
 export interface ServeApp {
@@ -78,6 +91,16 @@ function sha256(s: string): Buffer {
 function isV2(url: string): boolean {
   return url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
 }
+
+/** The page and the browser code it loads (no model, no data): open without the API key, as a browser loads them without headers. */
+function isPublicAsset(method: string, url: string): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const path = url.split('?')[0]!;
+  return path === '/' || path.startsWith('/web/');
+}
+
+/** COOP/COEP: the page is cross-origin isolated (WASM threads); everything it loads is same-origin. */
+const ISOLATION_HEADERS = Object.freeze({ 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
 
 function isHealth(url: string): boolean {
   const path = url.split('?')[0]!;
@@ -125,10 +148,14 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
   const log = o.log ?? (() => {});
   const metrics = createMetrics({ processMetrics: o.processMetrics ?? true });
   const models = new Map<string, ServedModel>();
-  for (const { name, classifier } of classifiers) {
+  const onnx = new Map<string, Uint8Array>();
+  for (const { name, classifier, onnx: bytes } of classifiers) {
     if (models.has(name)) throw new RangeError(`Two models are named '${name}'; model names must differ`);
     models.set(name, await serveModel(name, classifier, { maxBatch: o.maxBatch, maxDelayMs: o.maxDelayMs }, metrics));
+    if (bytes) onnx.set(name, bytes);
   }
+  const browser = o.browser === false ? undefined : new BrowserAssets();
+  const pageHtml = servePageHtml(browser ? { browser: true, ort: browser.ort } : { browser: false });
   const admission = new Admission(o.maxQueue, (d) => metrics.queueDepth.set(d));
   const keyDigest = o.apiKey === undefined ? undefined : sha256(o.apiKey);
   const corsOrigins = new Set(o.cors ?? []);
@@ -171,7 +198,7 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
           .send();
       }
     }
-    if (keyDigest && !isHealth(req.url) && !(req.method === 'GET' && (req.url === '/' || req.url.startsWith('/?')))) {
+    if (keyDigest && !isHealth(req.url) && !isPublicAsset(req.method, req.url)) {
       const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
       // compared as SHA-256 digests with timingSafeEqual: equal lengths, constant time
       if (!m || !timingSafeEqual(sha256(m[1]!.trim()), keyDigest)) {
@@ -260,10 +287,44 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
     else routes.push({ url, methods: [method] });
   };
 
-  route('GET', '/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(PAGE_HTML));
+  route('GET', '/', async (_req, reply) => {
+    if (browser) reply.headers(ISOLATION_HEADERS);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(pageHtml);
+  });
+
+  if (browser) {
+    /** An asset with its ETag (304 when the browser has it), isolated like the page. */
+    const sendAsset = async (req: FastifyRequest, reply: FastifyReply, asset: Promise<BrowserAsset>): Promise<FastifyReply> => {
+      const a = await asset;
+      reply.headers(ISOLATION_HEADERS).header('cache-control', 'no-cache').header('etag', a.etag).header('x-content-type-options', 'nosniff');
+      if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
+      return reply.type(a.type).header('content-length', a.size).send(BrowserAssets.body(a));
+    };
+    route('GET', '/web/app.js', async (req, reply) => sendAsset(req, reply, browser.script()));
+    route('GET', '/web/ort/:file', async (req, reply) => {
+      const file = (req.params as { file: string }).file;
+      const asset = browser.runtime(file);
+      if (!asset) throw new ServeError('E_NOT_FOUND', `no file ${JSON.stringify(file)} here; /web/ort/ serves ${browser.runtimeNames.join(', ')}`);
+      return sendAsset(req, reply, asset);
+    });
+    route('GET', '/v1/models/:name/model.onnx', async (req, reply) => {
+      const m = getModel((req.params as { name: string }).name);
+      const bytes = onnx.get(m.name);
+      if (!bytes) throw new ServeError('E_NOT_FOUND', `the ONNX bytes of model '${m.name}' are not available on this server`);
+      return reply
+        .type('application/octet-stream')
+        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(m.name)}.onnx`)
+        .header('cache-control', 'no-cache')
+        .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    });
+  }
 
   route('GET', '/v1/models', async () => ({ models: [...models.values()].map((m) => describeModel(m, o.maxBatch)) }));
   route('GET', '/v1/models/:name', async (req) => describeModel(getModel((req.params as { name: string }).name), o.maxBatch));
+  route('GET', '/v1/models/:name/labels', async (req) => {
+    const m = getModel((req.params as { name: string }).name);
+    return { model: m.name, labels: m.classifier.labels ?? null };
+  });
 
   route('POST', '/v1/models/:name/classify', async (req) => {
     const m = getModel((req.params as { name: string }).name);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isIP } from 'node:net';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
+import { resolveModel } from '../zoo/resolve.js';
 import { type NamedClassifier, type ServeApp, type ServeOptions, createServeApp } from './app.js';
 
 export interface StartServerOptions extends ServeOptions, Omit<ClassifierOptions, 'model'> {
@@ -52,7 +53,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     for (const spec of specs) {
       const classifier = await createClassifier({ ...rest, model: spec });
-      classifiers.push({ name: modelServeName(spec, classifier), classifier });
+      const named: NamedClassifier = { name: modelServeName(spec, classifier), classifier };
+      classifiers.push(named);
+      // the bytes the browser runs in the page's "this browser" mode: resolved as the classifier resolved
+      // them (a zoo model or a converted Paddle model comes from the cache now)
+      if (rest.browser !== false) named.onnx = (await resolveModel(spec, { ...rest, notice: undefined })).bytes;
     }
   } catch (err) {
     await Promise.all(classifiers.map((c) => c.classifier.close()));

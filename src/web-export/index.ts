@@ -75,15 +75,19 @@ window.pplcnet.classify(blob) returns {topk: [{classId, label, score}], probs, t
 URL parameters: ?threads=N, ?backend=webgpu (when exported with --webgpu).
 `;
 
-/** onnxruntime-web's files for the site: [file in its dist/, name on the site]. */
-function runtimeFiles(webgpu: boolean): { module: [string, string]; mjs: [string, string]; wasm: [string, string] } {
+/**
+ * onnxruntime-web's files for the site: [file in its dist/, name on the site]. Also what `pplcnet serve`
+ * serves under `/web/ort/` for its page's "this browser" mode (the WASM build).
+ */
+export function runtimeFiles(webgpu: boolean): { module: [string, string]; mjs: [string, string]; wasm: [string, string] } {
   // The loader scripts are renamed .js: every static host serves .js as JavaScript, not all know .mjs.
   return webgpu
     ? { module: ['ort.min.mjs', 'ort.min.js'], mjs: ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.js'], wasm: ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.wasm'] }
     : { module: ['ort.wasm.min.mjs', 'ort.wasm.min.js'], mjs: ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.js'], wasm: ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.wasm'] };
 }
 
-function onnxruntimeWebDist(): string {
+/** The folder of onnxruntime-web's loader scripts and .wasm files. */
+export function onnxruntimeWebDist(): string {
   const require = createRequire(import.meta.url);
   try {
     return dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
@@ -92,7 +96,16 @@ function onnxruntimeWebDist(): string {
   }
 }
 
-/** Bundle the page script (compiled JS in dist/src/web) with esbuild; onnxruntime-web stays external. */
+/** One of onnxruntime-web's loader scripts, without its source-map comment (the maps are not shipped). */
+export async function readRuntimeScript(dist: string, file: string): Promise<string> {
+  return (await readFile(join(dist, file), 'utf8')).replace(/\n?\/\/# sourceMappingURL=\S+\s*$/, '\n');
+}
+
+/**
+ * Bundle the page script (compiled JS in dist/src/web) with esbuild; onnxruntime-web stays external. The one
+ * bundler of the browser code: `pplcnet export-web` writes its output as `app.js`, `pplcnet serve` serves it
+ * at `/web/app.js`.
+ */
 export async function bundlePageScript(): Promise<Uint8Array> {
   let esbuild: typeof import('esbuild');
   try {
@@ -158,8 +171,7 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
     await put('app.js', script);
     await put('model.onnx', resolved.bytes);
     for (const [from, to] of [rt.module, rt.mjs]) {
-      // without the source-map comment: the maps are not shipped
-      await put(`ort/${to}`, (await readFile(join(dist, from), 'utf8')).replace(/\n?\/\/# sourceMappingURL=\S+\s*$/, '\n'));
+      await put(`ort/${to}`, await readRuntimeScript(dist, from));
     }
     await copyFile(join(dist, rt.wasm[0]), join(tmp, 'ort', rt.wasm[1]));
     files.push({ path: `ort/${rt.wasm[1]}`, bytes: (await stat(join(tmp, 'ort', rt.wasm[1]))).size });

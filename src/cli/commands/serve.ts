@@ -18,6 +18,7 @@ interface ServeFlags extends SessionFlags, ModelSourceFlags {
   apiKey?: string;
   cors: string[];
   logJson: boolean;
+  browser: boolean;
   graceMs: number;
   workers?: number;
 }
@@ -71,6 +72,7 @@ export function serveCommand(ctx: CliContext): Command {
     .option('--api-key <key>', 'require Authorization: Bearer <key> on every route but the health checks (default $PPLCNET_API_KEY)')
     .addOption(new Option('--cors <origins>', 'origins allowed to call from a browser, comma-separated (* for any)').argParser(collectList).default([], 'none'))
     .option('--log-json', 'one JSON object per request on stderr', false)
+    .option('--no-browser', "no \"Run on: this browser\" on the page: no /web/* files, no /v1/models/NAME/model.onnx")
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long in-flight requests may take before exiting', parsePositiveInteger, 10_000)
     .option('--workers <n>', 'preprocessing threads (0: main thread; default min(2, CPUs-1))', parseInteger);
   addSessionOptions(cmd);
@@ -93,6 +95,7 @@ export function serveCommand(ctx: CliContext): Command {
       maxPixels: flags.maxPixels,
       cors: flags.cors,
       logJson: flags.logJson,
+      browser: flags.browser,
       log: (line) => ctx.stderr(`${line}\n`),
       ...(apiKey ? { apiKey } : {}),
       ...sessionOptionsFrom(flags, ctx),
