@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isIP } from 'node:net';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
-import { resolveModel } from '../zoo/resolve.js';
+import { resolveModel } from '../models/resolve.js';
 import { type NamedClassifier, type ServeApp, type ServeOptions, createServeApp } from './app.js';
 
 export interface StartServerOptions extends ServeOptions, Omit<ClassifierOptions, 'model'> {

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { Classifier } from '../../src/classifier.js';
 import { type ServeApp, type ServeOptions, createServeApp } from '../../src/serve/app.js';
-import { resolveModel } from '../../src/zoo/resolve.js';
+import { resolveModel } from '../../src/models/resolve.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { ROOT } from '../helpers.js';
 import { chromiumPath, needChromium } from '../services.js';

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Classifier } from '../../../src/classifier.js';
 import { type ServeApp, type ServeOptions, createServeApp } from '../../../src/serve/app.js';
 import { bundlePageScript, onnxruntimeWebDist } from '../../../src/web-export/index.js';
-import { resolveModel } from '../../../src/zoo/resolve.js';
+import { resolveModel } from '../../../src/models/resolve.js';
 import { MODEL, textlineClassifier } from './common.js';
 
 /** A GET sent as written (no URL normalization), for traversal attempts a client library would tidy up. */
