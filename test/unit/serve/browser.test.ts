@@ -113,7 +113,6 @@ describe('pplcnet serve: the files of the page\'s "this browser" mode', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['content-type'], 'application/octet-stream');
     assert.ok(res.rawPayload.equals(Buffer.from(onnx)));
-    assert.equal(res.rawPayload.length, 318_121);
     const labels = await s.app.inject({ method: 'GET', url: `/v1/models/${MODEL}/labels` });
     assert.deepEqual(JSON.parse(labels.body), { model: MODEL, labels: ['0_degree', '180_degree'] });
     assert.equal((await s.app.inject({ method: 'GET', url: '/v1/models/nope/model.onnx' })).statusCode, 404);
