@@ -1,6 +1,6 @@
 /** Shared test helpers: float comparison with absolute + relative tolerance, running models. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -83,6 +83,24 @@ export interface CliRun {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** The signal that ended the process, when one did. */
+  signal?: NodeJS.Signals | null;
+}
+
+/** Collect a child process's output until it closes; `timeoutMs` kills it (SIGKILL) when it runs longer. */
+export function childOutput(child: ChildProcess, timeoutMs?: number): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, signal });
+    });
+  });
 }
 
 /** A cache folder for CLI runs that do not name one, so tests never touch the user's cache; removed at exit. */
@@ -91,20 +109,14 @@ process.on('exit', () => rmSync(TEST_HOME, { recursive: true, force: true }));
 
 /** Run the installed CLI (`bin/pplcnet.js`, compiled JavaScript) as a user would. */
 export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Uint8Array } = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${ROOT}bin/pplcnet.js`, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: { ...process.env, PPLCNET_HOME: TEST_HOME, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+  const child = spawn(process.execPath, [`${ROOT}bin/pplcnet.js`, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, PPLCNET_HOME: TEST_HOME, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  const done = childOutput(child);
+  child.stdin!.end(options.input ?? '');
+  return done;
 }
 
 /** A temporary folder for a describe block: created before its tests, removed after. */

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { lstat, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
+import { alive } from './lock.js';
 import { PplcnetError } from '../errors.js';
 import { type ConvertedRecord, cachePath, defaultCacheDir, isPlainName, readConvertedRecord } from './cache.js';
 import { removeModel } from './pull.js';
@@ -56,14 +57,6 @@ async function mtimeOf(p: string): Promise<number> {
   return (await stat(p).catch(() => undefined))?.mtimeMs ?? 0;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Whether a folder is locked by a live pplcnet process (a pull in progress). */
 async function lockedByLiveProcess(dir: string): Promise<boolean> {

@@ -3,7 +3,8 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PplcnetError } from '../errors.js';
 
-function alive(pid: number): boolean {
+/** Whether a process with this id runs (one of another user's counts). @internal */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildPPLCNet, convertInferenceModel, convertPdparams } from '../../src/index.js';
 import { makeTar } from '../archives.js';
 import { FIXTURES } from '../fixtures/index.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { type CliRun, ROOT, childOutput, tempDir } from '../helpers.js';
 
 /** Lines not run, by a substring of the line, with why. */
 const SKIP: readonly [string, string][] = [
@@ -111,14 +111,6 @@ describe('the README examples', () => {
   });
 });
 
-function sh(line: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', line], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function sh(line: string, cwd: string, env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return childOutput(spawn('sh', ['-c', line], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }

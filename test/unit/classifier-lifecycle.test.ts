@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClassifier } from '../../src/classifier.js';
 import { PplcnetError } from '../../src/errors.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, childOutput } from '../helpers.js';
 
 const IMAGE = join(ROOT, 'models/examples/textline_upright.png');
 
@@ -58,19 +58,7 @@ describe('classifier lifecycle', () => {
         let n = 0;
         for await (const batch of clf.classifyStream(${JSON.stringify(files)}, { batchSize: 4 })) n += batch.filter((r) => !(r instanceof Error)).length;
         process.stdout.write(JSON.stringify({ n, workers: clf.workers }));`;
-      const out = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.on('error', reject);
-        child.on('close', (c, signal) => {
-          clearTimeout(timer);
-          resolve({ code: c, signal, stdout, stderr });
-        });
-      });
+      const out = await childOutput(spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }), 30_000);
       assert.equal(out.signal, null, 'the process had to be killed: something held it open');
       assert.equal(out.code, 0, out.stderr);
       assert.deepEqual(JSON.parse(out.stdout), { n: 12, workers: 2 });
