@@ -43,7 +43,9 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     const all = [...inputs];
     if (all.length > batchSize) preparer.startWorkers();
     yield* streamBatches(all, batchSize, {
-      prepare: (i) => preparer.anywhere(i).catch((err: unknown) => asImageError(nameOf(i), err)),
+      workers: preparer.workers,
+      inWorker: (i) => preparer.anywhere(i).catch((err: unknown) => asImageError(nameOf(i), err)),
+      here: (i) => preparer.here(i).catch((err: unknown) => asImageError(nameOf(i), err)),
       classify: (prepared) => classifyPrepared(model, prepared, model.topk),
     });
   }

@@ -42,14 +42,15 @@ describe('classifier pipeline: timings and worker transfers', () => {
       assert.ok(!(r instanceof Error), String(r));
       return r;
     });
-    // one worker prepares one image at a time: the work times add up to no more than the wall time
+    // two preparers (the worker, and the main thread between runs), each one image at a time: the work
+    // times add up to no more than twice the wall time
     const work = ok.map((r) => r.timings.decodeMs + r.timings.preprocessMs);
     const sum = work.reduce((a, b) => a + b, 0);
-    assert.ok(sum <= wall, `decode+preprocess add up to ${sum.toFixed(1)} ms in ${wall.toFixed(1)} ms of wall time`);
-    // all 24 were posted at once: image i waited for the work of images 0..i-1
+    assert.ok(sum <= 2 * wall, `decode+preprocess add up to ${sum.toFixed(1)} ms in ${wall.toFixed(1)} ms of wall time`);
+    // all 24 were queued at once: the last waited for the work of the images before it, shared by two
     const last = ok[n - 1]!.timings.queueMs;
     const before = work.slice(0, n - 1).reduce((a, b) => a + b, 0);
-    assert.ok(last >= 0.8 * before, `last queueMs ${last.toFixed(1)} vs ${before.toFixed(1)} ms of work before it`);
+    assert.ok(last >= 0.4 * before, `last queueMs ${last.toFixed(1)} vs ${before.toFixed(1)} ms of work before it`);
     assert.ok(ok[0]!.timings.queueMs < last);
     // one run per batch, the same figure on each of its rows, labeled as the batch's
     assert.equal(batches.length, 2);
