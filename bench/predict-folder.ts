@@ -70,8 +70,8 @@ async function main(): Promise<void> {
         pre += r.timings.preprocessMs;
         n++;
       }
-      const first = results[0] as { timings: { inferenceMs: number } };
-      infer += first.timings.inferenceMs;
+      const first = results.find((r) => !(r instanceof Error)) as { timings: { batchInferenceMs: number } };
+      infer += first.timings.batchInferenceMs;
     }
     const wall = performance.now() - t0;
     await clf.close();

@@ -38,7 +38,7 @@ async function readImageFile(path: string, name: string): Promise<Uint8Array> {
       const kind = s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO (named pipe)' : s.isSocket() ? 'a socket' : 'a device';
       throw new PplcnetError('E_IMAGE', `${name}: ${kind}, not a regular file; pplcnet reads images from regular files only`);
     }
-    return new Uint8Array(await handle.readFile());
+    return await handle.readFile(); // a Buffer is a Uint8Array: no copy
   } catch (err) {
     if (err instanceof PplcnetError) throw err;
     throw new PplcnetError('E_IMAGE', `${name}: cannot read (${(err as Error).message})`, { cause: err });

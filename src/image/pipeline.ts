@@ -20,14 +20,10 @@ export function resizeAndCrop(img: Image8, p: Preprocess, where = 'image'): Imag
   return resizeLinear(img, w, h, window);
 }
 
-/** Normalize an RGB uint8 image into `out` at `offset` as CHW float32, in the model's channel order. */
-export function normalizeInto(img: Image8, p: Preprocess, out: Float32Array, offset = 0): void {
+/** Per output channel: a lookup table over the 256 byte values, computed with Paddle's float32 steps. */
+function channelTables(p: Preprocess): [Float32Array, Float32Array, Float32Array] {
   const f = Math.fround;
-  const plane = img.width * img.height;
-  const order = p.channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];
-  const { data } = img;
-  // Per output channel c: a lookup table over the 256 possible byte values, computed with Paddle's float32 steps.
-  for (let c = 0; c < 3; c++) {
+  const tables = [0, 1, 2].map((c) => {
     const lut = new Float32Array(256);
     if (p.normalization === 'paddlex') {
       const alpha = f(p.scale / p.std[c]!);
@@ -39,8 +35,32 @@ export function normalizeInto(img: Image8, p: Preprocess, out: Float32Array, off
       const std = f(p.std[c]!);
       for (let v = 0; v < 256; v++) lut[v] = f(f(f(v * scale) - mean) / std);
     }
-    const src = order[c]!;
-    const base = offset + c * plane;
-    for (let i = 0; i < plane; i++) out[base + i] = lut[data[i * 3 + src]!]!;
+    return lut;
+  });
+  return tables as [Float32Array, Float32Array, Float32Array];
+}
+
+/** The tables of each preprocessing object seen, computed once. */
+const TABLES = new WeakMap<Preprocess, [Float32Array, Float32Array, Float32Array]>();
+
+/**
+ * Normalize an RGB uint8 image into `out` at `offset` as CHW float32, in the model's channel order: one pass
+ * over the interleaved pixels, each byte read once, three table lookups per pixel.
+ */
+export function normalizeInto(img: Image8, p: Preprocess, out: Float32Array, offset = 0): void {
+  let tables = TABLES.get(p);
+  if (!tables) TABLES.set(p, (tables = channelTables(p)));
+  const [t0, t1, t2] = tables;
+  const plane = img.width * img.height;
+  // output channel 0 reads R (rgb) or B (bgr); channel 2 the other one
+  const s0 = p.channelOrder === 'bgr' ? 2 : 0;
+  const s2 = 2 - s0;
+  const { data } = img;
+  const o1 = offset + plane;
+  const o2 = offset + 2 * plane;
+  for (let i = 0, j = 0; i < plane; i++, j += 3) {
+    out[offset + i] = t0[data[j + s0]!]!;
+    out[o1 + i] = t1[data[j + 1]!]!;
+    out[o2 + i] = t2[data[j + s2]!]!;
   }
 }

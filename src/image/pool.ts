@@ -8,9 +8,12 @@ import type { Preprocess } from '../metadata.js';
 import type { PreparedImage } from './preprocess.js';
 import type { PrepareReply, PrepareRequest } from './worker.js';
 
+/** A clock shared by every thread of the process (ms); the same as the worker's. */
+const now = (): number => performance.timeOrigin + performance.now();
+
 export class PreprocessPool {
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, { resolve: (v: PreparedImage) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: PreparedImage) => void; reject: (e: Error) => void; postedAt: number }>();
   private readonly load: number[] = [];
   /** Why each worker died (undefined while it lives); a dead worker gets no more requests. */
   private readonly dead: (string | undefined)[] = [];
@@ -28,7 +31,10 @@ export class PreprocessPool {
         this.pending.delete(r.id);
         this.load[i]!--;
         if (this.pending.size === 0) this.setRef(false);
-        if (r.ok) p.resolve(r);
+        if (r.ok) {
+          const { data, width, height, decodeMs, preprocessMs } = r;
+          p.resolve({ data, width, height, decodeMs, preprocessMs, queueMs: Math.max(0, r.startedAt - p.postedAt) });
+        }
         else p.reject(new PplcnetError(r.code as ErrorCode, r.message));
       });
       w.on('error', (err) => {
@@ -52,17 +58,29 @@ export class PreprocessPool {
     }
   }
 
-  /** Decode, resize, crop and normalize one image in the least busy worker. */
-  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess, maxPixels?: number): Promise<PreparedImage> {
+  /**
+   * Decode, resize, crop and normalize one image in the least busy worker. A path is read by the worker.
+   * Bytes are moved, not cloned: with `transfer`, a Uint8Array spanning its whole ArrayBuffer is handed over
+   * (detached here); otherwise only its own bytes are copied (a clone would copy the whole ArrayBuffer
+   * behind a view, e.g. Node's 8 KB Buffer pool).
+   */
+  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess, maxPixels?: number, transfer = false): Promise<PreparedImage> {
     let best = -1;
     for (let i = 0; i < this.workers.length; i++) if (this.dead[i] === undefined && (best < 0 || this.load[i]! < this.load[best]!)) best = i;
     if (best < 0) return Promise.reject(new PplcnetError('E_IMAGE', `preprocessing workers failed: ${this.dead[0]}`));
     const id = this.nextId++;
     this.load[best]!++;
     if (this.pending.size === 0) this.setRef(true);
+    let message: string | Uint8Array = input;
+    const transferList: ArrayBuffer[] = [];
+    if (typeof input !== 'string') {
+      const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength && input.buffer instanceof ArrayBuffer;
+      message = transfer && whole ? input : new Uint8Array(input); // a copy of the view only (Buffer#slice would not copy)
+      transferList.push(message.buffer as ArrayBuffer);
+    }
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.workers[best]!.postMessage({ id, input, name, preprocess, ...(maxPixels === undefined ? {} : { maxPixels }) } satisfies PrepareRequest);
+      this.pending.set(id, { resolve, reject, postedAt: now() });
+      this.workers[best]!.postMessage({ id, input: message, name, preprocess, ...(maxPixels === undefined ? {} : { maxPixels }) } satisfies PrepareRequest, transferList);
     });
   }
 

@@ -19,6 +19,8 @@ export interface PreparedImage {
   decodeMs: number;
   /** Resize, crop and normalize. */
   preprocessMs: number;
+  /** Time spent waiting for a preprocessing worker before the work began. [0] */
+  queueMs?: number;
 }
 
 /**

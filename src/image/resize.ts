@@ -85,24 +85,40 @@ export function resizeLinear(img: Image8, width: number, height: number, window?
   const yt = axisTable(sh, height, false);
   const outW = win.width;
   const rowLen = outW * cn;
-  // Horizontal pass of a source row into `r` (fixed-point, exact integers).
-  const xofs = new Int32Array(rowLen);
-  const xnext = new Int32Array(rowLen);
-  const a0s = new Int32Array(rowLen);
-  const a1s = new Int32Array(rowLen);
+  // Horizontal pass of a source row into `r` (fixed-point, exact integers), stored already shifted right by
+  // 4 as the vertical pass reads it. Per destination pixel: its two source pixels (byte offsets in a row)
+  // and their weights, shared by the pixel's channels.
+  const px0 = new Int32Array(outW);
+  const px1 = new Int32Array(outW);
+  const a0s = new Int32Array(outW);
+  const a1s = new Int32Array(outW);
   for (let i = 0; i < outW; i++) {
     const dx = win.x + i;
     const sx = xt.ofs[dx]!;
-    for (let c = 0; c < cn; c++) {
-      xofs[i * cn + c] = sx * cn + c;
-      xnext[i * cn + c] = (sx + 1 < sw ? sx + 1 : sx) * cn + c;
-      a0s[i * cn + c] = xt.w0[dx]!;
-      a1s[i * cn + c] = xt.w1[dx]!;
-    }
+    px0[i] = sx * cn;
+    px1[i] = (sx + 1 < sw ? sx + 1 : sx) * cn;
+    a0s[i] = xt.w0[dx]!;
+    a1s[i] = xt.w1[dx]!;
   }
   const hpass = (sy: number, r: Int32Array): void => {
     const base = sy * sw * cn;
-    for (let x = 0; x < rowLen; x++) r[x] = data[base + xofs[x]!]! * a0s[x]! + data[base + xnext[x]!]! * a1s[x]!;
+    if (cn === 3) {
+      for (let i = 0, x = 0; i < outW; i++, x += 3) {
+        const p0 = base + px0[i]!;
+        const p1 = base + px1[i]!;
+        const a0 = a0s[i]!;
+        const a1 = a1s[i]!;
+        r[x] = (data[p0]! * a0 + data[p1]! * a1) >> 4;
+        r[x + 1] = (data[p0 + 1]! * a0 + data[p1 + 1]! * a1) >> 4;
+        r[x + 2] = (data[p0 + 2]! * a0 + data[p1 + 2]! * a1) >> 4;
+      }
+      return;
+    }
+    for (let i = 0; i < outW; i++) {
+      const p0 = base + px0[i]!;
+      const p1 = base + px1[i]!;
+      for (let c = 0; c < cn; c++) r[i * cn + c] = (data[p0 + c]! * a0s[i]! + data[p1 + c]! * a1s[i]!) >> 4;
+    }
   };
   // Two rolling buffers hold the horizontal passes of the source rows the current output row reads.
   let rowA = new Int32Array(rowLen);
@@ -110,6 +126,7 @@ export function resizeLinear(img: Image8, width: number, height: number, window?
   let syA = -1;
   let syB = -1;
   const out = new Uint8Array(outW * win.height * cn);
+  const clamped = new Uint8ClampedArray(out.buffer); // stores integers clamped to 0..255
   for (let j = 0; j < win.height; j++) {
     const dy = win.y + j;
     const sy0 = yt.ofs[dy]!;
@@ -135,10 +152,7 @@ export function resizeLinear(img: Image8, width: number, height: number, window?
     const b0 = yt.w0[dy]!;
     const b1 = yt.w1[dy]!;
     const o = j * rowLen;
-    for (let x = 0; x < rowLen; x++) {
-      const v = (((b0 * (rowA[x]! >> 4)) >> 16) + ((b1 * (rowB[x]! >> 4)) >> 16) + 2) >> 2;
-      out[o + x] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
+    for (let x = 0; x < rowLen; x++) clamped[o + x] = (((b0 * rowA[x]!) >> 16) + ((b1 * rowB[x]!) >> 16) + 2) >> 2;
   }
   return { width: outW, height: win.height, channels: cn, data: out };
 }

@@ -1,8 +1,11 @@
 /**
  * A preprocessing worker thread: decode, resize + crop and normalize one image per message, off the main
- * thread (which onnxruntime blocks while it runs a batch). @internal
+ * thread (which onnxruntime blocks while it runs a batch). Messages are handled one at a time, so an image's
+ * decode and preprocess times are its own work, and the time it waited behind others is reported apart
+ * (`startedAt`). Files named by path are read here, not copied over from the main thread. @internal
  */
 import { parentPort } from 'node:worker_threads';
+import sharp from 'sharp';
 import type { Preprocess } from '../metadata.js';
 import { preprocess } from './preprocess.js';
 
@@ -15,16 +18,28 @@ export interface PrepareRequest {
 }
 
 export type PrepareReply =
-  | { id: number; ok: true; data: Float32Array; width: number; height: number; decodeMs: number; preprocessMs: number }
+  | { id: number; ok: true; data: Float32Array; width: number; height: number; decodeMs: number; preprocessMs: number; startedAt: number }
   | { id: number; ok: false; code: string; message: string };
 
-parentPort?.on('message', async (req: PrepareRequest) => {
+/** A clock shared by every thread of the process (ms). */
+export const now = (): number => performance.timeOrigin + performance.now();
+
+// One libvips thread per worker: the pool's size is the number of cores preprocessing may use.
+sharp.concurrency(1);
+
+async function handle(req: PrepareRequest): Promise<void> {
+  const startedAt = now();
   try {
     const r = await preprocess(req.input, req.preprocess, req.name, req.maxPixels === undefined ? undefined : { maxPixels: req.maxPixels });
-    const reply: PrepareReply = { id: req.id, ok: true, ...r };
+    const reply: PrepareReply = { id: req.id, ok: true, ...r, startedAt };
     parentPort!.postMessage(reply, [r.data.buffer as ArrayBuffer]); // a fresh Float32Array: its own ArrayBuffer
   } catch (err) {
     const e = err as { code?: string; message?: string };
     parentPort!.postMessage({ id: req.id, ok: false, code: e.code ?? 'E_IMAGE', message: e.message ?? String(err) } satisfies PrepareReply);
   }
+}
+
+let chain: Promise<void> = Promise.resolve();
+parentPort?.on('message', (req: PrepareRequest) => {
+  chain = chain.then(() => handle(req));
 });

@@ -8,8 +8,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { type Classification, type Classifier, topK } from '../classifier.js';
+import { type Classification, type Classifier, type Timings, topK } from '../classifier.js';
 import { PplcnetError } from '../errors.js';
+import { roundTimings } from '../output-row.js';
 import { ServeError, toHttpFailure } from './errors.js';
 import { type ServeMetrics, createMetrics } from './metrics.js';
 import { type ServedModel, checkPixels, describeModel, serveModel } from './models.js';
@@ -116,18 +117,10 @@ interface Upload {
 export interface ClassifyRow {
   file: string;
   topk?: { classId: number; label: string; score: number }[];
-  timings?: Record<string, number>;
+  timings?: Timings;
   error?: { code: string; message: string };
 }
 
-function roundTimings(t: Classification['timings']): Record<string, number> {
-  return {
-    decodeMs: Number(t.decodeMs.toFixed(3)),
-    preprocessMs: Number(t.preprocessMs.toFixed(3)),
-    inferenceMs: Number(t.inferenceMs.toFixed(3)),
-    batchSize: t.batchSize,
-  };
-}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -240,7 +233,8 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
   /** Pixel check, preprocessing (worker threads), then the batcher. */
   const classifyOne = async (m: ServedModel, u: Upload, signal: AbortSignal): Promise<Classification> => {
     await checkPixels(u.bytes, o.maxPixels, u.file);
-    const prepared = await m.classifier.prepare(u.bytes, u.file);
+    // the upload's bytes are not used again: hand them to the worker thread without a copy
+    const prepared = await m.classifier.prepare(u.bytes, u.file, { transfer: true });
     signal.throwIfAborted();
     const r = await m.batcher.submit(prepared, signal);
     metrics.images.inc({ model: m.name });

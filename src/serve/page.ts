@@ -276,7 +276,7 @@ const PAGE = `<!doctype html>
         rows.append(row);
       }
       const time = el('div', 'time');
-      time.append(el('span', 'ran', ran), ' · inference ' + ms(timings.inferenceMs) + ' · decode ' + ms(timings.decodeMs) + ' · preprocess ' + ms(timings.preprocessMs) + ' · ' + ms(total) + ' in all');
+      time.append(el('span', 'ran', ran), ' · inference ' + ms(timings.inferenceMs ?? timings.batchInferenceMs) + ' · decode ' + ms(timings.decodeMs) + ' · preprocess ' + ms(timings.preprocessMs) + ' · ' + ms(total) + ' in all');
       rows.append(time);
       li.dataset.ran = ran;
       li.dataset.state = 'done';

@@ -51,7 +51,7 @@ describe('pplcnet predict (CLI)', () => {
       assert.deepEqual(Object.keys(o.topk[0]), ['classId', 'label', 'score']);
       assert.equal(o.topk[0].label, '0_degree');
       assert.ok(o.topk[0].score > o.topk[1].score);
-      assert.deepEqual(Object.keys(o.timings), ['decodeMs', 'preprocessMs', 'inferenceMs', 'batchSize']);
+      assert.deepEqual(Object.keys(o.timings), ['decodeMs', 'preprocessMs', 'queueMs', 'batchInferenceMs', 'batchSize']);
       assert.ok(o.timings.batchSize <= 3);
     }
   });

@@ -28,7 +28,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   web: ['index', ...LIBRARY], // which of these are free of Node built-ins is another test's business
   // the public API
   index: ['serve', 'queue', ...LIBRARY],
-  // what index gathers: the classifier and the tools built on it
+  // what index gathers: the classifier (classifier.ts assembles the parts in classifier/, one area) and the
+  // tools built on it
   classifier: ['models', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE],
   'output-row': ['classifier', ...BASE], // the predict --json row, shared by predict, serve and the queue
   compare: ['classifier', 'models', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE],

@@ -60,7 +60,7 @@ describe('pplcnet serve: the HTTP service over the text-line model', () => {
     const probs = reference.get(name)!;
     for (const t of row.topk) assert.ok(Math.abs(t.score - probs[t.classId]!) <= 1e-6, `${t.label}: ${t.score} vs ${probs[t.classId]}`);
     assert.equal(row.topk[0].label, name.includes('_up') ? '0_degree' : '180_degree');
-    assert.deepEqual(Object.keys(row.timings).sort(), ['batchSize', 'decodeMs', 'inferenceMs', 'preprocessMs']);
+    assert.deepEqual(Object.keys(row.timings).sort(), ['batchInferenceMs', 'batchSize', 'decodeMs', 'preprocessMs', 'queueMs']);
     assert.equal(logLines.length, before + 1);
     assert.match(logLines.at(-1)!, new RegExp(`^POST ${CLASSIFY} 200 [\\d.]+ ms 1 image\\(s\\)$`));
   });

@@ -1,0 +1,232 @@
+/**
+ * The CPU-bound limit of `predict` over a folder, and how close end-to-end runs come to it.
+ *
+ * For each model and image set, in one run on the same images: the per-image CPU of decoding (file read +
+ * sharp), of resize + crop + normalize, and of inference (batch 8, per image), each measured alone on one
+ * thread (process CPU time, so neighbours' load does not inflate it); the limit is `cores / sum` images/s.
+ * Then `classifyStream` at the default settings (the classifier's plan) over the same files: images/s and
+ * its fraction of the limit.
+ *
+ * `--configs auto,2x1,1x1` also runs `threads x workers` settings beside the plan (`auto`), alternating
+ * per round, and prints each one's images/s.
+ *
+ *   node dist/bench/folder-limit.js [--images 96] [--models x1_0,textline] [--sets jpeg640,jpeg1080,png] [--rounds 2] [--configs auto] [--json]
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { resolveArchitecture } from '../src/builder/architecture.js';
+import { buildPPLCNet } from '../src/builder/pplcnet.js';
+import { createClassifier } from '../src/classifier.js';
+import { decodeImage } from '../src/image/decode.js';
+import { normalizeInto, resizeAndCrop } from '../src/image/pipeline.js';
+import type { Image8 } from '../src/image/resize.js';
+import { imagenetLabels } from '../src/labels.js';
+import { IMAGENET_PREPROCESS, type Preprocess, parseMetadata } from '../src/metadata.js';
+import { readMetadataProps } from '../src/onnx/metadata-props.js';
+import { createSession, ort } from '../src/runtime/session.js';
+import { resolveModel } from '../src/models/resolve.js';
+import { benchWeights } from './paddle2onnx-style.js';
+
+/** A seeded generator in [0, 1). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** A photo-like RGB image: smooth gradients, a few blobs, sensor-like noise (so JPEG has work to do). */
+function photo(w: number, h: number, seed: number): Buffer {
+  const r = rng(seed);
+  const px = Buffer.alloc(w * h * 3);
+  const blobs = Array.from({ length: 6 }, () => [r() * w, r() * h, (0.05 + r() * 0.2) * w, r() * 255, r() * 255, r() * 255] as const);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * 3;
+      let c = [(x * 255) / w, (y * 255) / h, 128];
+      for (const [bx, by, br, R, G, B] of blobs) {
+        const d = Math.hypot(x - bx, y - by);
+        if (d < br) c = [R, G, B];
+      }
+      for (let k = 0; k < 3; k++) px[o + k] = Math.max(0, Math.min(255, c[k]! + (r() - 0.5) * 24));
+    }
+  return px;
+}
+
+/** A scan-like grayscale page: white paper, rows of dark "words". */
+function scan(w: number, h: number, seed: number): Buffer {
+  const r = rng(seed);
+  const px = Buffer.alloc(w * h, 245);
+  for (let line = 40; line + 20 < h - 40; line += 34) {
+    let x = 60;
+    while (x < w - 120) {
+      const len = 20 + Math.floor(r() * 90);
+      for (let y = line; y < line + 18; y++) for (let i = x; i < Math.min(x + len, w - 60); i++) if (r() < 0.55) px[y * w + i] = 20 + Math.floor(r() * 40);
+      x += len + 12;
+    }
+  }
+  return px;
+}
+
+const SETS = {
+  jpeg640: { what: 'JPEG photos 640x480', make: async (i: number) => sharp(photo(640, 480, i + 1), { raw: { width: 640, height: 480, channels: 3 } }).jpeg({ quality: 90 }).toBuffer(), ext: 'jpg' },
+  jpeg1080: { what: 'JPEG photos 1920x1080', make: async (i: number) => sharp(photo(1920, 1080, i + 1), { raw: { width: 1920, height: 1080, channels: 3 } }).jpeg({ quality: 90 }).toBuffer(), ext: 'jpg' },
+  png: { what: 'PNG scans 850x1100 (gray)', make: async (i: number) => sharp(scan(850, 1100, i + 1), { raw: { width: 850, height: 1100, channels: 1 } }).png().toBuffer(), ext: 'png' },
+} as const;
+type SetName = keyof typeof SETS;
+
+/** Process CPU time (user + system) in ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+interface Row {
+  model: string;
+  set: string;
+  images: number;
+  decodeMs: number;
+  resizeMs: number;
+  inferenceMs: number;
+  limit: number;
+  endToEnd: number;
+  ratio: number;
+  plan: string;
+  /** images/s of each `--configs` entry (best of the rounds). */
+  configs: Record<string, number>;
+}
+
+/** `auto` → the plan; `2x1` → 2 intra-op threads, 1 worker. */
+function configOptions(c: string): { threads?: number; workers?: number } {
+  if (c === 'auto') return {};
+  const m = /^(\d+)x(\d+)$/.exec(c);
+  if (!m) throw new Error(`--configs: '${c}' is not auto or THREADSxWORKERS (e.g. 2x1)`);
+  return { threads: Number(m[1]), workers: Number(m[2]) };
+}
+
+async function measure(modelName: string, modelPath: string, set: SetName, files: string[], rounds: number, configs: string[]): Promise<Row> {
+  const meta = parseMetadata(readMetadataProps(await import('node:fs/promises').then((f) => f.readFile(modelPath))));
+  const p: Preprocess = meta.preprocess ?? IMAGENET_PREPROCESS;
+  // alone, one thread each: decode (sharp with one libvips thread, as in a worker)
+  sharp.concurrency(1);
+  let c0 = cpuMs();
+  const decoded: Image8[] = [];
+  for (const f of files) decoded.push(await decodeImage(f));
+  const decodeMs = (cpuMs() - c0) / files.length;
+  // resize + crop + normalize, several passes for a stable figure
+  const passes = 5;
+  c0 = cpuMs();
+  const tensors: Float32Array[] = [];
+  for (let k = 0; k < passes; k++)
+    for (const img of decoded) {
+      const out = resizeAndCrop(img, p);
+      const data = new Float32Array(3 * out.width * out.height);
+      normalizeInto(out, p, data);
+      if (k === 0) tensors.push(data);
+    }
+  const resizeMs = (cpuMs() - c0) / (passes * files.length);
+  // inference: one intra-op thread, batch 8, no spinning
+  const { session } = await createSession(modelPath, { ep: 'cpu', threads: 1, spinning: false });
+  const [h, w] = meta.inputSize ?? [224, 224];
+  const batch = 8;
+  const feed = new Float32Array(batch * 3 * h * w);
+  for (let k = 0; k < batch; k++) feed.set(tensors[k % tensors.length]!, k * 3 * h * w);
+  const tensor = new ort.Tensor('float32', feed, [batch, 3, h, w]);
+  for (let i = 0; i < 3; i++) await session.run({ [session.inputNames[0]!]: tensor });
+  const runs = Math.max(4, Math.ceil(files.length / batch));
+  c0 = cpuMs();
+  for (let i = 0; i < runs; i++) await session.run({ [session.inputNames[0]!]: tensor });
+  const inferenceMs = (cpuMs() - c0) / (runs * batch);
+  await session.release();
+  sharp.concurrency(0);
+  const cores = availableParallelism();
+  const limit = (1000 * cores) / (decodeMs + resizeMs + inferenceMs);
+  // end to end at the default settings (and any other configs): the best of `rounds` (the machine is shared)
+  const best: Record<string, number> = {};
+  let plan = '';
+  for (let r = 0; r < rounds; r++) {
+    for (const c of configs) {
+      const clf = await createClassifier({ model: modelPath, ep: 'cpu', ...configOptions(c) });
+      if (c === 'auto') plan = clf.plan.reason;
+      const t0 = performance.now();
+      let n = 0;
+      for await (const b of clf.classifyStream(files)) n += b.filter((x) => !(x instanceof Error)).length;
+      best[c] = Math.max(best[c] ?? 0, (1000 * n) / (performance.now() - t0));
+      await clf.close();
+    }
+  }
+  const endToEnd = best.auto ?? 0;
+  return { model: modelName, set: SETS[set].what, images: files.length, decodeMs, resizeMs, inferenceMs, limit, endToEnd, ratio: endToEnd / limit, plan, configs: best };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      images: { type: 'string', default: '96' },
+      models: { type: 'string', default: 'x1_0,textline' },
+      sets: { type: 'string', default: 'jpeg640,jpeg1080,png' },
+      rounds: { type: 'string', default: '2' },
+      configs: { type: 'string', default: 'auto' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'pplcnet-limit-'));
+  const load0 = loadavg()[0]!;
+  try {
+    const models: [string, string][] = [];
+    for (const m of values.models.split(',')) {
+      if (m === 'x1_0') {
+        const arch = resolveArchitecture({ scale: 1.0 });
+        const built = buildPPLCNet(arch, { weights: benchWeights(arch), description: { labels: imagenetLabels() } });
+        const path = join(dir, 'x1_0.onnx');
+        await writeFile(path, built.bytes);
+        models.push(['x1_0 (224)', path]);
+      } else if (m === 'textline') {
+        const r = await resolveModel('PP-LCNet_x0_25_textline_ori', { cacheDir: join(dir, 'cache') });
+        const path = join(dir, 'textline.onnx');
+        await writeFile(path, r.bytes);
+        models.push(['textline (80x160)', path]);
+      } else throw new Error(`unknown model ${m}: x1_0 or textline`);
+    }
+    const n = Number(values.images);
+    const rows: Row[] = [];
+    for (const set of values.sets.split(',') as SetName[]) {
+      if (!SETS[set]) throw new Error(`unknown set ${set}: ${Object.keys(SETS).join(', ')}`);
+      const folder = join(dir, set);
+      await mkdir(folder);
+      const files: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const f = join(folder, `${String(i).padStart(4, '0')}.${SETS[set].ext}`);
+        await writeFile(f, await SETS[set].make(i));
+        files.push(f);
+      }
+      for (const [name, path] of models) {
+        const configs = values.configs.split(',');
+        if (!configs.includes('auto')) configs.unshift('auto');
+        const row = await measure(name, path, set, files, Number(values.rounds), configs);
+        rows.push(row);
+        if (values.json) console.log(JSON.stringify(row));
+      }
+    }
+    if (!values.json) {
+      const cores = availableParallelism();
+      console.log(`${cores} cores, load average ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end; per-image CPU ms on one thread`);
+      console.log('| model | images | decode | resize+crop+normalize | inference (batch 8) | limit img/s | predict img/s | of limit |');
+      console.log('|---|---|---|---|---|---|---|---|');
+      for (const r of rows) {
+        const others = Object.entries(r.configs).filter(([c]) => c !== 'auto');
+        const extra = others.length ? ` (${others.map(([c, v]) => `${c}: ${v.toFixed(0)}`).join(', ')})` : '';
+        console.log(`| ${r.model} | ${r.images} ${r.set} | ${r.decodeMs.toFixed(2)} | ${r.resizeMs.toFixed(2)} | ${r.inferenceMs.toFixed(2)} | ${r.limit.toFixed(0)} | ${r.endToEnd.toFixed(0)}${extra} | ${(100 * r.ratio).toFixed(0)}% |`);
+      }
+      console.log(`plan: ${rows[0]?.plan ?? ''}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) await main();

@@ -1,0 +1,98 @@
+/**
+ * How a classifier shares the machine's cores: onnxruntime's intra-op threads, the preprocessing worker
+ * threads and the batch size, chosen from the core count and the per-image costs measured by
+ * `bench/folder-limit.ts` unless the caller fixes them.
+ */
+import { availableParallelism } from 'node:os';
+import { countMultiplyAdds, resolveArchitecture } from '../builder/architecture.js';
+import { invalidOption } from '../errors.js';
+import type { ModelMetadata } from '../metadata.js';
+
+/** The threads, workers and batch size a classifier runs with, and why. */
+export interface ExecutionPlan {
+  /** CPUs available to this process (`os.availableParallelism()`). */
+  readonly cores: number;
+  /** onnxruntime intra-op threads. */
+  readonly threads: number;
+  /** Preprocessing worker threads (each prepares one image at a time); 0: on the main thread. */
+  readonly workers: number;
+  /** Images per onnxruntime run in `classifyStream`. */
+  readonly batchSize: number;
+  /** Whether idle onnxruntime threads spin. */
+  readonly spinning: boolean;
+  /** The estimated CPU per image (ms, one core) the split was made from. */
+  readonly estimate: { readonly preprocessMs: number; readonly inferenceMs: number };
+  /** One line: what was chosen and why. */
+  readonly reason: string;
+}
+
+export interface PlanOptions {
+  threads?: number;
+  workers?: number;
+  batchSize?: number;
+  spinning?: boolean;
+}
+
+/**
+ * Per-image CPU on one core, from `bench/folder-limit.ts` on a 2-core AVX-512 VM: decode + resize + crop +
+ * normalize of a 640×480 JPEG (sharp decode ~2 ms and the resize ~0.5 ms), and inference at batch 8 reaching
+ * about 80 GFLOP/s per core.
+ */
+export const PREPROCESS_MS_ESTIMATE = 2.5;
+const FLOPS_PER_MS_PER_CORE = 80e6;
+
+/** Estimated inference CPU per image (ms on one core) from the model's multiply-adds; undefined when unknown. */
+export function inferenceEstimate(metadata: Pick<ModelMetadata, 'architecture' | 'inputSize'>): number | undefined {
+  if (!metadata.architecture || !metadata.inputSize) return undefined;
+  try {
+    const macs = countMultiplyAdds(resolveArchitecture(metadata.architecture), metadata.inputSize);
+    return (2 * macs) / FLOPS_PER_MS_PER_CORE;
+  } catch {
+    return undefined;
+  }
+}
+
+function checked(name: string, v: number | undefined, min: number, max: number): number | undefined {
+  if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw invalidOption(name, `an integer from ${min} to ${max}`, v);
+  return v;
+}
+
+/**
+ * Split the cores between inference and preprocessing in proportion to their estimated costs, so that
+ * threads + workers = cores (no more, no spinning): workers = round(cores · pre / (pre + inference)), at least
+ * 1 and at most cores − 1 (a 1-core machine prepares on the main thread). What the caller fixes is kept; the
+ * rest fills the remaining cores (at least one of each where there are two cores or more: onnxruntime blocks
+ * the main thread while it runs, so preprocessing overlaps inference only in a worker).
+ * `threads: 0` counts as not given: planned here rather than left to onnxruntime (which takes one thread per
+ * physical core, whatever else runs).
+ */
+export function planExecution(options: PlanOptions, inferenceMs: number | undefined, cores = availableParallelism()): ExecutionPlan {
+  // threads 0 (the CLI's default, "onnxruntime decides") is planned like an absent value
+  const threadsGiven = checked('threads', options.threads, 0, 1024) || undefined;
+  const workersGiven = checked('workers', options.workers, 0, 64);
+  const batchSize = checked('batchSize', options.batchSize, 1, 4096) ?? 8;
+  const pre = PREPROCESS_MS_ESTIMATE;
+  const inf = inferenceMs ?? pre;
+  const floor = cores > 1 ? 1 : 0;
+  let threads: number;
+  let workers: number;
+  let how: string;
+  if (threadsGiven !== undefined && workersGiven !== undefined) {
+    [threads, workers, how] = [threadsGiven, workersGiven, 'as given'];
+  } else if (threadsGiven !== undefined) {
+    threads = threadsGiven;
+    workers = Math.max(floor, cores - threadsGiven);
+    how = `threads as given, workers fill the other cores`;
+  } else if (workersGiven !== undefined) {
+    workers = workersGiven;
+    threads = Math.max(1, cores - workers);
+    how = `workers as given, threads fill the other cores`;
+  } else {
+    workers = cores > 1 ? Math.min(cores - 1, Math.max(1, Math.round((cores * pre) / (pre + inf)))) : 0;
+    threads = Math.max(1, cores - workers);
+    how = `split by estimated CPU per image: preprocessing ${pre.toFixed(1)} ms, inference ${inf.toFixed(1)} ms${inferenceMs === undefined ? ' (unknown model: assumed equal)' : ''}`;
+  }
+  const spinning = options.spinning ?? false;
+  const reason = `${cores} cores: ${threads} intra-op thread(s), ${workers} preprocessing worker(s), batch ${batchSize}, spinning ${spinning ? 'on' : 'off'} (${how})`;
+  return { cores, threads, workers, batchSize, spinning, estimate: { preprocessMs: pre, inferenceMs: inf }, reason };
+}

@@ -1,0 +1,66 @@
+/**
+ * Preprocessing dispatch: one image → its [3, H, W] tensor, on this thread or in the pool of worker threads
+ * (started on first need, closed with the classifier). Failures become E_IMAGE errors naming the image.
+ */
+import { PplcnetError } from '../errors.js';
+import type { ImageInput } from '../image/decode.js';
+import { PreprocessPool } from '../image/pool.js';
+import { preprocess as prepareImage } from '../image/preprocess.js';
+import type { Preprocess } from '../metadata.js';
+import type { PreparedInput } from './types.js';
+
+/** The name an input is reported under: its path, or `<n bytes>`. */
+export const nameOf = (i: ImageInput): string => (typeof i === 'string' ? i : `<${i.length} bytes>`);
+
+/** Any failure while preparing `name`, as an E_IMAGE PplcnetError (a PplcnetError stays as it is). */
+export function asImageError(name: string, err: unknown): PplcnetError {
+  return err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${name}: ${(err as Error).message}`);
+}
+
+export class Preparer {
+  private pool: PreprocessPool | undefined;
+
+  constructor(
+    private readonly preprocess: Preprocess,
+    private readonly workerCount: number,
+    private readonly maxPixels: number | undefined,
+  ) {}
+
+  /** Worker threads running (0 until first needed). */
+  get workers(): number {
+    return this.pool?.size ?? 0;
+  }
+
+  /** Start the worker threads now, when the plan has any. */
+  startWorkers(): void {
+    if (this.workerCount > 0) this.pool ??= new PreprocessPool(this.workerCount);
+  }
+
+  /** Prepare on this thread. */
+  here(input: ImageInput, name = nameOf(input)): Promise<PreparedInput> {
+    const options = this.maxPixels === undefined ? undefined : { maxPixels: this.maxPixels };
+    return prepareImage(input, this.preprocess, name, options).then(
+      (r) => ({ name, ...r, queueMs: 0 }),
+      (err: unknown) => {
+        throw asImageError(name, err);
+      },
+    );
+  }
+
+  /** Prepare in a worker thread when there are any (see {@link startWorkers}), else on this thread. */
+  anywhere(input: ImageInput, name = nameOf(input), transfer = false): Promise<PreparedInput> {
+    if (!this.pool) return this.here(input, name);
+    return this.pool.prepare(input, name, this.preprocess, this.maxPixels, transfer).then(
+      (r) => ({ name, ...r }),
+      (err: unknown) => {
+        throw asImageError(name, err);
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
+  }
+}

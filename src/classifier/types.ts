@@ -1,0 +1,159 @@
+/** The classifier's public types: its options, what it returns, and the object itself. */
+import type { PplcnetError } from '../errors.js';
+import type { ImageInput } from '../image/decode.js';
+import type { PreparedImage } from '../image/preprocess.js';
+import type { ModelMetadata, Preprocess } from '../metadata.js';
+import type { TopClass } from '../output.js';
+import type { SessionOptions } from '../runtime/session.js';
+import type { ModelSource, ResolveOptions } from '../models/resolve.js';
+import type { AttributeResult } from './attributes.js';
+import type { ExecutionPlan } from './plan.js';
+
+export interface ClassifierOptions extends SessionOptions, ResolveOptions {
+  /**
+   * A zoo name (`PP-LCNet_x0_25_textline_ori`), an `.onnx` file, a Paddle model to convert (`.pdparams`,
+   * inference model folder/`.json`/`.pdmodel`, `*_infer.tar`), or the bytes of an ONNX model.
+   */
+  model: ModelSource;
+  /**
+   * onnxruntime intra-op threads; absent or 0: planned with the workers from the core count (see
+   * {@link ExecutionPlan}). [planned]
+   */
+  threads?: number;
+  /** How many classes to return. [the model's `topk`, else 5] */
+  topk?: number;
+  /**
+   * Preprocessing worker threads (they decode and resize the next batches while onnxruntime runs the current
+   * one). 0 prepares on the main thread. [chosen from the core count: see {@link ExecutionPlan}]
+   */
+  workers?: number;
+  /** Images per onnxruntime run in `classifyStream`. [8] */
+  batchSize?: number;
+  /** The most pixels an image may declare; larger ones fail (E_IMAGE) before they are decoded. [MAX_PIXELS] */
+  maxPixels?: number;
+  /**
+   * Score threshold: a multi-label model reports every class whose score reaches it; a binary model whose
+   * source defines one (PaddleClas `ThreshOutput`) reports class 1 when its probability reaches it.
+   * [the model's recorded threshold, else 0.5]
+   */
+  threshold?: number;
+  /** Class names that replace the model's (index = class id); their count must equal the class count. */
+  labels?: readonly string[];
+}
+
+/** What {@link Classifier.embed} returns and how. */
+export interface EmbedOptions {
+  /**
+   * `embedding`: the fc input (after the last conv and its activation when the model has one, before
+   * dropout's inference scale); `gap`: the global average pool of the last block (before the last conv).
+   * Without a last conv both are the same vector. ['embedding']
+   */
+  layer?: 'embedding' | 'gap';
+  /** Divide by the L2 norm. [false] */
+  normalize?: boolean;
+}
+
+/**
+ * Where one image's time went. `decodeMs` and `preprocessMs` are this image's own work (a worker thread
+ * prepares one image at a time); `queueMs` is how long it waited for a worker before that; the inference
+ * time is the whole batch's (one onnxruntime run for `batchSize` images), not this image's share.
+ */
+export interface Timings {
+  readonly decodeMs: number;
+  /** Resize, crop and normalize. */
+  readonly preprocessMs: number;
+  /** Waiting for a preprocessing worker (0 on the main thread). */
+  readonly queueMs: number;
+  /** The onnxruntime run of the batch this image was in. */
+  readonly batchInferenceMs: number;
+  readonly batchSize: number;
+}
+
+export interface Classification {
+  /** The file name, or `<n bytes>` for an in-memory image. */
+  readonly input: string;
+  readonly topk: readonly TopClass[];
+  /**
+   * Multi-label models only: every class whose score reaches the threshold, by class id. Scores are the
+   * per-class sigmoid probabilities (they do not sum to 1).
+   */
+  readonly labels?: readonly TopClass[];
+  /**
+   * Multi-label models whose source defines one (`pplcnet.postprocess`): PaddleClas's readable attributes and
+   * 0/1 output (`PersonAttribute`, `VehicleAttribute`, `TableAttribute` of attr_rec.py), at its own thresholds.
+   */
+  readonly attributes?: AttributeResult;
+  /** Every class's probability (per-class scores for a multi-label model). */
+  readonly probs: Float32Array;
+  /** The model's `logits` row, when it has that output. */
+  readonly logits?: Float32Array;
+  readonly timings: Timings;
+}
+
+/** One image ready for the network ([3, H, W] float32), with its name. */
+export interface PreparedInput extends PreparedImage {
+  readonly name: string;
+}
+
+/** Options of {@link Classifier.prepare}. */
+export interface PrepareOptions {
+  /**
+   * The caller gives up an in-memory input's bytes: they move to the worker thread without a copy (the
+   * Uint8Array is detached afterwards). Only when the view spans its whole ArrayBuffer. [false]
+   */
+  transfer?: boolean;
+}
+
+export interface Classifier {
+  readonly name: string;
+  readonly provider: string;
+  readonly metadata: ModelMetadata;
+  readonly preprocess: Preprocess;
+  readonly labels: readonly string[] | undefined;
+  /** Whether the model is multi-label (a sigmoid head: independent per-class scores). */
+  readonly multiLabel: boolean;
+  /** The threshold in use (see {@link ClassifierOptions.threshold}). */
+  readonly threshold: number;
+  readonly inputName: string;
+  /**
+   * The pooled feature vector of one image (a path or encoded bytes), as a retrieval index would store it.
+   * The first call opens a second onnxruntime session on the same model with its feature values exposed
+   * as outputs (the weights are the model's; nothing is rebuilt or written).
+   */
+  embed(input: ImageInput, options?: EmbedOptions): Promise<Float32Array>;
+  /** The threads, workers and batch size in use, and why. */
+  readonly plan: ExecutionPlan;
+  /** Classify one image (a path or encoded bytes). */
+  classify(input: ImageInput): Promise<Classification>;
+  /** Classify several images in one batch; an image that fails yields its Error in its place. */
+  classifyBatch(inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]>;
+  /**
+   * Classify many images in batches, in order, preparing the next batches (in worker threads) while the
+   * current one runs. Yields each batch's results; failures are Errors in place.
+   */
+  classifyStream(inputs: Iterable<ImageInput>, options?: { batchSize?: number }): AsyncGenerator<(Classification | PplcnetError)[]>;
+  /** Preprocessing worker threads in use (0 until a stream needs them). */
+  readonly workers: number;
+  /** Run on an already preprocessed [N,3,H,W] tensor; returns probabilities [N, classes]. */
+  run(data: Float32Array, n: number, height: number, width: number): Promise<Float32Array>;
+  /** The `logits` output of the last `run`, when the model has one. */
+  readonly lastLogits: Float32Array | undefined;
+  /** The network's output names (`logits`, `probs` for pplcnet's models). */
+  readonly outputNames: readonly string[];
+  /**
+   * Decode, resize, crop and normalize one image, in a preprocessing worker thread when `workers` > 0 (else
+   * on this thread). Rejects with an E_IMAGE PplcnetError naming `name`.
+   */
+  prepare(input: ImageInput, name?: string, options?: PrepareOptions): Promise<PreparedInput>;
+  /**
+   * Run prepared images: one onnxruntime run per group of the same size. Errors given in place stay in
+   * place; each result carries its own row of probabilities (and logits).
+   */
+  classifyPrepared(prepared: readonly (PreparedInput | PplcnetError)[]): Promise<(Classification | PplcnetError)[]>;
+  /**
+   * Release the onnxruntime session and the worker threads. Idempotent; any use afterwards throws a
+   * `PplcnetError` with code `E_CLOSED`. `await using clf = await createClassifier(…)` closes it for you.
+   */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
