@@ -45,7 +45,7 @@ export function warnFrom(flags: { quiet?: boolean }, ctx: CliContext): (m: strin
 export function addSessionOptions(cmd: Command, { threadList = false } = {}): Command {
   cmd.option('--ep <name>', "execution provider: auto (oneDNN when the binding has it, else cpu), cpu, dnnl, …", 'auto');
   if (threadList) cmd.option('--threads <list>', 'intra-op thread counts, e.g. 1,2 (0: onnxruntime decides)', parseIntegerList0, [1]);
-  else cmd.option('--threads <n>', 'intra-op threads (0: onnxruntime decides, one per physical core)', parseInteger, 0);
+  else cmd.option('--threads <n>', 'intra-op threads (0: planned with the preprocessing workers from the core count; --verbose says what was chosen)', parseInteger, 0);
   return cmd
     .option('--inter-threads <n>', 'inter-op threads (0: onnxruntime decides)', parseInteger, 0)
     .addOption(new Option('--graph-opt <level>', 'onnxruntime graph optimization level').choices(GRAPH_OPT_LEVELS).default('all'))

@@ -51,7 +51,7 @@ export function chooseProvider(choice: ExecutionProviderChoice = 'auto', availab
     if (available.includes('dnnl')) return { provider: 'dnnl', notice: 'execution provider: oneDNN (dnnl), offered by this onnxruntime-node binding' };
     return {
       provider: 'cpu',
-      notice: `execution provider: cpu (oneDNN 'dnnl' is not in this onnxruntime-node binding, which offers ${offered}; pass --ep cpu to silence this)`,
+      notice: `execution provider: cpu (oneDNN 'dnnl' is not in this onnxruntime-node binding, which offers ${offered})`,
     };
   }
   if (!available.includes(choice)) {

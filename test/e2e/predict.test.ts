@@ -27,11 +27,13 @@ describe('pplcnet predict (CLI)', () => {
     assert.match(r.stderr, /^pplcnet: 2 images, 0 failed, [\d.]+ img\/s\n$/);
   });
 
-  test('--verbose says which execution provider runs; -q says nothing at all', async () => {
+  test('--verbose says which execution provider runs and what was planned; -q says nothing at all', async () => {
     const img = 'models/examples/textline_upright.png';
     const verbose = await runCli(['predict', '-m', 'textline', '--verbose', img], { env });
     assert.equal(verbose.code, 0, verbose.stderr);
     assert.match(verbose.stderr, /pplcnet: execution provider: (cpu|oneDNN)/);
+    // and the threads, workers and batch size planned from the core count
+    assert.match(verbose.stderr, /pplcnet: \d+ cores?: \d+ intra-op thread\(s\), \d+ preprocessing worker\(s\), batch \d+/);
     const quiet = await runCli(['predict', '-m', 'textline', '-q', '--verbose', img], { env });
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.equal(quiet.stderr, '');

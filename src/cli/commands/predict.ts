@@ -93,7 +93,7 @@ export function predictCommand(ctx: CliContext): Command {
     .option('--threshold <p>', "multi-label models: print every class whose score reaches it; binary models with a published threshold: class 1 when its probability reaches it (default: the model's, else 0.5)", parseNumber)
     .option('--labels <file>', "class names that replace the model's: a JSON array, one per line, or PaddleClas class_id_map_file lines 'id label'")
     .option('--class_id_map_file <file>', 'the same as --labels (PaddleClas spelling)');
-  addBatchSizeOption(cmd).option('--workers <n>', 'preprocessing threads for folders (0: main thread; default: min(2, CPUs-1))', parseInteger);
+  addBatchSizeOption(cmd).option('--workers <n>', 'preprocessing threads for folders (0: main thread; default: planned from the core count)', parseInteger);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
   for (const option of PADDLECLAS.aliases) cmd.addOption(option.hideHelp());
@@ -167,6 +167,7 @@ here; --save_dir says what to use instead.`,
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...modelSourceOptionsFrom(flags, ctx),
     });
+    if (flags.verbose && !flags.quiet) ctx.stderr(`pplcnet: ${classifier.plan.reason}\n`);
     if (classifier.metadata.trained === false) say(`${classifier.name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`);
     progress = imageProgress(ctx.stderr, { total: inputs.length, isTTY: ctx.isTTY, quiet: flags.quiet === true });
     let failed = 0;

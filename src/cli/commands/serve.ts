@@ -74,7 +74,7 @@ export function serveCommand(ctx: CliContext): Command {
     .option('--log-json', 'one JSON object per request on stderr', false)
     .option('--no-browser', "no \"Run on: this browser\" on the page: no /web/* files, no /v1/models/NAME/model.onnx")
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long in-flight requests may take before exiting', parsePositiveInteger, 10_000)
-    .option('--workers <n>', 'preprocessing threads (0: main thread; default min(2, CPUs-1))', parseInteger);
+    .option('--workers <n>', 'preprocessing threads (0: main thread; default: planned from the core count)', parseInteger);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
   return cmd.action(async (flags: ServeFlags) => {

@@ -19,7 +19,7 @@ export function workerCommand(ctx: CliContext): Command {
   const cmd = new Command('worker')
     .description('take jobs from a queue (pplcnet queue add) and store one result row per image; SIGTERM finishes the current job and exits 0')
     .option('--concurrency <n>', 'jobs at once in this process', parsePositiveInteger, 1)
-    .option('--workers <n>', 'preprocessing threads (0: main thread; default min(2, CPUs-1))', parseInteger)
+    .option('--workers <n>', 'preprocessing threads (0: main thread; default: planned from the core count)', parseInteger)
     .option('--lock-ms <ms>', "a job's lock; a dead worker's job is taken over within about twice this", parsePositiveInteger, 30_000)
     .option('--until-empty', 'exit 0 once no job is waiting, delayed or active', false);
   addBatchSizeOption(cmd);
