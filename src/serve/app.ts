@@ -6,8 +6,7 @@
  * in the classifier's preprocessing worker threads meanwhile.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import multipart from '@fastify/multipart';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Classification, type Classifier, type Timings, topK } from '../classifier.js';
 import { PplcnetError } from '../errors.js';
 import { roundTimings } from '../output-row.js';
@@ -139,7 +138,10 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
   if (classifiers.length === 0) throw new RangeError("Expected at least one model for 'models' but received none");
   if (o.apiKey !== undefined && o.apiKey.length === 0) throw new RangeError("Expected a non-empty string for 'apiKey'");
   const log = o.log ?? (() => {});
-  const metrics = createMetrics({ processMetrics: o.processMetrics ?? true });
+  // fastify and its multipart plugin load when a server is built, not when the library is imported (the
+  // one-image predict stays quick)
+  const [{ default: Fastify }, { default: multipart }] = await Promise.all([import('fastify'), import('@fastify/multipart')]);
+  const metrics = await createMetrics({ processMetrics: o.processMetrics ?? true });
   const models = new Map<string, ServedModel>();
   const onnx = new Map<string, Uint8Array>();
   for (const { name, classifier, onnx: bytes } of classifiers) {

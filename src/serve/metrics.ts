@@ -1,5 +1,5 @@
 /** Prometheus metrics of the service, in a registry of its own (several servers may share a process). */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface ServeMetrics {
   readonly registry: Registry;
@@ -12,7 +12,9 @@ export interface ServeMetrics {
   readonly images: Counter<'model'>;
 }
 
-export function createMetrics({ processMetrics = true }: { processMetrics?: boolean } = {}): ServeMetrics {
+/** prom-client loads here, when a server starts, so that the other commands do not pay for it at start-up. */
+export async function createMetrics({ processMetrics = true }: { processMetrics?: boolean } = {}): Promise<ServeMetrics> {
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = await import('prom-client');
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'pplcnet_' });
   const registers = [registry];
