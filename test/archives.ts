@@ -1,4 +1,5 @@
 /** Writers for test data: ustar archives and protocol-2 pickles of numpy arrays (as Paddle writes them). */
+import { pickleArrays } from './pickle-writer.js';
 
 export interface TarEntry {
   name: string;
@@ -48,49 +49,5 @@ export function makeTar(entries: TarEntry[]): Uint8Array {
 
 /** A protocol-2 pickle of OrderedDict(name → float32 ndarray), laid out like numpy 1.x + Paddle write it. */
 export function picklePdparams(tensors: Iterable<[string, readonly number[], Float32Array]>): Uint8Array {
-  const out: number[] = [];
-  const u32 = (v: number) => out.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
-  const str = (s: string) => {
-    const b = new TextEncoder().encode(s);
-    out.push(0x58);
-    u32(b.length);
-    out.push(...b);
-  };
-  const global = (m: string, n: string) => out.push(0x63, ...new TextEncoder().encode(`${m}\n${n}\n`));
-  out.push(0x80, 0x02);
-  global('collections', 'OrderedDict');
-  out.push(0x29, 0x52); // () REDUCE
-  for (const [name, shape, data] of tensors) {
-    str(name);
-    global('numpy.core.multiarray', '_reconstruct');
-    global('numpy', 'ndarray');
-    out.push(0x4b, 0x00, 0x85); // (0,)
-    out.push(0x43, 1, 0x62, 0x87, 0x52); // b'b' TUPLE3 REDUCE
-    out.push(0x28, 0x4b, 0x01); // MARK 1
-    out.push(0x28);
-    for (const d of shape) {
-      out.push(0x4a);
-      u32(d);
-    }
-    out.push(0x74); // shape tuple
-    global('numpy', 'dtype');
-    str('f4');
-    out.push(0x89, 0x88, 0x87, 0x52); // (f4, False, True) REDUCE
-    out.push(0x28, 0x4b, 0x03); // state MARK 3
-    str('<');
-    out.push(0x4e, 0x4e, 0x4e, 0x4a);
-    u32(0xffffffff);
-    out.push(0x4a);
-    u32(0xffffffff);
-    out.push(0x4b, 0x00, 0x74, 0x62); // TUPLE BUILD
-    out.push(0x89); // not fortran
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    out.push(0x42);
-    u32(bytes.length);
-    for (const b of bytes) out.push(b);
-    out.push(0x74, 0x62); // TUPLE BUILD
-    out.push(0x73); // SETITEM
-  }
-  out.push(0x2e);
-  return Uint8Array.from(out);
+  return pickleArrays([...tensors].map(([key, shape, data]) => ({ key, shape, data })), { paddle: true });
 }

@@ -36,9 +36,10 @@ class Out {
     this.buf.writeUInt32LE(v >>> 0, this.length);
     this.length += 4;
   }
-  str(s: string): void {
+  /** A str: SHORT_BINUNICODE when short, else BINUNICODE; `binunicode` always BINUNICODE (as protocol 2 writes it). */
+  str(s: string, binunicode = false): void {
     const b = Buffer.from(s, 'utf8');
-    if (b.length < 256) this.bytes(0x8c, b.length);
+    if (b.length < 256 && !binunicode) this.bytes(0x8c, b.length);
     else {
       this.bytes(0x58);
       this.u32(b.length);
@@ -71,7 +72,7 @@ function writeDim(o: Out, d: Dim): void {
   }
 }
 
-function writeArray(o: Out, shape: readonly Dim[], data: Float32Array): void {
+function writeArray(o: Out, shape: readonly Dim[], data: Float32Array, binunicode = false): void {
   o.global('numpy.core.multiarray', '_reconstruct');
   o.global('numpy', 'ndarray');
   o.bytes(0x4b, 0x00, 0x85, 0x43, 1, 0x62, 0x87, 0x52); // (0,) b'b' TUPLE3 REDUCE
@@ -79,10 +80,10 @@ function writeArray(o: Out, shape: readonly Dim[], data: Float32Array): void {
   for (const d of shape) writeDim(o, d);
   o.bytes(0x74);
   o.global('numpy', 'dtype');
-  o.str('f4');
+  o.str('f4', binunicode);
   o.bytes(0x89, 0x88, 0x87, 0x52);
   o.bytes(0x28, 0x4b, 0x03);
-  o.str('<');
+  o.str('<', binunicode);
   o.bytes(0x4e, 0x4e, 0x4e, 0x4a);
   o.u32(0xffffffff);
   o.bytes(0x4a);
@@ -95,15 +96,25 @@ function writeArray(o: Out, shape: readonly Dim[], data: Float32Array): void {
   o.bytes(0x74, 0x62); // TUPLE BUILD
 }
 
-/** A dict pickle (protocol 2) of `entries`. */
-export function pickleArrays(entries: Iterable<PickleEntry>): Uint8Array {
+/**
+ * A dict pickle (protocol 2 header) of `entries`: a plain dict filled by one SETITEMS, or with `paddle` a
+ * `collections.OrderedDict` filled by one SETITEM per entry with BINUNICODE strings, as numpy 1.x and Paddle
+ * write a `.pdparams`.
+ */
+export function pickleArrays(entries: Iterable<PickleEntry>, { paddle = false } = {}): Uint8Array {
   const o = new Out();
-  o.bytes(0x80, 0x02, 0x7d, 0x28);
+  o.bytes(0x80, 0x02);
+  if (paddle) {
+    o.global('collections', 'OrderedDict');
+    o.bytes(0x29, 0x52); // () REDUCE
+  } else o.bytes(0x7d, 0x28); // {} MARK
   for (const e of entries) {
-    o.str(e.key);
-    writeArray(o, e.shape, e.data);
+    o.str(e.key, paddle);
+    writeArray(o, e.shape, e.data, paddle);
+    if (paddle) o.bytes(0x73); // SETITEM
   }
-  o.bytes(0x75, 0x2e); // SETITEMS STOP
+  if (!paddle) o.bytes(0x75); // SETITEMS
+  o.bytes(0x2e); // STOP
   return o.result();
 }
 
