@@ -4,10 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { ImageQueue } from '../../../src/index.js';
 import { ROOT, runCli, seededBytes } from '../../helpers.js';
+import { type RedisServer, startRedis } from '../../services.js';
 
 export const MODEL = 'PP-LCNet_x0_25_textline_ori';
 
@@ -156,5 +159,40 @@ export class Child {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill(signal);
+  }
+}
+
+/** What a queue test file starts: a private redis-server, a folder with the images, and the local reference. */
+export interface QueueFixture {
+  readonly redis: RedisServer;
+  readonly root: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly images: ImageSet;
+  readonly reference: Map<string, Row>;
+}
+
+export async function startQueueFixture(prefix: string): Promise<QueueFixture> {
+  const redis = await startRedis();
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const env = { PPLCNET_HOME: join(root, 'home'), PPLCNET_REDIS: redis.url };
+  const images = await makeImages(root);
+  return { redis, root, env, images, reference: await localPredict(images.dir, env) };
+}
+
+/** Kill the workers a file started (waiting at most 5 s each), stop Redis, remove the folder. */
+export async function stopQueueFixture(children: readonly Child[], fixture: Partial<QueueFixture>): Promise<void> {
+  for (const c of children) c.kill();
+  await Promise.all(children.map((c) => c.exit(5000).catch(() => {})));
+  await fixture.redis?.close();
+  if (fixture.root) await rm(fixture.root, { recursive: true, force: true });
+}
+
+/** The figures `queue status --json` prints, read in-process. */
+export async function queueStatus(redisUrl: string, queue: string): Promise<Record<string, any>> {
+  const q = await ImageQueue.open({ redis: redisUrl, queue });
+  try {
+    return JSON.parse(JSON.stringify(await q.status()));
+  } finally {
+    await q.close();
   }
 }

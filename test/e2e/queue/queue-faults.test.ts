@@ -3,16 +3,15 @@
  * SIGKILL mid-job, a worker stopped with SIGTERM, and Redis restarted under a running worker.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { ImageQueue, queueKeys } from '../../../src/index.js';
 import { runCli } from '../../helpers.js';
-import { type RedisServer, needRedis, redisServerPath, startRedis } from '../../services.js';
-import { Child, type ImageSet, MODEL, type Row, assertRows, localPredict, makeImages } from './harness.js';
+import { type RedisServer, needRedis, redisServerPath } from '../../services.js';
+import { Child, type ImageSet, MODEL, type Row, assertRows, queueStatus, startQueueFixture, stopQueueFixture } from './harness.js';
 
 describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
   let redis: RedisServer | undefined;
@@ -24,18 +23,9 @@ describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
 
   before(async () => {
     if (!redisServerPath()) return; // each test then fails under CI=true or skips, through needRedis(t)
-    redis = await startRedis();
-    root = await mkdtemp(join(tmpdir(), 'pplcnet-queue-faults-'));
-    env = { PPLCNET_HOME: join(root, 'home'), PPLCNET_REDIS: redis.url };
-    images = await makeImages(root);
-    reference = await localPredict(images.dir, env);
+    ({ redis, root, env, images, reference } = await startQueueFixture('pplcnet-queue-faults-'));
   });
-  after(async () => {
-    for (const c of children) c.kill();
-    await Promise.all(children.map((c) => c.exit(5000).catch(() => {})));
-    await redis?.close();
-    if (root) await rm(root, { recursive: true, force: true });
-  });
+  after(() => stopQueueFixture(children, { redis, root }));
 
   const worker = (queue: string, ...extra: string[]): Child => {
     const c = new Child(['worker', '--queue', queue, '--ep', 'cpu', '--threads', '1', '--workers', '1', '--lock-ms', '1000', ...extra], env);
@@ -46,14 +36,7 @@ describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
     const r = await runCli(['queue', 'add', '--queue', queue, '-m', MODEL, images.dir, '--list', images.list, '--job-size', String(jobSize)], { env });
     assert.equal(r.code, 0, r.stderr);
   };
-  const status = async (queue: string): Promise<Record<string, any>> => {
-    const q = await ImageQueue.open({ redis: redis!.url, queue });
-    try {
-      return JSON.parse(JSON.stringify(await q.status()));
-    } finally {
-      await q.close();
-    }
-  };
+  const status = (queue: string): Promise<Record<string, any>> => queueStatus(redis!.url, queue);
   const results = async (queue: string): Promise<string[]> => {
     const out = join(root, `${queue}.jsonl`);
     const r = await runCli(['queue', 'results', '--queue', queue, '-o', out], { env });

@@ -4,15 +4,13 @@
  * retry), passwords kept out of every output, and clear errors for a bad or unreachable Redis.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { ImageQueue } from '../../../src/index.js';
 import { ROOT, runCli } from '../../helpers.js';
 import { type RedisServer, freePort, needRedis, redisServerPath, startRedis } from '../../services.js';
-import { Child, type ImageSet, MODEL, type Row, assertRows, localPredict, makeImages } from './harness.js';
+import { Child, type ImageSet, MODEL, type Row, assertRows, queueStatus, startQueueFixture, stopQueueFixture } from './harness.js';
 
 describe('pplcnet queue + worker on Redis', () => {
   let redis: RedisServer | undefined;
@@ -24,19 +22,10 @@ describe('pplcnet queue + worker on Redis', () => {
 
   before(async () => {
     if (!redisServerPath()) return; // each test then fails under CI=true or skips, through needRedis(t)
-    redis = await startRedis();
-    root = await mkdtemp(join(tmpdir(), 'pplcnet-queue-'));
-    env = { PPLCNET_HOME: join(root, 'home'), PPLCNET_REDIS: redis.url };
-    images = await makeImages(root);
-    reference = await localPredict(images.dir, env);
+    ({ redis, root, env, images, reference } = await startQueueFixture('pplcnet-queue-'));
     assert.equal(reference.size, 196);
   });
-  after(async () => {
-    for (const c of children) c.kill();
-    await Promise.all(children.map((c) => c.exit(5000).catch(() => {})));
-    await redis?.close();
-    if (root) await rm(root, { recursive: true, force: true });
-  });
+  after(() => stopQueueFixture(children, { redis, root }));
 
   const worker = (queue: string, ...extra: string[]): Child => {
     const c = new Child(['worker', '--queue', queue, '--ep', 'cpu', '--threads', '1', '--workers', '1', '--lock-ms', '1000', '--until-empty', ...extra], env);
@@ -44,14 +33,7 @@ describe('pplcnet queue + worker on Redis', () => {
     return c;
   };
   /** The figures `queue status --json` prints, read in-process (the CLI's own output is checked once below). */
-  const status = async (queue: string): Promise<Record<string, any>> => {
-    const q = await ImageQueue.open({ redis: redis!.url, queue });
-    try {
-      return JSON.parse(JSON.stringify(await q.status()));
-    } finally {
-      await q.close();
-    }
-  };
+  const status = (queue: string): Promise<Record<string, any>> => queueStatus(redis!.url, queue);
   type Added = { images: number; jobs: number; addedJobs: number; addedImages: number };
   const add = async (queue: string, ...extra: string[]): Promise<Added> => {
     const r = await runCli(['queue', 'add', '--queue', queue, '-m', MODEL, images.dir, '--list', images.list, '--job-size', '16', '--json', ...extra], { env });
