@@ -1,7 +1,7 @@
 /** File helpers: atomic writes, package paths. */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { link, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PplcnetError } from '../errors.js';
 
@@ -118,4 +118,14 @@ export function onnxNameFor(input: string): string {
   let stem = known.includes(ext.toLowerCase()) ? basename(trimmed, ext) : basename(trimmed);
   if (stem === 'inference' || stem === 'model' || stem === '') stem = basename(dirname(resolve(trimmed)));
   return `${stem || 'model'}.onnx`;
+}
+
+/** Bytes of a file, or of every file under a folder (links counted as links, not followed); 0 when absent. */
+export async function diskBytes(path: string): Promise<number> {
+  const s = await lstat(path).catch(() => undefined);
+  if (!s) return 0;
+  if (!s.isDirectory()) return s.size;
+  let n = 0;
+  for (const e of await readdir(path)) n += await diskBytes(join(path, e));
+  return n;
 }

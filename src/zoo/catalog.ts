@@ -2,10 +2,8 @@
  * The zoo as a catalog: every model with its state in the cache, one model's full record, the folders
  * models live in.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { PplcnetError } from '../errors.js';
-import { packagedModelPath } from '../util/fs.js';
+import { diskBytes, packagedModelPath } from '../util/fs.js';
 import { defaultCacheDir } from './cache.js';
 import { type SourceRecord, cacheState, modelDir } from './pull.js';
 import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
@@ -50,7 +48,7 @@ export async function listZoo(options: CacheOption = {}): Promise<ZooListing[]> 
   return Promise.all(
     loadZoo().map(async (e) => {
       const s = await cacheState(e, cacheDir);
-      const size = s.state === 'packaged' ? await folderBytes(packagedModelPath(e.packaged!)) : s.state === 'pulled' ? s.bytes : e.sizeBytes;
+      const size = s.state === 'packaged' ? await diskBytes(packagedModelPath(e.packaged!)) : s.state === 'pulled' ? s.bytes : e.sizeBytes;
       return { ...e, state: s.state, cachedBytes: s.bytes, ...(size !== undefined ? { sizeBytes: size } : {}) };
     }),
   );
@@ -70,12 +68,3 @@ export function zooPath(name?: string, options: CacheOption = {}): string {
   return name ? modelDir(cacheDir, requireZooEntry(name).name) : cacheDir;
 }
 
-/** Bytes of the files under `dir` (0 when absent). */
-async function folderBytes(dir: string): Promise<number> {
-  const s = await stat(dir).catch(() => undefined);
-  if (!s) return 0;
-  if (!s.isDirectory()) return s.size;
-  let n = 0;
-  for (const e of await readdir(dir)) n += await folderBytes(join(dir, e));
-  return n;
-}

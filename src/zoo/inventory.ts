@@ -5,10 +5,11 @@
  * `.rejected` files moved aside, temp files of processes that are gone).
  */
 import { existsSync } from 'node:fs';
-import { lstat, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { alive } from './lock.js';
 import { PplcnetError } from '../errors.js';
+import { diskBytes } from '../util/fs.js';
 import { type ConvertedRecord, cachePath, defaultCacheDir, isPlainName, readConvertedRecord } from './cache.js';
 import { removeModel } from './pull.js';
 import { findZooEntry } from './registry.js';
@@ -36,15 +37,6 @@ export interface CacheItem {
 export interface CacheOptions {
   /** [defaultCacheDir()] */
   cacheDir?: string;
-}
-
-async function sizeOf(p: string): Promise<number> {
-  const s = await lstat(p).catch(() => undefined);
-  if (!s) return 0;
-  if (!s.isDirectory()) return s.size;
-  let n = 0;
-  for (const e of await readdir(p)) n += await sizeOf(join(p, e));
-  return n;
 }
 
 /** Whether `dir` holds any file (not only folders). */
@@ -95,7 +87,7 @@ async function convertedIn(dir: string): Promise<CacheItem[]> {
     const path = join(dir, f);
     const record = await readConvertedRecord(path);
     const stale = await staleness(record);
-    const bytes = (await sizeOf(path)) + (await sizeOf(`${path}.sha256`)) + (await sizeOf(`${path}.json`));
+    const bytes = (await diskBytes(path)) + (await diskBytes(`${path}.sha256`)) + (await diskBytes(`${path}.json`));
     const lastUsedMs = existsSync(`${path}.json`) ? await mtimeOf(`${path}.json`) : await mtimeOf(path);
     items.push({ kind: 'converted', id: m[1]!.slice(0, 12), path, bytes, lastUsedMs, ...(record ? { record } : {}), ...(stale ? { stale } : {}) });
   }
@@ -109,7 +101,7 @@ async function leftoversIn(cacheDir: string, dir: string): Promise<CacheItem[]> 
   for (const e of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, e.name);
     if (leftoverKind(e.name)) {
-      items.push({ kind: 'leftover', id: relative(cacheDir, path).split('\\').join('/'), path, bytes: await sizeOf(path), lastUsedMs: await mtimeOf(path) });
+      items.push({ kind: 'leftover', id: relative(cacheDir, path).split('\\').join('/'), path, bytes: await diskBytes(path), lastUsedMs: await mtimeOf(path) });
     } else if (e.isDirectory()) items.push(...(await leftoversIn(cacheDir, path)));
   }
   return items;
@@ -124,7 +116,7 @@ export async function listCache(options: CacheOptions = {}): Promise<CacheItem[]
     for (const name of (await readdir(models)).sort()) {
       const dir = join(models, name);
       if (!isPlainName(name) || !(await stat(dir)).isDirectory()) continue;
-      const bytes = await sizeOf(dir);
+      const bytes = await diskBytes(dir);
       if (!(await hasFiles(dir))) {
         // nothing in it but empty folders: what an interrupted pull of an older pplcnet left
         items.push({ kind: 'leftover', id: `models/${name}`, path: dir, bytes: 0, lastUsedMs: await mtimeOf(dir) });

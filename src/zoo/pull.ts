@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PplcnetError, invalidOption } from '../errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { diskBytes, writeFileAtomic } from '../util/fs.js';
 import { type FileStamp, type Notice, assertPlainName, cachePath, defaultCacheDir, fileStamp, sha256File, unchangedSince } from './cache.js';
 import { type ProgressCallback, download, unreachableReason } from './download.js';
 import { acquireLock } from './lock.js';
@@ -412,14 +412,7 @@ export async function removeModel(name: string, options: PullOptions = {}): Prom
 /** Cached state of an entry: 'packaged', 'pulled' or 'remote'; the bytes used under its folder; its source record. */
 export async function cacheState(entry: ZooEntry, cacheDir: string): Promise<{ state: 'packaged' | 'pulled' | 'remote'; bytes: number; record?: SourceRecord }> {
   const dir = modelDir(cacheDir, entry.name);
-  const size = async (p: string): Promise<number> => {
-    const s = await stat(p);
-    if (!s.isDirectory()) return s.size;
-    let n = 0;
-    for (const e of await readdir(p)) n += await size(join(p, e));
-    return n;
-  };
-  const bytes = existsSync(dir) ? await size(dir) : 0;
+  const bytes = await diskBytes(dir);
   if (entry.format === 'packaged') return { state: 'packaged', bytes };
   const have = await cached(entry, dir, false);
   const record = have ? await readSourceRecord(dir) : undefined;
