@@ -3,7 +3,6 @@ import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { createClassifier } from '../../../src/classifier.js';
 import { PplcnetError } from '../../../src/errors.js';
@@ -11,6 +10,7 @@ import { decodeBmp } from '../../../src/image/bmp.js';
 import { decodeImage } from '../../../src/image/decode.js';
 import { MAX_PIXELS, sniffFormat } from '../../../src/image/limits.js';
 import { tempDir } from '../../helpers.js';
+import { pngHeader } from '../../png.js';
 
 /** A BMP with a BITMAPINFOHEADER and whatever header values a test wants; `body` bytes follow the header. */
 function bmp(h: { width: number; height: number; bpp: number; compression?: number; colors?: number; dataOffset?: number }, body = 20): Uint8Array {
@@ -28,37 +28,6 @@ function bmp(h: { width: number; height: number; bpp: number; compression?: numb
   dv.setUint32(30, h.compression ?? 0, true);
   dv.setUint32(46, h.colors ?? 0, true);
   return buf;
-}
-
-/** CRC-32 (PNG chunks). */
-function crc32(b: Uint8Array): number {
-  let c = ~0;
-  for (const x of b) {
-    c ^= x;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  out.set(Buffer.from(type, 'latin1'), 4);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
-
-/** A valid PNG header declaring width x height (RGB, 8-bit) with one small compressed row of data. */
-function pngHeader(width: number, height: number): Uint8Array {
-  const ihdr = new Uint8Array(13);
-  const dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, width);
-  dv.setUint32(4, height);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const idat = deflateSync(new Uint8Array(1 + 3 * Math.min(width, 1000)));
-  return Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
 }
 
 /** A baseline JPEG frame header declaring width x height, 3 components, and nothing else. */

@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Classifier } from '../../../src/classifier.js';
 import { type ClassifyRow, type ServeApp, type ServeOptions, createServeApp } from '../../../src/serve/app.js';
 import { FIXTURES } from '../../fixtures/index.js';
-import { MODEL, metricSamples, pngHeaderOnly, textlineClassifier, textlines, thirtyTwoImages } from './common.js';
+import { pngHeader } from '../../png.js';
+import { MODEL, metricSamples, textlineClassifier, textlines, thirtyTwoImages } from './common.js';
 
 const CLASSIFY = `/v1/models/${MODEL}/classify`;
 
@@ -111,7 +112,7 @@ describe('pplcnet serve: the HTTP service over the text-line model', () => {
     assert.equal(empty.statusCode, 400);
     assert.equal(empty.json().error.code, 'E_IMAGE');
     assert.match(empty.json().error.message, /empty/);
-    const huge = await post(pngHeaderOnly(60000, 60000));
+    const huge = await post(pngHeader(60000, 60000));
     assert.equal(huge.statusCode, 400, huge.body);
     assert.equal(huge.json().error.code, 'E_IMAGE');
     assert.match(huge.json().error.message, /60000×60000 is 3600\.0 megapixels, over the limit of 50\.0/);
