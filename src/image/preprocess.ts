@@ -2,14 +2,12 @@
  * A model's preprocessing, from an RGB uint8 image to the float32 CHW tensor it reads:
  * resize (OpenCV INTER_LINEAR), center crop, channel order, normalization in float32 as Paddle does.
  */
-import { PplcnetError } from '../errors.js';
 import type { Preprocess } from '../metadata.js';
 import { type ImageInput, decodeImage } from './decode.js';
 import type { DecodeOptions } from './limits.js';
-import { normalizeInto, resizeAndCrop } from './pipeline.js';
-import type { Image8 } from './resize.js';
+import { toTensor } from './pipeline.js';
 
-export { normalizeInto, preprocessOutputSize, resizeAndCrop } from './pipeline.js';
+export { normalizeInto, prepareInto, preparedSize, preprocessOutputSize, resizeAndCrop, toTensor } from './pipeline.js';
 
 /** One image ready for the network: a [3, H, W] float32 tensor, and where the time went. */
 export interface PreparedImage {
@@ -31,13 +29,5 @@ export async function preprocess(input: ImageInput, p: Preprocess, name = typeof
   const t0 = performance.now();
   const decoded = await decodeImage(input, name, options);
   const t1 = performance.now();
-  let img: Image8;
-  try {
-    img = resizeAndCrop(decoded, p, name);
-  } catch (err) {
-    throw new PplcnetError('E_IMAGE', (err as Error).message);
-  }
-  const data = new Float32Array(3 * img.width * img.height);
-  normalizeInto(img, p, data);
-  return { data, width: img.width, height: img.height, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+  return { ...toTensor(decoded, p, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
 }

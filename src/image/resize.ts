@@ -5,6 +5,7 @@
  * Like OpenCV, an exact 2× downscale on both axes is a 2×2 box average (INTER_AREA), and equal sizes copy.
  * No antialiasing: this is what PaddleClas and PaddleX feed their models.
  */
+import { type ChannelSteps, wasmResizeNormalize } from './linear-wasm.js';
 
 /** An interleaved 8-bit image (HWC). */
 export interface Image8 {
@@ -64,69 +65,83 @@ export interface Window {
 }
 
 /**
- * Resize with OpenCV INTER_LINEAR semantics to `width` × `height`. With `window`, only that part of the
- * destination is computed and returned (identical to resizing everything and cropping, with less work).
+ * Per destination column of `win`: the byte offsets (within a row) of its two source pixels and their
+ * weights, interleaved as [p0, p1, a0, a1] so the horizontal pass reads one table.
  */
-export function resizeLinear(img: Image8, width: number, height: number, window?: Window): Image8 {
-  const { width: sw, height: sh, channels: cn, data } = img;
+function columnTable(sw: number, width: number, cn: number, win: Window): Int32Array {
+  const xt = axisTable(sw, width, true);
+  const tab = new Int32Array(4 * win.width);
+  for (let i = 0; i < win.width; i++) {
+    const dx = win.x + i;
+    const sx = xt.ofs[dx]!;
+    tab[4 * i] = sx * cn;
+    tab[4 * i + 1] = (sx + 1 < sw ? sx + 1 : sx) * cn;
+    tab[4 * i + 2] = xt.w0[dx]!;
+    tab[4 * i + 3] = xt.w1[dx]!;
+  }
+  return tab;
+}
+
+/**
+ * The horizontal pass of one source row (starting at byte `base`) into `r`: exact fixed-point integers,
+ * already shifted right by 4 as the vertical pass reads them. Top-level functions over typed arrays (not
+ * closures) keep V8's optimized code monomorphic: about twice as fast as the first version.
+ */
+function hpass3(data: Uint8Array, base: number, tab: Int32Array, n: number, r: Int32Array): void {
+  for (let i = 0, t = 0, x = 0; i < n; i++, t += 4, x += 3) {
+    const p0 = base + tab[t]!;
+    const p1 = base + tab[t + 1]!;
+    const a0 = tab[t + 2]!;
+    const a1 = tab[t + 3]!;
+    r[x] = (data[p0]! * a0 + data[p1]! * a1) >> 4;
+    r[x + 1] = (data[p0 + 1]! * a0 + data[p1 + 1]! * a1) >> 4;
+    r[x + 2] = (data[p0 + 2]! * a0 + data[p1 + 2]! * a1) >> 4;
+  }
+}
+
+function hpassN(data: Uint8Array, base: number, tab: Int32Array, n: number, cn: number, r: Int32Array): void {
+  for (let i = 0, t = 0; i < n; i++, t += 4) {
+    const p0 = base + tab[t]!;
+    const p1 = base + tab[t + 1]!;
+    for (let c = 0; c < cn; c++) r[i * cn + c] = (data[p0 + c]! * tab[t + 2]! + data[p1 + c]! * tab[t + 3]!) >> 4;
+  }
+}
+
+/**
+ * What the vertical pass does with each destination row `j` of the window: blend the horizontal passes of
+ * its two source rows, `(((b0·r0[x]) >> 16) + ((b1·r1[x]) >> 16) + 2) >> 2` (then saturate to 0..255).
+ */
+type RowSink = (j: number, r0: Int32Array, r1: Int32Array, b0: number, b1: number) => void;
+
+/** Check the sizes; undefined when the general two-pass path applies, else the special case to take. */
+function resizeCase(img: Image8, width: number, height: number, win: Window): 'copy' | 'half' | undefined {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`Expected a positive integer destination size but received ${width}x${height}`);
   }
-  const win = window ?? { x: 0, y: 0, width, height };
   if (win.x < 0 || win.y < 0 || win.x + win.width > width || win.y + win.height > height) {
     throw new RangeError(`window ${win.width}x${win.height}+${win.x}+${win.y} is outside the ${width}x${height} image`);
   }
-  if (width === sw && height === sh) return crop(img, win);
-  const scaleX = 1 / (width / sw);
-  const scaleY = 1 / (height / sh);
-  if (scaleX === 2 && scaleY === 2) return areaHalf(img, win);
+  if (width === img.width && height === img.height) return 'copy';
+  if (1 / (width / img.width) === 2 && 1 / (height / img.height) === 2) return 'half';
+  return undefined;
+}
 
-  const xt = axisTable(sw, width, true);
+/** The two passes of INTER_LINEAR over the window, each destination row handed to `sink`. */
+function linearRows(img: Image8, width: number, height: number, win: Window, sink: RowSink): void {
+  const { width: sw, height: sh, channels: cn, data } = img;
   const yt = axisTable(sh, height, false);
-  const outW = win.width;
-  const rowLen = outW * cn;
-  // Horizontal pass of a source row into `r` (fixed-point, exact integers), stored already shifted right by
-  // 4 as the vertical pass reads it. Per destination pixel: its two source pixels (byte offsets in a row)
-  // and their weights, shared by the pixel's channels.
-  const px0 = new Int32Array(outW);
-  const px1 = new Int32Array(outW);
-  const a0s = new Int32Array(outW);
-  const a1s = new Int32Array(outW);
-  for (let i = 0; i < outW; i++) {
-    const dx = win.x + i;
-    const sx = xt.ofs[dx]!;
-    px0[i] = sx * cn;
-    px1[i] = (sx + 1 < sw ? sx + 1 : sx) * cn;
-    a0s[i] = xt.w0[dx]!;
-    a1s[i] = xt.w1[dx]!;
-  }
+  const tab = columnTable(sw, width, cn, win);
+  const n = win.width;
+  const rowLen = n * cn;
   const hpass = (sy: number, r: Int32Array): void => {
-    const base = sy * sw * cn;
-    if (cn === 3) {
-      for (let i = 0, x = 0; i < outW; i++, x += 3) {
-        const p0 = base + px0[i]!;
-        const p1 = base + px1[i]!;
-        const a0 = a0s[i]!;
-        const a1 = a1s[i]!;
-        r[x] = (data[p0]! * a0 + data[p1]! * a1) >> 4;
-        r[x + 1] = (data[p0 + 1]! * a0 + data[p1 + 1]! * a1) >> 4;
-        r[x + 2] = (data[p0 + 2]! * a0 + data[p1 + 2]! * a1) >> 4;
-      }
-      return;
-    }
-    for (let i = 0; i < outW; i++) {
-      const p0 = base + px0[i]!;
-      const p1 = base + px1[i]!;
-      for (let c = 0; c < cn; c++) r[i * cn + c] = (data[p0 + c]! * a0s[i]! + data[p1 + c]! * a1s[i]!) >> 4;
-    }
+    if (cn === 3) hpass3(data, sy * sw * 3, tab, n, r);
+    else hpassN(data, sy * sw * cn, tab, n, cn, r);
   };
   // Two rolling buffers hold the horizontal passes of the source rows the current output row reads.
   let rowA = new Int32Array(rowLen);
   let rowB = new Int32Array(rowLen);
   let syA = -1;
   let syB = -1;
-  const out = new Uint8Array(outW * win.height * cn);
-  const clamped = new Uint8ClampedArray(out.buffer); // stores integers clamped to 0..255
   for (let j = 0; j < win.height; j++) {
     const dy = win.y + j;
     const sy0 = yt.ofs[dy]!;
@@ -134,27 +149,142 @@ export function resizeLinear(img: Image8, width: number, height: number, window?
     const s1 = Math.min(Math.max(sy0 + 1, 0), sh - 1);
     if (s0 !== syA) {
       if (s0 === syB) {
-        [rowA, rowB] = [rowB, rowA];
-        [syA, syB] = [syB, syA];
+        const t = rowA;
+        rowA = rowB;
+        rowB = t;
+        syB = syA;
+        syA = s0;
       } else {
         hpass(s0, rowA);
         syA = s0;
       }
     }
     if (s1 !== syB) {
-      if (s1 === syA) {
-        rowB.set(rowA);
-      } else {
-        hpass(s1, rowB);
-      }
+      if (s1 === syA) rowB.set(rowA);
+      else hpass(s1, rowB);
       syB = s1;
     }
-    const b0 = yt.w0[dy]!;
-    const b1 = yt.w1[dy]!;
-    const o = j * rowLen;
-    for (let x = 0; x < rowLen; x++) clamped[o + x] = (((b0 * rowA[x]!) >> 16) + ((b1 * rowB[x]!) >> 16) + 2) >> 2;
+    sink(j, rowA, rowB, yt.w0[dy]!, yt.w1[dy]!);
   }
-  return { width: outW, height: win.height, channels: cn, data: out };
+}
+
+/** The vertical blend of one row into bytes (a Uint8ClampedArray store saturates as OpenCV does). */
+function blendRow(out: Uint8ClampedArray, o: number, r0: Int32Array, r1: Int32Array, b0: number, b1: number, len: number): void {
+  for (let x = 0; x < len; x++) out[o + x] = (((b0 * r0[x]!) >> 16) + ((b1 * r1[x]!) >> 16) + 2) >> 2;
+}
+
+/**
+ * Resize with OpenCV INTER_LINEAR semantics to `width` × `height`. With `window`, only that part of the
+ * destination is computed and returned (identical to resizing everything and cropping, with less work).
+ */
+export function resizeLinear(img: Image8, width: number, height: number, window?: Window): Image8 {
+  const win = window ?? { x: 0, y: 0, width, height };
+  const special = resizeCase(img, width, height, win);
+  if (special === 'copy') return crop(img, win);
+  if (special === 'half') return areaHalf(img, win);
+  const cn = img.channels;
+  const rowLen = win.width * cn;
+  const out = new Uint8ClampedArray(rowLen * win.height);
+  linearRows(img, width, height, win, (j, r0, r1, b0, b1) => blendRow(out, j * rowLen, r0, r1, b0, b1, rowLen));
+  return { width: win.width, height: win.height, channels: cn, data: new Uint8Array(out.buffer) };
+}
+
+/**
+ * The vertical blend of one RGB row, saturated, then looked up in the three channel tables into three
+ * float32 planes (`o0`, `o1`, `o2`: where this row starts in each); `s0` is the source channel of plane 0
+ * (0 for RGB, 2 for BGR order).
+ */
+function blendNormalizeRow(
+  out: Float32Array, o0: number, o1: number, o2: number, s0: number,
+  t0: Float32Array, t1: Float32Array, t2: Float32Array,
+  r0: Int32Array, r1: Int32Array, b0: number, b1: number, n: number,
+): void {
+  const s2 = 2 - s0;
+  for (let i = 0, x = 0; i < n; i++, x += 3) {
+    let v0 = (((b0 * r0[x + s0]!) >> 16) + ((b1 * r1[x + s0]!) >> 16) + 2) >> 2;
+    let v1 = (((b0 * r0[x + 1]!) >> 16) + ((b1 * r1[x + 1]!) >> 16) + 2) >> 2;
+    let v2 = (((b0 * r0[x + s2]!) >> 16) + ((b1 * r1[x + s2]!) >> 16) + 2) >> 2;
+    if (v0 > 255) v0 = 255;
+    if (v1 > 255) v1 = 255;
+    if (v2 > 255) v2 = 255;
+    out[o0 + i] = t0[v0]!;
+    out[o1 + i] = t1[v1]!;
+    out[o2 + i] = t2[v2]!;
+  }
+}
+
+/**
+ * How bytes become the network's floats, per output plane k: `tables[k][byte]` (for the JavaScript loops)
+ * and the float32 steps that made them, y = (v·a − b), then y / c when `divide` (for WebAssembly, which
+ * computes rather than looks up: the same float32 operations, so the same values).
+ */
+export interface Normalization {
+  readonly tables: readonly [Float32Array, Float32Array, Float32Array];
+  readonly steps: readonly [PlaneSteps, PlaneSteps, PlaneSteps];
+  readonly divide: boolean;
+  /** Plane 0 reads B and plane 2 reads R (else R and B). */
+  readonly bgr: boolean;
+}
+
+export interface PlaneSteps {
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+}
+
+/**
+ * Resize (INTER_LINEAR) an RGB image, keep `window`, and write it normalized into `out` at `offset` as three
+ * float32 planes: the same values as {@link resizeLinear} followed by the table lookup, in one pass and
+ * without the intermediate bytes — in WebAssembly where available, else in JavaScript.
+ */
+export function resizeNormalizeInto(img: Image8, width: number, height: number, window: Window, norm: Normalization, out: Float32Array, offset: number): void {
+  const special = img.channels === 3 ? resizeCase(img, width, height, window) : 'other';
+  const plane = window.width * window.height;
+  const [t0, t1, t2] = norm.tables;
+  const s0 = norm.bgr ? 2 : 0;
+  if (special !== undefined) {
+    const small = resizeLinear(img, width, height, window);
+    const d = small.data;
+    for (let i = 0, j = 0; i < plane; i++, j += 3) {
+      out[offset + i] = t0[d[j + s0]!]!;
+      out[offset + plane + i] = t1[d[j + 1]!]!;
+      out[offset + 2 * plane + i] = t2[d[j + 2 - s0]!]!;
+    }
+    return;
+  }
+  if (!jsOnly && resizeNormalizeWasm(img, width, height, window, norm, out, offset)) return;
+  const n = window.width;
+  linearRows(img, width, height, window, (j, r0, r1, b0, b1) => {
+    const o = offset + j * n;
+    blendNormalizeRow(out, o, o + plane, o + 2 * plane, s0, t0, t1, t2, r0, r1, b0, b1, n);
+  });
+}
+
+/** Tests set this to run the JavaScript loops where WebAssembly would run. @internal */
+let jsOnly = false;
+export function useJavaScriptLoops(on: boolean): void {
+  jsOnly = on;
+}
+
+function resizeNormalizeWasm(img: Image8, width: number, height: number, win: Window, norm: Normalization, out: Float32Array, offset: number): boolean {
+  const yt = axisTable(img.height, height, false);
+  const ytab = new Int32Array(4 * win.height);
+  for (let j = 0; j < win.height; j++) {
+    const dy = win.y + j;
+    const sy0 = yt.ofs[dy]!;
+    ytab[4 * j] = Math.min(Math.max(sy0, 0), img.height - 1);
+    ytab[4 * j + 1] = Math.min(Math.max(sy0 + 1, 0), img.height - 1);
+    ytab[4 * j + 2] = yt.w0[dy]!;
+    ytab[4 * j + 3] = yt.w1[dy]!;
+  }
+  // source channel c goes to plane c (RGB) or 2 − c (BGR), with that plane's steps
+  const plane = (c: number): number => (norm.bgr ? 2 - c : c);
+  const channel = (c: number): ChannelSteps => ({ plane: plane(c), ...norm.steps[plane(c)]! });
+  return wasmResizeNormalize(
+    { data: img.data, width: img.width, xtab: columnTable(img.width, width, 3, win), ytab, channels: [channel(0), channel(1), channel(2)], divide: norm.divide },
+    out,
+    offset,
+  );
 }
 
 function crop(img: Image8, win: Window): Image8 {

@@ -8,7 +8,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { PplcnetError, invalidOption } from '../errors.js';
-import { normalizeInto, resizeAndCrop } from '../image/pipeline.js';
+import { toTensor } from '../image/pipeline.js';
 import type { Image8 } from '../image/resize.js';
 import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from '../metadata.js';
 import { readMetadataProps } from '../onnx/metadata-props.js';
@@ -255,15 +255,7 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
     const t0 = performance.now();
     const decoded = await decodeImageWeb(input, name);
     const t1 = performance.now();
-    let img: Image8;
-    try {
-      img = resizeAndCrop(decoded, preprocess, name);
-    } catch (err) {
-      throw new PplcnetError('E_IMAGE', (err as Error).message);
-    }
-    const data = new Float32Array(3 * img.width * img.height);
-    normalizeInto(img, preprocess, data);
-    return { data, width: img.width, height: img.height, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+    return { ...toTensor(decoded, preprocess, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
   };
   return {
     name: metadata.name ?? 'model',

@@ -6,8 +6,8 @@ import sharp from 'sharp';
 import { PplcnetError } from '../../../src/errors.js';
 import { decodeBmp } from '../../../src/image/bmp.js';
 import { decodeImage } from '../../../src/image/decode.js';
-import { normalizeInto, resizeAndCrop } from '../../../src/image/preprocess.js';
-import { centerCrop, resizeLinear, resizeShortSize } from '../../../src/image/resize.js';
+import { normalizeInto, prepareInto, resizeAndCrop } from '../../../src/image/preprocess.js';
+import { centerCrop, resizeLinear, resizeShortSize, useJavaScriptLoops } from '../../../src/image/resize.js';
 import { IMAGENET_PREPROCESS, type Preprocess } from '../../../src/metadata.js';
 import { FIXTURES } from '../../fixtures/index.js';
 
@@ -47,6 +47,22 @@ describe('preprocessing against OpenCV 4.6 (identical bytes)', async () => {
       assert.equal(firstDifference(short.data, await pixels(r.short), 224), undefined);
       const exact = resizeAndCrop(img, EXACT, r.source);
       assert.equal(firstDifference(exact.data, await pixels(r.exact), 160), undefined);
+      // the fused resize + normalize (WebAssembly, and its JavaScript fallback) gives OpenCV's bytes normalized
+      for (const [p, file, w, h] of [[IMAGENET_PREPROCESS, r.short, 224, 224], [EXACT, r.exact, 160, 80]] as const) {
+        const expected = new Float32Array(3 * w * h);
+        normalizeInto({ width: w, height: h, channels: 3, data: await pixels(file) }, p, expected);
+        for (const js of [false, true]) {
+          useJavaScriptLoops(js);
+          const got = new Float32Array(3 * w * h);
+          try {
+            assert.deepEqual(prepareInto(img, p, got, 0, r.source), { width: w, height: h });
+          } finally {
+            useJavaScriptLoops(false);
+          }
+          const at = got.findIndex((v, i) => !Object.is(v, expected[i]));
+          assert.equal(at, -1, `${js ? 'JavaScript' : 'WebAssembly'} ${w}x${h}: value ${at} is ${got[at]}, OpenCV's bytes normalized give ${expected[at]}`);
+        }
+      }
     });
   }
 });
