@@ -7,6 +7,7 @@
 import { type PplcnetError, invalidOption } from './errors.js';
 import type { ImageInput } from './image/decode.js';
 import { pixelLimit } from './image/limits.js';
+import { IMAGES_IN_HAND } from './image/pool.js';
 import { classifyPrepared } from './classifier/batch.js';
 import { createEmbedder } from './classifier/embed.js';
 import { closedError, loadModel, openModel, readModelMetadata } from './classifier/model.js';
@@ -48,6 +49,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     if (all.length > batchSize) preparer.startWorkers();
     yield* streamBatches(all, batchSize, {
       workers: preparer.workers,
+      inHandPerWorker: IMAGES_IN_HAND,
       inWorker: (i) => preparer.anywhere(i).catch((err: unknown) => asImageError(nameOf(i), err)),
       here: (i) => preparer.here(i).catch((err: unknown) => asImageError(nameOf(i), err)),
       classify: (prepared) => classifyPrepared(model, prepared, model.topk),

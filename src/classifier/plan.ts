@@ -14,7 +14,7 @@ export interface ExecutionPlan {
   readonly cores: number;
   /** onnxruntime intra-op threads. */
   readonly threads: number;
-  /** Preprocessing worker threads (each prepares one image at a time); 0: on the main thread. */
+  /** Preprocessing worker threads (each with two images in hand); 0: on the main thread. */
   readonly workers: number;
   /** Images per onnxruntime run in `classifyStream`. */
   readonly batchSize: number;
@@ -35,11 +35,12 @@ export interface PlanOptions {
 
 /**
  * Per-image CPU on one core, from `bench/folder-limit.ts` on a 2-core AVX-512 VM: decode + resize + crop +
- * normalize of a 640×480 JPEG (sharp decode ~2 ms and the resize ~0.5 ms), and inference at batch 8 reaching
- * about 80 GFLOP/s per core.
+ * normalize of a 640×480 JPEG (sharp decode 4–6 ms, the WebAssembly resize + normalize 0.7 ms), and inference
+ * at batch 8 reaching about 40 GFLOP/s per core (PP-LCNet x1.0 at 224: 8 ms). Only their ratio matters:
+ * both scale with the CPU.
  */
-export const PREPROCESS_MS_ESTIMATE = 2.5;
-const FLOPS_PER_MS_PER_CORE = 80e6;
+export const PREPROCESS_MS_ESTIMATE = 5.5;
+const FLOPS_PER_MS_PER_CORE = 40e6;
 
 /** Estimated inference CPU per image (ms on one core) from the model's multiply-adds; undefined when unknown. */
 export function inferenceEstimate(metadata: Pick<ModelMetadata, 'architecture' | 'inputSize'>): number | undefined {

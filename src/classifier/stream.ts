@@ -1,9 +1,12 @@
 /**
  * Streaming a folder: batches classified in order while the next ones are prepared. Images wait in one
- * queue, in order, up to `ahead` batches beyond the running one. Each worker thread takes the next image as
- * soon as it is free; the main thread, when the batch it needs next is not ready, takes that batch's
- * unstarted images itself (between two onnxruntime runs it would otherwise sit idle). So the cores are shared
- * by need: a cheap model leaves the main thread mostly preparing, an expensive one mostly running inference.
+ * queue, in order, up to `ahead` batches beyond the running one. Each worker thread keeps
+ * `inHandPerWorker` images in hand, taking the next one as soon as one is done. The main thread, while the
+ * batch it needs next is not ready, prepares images itself — that batch's unstarted ones first, then the
+ * next batches' — with up to `hereInFlight` in flight (their decoding runs in libvips, off this thread, so
+ * two keep a core busy). Between two onnxruntime runs the main thread would otherwise sit idle. So the
+ * cores are shared by need: a cheap model leaves the main thread mostly preparing, an expensive one mostly
+ * running inference.
  */
 import type { PplcnetError } from '../errors.js';
 import type { ImageInput } from '../image/decode.js';
@@ -12,6 +15,10 @@ import type { Classification, PreparedInput } from './types.js';
 export interface StreamSteps {
   /** Worker threads available (0: everything is prepared on this thread). */
   workers: number;
+  /** Images each worker thread prepares at once. [1] */
+  inHandPerWorker?: number;
+  /** Images the main thread prepares at once while it waits for a batch. [2] */
+  hereInFlight?: number;
   /** Prepare one image in a worker thread; never rejects (a failure is returned as its PplcnetError). */
   inWorker(input: ImageInput): Promise<PreparedInput | PplcnetError>;
   /** Prepare one image on this thread; never rejects. */
@@ -24,6 +31,7 @@ interface Slot {
   readonly input: ImageInput;
   readonly queuedAt: number;
   started: boolean;
+  done: boolean;
   result?: Promise<PreparedInput | PplcnetError>;
 }
 
@@ -36,41 +44,61 @@ function withWait(r: PreparedInput | PplcnetError, waited: number): PreparedInpu
 export async function* streamBatches(all: readonly ImageInput[], batchSize: number, steps: StreamSteps, ahead = 2): AsyncGenerator<(Classification | PplcnetError)[]> {
   const slots: Slot[] = [];
   let next = 0; // the first slot no one has started
+  // wakes everyone waiting for a change: a slot enqueued, started or done, or the stream closing
   let sleeping: (() => void)[] = [];
   const wakeAll = (): void => {
     const w = sleeping;
     sleeping = [];
     for (const f of w) f();
   };
+  const changed = (): Promise<void> => new Promise<void>((resolve) => sleeping.push(resolve));
   const start = (s: Slot, prepare: (i: ImageInput) => Promise<PreparedInput | PplcnetError>): Promise<PreparedInput | PplcnetError> => {
     s.started = true;
     const waited = performance.now() - s.queuedAt;
-    return (s.result = prepare(s.input).then((r) => withWait(r, waited)));
+    return (s.result = prepare(s.input).then((r) => {
+      s.done = true;
+      wakeAll();
+      return withWait(r, waited);
+    }));
   };
   const take = (): Slot | undefined => {
     while (next < slots.length && slots[next]!.started) next++;
     return next < slots.length ? slots[next++] : undefined;
   };
-  // each worker thread: one image at a time, the next one as soon as it is free
+  // each worker thread: `inHandPerWorker` images at a time, the next one as soon as one is done
   let closed = false;
-  const feeders = Array.from({ length: steps.workers }, async () => {
+  const feeders = Array.from({ length: steps.workers * (steps.inHandPerWorker ?? 1) }, async () => {
     while (!closed) {
       const s = take();
       if (s) await start(s, steps.inWorker);
-      else await new Promise<void>((resolve) => sleeping.push(resolve));
+      else await changed();
     }
   });
   const enqueue = (upTo: number): void => {
     const end = Math.min(all.length, upTo);
-    while (slots.length < end) slots.push({ input: all[slots.length]!, queuedAt: performance.now(), started: false });
+    while (slots.length < end) slots.push({ input: all[slots.length]!, queuedAt: performance.now(), started: false, done: false });
     wakeAll();
   };
+  const hereMax = Math.max(1, steps.hereInFlight ?? 2);
+  let here = 0;
   try {
     for (let k = 0; k * batchSize < all.length; k++) {
       enqueue((k + 1 + ahead) * batchSize);
       const batch = slots.slice(k * batchSize, (k + 1) * batchSize);
-      // the main thread prepares what no worker has started yet of the batch it needs now
-      for (const s of batch) if (!s.started) await start(s, steps.here);
+      // until the batch is ready: keep up to `hereMax` images in preparation on this thread, taken in queue
+      // order (so this batch's unstarted images come first)
+      while (!batch.every((s) => s.done)) {
+        while (here < hereMax) {
+          const s = take();
+          if (!s) break;
+          here++;
+          void start(s, steps.here).finally(() => {
+            here--;
+            wakeAll();
+          });
+        }
+        await changed();
+      }
       const ready = await Promise.all(batch.map((s) => s.result!));
       yield await steps.classify(ready);
     }
@@ -78,5 +106,7 @@ export async function* streamBatches(all: readonly ImageInput[], batchSize: numb
     closed = true;
     wakeAll();
     await Promise.all(feeders);
+    // images still in preparation on this thread (the consumer stopped early): let them settle
+    await Promise.all(slots.filter((s) => s.started && !s.done).map((s) => s.result));
   }
 }

@@ -54,9 +54,10 @@ export interface EmbedOptions {
 }
 
 /**
- * Where one image's time went. `decodeMs` and `preprocessMs` are this image's own work (a worker thread
- * prepares one image at a time); `queueMs` is how long it waited for a worker before that; the inference
- * time is the whole batch's (one onnxruntime run for `batchSize` images), not this image's share.
+ * Where one image's time went. `decodeMs` and `preprocessMs` are the wall time of this image's stages (a
+ * worker thread has two images in hand, so one's decode overlaps the other's resize; under a full load they
+ * include waiting for a core); `queueMs` is how long it waited before either began; the inference time is
+ * the whole batch's (one onnxruntime run for `batchSize` images), not this image's share.
  */
 export interface Timings {
   readonly decodeMs: number;

@@ -11,6 +11,13 @@ import type { PrepareReply, PrepareRequest } from './worker.js';
 /** A clock shared by every thread of the process (ms); the same as the worker's. */
 const now = (): number => performance.timeOrigin + performance.now();
 
+/**
+ * Images a worker thread prepares at once: two, so that one image's decode (in libvips, off the worker's
+ * JavaScript thread) overlaps the other's resize and normalize. With one at a time a core sat idle for about
+ * a third of a folder run (`bench/folder-limit.ts`); more would only hold more decoded images in memory.
+ */
+export const IMAGES_IN_HAND = 2;
+
 export class PreprocessPool {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, { resolve: (v: PreparedImage) => void; reject: (e: Error) => void; postedAt: number }>();
@@ -24,7 +31,7 @@ export class PreprocessPool {
       // The parent's flags, less those that only make sense for the main script (`node --input-type=module -e …`
       // would make every worker fail at start).
       const execArgv = process.execArgv.filter((a) => !/^--(input-type|eval|print|test)/.test(a));
-      const w = new Worker(new URL('./worker.js', import.meta.url), { execArgv });
+      const w = new Worker(new URL('./worker.js', import.meta.url), { execArgv, workerData: { inHand: IMAGES_IN_HAND } });
       w.on('message', (r: PrepareReply) => {
         const p = this.pending.get(r.id);
         if (!p) return;

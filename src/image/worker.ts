@@ -1,10 +1,10 @@
 /**
  * A preprocessing worker thread: decode, resize + crop and normalize one image per message, off the main
- * thread (which onnxruntime blocks while it runs a batch). Messages are handled one at a time, so an image's
- * decode and preprocess times are its own work, and the time it waited behind others is reported apart
- * (`startedAt`). Files named by path are read here, not copied over from the main thread. @internal
+ * thread (which onnxruntime blocks while it runs a batch). Two images are in hand at a time (see
+ * `IMAGES_IN_HAND` in pool.ts): an image's decode and preprocess times are wall times that may overlap the other
+ * one's; the time it waited before either began is reported apart (`startedAt`). Files named by path are read here, not copied over from the main thread. @internal
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { Preprocess } from '../metadata.js';
 import { preprocess } from './preprocess.js';
@@ -39,7 +39,23 @@ async function handle(req: PrepareRequest): Promise<void> {
   }
 }
 
-let chain: Promise<void> = Promise.resolve();
+/** Images in hand at once (the pool's `IMAGES_IN_HAND` in pool.ts); the rest wait, in order. */
+const inHandMax = (workerData as { inHand?: number } | null)?.inHand ?? 1;
+
+const waiting: PrepareRequest[] = [];
+let inHand = 0;
+
+function pump(): void {
+  while (inHand < inHandMax && waiting.length > 0) {
+    inHand++;
+    void handle(waiting.shift()!).finally(() => {
+      inHand--;
+      pump();
+    });
+  }
+}
+
 parentPort?.on('message', (req: PrepareRequest) => {
-  chain = chain.then(() => handle(req));
+  waiting.push(req);
+  pump();
 });

@@ -1,0 +1,112 @@
+/**
+ * The stream's scheduling, with scripted preparers (no images, no model): every image prepared once and
+ * classified in order; the main thread prepares ahead while a batch waits; no more images in hand than
+ * allowed, on either side.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { streamBatches } from '../../src/classifier/stream.js';
+import type { Classification, PreparedInput } from '../../src/classifier/types.js';
+import { PplcnetError } from '../../src/errors.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function prepared(name: string): PreparedInput {
+  return { name, data: new Float32Array(1), width: 1, height: 1, decodeMs: 0, preprocessMs: 0, queueMs: 0 };
+}
+
+interface Log {
+  where: Map<string, string[]>;
+  maxWorker: number;
+  maxHere: number;
+  /** For each batch classified: the images the main thread had started by then. */
+  hereByBatch: string[][];
+}
+
+async function run(images: number, batchSize: number, workers: number, workerMs: number, hereMs: number, classifyMs: number): Promise<{ batches: string[][]; log: Log }> {
+  const log: Log = { where: new Map(), maxWorker: 0, maxHere: 0, hereByBatch: [] };
+  let inWorker = 0;
+  let here = 0;
+  const hereStarted: string[] = [];
+  const note = (name: string, who: string): void => {
+    log.where.set(name, [...(log.where.get(name) ?? []), who]);
+  };
+  const inputs = Array.from({ length: images }, (_, i) => `img${String(i).padStart(3, '0')}`);
+  const batches: string[][] = [];
+  for await (const b of streamBatches(inputs, batchSize, {
+    workers,
+    inHandPerWorker: 2,
+    hereInFlight: 2,
+    inWorker: async (i) => {
+      note(i as string, 'worker');
+      log.maxWorker = Math.max(log.maxWorker, ++inWorker);
+      await sleep(workerMs);
+      inWorker--;
+      return i === 'img005' ? new PplcnetError('E_IMAGE', 'img005: broken') : prepared(i as string);
+    },
+    here: async (i) => {
+      note(i as string, 'here');
+      hereStarted.push(i as string);
+      log.maxHere = Math.max(log.maxHere, ++here);
+      await sleep(hereMs);
+      here--;
+      return i === 'img005' ? new PplcnetError('E_IMAGE', 'img005: broken') : prepared(i as string);
+    },
+    classify: async (ready) => {
+      log.hereByBatch.push([...hereStarted]);
+      const t = Date.now();
+      while (Date.now() - t < classifyMs); // onnxruntime blocks the thread while it runs
+      return ready.map((r) => (r instanceof PplcnetError ? r : ({ input: r.name } as unknown as Classification)));
+    },
+  })) {
+    batches.push(b.map((r) => (r instanceof PplcnetError ? `error:${r.message}` : (r as unknown as { input: string }).input)));
+  }
+  return { batches, log };
+}
+
+describe('streamBatches', () => {
+  test('every image once, in order, errors in place; at most 2 in hand per worker and 2 on the main thread', async () => {
+    const { batches, log } = await run(37, 8, 2, 15, 10, 5);
+    assert.deepEqual(batches.map((b) => b.length), [8, 8, 8, 8, 5]);
+    const flat = batches.flat();
+    assert.equal(flat[5], 'error:img005: broken');
+    assert.deepEqual(flat.filter((_, i) => i !== 5), Array.from({ length: 37 }, (_, i) => `img${String(i).padStart(3, '0')}`).filter((_, i) => i !== 5));
+    for (const [name, who] of log.where) assert.equal(who.length, 1, `${name} prepared ${who.length} times (${who.join(', ')})`);
+    assert.ok(log.maxWorker <= 4 && log.maxWorker >= 3, `worker images in hand at once: ${log.maxWorker} (2 workers x 2)`);
+    assert.ok(log.maxHere <= 2, `main-thread images at once: ${log.maxHere}`);
+  });
+
+  test('the main thread prepares the next batches while the one it needs waits on slow workers', async () => {
+    // one slow worker: the first batch waits on it, and meanwhile the main thread takes images beyond it
+    const { log } = await run(32, 4, 1, 60, 5, 1);
+    const firstBatch = new Set(['img000', 'img001', 'img002', 'img003']);
+    const aheadByFirstRun = log.hereByBatch[0]!.filter((n) => !firstBatch.has(n));
+    assert.ok(aheadByFirstRun.length > 0, `the main thread started only ${JSON.stringify(log.hereByBatch[0])} before the first run`);
+    const byMain = [...log.where.values()].filter((w) => w[0] === 'here').length;
+    assert.ok(byMain > 16, `the fast main thread prepared ${byMain} of 32 (the slow worker the rest)`);
+  });
+
+  test('with no workers the main thread prepares everything, two at a time', async () => {
+    const { batches, log } = await run(10, 4, 0, 0, 5, 1);
+    assert.equal(batches.flat().length, 10);
+    assert.ok([...log.where.values()].every((w) => w.length === 1 && w[0] === 'here'));
+    assert.equal(log.maxHere, 2);
+  });
+
+  test('a consumer that stops early leaves nothing running', async () => {
+    let running = 0;
+    const inputs = Array.from({ length: 40 }, (_, i) => `i${i}`);
+    const gen = streamBatches(inputs, 4, {
+      workers: 1,
+      inHandPerWorker: 2,
+      inWorker: async (i) => (running++, await sleep(10), running--, prepared(i as string)),
+      here: async (i) => (running++, await sleep(10), running--, prepared(i as string)),
+      classify: async (ready) => ready.map(() => ({}) as Classification),
+    });
+    for await (const b of gen) {
+      assert.equal(b.length, 4);
+      break;
+    }
+    assert.equal(running, 0, 'every started preparation settled before the stream returned');
+  });
+});
