@@ -13,6 +13,8 @@ const stageValues = (t: Omit<ImageTime, 'file'>): number[] => [t.decodeMs, t.pre
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : '-');
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+const threadsName = (t: number): string => (t === 0 ? 'threads: auto' : plural(t, 'thread'));
+
 /** The images/s a model could reach at a GFLOP/s peak: peak ÷ (2 × multiply-adds per image). */
 export function peakImagesPerSec(peakGflops: number, multiplyAdds: number): number {
   return (peakGflops * 1e9) / (2 * multiplyAdds);
@@ -41,19 +43,19 @@ function resultsSection(r: ModelBenchReport): string {
   const categories = batches.map(String);
   const series = (value: (x: BenchResult) => number): Series[] =>
     threads.map((t) => ({
-      name: t === 0 ? 'threads: onnxruntime decides' : plural(t, 'thread'),
+      name: threadsName(t),
       points: r.results.filter((x) => x.threads === t).map((x) => [batches.indexOf(x.batch), value(x)] as const),
     }));
   const references: ReferenceLine[] = [];
   if (r.multiplyAdds) {
     threads.forEach((t, k) => {
       const peak = r.peak.get(t);
-      if (peak) references.push({ name: `matmul peak, ${t === 0 ? 'auto threads' : plural(t, 'thread')}: ${label(peakImagesPerSec(peak, r.multiplyAdds!))} img/s`, value: peakImagesPerSec(peak, r.multiplyAdds!), series: k });
+      if (peak) references.push({ name: `peak ceiling, ${threadsName(t)}`, value: peakImagesPerSec(peak, r.multiplyAdds!), series: k });
     });
   }
   const peakNote =
     references.length > 0
-      ? `Dashed: the images/s the measured fp32 matmul peak would allow (peak GFLOP/s ÷ ${((2 * r.multiplyAdds!) / 1e9).toFixed(3)} GFLOP per image).`
+      ? `Dashed: the images/s ceiling the measured fp32 matmul peak implies (peak GFLOP/s ÷ ${((2 * r.multiplyAdds!) / 1e9).toFixed(4)} GFLOP per image): ${references.map((x) => `${label(x.value)} img/s (${x.name.replace('peak ceiling, ', '')})`).join(', ')}.`
       : r.multiplyAdds
         ? 'No peak line: the matmul peak was not measured (--no-peak).'
         : "No peak line: the model's multiply-adds are unknown (its metadata records no architecture).";
@@ -119,7 +121,7 @@ export function benchReportHtml(report: ModelBenchReport, env: ReportEnvironment
     ['model', report.name],
     ['input', `${report.inputSize.join(' × ')}${report.multiplyAdds ? `, ${(report.multiplyAdds / 1e6).toFixed(1)}M multiply-adds per image` : ''}`],
   ];
-  for (const [t, g] of report.peak) subject.push([`matmul peak, ${t === 0 ? 'auto threads' : plural(t, 'thread')}`, `${g.toFixed(1)} GFLOP/s`]);
+  for (const [t, g] of report.peak) subject.push([`matmul peak, ${threadsName(t)}`, `${g.toFixed(1)} GFLOP/s`]);
   const sections = [resultsSection(report), report.folder ? folderSection(report.folder) : ''].filter(Boolean);
   return reportPage(`pplcnet bench: ${report.name}`, subject, env, sections.length ? sections : [section('Results', `<p>${escapeHtml('nothing was measured')}</p>`)]);
 }

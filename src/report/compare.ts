@@ -13,6 +13,7 @@ const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 /** A power of ten as `1e-6`; other edges as `3.2e-6`. */
 function edgeLabel(v: number): string {
   const l = Math.log10(v);
+  if (Math.abs(l) < 1e-9) return '1';
   return Math.abs(l - Math.round(l)) < 1e-9 ? `1e${Math.round(l)}` : v.toPrecision(2).replace(/e\+?/, 'e');
 }
 
@@ -25,7 +26,7 @@ export function histogramBins(h: LogHistogram): HistogramBin[] {
     const lo = h.edges[i]!;
     const hi = h.edges[i + 1]!;
     const decade = Math.abs(Math.log10(lo) - Math.round(Math.log10(lo))) < 1e-9;
-    bins.push({ label: decade ? edgeLabel(lo) : '', count, range: `${edgeLabel(lo)} to ${edgeLabel(hi)}` });
+    bins.push({ label: decade ? edgeLabel(lo) : '', edge: true, count, range: `${edgeLabel(lo)} to ${edgeLabel(hi)}` });
   });
   return bins;
 }
@@ -57,7 +58,7 @@ export function compareReportHtml(report: CompareReport, env: ReportEnvironment)
   const agreement = note(`top-1 agreement ${pct(report.top1Agreement)}, top-5 (same order) ${pct(report.top5Agreement)}; largest difference on ${report.worstInput}.`);
   const h = report.histogram;
   const hist = h.total
-    ? histogramChart(histogramBins(h), '|A − B| of each probability (log-spaced bins, two per decade)', 'histogram of |Δprob| over every input and class') +
+    ? histogramChart(histogramBins(h), '|A − B| of each probability (log-spaced bins, two per decade)', 'histogram of |Δprob| over every input and class', h.edges.length ? edgeLabel(h.edges[h.edges.length - 1]!) : '') +
       note(`${h.total} values (${report.inputs} inputs × their classes)${h.zeros ? `, ${h.zeros} exactly equal` : ''}.`)
     : note('no values');
   const worst = worstInputs(report.perInput);

@@ -126,7 +126,7 @@ export function stackedBars(stages: readonly string[], rows: readonly StackedRow
   const barH = rows.length > 60 ? 6 : 14;
   const gap = rows.length > 60 ? 2 : 4;
   const legendH = 26;
-  const axisH = 24;
+  const axisH = 36;
   const height = legendH + rows.length * (barH + gap) + axisH;
   const max = Math.max(0, ...rows.map((r) => r.values.reduce((a, b) => a + b, 0)));
   const ticks = niceTicks(max, 6);
@@ -159,7 +159,7 @@ export function stackedBars(stages: readonly string[], rows: readonly StackedRow
     out.push('</g>');
   });
   out.push(`<line class="axis" x1="${labelW}" x2="${labelW}" y1="${y0}" y2="${height - axisH}"/>`);
-  out.push(`<text x="${labelW + pw}" y="${height - 2}" text-anchor="end">${escapeHtml(unit)}</text>`);
+  out.push(`<text x="${labelW + pw / 2}" y="${height - 3}" text-anchor="middle">${escapeHtml(unit)}</text>`);
   out.push('</svg>');
   return out.join('\n');
 }
@@ -171,15 +171,16 @@ export function ellipsis(text: string, max: number): string {
 }
 
 export interface HistogramBin {
-  /** Shown under the bar. */
+  /** Shown under the bar: centred, or at its left edge when `edge` (a bin edge's value). */
   readonly label: string;
+  readonly edge?: boolean;
   readonly count: number;
   /** For the tooltip: what the bin holds. */
   readonly range: string;
 }
 
 /** Vertical bars of counts, evenly spaced bins (log-spaced values give even bins), y linear from 0. */
-export function histogramChart(bins: readonly HistogramBin[], xLabel: string, title: string, height = 280): string {
+export function histogramChart(bins: readonly HistogramBin[], xLabel: string, title: string, endLabel = '', height = 280): string {
   const left = 56;
   const right = 16;
   const topPad = 18;
@@ -201,8 +202,9 @@ export function histogramChart(bins: readonly HistogramBin[], xLabel: string, ti
     const h = (b.count / top) * ph;
     out.push(`<rect class="bin" data-count="${b.count}" x="${num(x + 1)}" y="${num(topPad + ph - h)}" width="${num(Math.max(1, bw - 2))}" height="${num(h)}" fill="${PALETTE[0]}"><title>${escapeHtml(`${b.range}: ${b.count}`)}</title></rect>`);
     if (b.count > 0) out.push(`<text x="${num(x + bw / 2)}" y="${num(topPad + ph - h - 3)}" text-anchor="middle">${b.count}</text>`);
-    out.push(`<text class="xlabel" x="${num(x + bw / 2)}" y="${topPad + ph + 15}" text-anchor="middle">${escapeHtml(b.label)}</text>`);
+    if (b.label) out.push(`<text class="xlabel" x="${num(b.edge ? x : x + bw / 2)}" y="${topPad + ph + 15}" text-anchor="middle">${escapeHtml(b.label)}</text>`);
   });
+  if (endLabel) out.push(`<text class="xlabel" x="${num(left + pw)}" y="${topPad + ph + 15}" text-anchor="end">${escapeHtml(endLabel)}</text>`);
   out.push(`<line class="axis" x1="${left}" x2="${left + pw}" y1="${topPad + ph}" y2="${topPad + ph}"/><line class="axis" x1="${left}" x2="${left}" y1="${topPad}" y2="${topPad + ph}"/>`);
   out.push(`<text x="${left + pw / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(xLabel)}</text>`);
   out.push('</svg>');
