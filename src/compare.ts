@@ -4,6 +4,7 @@
  */
 import { type ClassifierOptions, createClassifier, topK } from './classifier.js';
 import { PplcnetError } from './errors.js';
+import { type LogHistogram, logHistogram } from './util/histogram.js';
 import { expandInputs } from './util/inputs.js';
 
 export interface CompareOptions extends Omit<ClassifierOptions, 'model'> {
@@ -13,6 +14,18 @@ export interface CompareOptions extends Omit<ClassifierOptions, 'model'> {
   random?: number;
   /** Seed of the random inputs. [0] */
   seed?: number;
+}
+
+/** One input's difference between the two models. */
+export interface CompareInputDiff {
+  /** The image path, or `random #i`. */
+  readonly name: string;
+  /** Largest |Δprob| over this input's classes. */
+  readonly maxAbs: number;
+  readonly meanAbs: number;
+  /** Each model's top-1 class (with its label when the model has labels). */
+  readonly top1A: { readonly classId: number; readonly label?: string; readonly score: number };
+  readonly top1B: { readonly classId: number; readonly label?: string; readonly score: number };
 }
 
 export interface CompareReport {
@@ -25,6 +38,12 @@ export interface CompareReport {
   readonly top5Agreement: number;
   /** The input with the largest probability difference. */
   readonly worstInput: string;
+  /** Models A and B as named. */
+  readonly models: readonly [string, string];
+  /** Every |Δprob| (each input, each class) in log-spaced bins, two per decade. */
+  readonly histogram: LogHistogram;
+  /** Each input's difference, in input order. */
+  readonly perInput: readonly CompareInputDiff[];
 }
 
 function stats(a: Float32Array, b: Float32Array): { maxAbs: number; meanAbs: number } {
@@ -36,6 +55,15 @@ function stats(a: Float32Array, b: Float32Array): { maxAbs: number; meanAbs: num
     sum += d;
   }
   return { maxAbs: max, meanAbs: sum / a.length };
+}
+
+/** |a − b| of every value of every row pair, without a copy. */
+function* absDiffs(a: readonly Float32Array[], b: readonly Float32Array[]): Generator<number> {
+  for (let r = 0; r < a.length; r++) {
+    const x = a[r]!;
+    const y = b[r]!;
+    for (let i = 0; i < x.length; i++) yield Math.abs(x[i]! - y[i]!);
+  }
 }
 
 const top = (row: Float32Array, k: number): number[] => topK(row, k).map((t) => t.classId);
@@ -97,8 +125,15 @@ export async function compareModels(a: string, b: string, options: CompareOption
     let worstIndex = 0;
     let top1 = 0;
     let top5 = 0;
+    const perInput: CompareInputDiff[] = [];
+    const best = (row: Float32Array, labels: readonly string[] | undefined): CompareInputDiff['top1A'] => {
+      const t = topK(row, 1)[0]!;
+      const label = labels?.[t.classId];
+      return { classId: t.classId, ...(label !== undefined ? { label } : {}), score: t.score };
+    };
     pa.forEach((row, i) => {
       const s = stats(row, pb[i]!);
+      perInput.push({ name: names[i]!, maxAbs: s.maxAbs, meanAbs: s.meanAbs, top1A: best(row, ca.labels), top1B: best(pb[i]!, cb.labels) });
       if (s.maxAbs > worst) {
         worst = s.maxAbs;
         worstIndex = i;
@@ -125,6 +160,9 @@ export async function compareModels(a: string, b: string, options: CompareOption
       top1Agreement: top1 / pa.length,
       top5Agreement: top5 / pa.length,
       worstInput: names[worstIndex]!,
+      models: [a, b],
+      histogram: logHistogram(absDiffs(pa, pb)),
+      perInput,
     };
   } finally {
     await ca.close();

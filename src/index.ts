@@ -37,9 +37,36 @@ export { pullModel, removeModel, mirrorUrl, type PullOptions, type PulledModel }
 export { loadZoo } from './zoo/registry.js';
 export { listZoo, requireZooEntry, zooModelInfo, zooPath, type ZooListing, type ZooModelInfo } from './zoo/catalog.js';
 export type { ProgressEvent, ProgressCallback } from './zoo/download.js';
-export { compareModels, type CompareOptions, type CompareReport } from './compare.js';
+export { compareModels, type CompareInputDiff, type CompareOptions, type CompareReport } from './compare.js';
 export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
-export { benchmarkModel, type BenchSubject, type ModelBenchOptions, type ModelBenchReport } from './bench.js';
+export {
+  benchmarkFolder,
+  benchmarkModel,
+  stageStats,
+  type BenchSubject,
+  type FolderBenchResult,
+  type FolderRunOptions,
+  type ImageTime,
+  type ModelBenchOptions,
+  type ModelBenchReport,
+  type StageStats,
+} from './bench.js';
+export { onnxruntimeVersion } from './runtime/session.js';
+export { logHistogram, type LogHistogram, type LogHistogramOptions } from './util/histogram.js';
+export {
+  benchReportHtml,
+  compareReportHtml,
+  escapeHtml,
+  folderRows,
+  histogramBins,
+  MAX_BARS,
+  peakImagesPerSec,
+  reportEnvironment,
+  shellQuote,
+  worstInputs,
+  WORST_ROWS,
+  type ReportEnvironment,
+} from './report/index.js';
 export {
   decodeMetadataProps,
   inspectModel,

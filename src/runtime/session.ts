@@ -103,3 +103,9 @@ export async function createSession(
 }
 
 export { ort };
+
+/** The version of the loaded onnxruntime-node binding. */
+export function onnxruntimeVersion(): string {
+  const v = ort.env.versions as { node?: string; common?: string } | undefined;
+  return v?.node ?? v?.common ?? 'unknown';
+}

@@ -1,10 +1,11 @@
 /** `pplcnet bench`: latency, throughput and GFLOP/s per thread count and batch size. */
 import { Command } from 'commander';
-import { benchmarkModel, checkModelFile } from '../../index.js';
+import { type FolderBenchResult, type ModelBenchReport, benchReportHtml, benchmarkModel, checkModelFile, checkOutputPath, reportEnvironment, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parseIntegerList, parseNumber, parsePositiveInteger } from '../parse.js';
-import { type Column, formatRow } from '../table.js';
+import { EXIT } from '../errors.js';
+import { type Column, formatRow, formatTable } from '../table.js';
 
 interface BenchFlags extends SessionFlags<number[]>, ModelSourceFlags {
   model?: string;
@@ -14,6 +15,27 @@ interface BenchFlags extends SessionFlags<number[]>, ModelSourceFlags {
   warmup: number;
   json: boolean;
   peak: boolean;
+  images?: string[];
+  workers?: number;
+  report?: string;
+}
+
+/** The folder run as text: throughput, the plan, then mean/p50/p95 of each stage per image. */
+function formatFolder(f: FolderBenchResult): string {
+  const s = f.stages;
+  const rows = [
+    ['stage (ms per image)', 'mean', 'p50', 'p95'],
+    ...(
+      [
+        ['decode', s.decode],
+        ['resize+crop+normalize', s.preprocess],
+        ['queue wait', s.queue],
+        ['inference (batch/size)', s.inference],
+      ] as const
+    ).map(([name, st]) => [name, st.mean.toFixed(2), st.p50.toFixed(2), st.p95.toFixed(2)]),
+  ];
+  const head = `folder: ${f.images} image${f.images === 1 ? '' : 's'} in ${(f.wallMs / 1000).toFixed(2)} s, ${f.imagesPerSec.toFixed(1)} img/s${f.failed.length ? `, ${f.failed.length} failed` : ''}\n${f.plan.reason}\n`;
+  return head + formatTable(rows, { columns: [{}, { align: 'right' }, { align: 'right' }, { align: 'right' }] });
 }
 
 /** Nine characters per column, right-aligned: rows print as they are measured. */
@@ -29,7 +51,10 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--runs <n>', 'timed runs per configuration', parsePositiveInteger, 50)
     .option('--warmup <n>', 'untimed runs first', parseInteger, 5)
     .option('--no-peak', 'skip measuring the matmul peak')
-    .option('--json', 'one JSON object per configuration', false);
+    .option('--images <paths...>', "then classify these images (files, folders, globs) once through the classifier's stream: images/s and where each image's time goes")
+    .option('--workers <n>', 'preprocessing threads of the --images run (default: planned from the core count)', parseInteger)
+    .option('--report <file>', 'also write the results as one self-contained HTML page (charts as inline SVG), atomically')
+    .option('--json', 'one JSON object per configuration (and one for the --images run)', false);
   addSessionOptions(cmd, { threadList: true });
   addModelSourceOptions(cmd);
   cmd.addHelpText(
@@ -38,14 +63,19 @@ export function benchCommand(ctx: CliContext): Command {
 Examples:
   $ pplcnet bench --threads 1,2 --batch 1,8                      # a PP-LCNet x1.0 built in memory
   $ pplcnet bench -m PP-LCNet_x0_25_textline_ori --no-peak --runs 20
-  $ pplcnet bench -m PPLCNet_x0_5 --threads 2 --batch 1,8,32 --json`,
+  $ pplcnet bench -m PPLCNet_x0_5 --threads 2 --batch 1,8,32 --json
+  $ pplcnet bench -m textline --batch 1,8 --images scans/ --report bench.html`,
   );
   return cmd.action(async (flags: BenchFlags, command: Command) => {
     if (flags.model && command.getOptionValueSource('scale') === 'cli') throw new RangeError('--scale applies to the model built in memory; --model names another');
+    if (flags.workers !== undefined && !flags.images) throw new RangeError('--workers applies to the --images run; give --images too');
     if (flags.model) await checkModelFile(flags.model, 'model');
+    if (flags.report) await checkOutputPath(flags.report);
+    // the folder run takes --threads when one count is given on the command line, else the plan's
+    const folderThreads = command.getOptionValueSource('threads') === 'cli' && flags.threads.length === 1 ? flags.threads[0] : undefined;
     let name = '';
     let peak: ReadonlyMap<number, number> = new Map();
-    await benchmarkModel(
+    const report: ModelBenchReport = await benchmarkModel(
       {
         ...(flags.model ? { model: flags.model } : {}),
         scale: flags.scale,
@@ -54,6 +84,7 @@ Examples:
         runs: flags.runs,
         warmup: flags.warmup,
         peak: flags.peak,
+        ...(flags.images ? { images: flags.images, folder: { ...(folderThreads ? { threads: folderThreads } : {}), ...(flags.workers !== undefined ? { workers: flags.workers } : {}) } } : {}),
         ...modelSourceOptionsFrom(flags, ctx),
       },
       {
@@ -72,7 +103,18 @@ Examples:
             ctx.stdout(formatRow(cells, LAYOUT));
           }
         },
+        onFolder: (f) => {
+          const { perImage: _, ...summary } = f;
+          if (flags.json) ctx.stdout(`${JSON.stringify({ model: name, folder: summary })}\n`);
+          else ctx.stdout(formatFolder(f));
+          if (!flags.quiet) for (const x of f.failed) ctx.stderr(`pplcnet: error: ${x.message}\n`);
+        },
       },
     );
+    if (flags.report) {
+      await writeFileAtomic(flags.report, benchReportHtml(report, reportEnvironment(['pplcnet', ...(command.parent?.args ?? [])])));
+      if (!flags.quiet) ctx.stderr(`pplcnet: wrote ${flags.report}\n`);
+    }
+    if (report.folder?.failed.length) process.exitCode = EXIT.failure;
   });
 }

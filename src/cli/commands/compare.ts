@@ -1,6 +1,6 @@
 /** `pplcnet compare`: run two models on the same inputs and report how far apart their scores are. */
 import { Command, InvalidArgumentError } from 'commander';
-import { checkModelFile, compareModels } from '../../index.js';
+import { checkModelFile, checkOutputPath, compareModels, compareReportHtml, reportEnvironment, worstInputs, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
@@ -13,6 +13,7 @@ interface CompareFlags extends SessionFlags, ModelSourceFlags {
   json: boolean;
   maxAbsDiff?: number;
   minTop1?: number;
+  report?: string;
 }
 
 /** A fraction in [0, 1]: `0.99`, or a percentage `99%`. */
@@ -39,6 +40,7 @@ export function compareCommand(ctx: CliContext): Command {
     .option('--seed <n>', 'seed of the random inputs', parseInteger, 0)
     .option('--max-abs-diff <x>', 'exit 1 when the largest probability difference (and logits difference, when both have logits) exceeds x', parseNonNegative)
     .option('--min-top1 <fraction>', 'exit 1 when top-1 agreement is below this fraction (0.99 or 99%)', parseFraction)
+    .option('--report <file>', 'also write one self-contained HTML page: a histogram of |Δprob| and the inputs that differ most, atomically')
     .option('--json', 'machine-readable', false);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
@@ -48,10 +50,12 @@ export function compareCommand(ctx: CliContext): Command {
 Examples:
   $ pplcnet compare PPLCNet_x1_0.onnx paddle2onnx_export.onnx                 # 8 random inputs
   $ pplcnet compare model.pdparams exported.onnx --images val/ --json
-  $ pplcnet compare a.onnx b.onnx --max-abs-diff 1e-4 --min-top1 0.99          # for CI: exit 1 when violated`,
+  $ pplcnet compare a.onnx b.onnx --max-abs-diff 1e-4 --min-top1 0.99          # for CI: exit 1 when violated
+  $ pplcnet compare a.onnx b.onnx --images val/ --report compare.html`,
   );
-  return cmd.action(async (a: string, b: string, flags: CompareFlags) => {
+  return cmd.action(async (a: string, b: string, flags: CompareFlags, command: Command) => {
     for (const m of [a, b]) await checkModelFile(m, 'model');
+    if (flags.report) await checkOutputPath(flags.report);
     const r = await compareModels(a, b, {
       ...(flags.images ? { images: flags.images } : {}),
       random: flags.random,
@@ -68,7 +72,13 @@ Examples:
     if (flags.minTop1 !== undefined && r.top1Agreement < flags.minTop1) {
       violations.push(`top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% is below --min-top1 ${(flags.minTop1 * 100).toFixed(1)}%`);
     }
-    if (flags.json) ctx.stdout(`${JSON.stringify({ ...r, ...(flags.maxAbsDiff !== undefined || flags.minTop1 !== undefined ? { pass: violations.length === 0, violations } : {}) })}\n`);
+    if (flags.report) {
+      await writeFileAtomic(flags.report, compareReportHtml(r, reportEnvironment(['pplcnet', ...(command.parent?.args ?? [])])));
+      if (!flags.quiet) ctx.stderr(`pplcnet: wrote ${flags.report}\n`);
+    }
+    // every input's row stays in the library's result (and the report); the JSON holds the ten worst
+    const { perInput, ...summary } = r;
+    if (flags.json) ctx.stdout(`${JSON.stringify({ ...summary, worst: worstInputs(perInput, 10), ...(flags.maxAbsDiff !== undefined || flags.minTop1 !== undefined ? { pass: violations.length === 0, violations } : {}) })}\n`);
     else {
       ctx.stdout(`${r.inputs} ${r.inputKind} input(s)\n`);
       if (r.logits) ctx.stdout(`logits         max |a-b| ${e(r.logits.maxAbs)}  mean ${e(r.logits.meanAbs)}\n`);
