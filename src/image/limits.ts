@@ -79,7 +79,7 @@ export function lookalike(b: Uint8Array): string | undefined {
 export function unsupportedFormat(name: string, what: string | undefined): PplcnetError {
   return new PplcnetError(
     'E_IMAGE',
-    `${name}: cannot decode the image: ${what ? `it is ${what}, which` : 'its content is not an image format that'} pplcnet does not read; ` +
+    `${name}: cannot decode the image: ${what ? `it is ${what}, which pplcnet does not read` : 'its content is in no image format pplcnet knows'}; ` +
       `pplcnet reads ${SUPPORTED_FORMATS.slice(0, -1).join(', ')} and ${SUPPORTED_FORMATS.at(-1)} (recognised by content, not by the file name); convert it to PNG or JPEG`,
   );
 }
