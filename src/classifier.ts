@@ -6,6 +6,7 @@
  */
 import { type PplcnetError, invalidOption } from './errors.js';
 import type { ImageInput } from './image/decode.js';
+import { decodeMode } from './image/fast-decode.js';
 import { pixelLimit } from './image/limits.js';
 import { classifyPrepared } from './classifier/batch.js';
 import { createEmbedder } from './classifier/embed.js';
@@ -23,13 +24,14 @@ export { type ExecutionPlan, planExecution } from './classifier/plan.js';
 export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
   const resolved = await openModel(options);
   if (options.maxPixels !== undefined) pixelLimit(options);
+  const decode = decodeMode(options.decode);
   const metadata = readModelMetadata(resolved);
   const plan = planExecution(options, inferenceEstimate(metadata));
   // Idle-thread spinning off by default: preprocessing shares the cores with inference (measured in
   // bench/predict-folder.ts: ~10% more images/s on 2 cores).
   const session = { ...options, threads: plan.threads, spinning: plan.spinning };
   const model = await loadModel(resolved, metadata, session, { topk: options.topk, threshold: options.threshold, labels: options.labels });
-  const preparer = new Preparer(model.preprocess, plan.workers, options.maxPixels);
+  const preparer = new Preparer(model.preprocess, plan.workers, options.maxPixels, decode);
   let closed = false;
   const assertOpen = (what: string): void => {
     if (closed) throw closedError(what, resolved.name);
@@ -66,6 +68,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     metadata,
     preprocess: model.preprocess,
     plan,
+    decode,
     get labels() {
       return model.labels;
     },

@@ -13,9 +13,12 @@ export function preprocessOutputSize(p: Preprocess): [number, number] | undefine
   return undefined; // resize_short without a crop: depends on the image
 }
 
-/** Resize and crop (uint8, RGB); only the pixels inside the crop are computed. */
-export function resizeAndCrop(img: Image8, p: Preprocess, where = 'image'): Image8 {
-  const [w, h] = p.resize.mode === 'short' ? resizeShortSize(img.width, img.height, p.resize.size) : [p.resize.width, p.resize.height];
+/**
+ * Resize and crop (uint8, RGB); only the pixels inside the crop are computed. `from`: the size the resize
+ * target is computed from, when `img` is a reduced-scale decode of a larger image. [img's size]
+ */
+export function resizeAndCrop(img: Image8, p: Preprocess, where = 'image', from: { readonly width: number; readonly height: number } = img): Image8 {
+  const [w, h] = p.resize.mode === 'short' ? resizeShortSize(from.width, from.height, p.resize.size) : [p.resize.width, p.resize.height];
   const window = p.crop ? centerWindow(w, h, p.crop.width, p.crop.height, where) : undefined;
   return resizeLinear(img, w, h, window);
 }

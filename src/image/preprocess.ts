@@ -25,15 +25,16 @@ export interface PreparedImage {
 
 /**
  * Decode, resize, crop and normalize one image into a new [3, H, W] tensor. Failures are E_IMAGE errors naming
- * it; `options.maxPixels` is the pixel limit ({@link MAX_PIXELS} by default).
+ * it; `options.maxPixels` is the pixel limit ({@link MAX_PIXELS} by default); `options.decode` `'fast'` decodes large
+ * JPEGs at reduced scale (not Paddle-exact).
  */
 export async function preprocess(input: ImageInput, p: Preprocess, name = typeof input === 'string' ? input : `<${input.length} bytes>`, options?: DecodeOptions): Promise<PreparedImage> {
   const t0 = performance.now();
-  const decoded = await decodeImage(input, name, options);
+  const decoded = await decodeImage(input, name, options?.decode === 'fast' ? { ...options, resize: p.resize } : options);
   const t1 = performance.now();
   let img: Image8;
   try {
-    img = resizeAndCrop(decoded, p, name);
+    img = resizeAndCrop(decoded, p, name, decoded.scaledFrom);
   } catch (err) {
     throw new PplcnetError('E_IMAGE', (err as Error).message);
   }
