@@ -22,9 +22,9 @@ export { type AttributeResult, l2Normalize, paddleClasAttributes } from './class
 export { type ExecutionPlan, planExecution } from './classifier/plan.js';
 
 export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
+  const decode = decodeMode(options?.decode);
   const resolved = await openModel(options);
   if (options.maxPixels !== undefined) pixelLimit(options);
-  const decode = decodeMode(options.decode);
   const metadata = readModelMetadata(resolved);
   const plan = planExecution(options, inferenceEstimate(metadata));
   // Idle-thread spinning off by default: preprocessing shares the cores with inference (measured in
