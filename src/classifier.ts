@@ -6,6 +6,7 @@
  */
 import { type PplcnetError, invalidOption } from './errors.js';
 import type { ImageInput } from './image/decode.js';
+import { decodeMode } from './image/fast-decode.js';
 import { pixelLimit } from './image/limits.js';
 import { IMAGES_IN_HAND } from './image/pool.js';
 import { classifyPrepared } from './classifier/batch.js';
@@ -22,6 +23,7 @@ export { type AttributeResult, l2Normalize, paddleClasAttributes } from './class
 export { type ExecutionPlan, planExecution } from './classifier/plan.js';
 
 export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
+  const decode = decodeMode(options?.decode);
   const resolved = await openModel(options);
   if (options.maxPixels !== undefined) pixelLimit(options);
   const metadata = readModelMetadata(resolved);
@@ -30,7 +32,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   // bench/predict-folder.ts: ~10% more images/s on 2 cores).
   const session = { ...options, threads: plan.threads, spinning: plan.spinning };
   const model = await loadModel(resolved, metadata, session, { topk: options.topk, threshold: options.threshold, labels: options.labels });
-  const preparer = new Preparer(model.preprocess, plan.workers, options.maxPixels);
+  const preparer = new Preparer(model.preprocess, plan.workers, options.maxPixels, decode);
   let closed = false;
   const assertOpen = (what: string): void => {
     if (closed) throw closedError(what, resolved.name);
@@ -68,6 +70,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     metadata,
     preprocess: model.preprocess,
     plan,
+    decode,
     get labels() {
       return model.labels;
     },

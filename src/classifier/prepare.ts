@@ -4,6 +4,7 @@
  */
 import { PplcnetError } from '../errors.js';
 import type { ImageInput } from '../image/decode.js';
+import type { DecodeMode } from '../image/fast-decode.js';
 import { PreprocessPool } from '../image/pool.js';
 import { preprocess as prepareImage } from '../image/preprocess.js';
 import type { Preprocess } from '../metadata.js';
@@ -24,6 +25,7 @@ export class Preparer {
     private readonly preprocess: Preprocess,
     private readonly workerCount: number,
     private readonly maxPixels: number | undefined,
+    private readonly decode: DecodeMode = 'exact',
   ) {}
 
   /** Worker threads running (0 until first needed). */
@@ -38,7 +40,7 @@ export class Preparer {
 
   /** Prepare on this thread. */
   here(input: ImageInput, name = nameOf(input)): Promise<PreparedInput> {
-    const options = this.maxPixels === undefined ? undefined : { maxPixels: this.maxPixels };
+    const options = { ...(this.maxPixels === undefined ? {} : { maxPixels: this.maxPixels }), decode: this.decode };
     return prepareImage(input, this.preprocess, name, options).then(
       (r) => ({ name, ...r, queueMs: 0 }),
       (err: unknown) => {
@@ -50,7 +52,7 @@ export class Preparer {
   /** Prepare in a worker thread when there are any (see {@link startWorkers}), else on this thread. */
   anywhere(input: ImageInput, name = nameOf(input), transfer = false): Promise<PreparedInput> {
     if (!this.pool) return this.here(input, name);
-    return this.pool.prepare(input, name, this.preprocess, this.maxPixels, transfer).then(
+    return this.pool.prepare(input, name, this.preprocess, this.maxPixels, transfer, this.decode).then(
       (r) => ({ name, ...r }),
       (err: unknown) => {
         throw asImageError(name, err);

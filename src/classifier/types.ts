@@ -1,6 +1,7 @@
 /** The classifier's public types: its options, what it returns, and the object itself. */
 import type { PplcnetError } from '../errors.js';
 import type { ImageInput } from '../image/decode.js';
+import type { DecodeMode } from '../image/fast-decode.js';
 import type { PreparedImage } from '../image/preprocess.js';
 import type { ModelMetadata, Preprocess } from '../metadata.js';
 import type { TopClass } from '../output.js';
@@ -31,6 +32,13 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   batchSize?: number;
   /** The most pixels an image may declare; larger ones fail (E_IMAGE) before they are decoded. [MAX_PIXELS] */
   maxPixels?: number;
+  /**
+   * How JPEGs are decoded. `exact`: every pixel, as OpenCV's imread gives Paddle. `fast` (NOT Paddle-exact):
+   * a JPEG at least 3× larger than the model's resize asks, on both axes, is decoded by libjpeg at 1/2, 1/4 or
+   * 1/8 scale (shrink-on-load), then resized as usual; scores move a little (README, "fast decode"). Other
+   * formats and smaller JPEGs decode exactly either way. ['exact']
+   */
+  decode?: DecodeMode;
   /**
    * Score threshold: a multi-label model reports every class whose score reaches it; a binary model whose
    * source defines one (PaddleClas `ThreshOutput`) reports class 1 when its probability reaches it.
@@ -115,6 +123,8 @@ export interface Classifier {
   readonly multiLabel: boolean;
   /** The threshold in use (see {@link ClassifierOptions.threshold}). */
   readonly threshold: number;
+  /** The decode mode in use (see {@link ClassifierOptions.decode}). */
+  readonly decode: DecodeMode;
   readonly inputName: string;
   /**
    * The pooled feature vector of one image (a path or encoded bytes), as a retrieval index would store it.

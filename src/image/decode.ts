@@ -8,11 +8,18 @@ import { open } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { PplcnetError } from '../errors.js';
 import { decodeBmp } from './bmp.js';
+import { type ShrinkPlan, resizeTarget, shrinkPlan, withShrinkOnLoad } from './fast-decode.js';
 import { type DecodeOptions, type ImageFormat, checkPixels, lookalike, pixelLimit, sniffFormat, unsupportedFormat } from './limits.js';
 import type { Image8 } from './resize.js';
 
 /** An image input: a file path, or encoded bytes. */
 export type ImageInput = string | Uint8Array;
+
+/** A decoded image; after a fast (shrink-on-load) decode, also the size it has at full scale. */
+export interface DecodedImage extends Image8 {
+  /** Set when decoded at reduced scale (`decode: 'fast'`): the full-size width and height (EXIF-oriented). */
+  readonly scaledFrom?: { readonly width: number; readonly height: number; readonly scale: number };
+}
 
 sharp.cache(false);
 
@@ -55,7 +62,7 @@ const SHARP_FORMAT: Record<Exclude<ImageFormat, 'bmp'>, string> = { jpeg: 'jpeg'
  * GIF, AVIF, BMP; anything else, e.g. SVG or PDF, is refused), and the size the image declares is checked
  * against the pixel limit ({@link MAX_PIXELS}, or `options.maxPixels`) before any pixel is decoded.
  */
-export async function decodeImage(input: ImageInput, name = describeInput(input), options?: DecodeOptions): Promise<Image8> {
+export async function decodeImage(input: ImageInput, name = describeInput(input), options?: DecodeOptions): Promise<DecodedImage> {
   const maxPixels = pixelLimit(options);
   const bytes = typeof input === 'string' ? await readImageFile(input, name) : input;
   if (bytes.length === 0) throw new PplcnetError('E_IMAGE', `${name}: the file is empty`);
@@ -84,6 +91,11 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
       return cmykToRgb(await load().rotate().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true }), name);
     }
     let pipeline = load().rotate();
+    let shrink: { plan: ShrinkPlan; width: number; height: number } | undefined;
+    if (frame && options?.decode === 'fast' && options.resize) {
+      shrink = await fastShrink(source, frame, options.resize);
+      if (shrink) pipeline = withShrinkOnLoad(pipeline, shrink.plan);
+    }
     if (sixteen) {
       pipeline = pipeline.toColourspace(meta!.channels !== undefined && meta!.channels <= 2 && meta!.space === 'grey16' ? 'grey16' : 'rgb16');
       const { data, info } = await pipeline.removeAlpha().raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
@@ -94,7 +106,8 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
       return toRgb(bytes8, info.width, info.height, info.channels, name);
     }
     const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    return toRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height, info.channels, name);
+    const rgb = toRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height, info.channels, name);
+    return shrink ? { ...rgb, scaledFrom: { width: shrink.width, height: shrink.height, scale: shrink.plan.scale } } : rgb;
   } catch (err) {
     if (err instanceof PplcnetError) throw err;
     const msg = ((err as Error).message ?? String(err)).trim();
@@ -103,6 +116,21 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
     }
     throw new PplcnetError('E_IMAGE', `${name}: cannot decode the image (${msg}); pplcnet reads JPEG, PNG, WebP, TIFF, GIF, AVIF and BMP`, { cause: err });
   }
+}
+
+/**
+ * The shrink-on-load of a JPEG in `fast` mode, or undefined to decode it exactly: only when even its short
+ * side is at least 3× what the resize asks is the header read again, for the EXIF orientation (the resize
+ * target is of the displayed image).
+ */
+async function fastShrink(source: Buffer, frame: { width: number; height: number }, resize: NonNullable<DecodeOptions['resize']>): Promise<{ plan: ShrinkPlan; width: number; height: number } | undefined> {
+  const plain = shrinkPlan(frame.width, frame.height, resizeTarget(frame.width, frame.height, resize));
+  const turned = shrinkPlan(frame.height, frame.width, resizeTarget(frame.height, frame.width, resize));
+  if (!plain && !turned) return undefined;
+  const meta = await sharp(source, { limitInputPixels: false }).metadata();
+  const { width, height } = meta.autoOrient ?? { width: frame.width, height: frame.height };
+  const plan = width === frame.width && height === frame.height ? plain : turned;
+  return plan ? { plan, width, height } : undefined;
 }
 
 /** A JPEG's frame header (SOFn): its size and number of colour components; undefined when none is found. */

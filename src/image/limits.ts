@@ -3,6 +3,8 @@
  * its name) and one pixel limit, checked against the size an image declares before any pixel is allocated.
  */
 import { PplcnetError, invalidOption } from '../errors.js';
+import type { Preprocess } from '../metadata.js';
+import type { DecodeMode } from './fast-decode.js';
 
 /**
  * The most pixels (width × height) an image may declare: 268,402,689 = 16383 × 16383, the limit sharp
@@ -21,6 +23,14 @@ export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'tiff' | 'gif' | 'avif' | 'b
 export interface DecodeOptions {
   /** The most pixels an image may declare. [{@link MAX_PIXELS}] */
   maxPixels?: number;
+  /**
+   * `fast`: a JPEG at least 3× larger than `resize` asks (on both axes) is decoded by libjpeg at 1/2, 1/4 or
+   * 1/8 scale (shrink-on-load); NOT Paddle-exact (see `fast-decode.ts`). Other formats and smaller JPEGs are
+   * decoded exactly. ['exact']
+   */
+  decode?: DecodeMode;
+  /** The resize that follows decoding (`fast` mode keeps the decoded image at least as large as it asks). */
+  resize?: Preprocess['resize'];
 }
 
 /** The pixel limit from options, checked. */

@@ -14,16 +14,25 @@ export function preprocessOutputSize(p: Preprocess): [number, number] | undefine
   return undefined; // resize_short without a crop: depends on the image
 }
 
-/** The size an image is resized to and the window of it kept (the crop, or all of it). */
-function resizeGeometry(img: Image8, p: Preprocess, where: string): { w: number; h: number; window: Window } {
-  const [w, h] = p.resize.mode === 'short' ? resizeShortSize(img.width, img.height, p.resize.size) : [p.resize.width, p.resize.height];
+/** The size of an image (or of the full-size image a reduced-scale decode came from). */
+type Size = { readonly width: number; readonly height: number };
+
+/**
+ * The size an image is resized to and the window of it kept (the crop, or all of it). `from`: the size the
+ * resize target is computed from, when the image is a reduced-scale decode of a larger one. [img's size]
+ */
+function resizeGeometry(from: Size, p: Preprocess, where: string): { w: number; h: number; window: Window } {
+  const [w, h] = p.resize.mode === 'short' ? resizeShortSize(from.width, from.height, p.resize.size) : [p.resize.width, p.resize.height];
   const window = p.crop ? centerWindow(w, h, p.crop.width, p.crop.height, where) : { x: 0, y: 0, width: w, height: h };
   return { w, h, window };
 }
 
-/** Resize and crop (uint8, RGB); only the pixels inside the crop are computed. */
-export function resizeAndCrop(img: Image8, p: Preprocess, where = 'image'): Image8 {
-  const { w, h, window } = resizeGeometry(img, p, where);
+/**
+ * Resize and crop (uint8, RGB); only the pixels inside the crop are computed. `from`: the size the resize
+ * target is computed from, when `img` is a reduced-scale decode of a larger image. [img's size]
+ */
+export function resizeAndCrop(img: Image8, p: Preprocess, where = 'image', from: Size = img): Image8 {
+  const { w, h, window } = resizeGeometry(from, p, where);
   return resizeLinear(img, w, h, window);
 }
 
@@ -61,15 +70,15 @@ function normalization(p: Preprocess): Normalization {
  * the same values as {@link resizeAndCrop} then {@link normalizeInto}, without the intermediate bytes.
  * Returns the size written (width, height).
  */
-export function prepareInto(img: Image8, p: Preprocess, out: Float32Array, offset = 0, where = 'image'): { width: number; height: number } {
-  const { w, h, window } = resizeGeometry(img, p, where);
+export function prepareInto(img: Image8, p: Preprocess, out: Float32Array, offset = 0, where = 'image', from: Size = img): { width: number; height: number } {
+  const { w, h, window } = resizeGeometry(from, p, where);
   resizeNormalizeInto(img, w, h, window, normalization(p), out, offset);
   return { width: window.width, height: window.height };
 }
 
 /** The tensor size `prepareInto` writes for an image of `width` × `height` (throws when the crop does not fit). */
 export function preparedSize(width: number, height: number, p: Preprocess, where = 'image'): { width: number; height: number } {
-  const { window } = resizeGeometry({ width, height, channels: 3, data: new Uint8Array(0) }, p, where);
+  const { window } = resizeGeometry({ width, height }, p, where);
   return { width: window.width, height: window.height };
 }
 
@@ -95,16 +104,16 @@ export function normalizeInto(img: Image8, p: Preprocess, out: Float32Array, off
 
 /**
  * A decoded image → its new [3, H, W] tensor (resize, crop, normalize in one pass). A crop that does not fit
- * is an E_IMAGE error naming `where`.
+ * is an E_IMAGE error naming `where`. `from`: as for {@link resizeAndCrop}.
  */
-export function toTensor(img: Image8, p: Preprocess, where = 'image'): { data: Float32Array; width: number; height: number } {
+export function toTensor(img: Image8, p: Preprocess, where = 'image', from: Size = img): { data: Float32Array; width: number; height: number } {
   let size: { width: number; height: number };
   try {
-    size = preparedSize(img.width, img.height, p, where);
+    size = preparedSize(from.width, from.height, p, where);
   } catch (err) {
     throw new PplcnetError('E_IMAGE', (err as Error).message);
   }
   const data = new Float32Array(3 * size.width * size.height);
-  prepareInto(img, p, data, 0, where);
+  prepareInto(img, p, data, 0, where, from);
   return { data, ...size };
 }

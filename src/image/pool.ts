@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, PplcnetError } from '../errors.js';
 import type { Preprocess } from '../metadata.js';
+import type { DecodeMode } from './fast-decode.js';
 import type { PreparedImage } from './preprocess.js';
 import type { PrepareReply, PrepareRequest } from './worker.js';
 
@@ -71,7 +72,7 @@ export class PreprocessPool {
    * (detached here); otherwise only its own bytes are copied (a clone would copy the whole ArrayBuffer
    * behind a view, e.g. Node's 8 KB Buffer pool).
    */
-  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess, maxPixels?: number, transfer = false): Promise<PreparedImage> {
+  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess, maxPixels?: number, transfer = false, decode: DecodeMode = 'exact'): Promise<PreparedImage> {
     let best = -1;
     for (let i = 0; i < this.workers.length; i++) if (this.dead[i] === undefined && (best < 0 || this.load[i]! < this.load[best]!)) best = i;
     if (best < 0) return Promise.reject(new PplcnetError('E_IMAGE', `preprocessing workers failed: ${this.dead[0]}`));
@@ -87,7 +88,7 @@ export class PreprocessPool {
     }
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, postedAt: now() });
-      this.workers[best]!.postMessage({ id, input: message, name, preprocess, ...(maxPixels === undefined ? {} : { maxPixels }) } satisfies PrepareRequest, transferList);
+      this.workers[best]!.postMessage({ id, input: message, name, preprocess, ...(maxPixels === undefined ? {} : { maxPixels }), ...(decode === 'exact' ? {} : { decode }) } satisfies PrepareRequest, transferList);
     });
   }
 

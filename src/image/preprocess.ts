@@ -23,11 +23,12 @@ export interface PreparedImage {
 
 /**
  * Decode, resize, crop and normalize one image into a new [3, H, W] tensor. Failures are E_IMAGE errors naming
- * it; `options.maxPixels` is the pixel limit ({@link MAX_PIXELS} by default).
+ * it; `options.maxPixels` is the pixel limit ({@link MAX_PIXELS} by default); `options.decode` `'fast'` decodes large
+ * JPEGs at reduced scale (not Paddle-exact).
  */
 export async function preprocess(input: ImageInput, p: Preprocess, name = typeof input === 'string' ? input : `<${input.length} bytes>`, options?: DecodeOptions): Promise<PreparedImage> {
   const t0 = performance.now();
-  const decoded = await decodeImage(input, name, options);
+  const decoded = await decodeImage(input, name, options?.decode === 'fast' ? { ...options, resize: p.resize } : options);
   const t1 = performance.now();
-  return { ...toTensor(decoded, p, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+  return { ...toTensor(decoded, p, name, decoded.scaledFrom), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
 }

@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { Preprocess } from '../metadata.js';
+import type { DecodeMode } from './fast-decode.js';
 import { preprocess } from './preprocess.js';
 
 export interface PrepareRequest {
@@ -15,6 +16,8 @@ export interface PrepareRequest {
   name: string;
   preprocess: Preprocess;
   maxPixels?: number;
+  /** [exact] */
+  decode?: DecodeMode;
 }
 
 export type PrepareReply =
@@ -30,7 +33,8 @@ sharp.concurrency(1);
 async function handle(req: PrepareRequest): Promise<void> {
   const startedAt = now();
   try {
-    const r = await preprocess(req.input, req.preprocess, req.name, req.maxPixels === undefined ? undefined : { maxPixels: req.maxPixels });
+    const options = { ...(req.maxPixels === undefined ? {} : { maxPixels: req.maxPixels }), ...(req.decode === undefined ? {} : { decode: req.decode }) };
+    const r = await preprocess(req.input, req.preprocess, req.name, options);
     const reply: PrepareReply = { id: req.id, ok: true, ...r, startedAt };
     parentPort!.postMessage(reply, [r.data.buffer as ArrayBuffer]); // a fresh Float32Array: its own ArrayBuffer
   } catch (err) {

@@ -1,9 +1,9 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
-import { type Classification, type ImageInput, PplcnetError, checkModelFile, createClassifier, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
+import { type Classification, type DecodeMode, type ImageInput, PplcnetError, checkModelFile, createClassifier, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, noticeFrom, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 import { type ImageProgress, imageProgress } from '../progress.js';
 
@@ -22,6 +22,7 @@ interface PredictFlags extends SessionFlags, ModelSourceFlags {
   class_id_map_file?: string;
   threshold?: number;
   labels?: string;
+  decode: DecodeMode;
 }
 
 /** A multi-label result: every class over the threshold, by class id, then PaddleClas's attributes when the model has them. */
@@ -94,6 +95,7 @@ export function predictCommand(ctx: CliContext): Command {
     .option('--labels <file>', "class names that replace the model's: a JSON array, one per line, or PaddleClas class_id_map_file lines 'id label'")
     .option('--class_id_map_file <file>', 'the same as --labels (PaddleClas spelling)');
   addBatchSizeOption(cmd).option('--workers <n>', 'preprocessing threads for folders (0: main thread; default: planned from the core count)', parseInteger);
+  addDecodeOption(cmd);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
   for (const option of PADDLECLAS.aliases) cmd.addOption(option.hideHelp());
@@ -165,9 +167,13 @@ here; --save_dir says what to use instead.`,
       ...sessionOptionsFrom(flags, ctx),
       ...(flags.topk ? { topk: flags.topk } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...decodeOptionFrom(flags),
       ...modelSourceOptionsFrom(flags, ctx),
     });
     if (flags.verbose && !flags.quiet) ctx.stderr(`pplcnet: ${classifier.plan.reason}\n`);
+    if (flags.verbose && !flags.quiet && classifier.decode === 'fast') {
+      ctx.stderr('pplcnet: --decode fast: JPEGs over 5x the model input are decoded at reduced scale (shrink-on-load); scores are not Paddle-exact\n');
+    }
     if (classifier.metadata.trained === false) say(`${classifier.name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`);
     progress = imageProgress(ctx.stderr, { total: inputs.length, isTTY: ctx.isTTY, quiet: flags.quiet === true });
     let failed = 0;

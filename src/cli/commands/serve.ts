@@ -1,11 +1,12 @@
 /** `pplcnet serve`: an HTTP inference service (dynamic batching, a page, the v2 inference protocol). */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { PplcnetError, SERVE_DEFAULTS, startServer } from '../../index.js';
+import { type DecodeMode, PplcnetError, SERVE_DEFAULTS, startServer } from '../../index.js';
 import type { CliContext } from '../context.js';
-import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 
 interface ServeFlags extends SessionFlags, ModelSourceFlags {
+  decode: DecodeMode;
   model: string[];
   host: string;
   port: number;
@@ -75,6 +76,7 @@ export function serveCommand(ctx: CliContext): Command {
     .option('--no-browser', "no \"Run on: this browser\" on the page: no /web/* files, no /v1/models/NAME/model.onnx")
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long in-flight requests may take before exiting', parsePositiveInteger, 10_000)
     .option('--workers <n>', 'preprocessing threads (0: main thread; default: planned from the core count)', parseInteger);
+  addDecodeOption(cmd);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
   return cmd.action(async (flags: ServeFlags) => {
@@ -101,6 +103,7 @@ export function serveCommand(ctx: CliContext): Command {
       ...sessionOptionsFrom(flags, ctx),
       ...modelSourceOptionsFrom(flags, ctx),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...decodeOptionFrom(flags),
     });
     for (const w of server.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);
     const lines = [`pplcnet serve: ${server.url} (provider ${server.provider}${apiKey ? ', API key required' : ''})`];

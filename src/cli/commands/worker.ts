@@ -1,11 +1,12 @@
 /** `pplcnet worker`: classify the images of a queue on Redis until stopped (SIGTERM: finish the job, exit 0). */
 import { Command } from 'commander';
-import { startImageWorker } from '../../index.js';
+import { type DecodeMode, startImageWorker } from '../../index.js';
 import type { CliContext } from '../context.js';
-import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addModelSourceOptions, addQueueTargetOptions, addSessionOptions, modelSourceOptionsFrom, redisUrl, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addQueueTargetOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, redisUrl, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parsePositiveInteger } from '../parse.js';
 
 interface WorkerFlags extends SessionFlags, ModelSourceFlags {
+  decode: DecodeMode;
   redis?: string;
   queue: string;
   concurrency: number;
@@ -23,6 +24,7 @@ export function workerCommand(ctx: CliContext): Command {
     .option('--lock-ms <ms>', "a job's lock; a dead worker's job is taken over within about twice this", parsePositiveInteger, 30_000)
     .option('--until-empty', 'exit 0 once no job is waiting, delayed or active', false);
   addBatchSizeOption(cmd);
+  addDecodeOption(cmd);
   addQueueTargetOptions(cmd);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd); // -q: no per-job lines (connection messages and failures are still printed)
@@ -38,6 +40,7 @@ export function workerCommand(ctx: CliContext): Command {
       ...sessionOptionsFrom(flags, ctx),
       ...modelSourceOptionsFrom(flags, ctx),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...decodeOptionFrom(flags),
       log: (m) => {
         if (!flags.quiet || !m.startsWith('job ') || m.includes('failed')) say(m);
       },
