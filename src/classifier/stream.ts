@@ -1,7 +1,9 @@
 /**
  * Streaming a folder: batches classified in order while the next ones are prepared. Images wait in one
- * queue, in order, up to `ahead` batches beyond the running one. Each worker thread keeps
- * `inHandPerWorker` images in hand, taking the next one as soon as one is done. The main thread, while the
+ * queue, in order, up to `ahead` batches beyond the running one. Each worker thread is handed
+ * `queuedPerWorker` images at a time and gets the next one as soon as one is done: enough that it does not
+ * run dry while onnxruntime blocks this thread (its replies, and so new work, wait until the run ends). The
+ * main thread, while the
  * batch it needs next is not ready, prepares images itself — that batch's unstarted ones first, then the
  * next batches' — with up to `hereInFlight` in flight (their decoding runs in libvips, off this thread, so
  * two keep a core busy). Between two onnxruntime runs the main thread would otherwise sit idle. So the
@@ -15,8 +17,8 @@ import type { Classification, PreparedInput } from './types.js';
 export interface StreamSteps {
   /** Worker threads available (0: everything is prepared on this thread). */
   workers: number;
-  /** Images each worker thread prepares at once. [1] */
-  inHandPerWorker?: number;
+  /** Images handed to each worker thread at once (it works on some, the rest wait in its queue). [1] */
+  queuedPerWorker?: number;
   /** Images the main thread prepares at once while it waits for a batch. [2] */
   hereInFlight?: number;
   /** Prepare one image in a worker thread; never rejects (a failure is returned as its PplcnetError). */
@@ -65,9 +67,9 @@ export async function* streamBatches(all: readonly ImageInput[], batchSize: numb
     while (next < slots.length && slots[next]!.started) next++;
     return next < slots.length ? slots[next++] : undefined;
   };
-  // each worker thread: `inHandPerWorker` images at a time, the next one as soon as one is done
+  // each worker thread: `queuedPerWorker` images at a time, the next one as soon as one is done
   let closed = false;
-  const feeders = Array.from({ length: steps.workers * (steps.inHandPerWorker ?? 1) }, async () => {
+  const feeders = Array.from({ length: steps.workers * (steps.queuedPerWorker ?? 1) }, async () => {
     while (!closed) {
       const s = take();
       if (s) await start(s, steps.inWorker);

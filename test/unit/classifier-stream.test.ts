@@ -35,7 +35,7 @@ async function run(images: number, batchSize: number, workers: number, workerMs:
   const batches: string[][] = [];
   for await (const b of streamBatches(inputs, batchSize, {
     workers,
-    inHandPerWorker: 2,
+    queuedPerWorker: 2,
     hereInFlight: 2,
     inWorker: async (i) => {
       note(i as string, 'worker');
@@ -98,7 +98,7 @@ describe('streamBatches', () => {
     const inputs = Array.from({ length: 40 }, (_, i) => `i${i}`);
     const gen = streamBatches(inputs, 4, {
       workers: 1,
-      inHandPerWorker: 2,
+      queuedPerWorker: 2,
       inWorker: async (i) => (running++, await sleep(10), running--, prepared(i as string)),
       here: async (i) => (running++, await sleep(10), running--, prepared(i as string)),
       classify: async (ready) => ready.map(() => ({}) as Classification),
