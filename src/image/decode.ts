@@ -119,8 +119,8 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
 }
 
 /**
- * The shrink-on-load of a JPEG in `fast` mode, or undefined to decode it exactly: only when even its short
- * side is at least 3× what the resize asks is the header read again, for the EXIF orientation (the resize
+ * The shrink-on-load of a JPEG in `fast` mode, or undefined to decode it exactly: only when the image is at least
+ * 5× what the resize asks on both axes (either way round) is the header read again, for the EXIF orientation (the resize
  * target is of the displayed image).
  */
 async function fastShrink(source: Buffer, frame: { width: number; height: number }, resize: NonNullable<DecodeOptions['resize']>): Promise<{ plan: ShrinkPlan; width: number; height: number } | undefined> {
