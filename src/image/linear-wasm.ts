@@ -1,8 +1,9 @@
 /**
  * The WebAssembly version of the fused resize + normalize loop (linear.wat): same tables, same integer and
- * float32 steps as the JavaScript in resize.ts, 3-5x less CPU (bench/folder-limit.ts). Imports no Node
- * built-in: the browser build runs it too. When WebAssembly (with SIMD) is unavailable, `load()` returns
- * undefined and the caller runs the JavaScript loops.
+ * float32 steps as the JavaScript in resize.ts, 4-6x less CPU (README, "A folder against the machine's
+ * limit"). Imports no Node built-in: the browser build runs it too. When WebAssembly (with SIMD) is
+ * unavailable, or a job would need more than {@link MAX_BYTES}, `wasmResizeNormalize` returns false and the
+ * caller runs the JavaScript loops.
  */
 import { LINEAR_WASM } from './linear-wasm-bytes.js';
 
@@ -11,25 +12,26 @@ interface Kernel {
   readonly resizeNormalize: (...args: number[]) => void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-let shared: Kernel | undefined;
+/** This thread's instance; null when WebAssembly (with SIMD) is unavailable. */
+let kernel: Kernel | null | undefined;
 
-function instantiate(): Kernel | undefined {
-  if (compiled === undefined) {
-    try {
-      const bytes = Uint8Array.from(atob(LINEAR_WASM), (c) => c.charCodeAt(0));
-      compiled = new WebAssembly.Module(bytes); // 838 bytes: synchronous compilation is allowed everywhere
-    } catch {
-      compiled = null; // no WebAssembly, or no SIMD
-    }
+function instantiate(): Kernel | null {
+  try {
+    const bytes = Uint8Array.from(atob(LINEAR_WASM), (c) => c.charCodeAt(0));
+    // under 1 kB: synchronous compilation is allowed everywhere, browsers' main threads included
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Kernel;
+    return { memory: exports.memory, resizeNormalize: exports.resizeNormalize };
+  } catch {
+    return null; // no WebAssembly, or no SIMD
   }
-  if (!compiled) return undefined;
-  const exports = new WebAssembly.Instance(compiled, {}).exports as unknown as Kernel;
-  return { memory: exports.memory, resizeNormalize: exports.resizeNormalize };
 }
 
-/** Memory a thread keeps between images (enough for a 12-megapixel photo); bigger jobs get their own. */
-const KEEP_BYTES = 48 << 20;
+/**
+ * The most memory the module may hold (per thread, kept between images): the source rows a resize reads
+ * (two per output row at most, e.g. 448 rows of a 16383-wide image: 22 MB), the tables and the output.
+ * Anything larger runs in JavaScript, which reads the source where it is.
+ */
+const MAX_BYTES = 48 << 20;
 const PAGE = 65536;
 
 /** Per source channel: the output plane it goes to, and its normalization y = (v·A − B) [/ C]. */
@@ -56,18 +58,17 @@ export interface LinearJob {
 const align = (n: number): number => (n + 15) & ~15;
 
 /**
- * Run the fused loop into `out` at `offset` (three planes of n × rows float32); false when WebAssembly
- * is unavailable (nothing written).
+ * Run the fused loop into `out` at `offset` (three planes of n × rows float32); false (nothing written)
+ * when WebAssembly is unavailable or the job is larger than {@link MAX_BYTES}.
  */
 export function wasmResizeNormalize(job: LinearJob, out: Float32Array, offset: number): boolean {
   const n = job.xtab.length / 4;
   const rows = job.ytab.length / 4;
-  // only the source rows the window reads are copied in
-  let lo = Infinity;
-  let hi = -1;
-  for (let j = 0; j < rows; j++) {
-    lo = Math.min(lo, job.ytab[4 * j]!, job.ytab[4 * j + 1]!);
-    hi = Math.max(hi, job.ytab[4 * j]!, job.ytab[4 * j + 1]!);
+  // only the source rows the window reads are copied in, one after the other: `compact` maps each to its place
+  const compact = new Map<number, number>();
+  for (let j = 0; j < 2 * rows; j++) {
+    const sy = job.ytab[4 * (j >> 1) + (j & 1)]!;
+    if (!compact.has(sy)) compact.set(sy, compact.size);
   }
   const rowBytes = job.width * 3;
   const stride = align(4 * n);
@@ -79,10 +80,11 @@ export function wasmResizeNormalize(job: LinearJob, out: Float32Array, offset: n
   const bOff = aOff + 3 * stride;
   const oOff = bOff + 3 * stride;
   const sOff = oOff + align(12 * plane);
-  const need = sOff + (hi - lo + 1) * rowBytes + 16;
-  if (shared === undefined && compiled !== null) shared = instantiate();
-  if (!shared) return false;
-  const k = need <= KEEP_BYTES ? shared : instantiate()!;
+  const need = sOff + compact.size * rowBytes + 16; // 16: the last pixel's 4-byte load reads one byte past
+  if (need > MAX_BYTES) return false;
+  if (kernel === undefined) kernel = instantiate();
+  if (!kernel) return false;
+  const k = kernel;
   const have = k.memory.buffer.byteLength;
   if (need > have) k.memory.grow(Math.ceil((need - have) / PAGE));
   const buf = k.memory.buffer;
@@ -90,8 +92,8 @@ export function wasmResizeNormalize(job: LinearJob, out: Float32Array, offset: n
   const y = new Int32Array(buf, yOff, 4 * rows);
   y.set(job.ytab);
   for (let j = 0; j < rows; j++) {
-    y[4 * j] -= lo;
-    y[4 * j + 1] -= lo;
+    y[4 * j] = compact.get(y[4 * j]!)!;
+    y[4 * j + 1] = compact.get(y[4 * j + 1]!)!;
   }
   const pi = new Int32Array(buf, pOff, 12);
   const pf = new Float32Array(buf, pOff, 12);
@@ -101,7 +103,8 @@ export function wasmResizeNormalize(job: LinearJob, out: Float32Array, offset: n
     pf[4 * c + 2] = ch.b;
     pf[4 * c + 3] = ch.c;
   });
-  new Uint8Array(buf, sOff, (hi - lo + 1) * rowBytes).set(job.data.subarray(lo * rowBytes, (hi + 1) * rowBytes));
+  const src = new Uint8Array(buf, sOff, compact.size * rowBytes);
+  for (const [sy, at] of compact) src.set(job.data.subarray(sy * rowBytes, (sy + 1) * rowBytes), at * rowBytes);
   k.resizeNormalize(sOff, rowBytes, xOff, n, yOff, rows, aOff, bOff, stride, oOff, pOff, job.divide ? 1 : 0);
   out.set(new Float32Array(buf, oOff, 3 * plane), offset);
   return true;

@@ -12,6 +12,7 @@
 ;;   xtab: per output column, 4 x i32: byte offset of its two source pixels in a row, their weights a0 a1
 ;;   ytab: per output row, 4 x i32: its two source rows, their weights b0 b1
 ;;   bufA, bufB: the horizontal passes of two source rows, three planes (R, G, B) of `stride` bytes each
+;;   src: the source rows the window reads, one after the other (ytab's row numbers index them)
 ;;   params: per source channel, 16 bytes: i32 byte offset of its output plane, f32 A, f32 B, f32 C
 (module
   (memory (export "memory") 1)

@@ -76,12 +76,20 @@ describe('WebAssembly resize + normalize', () => {
     for (let c = 0; c < 3; c++) assert.equal(new Set(wasm.subarray(c * 3 * 1021, c * 3 * 1021 + 1021)).size, 256, `plane ${c} meets all 256 byte values`);
   });
 
-  test('a source larger than the memory kept between images runs in its own instance, with the same result', () => {
+  test('a large source: only the rows read are copied in (same result); past 48 MB of rows, JavaScript runs', () => {
     const width = 4200;
-    const height = 4000; // 50 MB of RGB: over the 48 MB a thread keeps
+    const height = 4000; // 50 MB of RGB, of which 122 rows (1.5 MB) are read
     const img = { width, height, channels: 3, data: seededBytes(width * height * 3, 7) };
     const p: Preprocess = { ...IMAGENET_PREPROCESS, resize: { mode: 'exact', width: 97, height: 61 }, crop: undefined };
     const [wasm, js] = both(img, p);
     assert.equal(wasm.findIndex((v, i) => !Object.is(v, js[i])), -1);
+    // 1200 distinct rows of a 16383-wide image: 59 MB to copy in, over 48 MiB: the module declines (nothing written)
+    const rows = 600;
+    const ytab = new Int32Array(4 * rows);
+    for (let j = 0; j < rows; j++) ytab.set([2 * j, 2 * j + 1, 1024, 1024], 4 * j);
+    const job = { data: new Uint8Array(0), width: 16383, xtab: Int32Array.of(0, 3, 2048, 0), ytab, divide: false, channels: [0, 1, 2].map((plane) => ({ plane, a: 1, b: 0, c: 1 })) as never };
+    const out = new Float32Array(3 * rows).fill(-1);
+    assert.equal(wasmResizeNormalize(job, out, 0), false);
+    assert.ok(out.every((v) => v === -1));
   });
 });
