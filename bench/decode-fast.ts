@@ -23,47 +23,8 @@ import { imagenetLabels } from '../src/labels.js';
 import { IMAGENET_PREPROCESS, type Preprocess, parseMetadata } from '../src/metadata.js';
 import { readMetadataProps } from '../src/onnx/metadata-props.js';
 import { resolveModel } from '../src/models/resolve.js';
+import { cpuMs, photoJpeg } from './images.js';
 import { benchWeights } from './paddle2onnx-style.js';
-
-/** A seeded generator in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-/** A photo-like RGB image (as bench/folder-limit.ts makes them): gradients, blobs, sensor-like noise. */
-function photo(w: number, h: number, seed: number): Buffer {
-  const r = rng(seed);
-  const px = Buffer.alloc(w * h * 3);
-  const blobs = Array.from({ length: 6 }, () => [r() * w, r() * h, (0.05 + r() * 0.2) * w, r() * 255, r() * 255, r() * 255] as const);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const o = (y * w + x) * 3;
-      let c0 = (x * 255) / w;
-      let c1 = (y * 255) / h;
-      let c2 = 128;
-      for (const [bx, by, br, R, G, B] of blobs) {
-        const dx = x - bx;
-        const dy = y - by;
-        if (dx * dx + dy * dy < br * br) [c0, c1, c2] = [R, G, B];
-      }
-      px[o] = Math.max(0, Math.min(255, c0 + (r() - 0.5) * 24));
-      px[o + 1] = Math.max(0, Math.min(255, c1 + (r() - 0.5) * 24));
-      px[o + 2] = Math.max(0, Math.min(255, c2 + (r() - 0.5) * 24));
-    }
-  return px;
-}
-
-const photoJpeg = (w: number, h: number, seed: number): Promise<Buffer> => sharp(photo(w, h, seed), { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
-
-/** Process CPU time (user + system) in ms. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 
 const SIZES = [
   [640, 480],

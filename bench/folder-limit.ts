@@ -30,62 +30,16 @@ import { IMAGENET_PREPROCESS, type Preprocess, parseMetadata } from '../src/meta
 import { readMetadataProps } from '../src/onnx/metadata-props.js';
 import { createSession, ort } from '../src/runtime/session.js';
 import { resolveModel } from '../src/models/resolve.js';
+import { cpuMs, photoJpeg, scan } from './images.js';
 import { benchWeights } from './paddle2onnx-style.js';
 
-/** A seeded generator in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-/** A photo-like RGB image: smooth gradients, a few blobs, sensor-like noise (so JPEG has work to do). */
-function photo(w: number, h: number, seed: number): Buffer {
-  const r = rng(seed);
-  const px = Buffer.alloc(w * h * 3);
-  const blobs = Array.from({ length: 6 }, () => [r() * w, r() * h, (0.05 + r() * 0.2) * w, r() * 255, r() * 255, r() * 255] as const);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const o = (y * w + x) * 3;
-      let c = [(x * 255) / w, (y * 255) / h, 128];
-      for (const [bx, by, br, R, G, B] of blobs) {
-        const d = Math.hypot(x - bx, y - by);
-        if (d < br) c = [R, G, B];
-      }
-      for (let k = 0; k < 3; k++) px[o + k] = Math.max(0, Math.min(255, c[k]! + (r() - 0.5) * 24));
-    }
-  return px;
-}
-
-/** A scan-like grayscale page: white paper, rows of dark "words". */
-function scan(w: number, h: number, seed: number): Buffer {
-  const r = rng(seed);
-  const px = Buffer.alloc(w * h, 245);
-  for (let line = 40; line + 20 < h - 40; line += 34) {
-    let x = 60;
-    while (x < w - 120) {
-      const len = 20 + Math.floor(r() * 90);
-      for (let y = line; y < line + 18; y++) for (let i = x; i < Math.min(x + len, w - 60); i++) if (r() < 0.55) px[y * w + i] = 20 + Math.floor(r() * 40);
-      x += len + 12;
-    }
-  }
-  return px;
-}
-
 const SETS = {
-  jpeg640: { what: 'JPEG photos 640x480', make: async (i: number) => sharp(photo(640, 480, i + 1), { raw: { width: 640, height: 480, channels: 3 } }).jpeg({ quality: 90 }).toBuffer(), ext: 'jpg' },
-  jpeg1080: { what: 'JPEG photos 1920x1080', make: async (i: number) => sharp(photo(1920, 1080, i + 1), { raw: { width: 1920, height: 1080, channels: 3 } }).jpeg({ quality: 90 }).toBuffer(), ext: 'jpg' },
+  jpeg640: { what: 'JPEG photos 640x480', make: (i: number) => photoJpeg(640, 480, i + 1), ext: 'jpg' },
+  jpeg1080: { what: 'JPEG photos 1920x1080', make: (i: number) => photoJpeg(1920, 1080, i + 1), ext: 'jpg' },
   png: { what: 'PNG scans 850x1100 (gray)', make: async (i: number) => sharp(scan(850, 1100, i + 1), { raw: { width: 850, height: 1100, channels: 1 } }).png().toBuffer(), ext: 'png' },
 } as const;
 type SetName = keyof typeof SETS;
 
-/** Process CPU time (user + system) in ms. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
 
 interface Row {
   model: string;
