@@ -167,7 +167,7 @@ export class GraphBuilder {
 }
 
 function encodeAttribute(name: string, attr: Attribute): OnnxTypes.IAttributeProto {
-  const T = onnxAttributeType;
+  const T = onnx.AttributeProto.AttributeType;
   if ('int' in attr) return { name, type: T.INT, i: attr.int };
   if ('float' in attr) return { name, type: T.FLOAT, f: attr.float };
   if ('ints' in attr) return { name, type: T.INTS, ints: [...attr.ints] };
@@ -176,7 +176,6 @@ function encodeAttribute(name: string, attr: Attribute): OnnxTypes.IAttributePro
   return { name, type: T.STRING, s: new TextEncoder().encode(attr.string) };
 }
 
-const onnxAttributeType = onnx.AttributeProto.AttributeType;
 
 function valueInfo(v: Value): OnnxTypes.IValueInfoProto {
   return {

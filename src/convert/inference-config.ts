@@ -2,11 +2,17 @@
  * PaddleClas / PaddleX inference configs (`inference.yml`, `inference_cls.yaml`): the preprocessing,
  * label list and top-k they declare, as this project's {@link ModelDescription}.
  */
-import { parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type { parseDocument as ParseDocument } from 'yaml';
 import { PplcnetError } from '../errors.js';
 import { IMAGENET_PREPROCESS, type ModelDescription, type Preprocess, checkPreprocess } from '../metadata.js';
 
 export type YamlValue = null | boolean | number | string | YamlValue[] | { [k: string]: YamlValue };
+
+
+/** The `yaml` package, loaded on first use (~60 ms that a command reading no config should not pay). */
+let yamlParse: typeof ParseDocument | undefined;
+const parseDocument = (): typeof ParseDocument => (yamlParse ??= (createRequire(import.meta.url)('yaml') as { parseDocument: typeof ParseDocument }).parseDocument);
 
 /** Bounds on an inference config: PaddleClas writes a few kB, with no aliases or a handful. */
 export const CONFIG_LIMITS = Object.freeze({ maxBytes: 1 << 20, maxAliasCount: 100 });
@@ -19,7 +25,7 @@ export function parseConfigYaml(text: string, file: string): YamlValue {
   if (text.length > CONFIG_LIMITS.maxBytes) {
     throw new PplcnetError('E_FORMAT', `${file}: ${text.length} characters, more than the ${CONFIG_LIMITS.maxBytes} an inference config can take`);
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  const doc = parseDocument()(text, { prettyErrors: true });
   const err = doc.errors[0];
   if (err) {
     const line = err.linePos?.[0].line;

@@ -10,7 +10,6 @@
 import { type Dirent, readdir } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, sep } from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
 
 export const IMAGE_EXTENSIONS = Object.freeze(['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif', '.avif']);
 
@@ -163,14 +162,21 @@ export async function expandImageInputs(inputs: readonly string[]): Promise<Expa
     if (p.kind === 'file') files.push(input);
     else if (p.kind === 'skip') skipped.push({ path: input, reason: p.reason });
     else if (p.kind === 'dir') {
+      const { glob } = await import('tinyglobby'); // loaded when a folder or pattern needs it
       const rel = await glob('**/*', { ...globOptions, cwd: input, dot: true });
       files.push(...(await settle(rel.filter(isImage).map((f) => join(input, f)), skipped)));
-    } else if (isDynamicPattern(input)) {
+    } else if (await isPattern(input)) {
+      const { glob } = await import('tinyglobby');
       const matched = await glob(input, { ...globOptions, absolute: isAbsolute(input) });
       files.push(...(await settle(matched.filter(isImage), skipped)));
     } else files.push(input);
   }
   return { files, skipped };
+}
+
+/** Whether a missing path is a glob pattern (tinyglobby decides, loaded only for a name with a pattern character). */
+async function isPattern(input: string): Promise<boolean> {
+  return /[*?[\]{}()!+@]/.test(input) && (await import('tinyglobby')).isDynamicPattern(input);
 }
 
 /** {@link expandImageInputs}, the files only. */
