@@ -15,7 +15,7 @@ export const nameOf = (i: ImageInput): string => (typeof i === 'string' ? i : `<
 
 /** Any failure while preparing `name`, as an E_IMAGE PplcnetError (a PplcnetError stays as it is). */
 export function asImageError(name: string, err: unknown): PplcnetError {
-  return err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${name}: ${(err as Error).message}`);
+  return err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${name}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 export class Preparer {

@@ -11,6 +11,7 @@
  * running inference.
  */
 import type { PplcnetError } from '../errors.js';
+import { asImageError, nameOf } from './prepare.js';
 import type { ImageInput } from '../image/decode.js';
 import type { Classification, PreparedInput } from './types.js';
 
@@ -57,11 +58,13 @@ export async function* streamBatches(all: readonly ImageInput[], batchSize: numb
   const start = (s: Slot, prepare: (i: ImageInput) => Promise<PreparedInput | PplcnetError>): Promise<PreparedInput | PplcnetError> => {
     s.started = true;
     const waited = performance.now() - s.queuedAt;
-    return (s.result = prepare(s.input).then((r) => {
+    // a preparer that rejects after all (its contract is to return the error) fails only its image
+    const settled = (r: PreparedInput | PplcnetError): PreparedInput | PplcnetError => {
       s.done = true;
       wakeAll();
       return withWait(r, waited);
-    }));
+    };
+    return (s.result = prepare(s.input).then(settled, (err: unknown) => settled(asImageError(nameOf(s.input), err))));
   };
   const take = (): Slot | undefined => {
     while (next < slots.length && slots[next]!.started) next++;

@@ -34,8 +34,8 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   maxPixels?: number;
   /**
    * How JPEGs are decoded. `exact`: every pixel, as OpenCV's imread gives Paddle. `fast` (NOT Paddle-exact):
-   * a JPEG at least 3× larger than the model's resize asks, on both axes, is decoded by libjpeg at 1/2, 1/4 or
-   * 1/8 scale (shrink-on-load), then resized as usual; scores move a little (README, "fast decode"). Other
+   * a JPEG at least 5× larger than the model's resize asks, on both axes, is decoded by libjpeg at 1/4 or 1/8
+   * scale (shrink-on-load), then resized as usual; scores move a little (README, "fast decode"). Other
    * formats and smaller JPEGs decode exactly either way. ['exact']
    */
   decode?: DecodeMode;

@@ -58,6 +58,27 @@ async function readImageFile(path: string, name: string): Promise<Uint8Array> {
 const SHARP_FORMAT: Record<Exclude<ImageFormat, 'bmp'>, string> = { jpeg: 'jpeg', png: 'png', webp: 'webp', tiff: 'tiff', gif: 'gif', avif: 'heif' };
 
 /**
+ * Images of more pixels than this are decoded one at a time in each thread (others wait their turn), so
+ * that holding two images in hand (`IMAGES_IN_HAND`) never means two decodes at the pixel limit at once:
+ * the worst case stays one full-size image per thread, as with one image in hand. 24 MP: a 6000×4000 photo.
+ */
+export const LARGE_PIXELS = 24_000_000;
+
+let largeBusy = false;
+const largeWaiting: (() => void)[] = [];
+
+/** This thread's turn to decode a large image; call the function returned when done. @internal */
+export async function largeTurn(): Promise<() => void> {
+  if (largeBusy) await new Promise<void>((resolve) => largeWaiting.push(resolve));
+  largeBusy = true;
+  return () => {
+    const next = largeWaiting.shift();
+    if (next) next(); // the turn passes on: still busy
+    else largeBusy = false;
+  };
+}
+
+/**
  * Decode to interleaved RGB uint8 (HWC). The format is recognised from the content (JPEG, PNG, WebP, TIFF,
  * GIF, AVIF, BMP; anything else, e.g. SVG or PDF, is refused), and the size the image declares is checked
  * against the pixel limit ({@link MAX_PIXELS}, or `options.maxPixels`) before any pixel is decoded.
@@ -74,6 +95,7 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
   // sharp reads sequentially (its default): beyond the encoded bytes, only the RGB output is held whole
   // (an EXIF rotation also needs the decoded image once).
   const load = (): Sharp => sharp(source, { limitInputPixels: maxPixels });
+  let release: (() => void) | undefined;
   try {
     // JPEG is always 8-bit and its size is in its frame header: no metadata pass. Other formats may hold
     // 16-bit samples; their header (only) is read first, to check the format and the size.
@@ -86,6 +108,8 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
       if (meta.format !== SHARP_FORMAT[format] || !avif) throw unsupportedFormat(name, `${meta.format}${meta.compression ? ` (${meta.compression})` : ''}`);
       checkPixels(name, meta.width ?? 0, meta.pageHeight ?? meta.height ?? 0, maxPixels, format.toUpperCase());
     }
+    const pixels = frame ? frame.width * frame.height : (meta!.width ?? 0) * (meta!.pageHeight ?? meta!.height ?? 0);
+    if (pixels > LARGE_PIXELS) release = await largeTurn();
     const sixteen = meta !== undefined && (meta.depth === 'ushort' || meta.depth === 'short');
     if (frame?.components === 4) {
       return cmykToRgb(await load().rotate().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true }), name);
@@ -115,6 +139,8 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
       throw new PplcnetError('E_IMAGE', `${name}: the image has more than ${maxPixels} pixels (sharp: ${msg}); not decoded. Scale it down, or raise the maxPixels option`, { cause: err });
     }
     throw new PplcnetError('E_IMAGE', `${name}: cannot decode the image (${msg}); pplcnet reads JPEG, PNG, WebP, TIFF, GIF, AVIF and BMP`, { cause: err });
+  } finally {
+    release?.();
   }
 }
 

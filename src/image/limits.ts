@@ -24,8 +24,8 @@ export interface DecodeOptions {
   /** The most pixels an image may declare. [{@link MAX_PIXELS}] */
   maxPixels?: number;
   /**
-   * `fast`: a JPEG at least 3× larger than `resize` asks (on both axes) is decoded by libjpeg at 1/2, 1/4 or
-   * 1/8 scale (shrink-on-load); NOT Paddle-exact (see `fast-decode.ts`). Other formats and smaller JPEGs are
+   * `fast`: a JPEG at least 5× larger than `resize` asks (on both axes) is decoded by libjpeg at 1/4 or 1/8
+   * scale (shrink-on-load); NOT Paddle-exact (see `fast-decode.ts`). Other formats and smaller JPEGs are
    * decoded exactly. ['exact']
    */
   decode?: DecodeMode;

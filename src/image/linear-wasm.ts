@@ -86,7 +86,13 @@ export function wasmResizeNormalize(job: LinearJob, out: Float32Array, offset: n
   if (!kernel) return false;
   const k = kernel;
   const have = k.memory.buffer.byteLength;
-  if (need > have) k.memory.grow(Math.ceil((need - have) / PAGE));
+  if (need > have) {
+    try {
+      k.memory.grow(Math.ceil((need - have) / PAGE));
+    } catch {
+      return false; // the memory could not grow (a browser's limit): JavaScript runs
+    }
+  }
   const buf = k.memory.buffer;
   new Int32Array(buf, xOff, 4 * n).set(job.xtab);
   const y = new Int32Array(buf, yOff, 4 * rows);

@@ -21,11 +21,12 @@ export const IMAGES_IN_HAND = 2;
 
 export class PreprocessPool {
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, { resolve: (v: PreparedImage) => void; reject: (e: Error) => void; postedAt: number }>();
+  private readonly pending = new Map<number, { resolve: (v: PreparedImage) => void; reject: (e: Error) => void; postedAt: number; worker: number }>();
   private readonly load: number[] = [];
   /** Why each worker died (undefined while it lives); a dead worker gets no more requests. */
   private readonly dead: (string | undefined)[] = [];
   private nextId = 0;
+  private closing = false;
 
   constructor(readonly size: number) {
     for (let i = 0; i < size; i++) {
@@ -45,17 +46,28 @@ export class PreprocessPool {
         }
         else p.reject(new PplcnetError(r.code as ErrorCode, r.message));
       });
-      w.on('error', (err) => {
-        this.dead[i] = err.message;
-        for (const p of this.pending.values()) p.reject(new PplcnetError('E_IMAGE', `preprocessing worker failed: ${err.message}`));
-        this.pending.clear();
-        this.setRef(false);
+      w.on('error', (err) => this.died(i, `failed: ${err.message}`));
+      w.on('exit', (code) => {
+        if (!this.closing) this.died(i, `exited (code ${code})`);
       });
       // after the listeners: adding a 'message' listener references the worker again
       w.unref();
       this.workers.push(w);
       this.load.push(0);
     }
+  }
+
+  /** Worker `i` is gone: its images fail (the other workers' carry on), and it gets no more. */
+  private died(i: number, why: string): void {
+    if (this.dead[i] !== undefined) return;
+    this.dead[i] = why;
+    for (const [id, p] of this.pending) {
+      if (p.worker !== i) continue;
+      this.pending.delete(id);
+      p.reject(new PplcnetError('E_IMAGE', `preprocessing worker ${why}`));
+    }
+    this.load[i] = 0;
+    if (this.pending.size === 0) this.setRef(false);
   }
 
   /** Keep the process alive while work is pending, and only then. */
@@ -87,12 +99,13 @@ export class PreprocessPool {
       transferList.push(message.buffer as ArrayBuffer);
     }
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, postedAt: now() });
+      this.pending.set(id, { resolve, reject, postedAt: now(), worker: best });
       this.workers[best]!.postMessage({ id, input: message, name, preprocess, ...(maxPixels === undefined ? {} : { maxPixels }), ...(decode === 'exact' ? {} : { decode }) } satisfies PrepareRequest, transferList);
     });
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -238,7 +238,8 @@ export interface PlaneSteps {
  * without the intermediate bytes — in WebAssembly where available, else in JavaScript.
  */
 export function resizeNormalizeInto(img: Image8, width: number, height: number, window: Window, norm: Normalization, out: Float32Array, offset: number): void {
-  const special = img.channels === 3 ? resizeCase(img, width, height, window) : 'other';
+  if (img.channels !== 3) throw new RangeError(`Expected an RGB image (3 channels) but received ${img.channels} channel(s)`);
+  const special = resizeCase(img, width, height, window);
   const plane = window.width * window.height;
   const [t0, t1, t2] = norm.tables;
   const s0 = norm.bgr ? 2 : 0;

@@ -110,3 +110,31 @@ describe('streamBatches', () => {
     assert.equal(running, 0, 'every started preparation settled before the stream returned');
   });
 });
+
+describe('streamBatches when a preparer breaks its contract', () => {
+  test('a preparer that rejects fails only its image (an E_IMAGE row), and the stream finishes', async () => {
+    const inputs = Array.from({ length: 10 }, (_, i) => `r${i}`);
+    const rows: string[] = [];
+    for await (const b of streamBatches(inputs, 4, {
+      workers: 1,
+      queuedPerWorker: 2,
+      inWorker: async (i) => {
+        await sleep(2);
+        if (i === 'r1') throw new Error('worker exploded');
+        return prepared(i as string);
+      },
+      here: async (i) => {
+        if (i === 'r6') throw null; // not even an Error
+        return prepared(i as string);
+      },
+      classify: async (ready) => ready.map((r) => (r instanceof PplcnetError ? r : ({ input: r.name } as unknown as Classification))),
+    })) {
+      for (const r of b) rows.push(r instanceof PplcnetError ? `${r.code}:${r.message}` : (r as unknown as { input: string }).input);
+    }
+    assert.equal(rows.length, 10);
+    const failed = rows.filter((r) => r.startsWith('E_IMAGE:'));
+    // which preparer took r1 and r6 depends on timing; whichever threw, its image is the one that failed
+    assert.ok(failed.length <= 2 && failed.every((r) => /^E_IMAGE:r[16]: (worker exploded|null)$/.test(r)), JSON.stringify(failed));
+    assert.deepEqual(rows.filter((r) => !r.startsWith('E_IMAGE:')), inputs.filter((i) => !failed.some((f) => f.includes(`${i}:`))));
+  });
+});
