@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { PplcnetError } from '../errors.js';
 import { decodeBmp } from './bmp.js';
-import { type ShrinkPlan, resizeTarget, shrinkPlan, withShrinkOnLoad } from './fast-decode.js';
+import { type ShrinkPlan, decodeMode, resizeTarget, shrinkPlan, withShrinkOnLoad } from './fast-decode.js';
 import { type DecodeOptions, type ImageFormat, checkPixels, lookalike, pixelLimit, sniffFormat, unsupportedFormat } from './limits.js';
 import type { Image8 } from './resize.js';
 
@@ -85,6 +85,7 @@ export async function largeTurn(): Promise<() => void> {
  */
 export async function decodeImage(input: ImageInput, name = describeInput(input), options?: DecodeOptions): Promise<DecodedImage> {
   const maxPixels = pixelLimit(options);
+  const mode = decodeMode(options?.decode);
   const bytes = typeof input === 'string' ? await readImageFile(input, name) : input;
   if (bytes.length === 0) throw new PplcnetError('E_IMAGE', `${name}: the file is empty`);
   const format = sniffFormat(bytes);
@@ -116,7 +117,7 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
     }
     let pipeline = load().rotate();
     let shrink: { plan: ShrinkPlan; width: number; height: number } | undefined;
-    if (frame && options?.decode === 'fast' && options.resize) {
+    if (frame && mode === 'fast' && options?.resize) {
       shrink = await fastShrink(source, frame, options.resize);
       if (shrink) pipeline = withShrinkOnLoad(pipeline, shrink.plan);
     }

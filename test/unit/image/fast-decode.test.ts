@@ -139,6 +139,11 @@ describe('fast decode: the scale and the size', () => {
     assert.equal(decodeMode('fast'), 'fast');
     assert.throws(() => decodeMode('quick'), { name: 'RangeError', message: /one of 'exact', 'fast' for 'decode' but received "quick"/ });
   });
+
+  test('decodeImage and preprocess refuse a bad mode too (not silently exact)', async () => {
+    const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    await assert.rejects(decodeImage(jpeg, 'x.jpg', { decode: 'FAST' as never }), { name: 'RangeError', message: /'decode' but received "FAST"/ });
+  });
 });
 
 describe('fast decode through the classifier: main thread and workers', () => {
