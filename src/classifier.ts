@@ -86,7 +86,8 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     embed: embedder.embed,
     prepare(input, name = nameOf(input), prepareOptions = {}) {
       preparer.startWorkers();
-      return preparer.anywhere(input, name, prepareOptions.transfer ?? false);
+      if (prepareOptions.maxPixels !== undefined) pixelLimit(prepareOptions);
+      return preparer.anywhere(input, name, prepareOptions.transfer ?? false, prepareOptions.maxPixels);
     },
     classifyPrepared: (prepared) => classifyPrepared(model, prepared, model.topk),
     classifyBatch,

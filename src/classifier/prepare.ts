@@ -38,9 +38,9 @@ export class Preparer {
     if (this.workerCount > 0) this.pool ??= new PreprocessPool(this.workerCount);
   }
 
-  /** Prepare on this thread. */
-  here(input: ImageInput, name = nameOf(input)): Promise<PreparedInput> {
-    const options = { ...(this.maxPixels === undefined ? {} : { maxPixels: this.maxPixels }), decode: this.decode };
+  /** Prepare on this thread. `maxPixels`: this image's pixel limit, instead of the classifier's. */
+  here(input: ImageInput, name = nameOf(input), maxPixels = this.maxPixels): Promise<PreparedInput> {
+    const options = { ...(maxPixels === undefined ? {} : { maxPixels }), decode: this.decode };
     return prepareImage(input, this.preprocess, name, options).then(
       (r) => ({ name, ...r, queueMs: 0 }),
       (err: unknown) => {
@@ -50,9 +50,9 @@ export class Preparer {
   }
 
   /** Prepare in a worker thread when there are any (see {@link startWorkers}), else on this thread. */
-  anywhere(input: ImageInput, name = nameOf(input), transfer = false): Promise<PreparedInput> {
-    if (!this.pool) return this.here(input, name);
-    return this.pool.prepare(input, name, this.preprocess, this.maxPixels, transfer, this.decode).then(
+  anywhere(input: ImageInput, name = nameOf(input), transfer = false, maxPixels = this.maxPixels): Promise<PreparedInput> {
+    if (!this.pool) return this.here(input, name, maxPixels);
+    return this.pool.prepare(input, name, this.preprocess, maxPixels, transfer, this.decode).then(
       (r) => ({ name, ...r }),
       (err: unknown) => {
         throw asImageError(name, err);

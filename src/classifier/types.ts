@@ -111,6 +111,11 @@ export interface PrepareOptions {
    * Uint8Array is detached afterwards). Only when the view spans its whole ArrayBuffer. [false]
    */
   transfer?: boolean;
+  /**
+   * This image's pixel limit, instead of the classifier's `maxPixels` (a server's per-request limit):
+   * an image declaring more fails (E_IMAGE) before it is decoded.
+   */
+  maxPixels?: number;
 }
 
 export interface Classifier {

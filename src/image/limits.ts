@@ -103,6 +103,6 @@ export function checkPixels(name: string, width: number, height: number, maxPixe
     'E_IMAGE',
     `${name}: the ${format} image declares ${width}x${height} = ${pixels} pixels, more than the limit of ${maxPixels} ` +
       `(its RGB pixels alone would take ${gb} GB); not decoded. Scale it down (PP-LCNet models see about 224x224), ` +
-      `or raise the limit with the maxPixels option of createClassifier/decodeImage if the image is genuine`,
+      `or, if the image is genuine, raise the limit (the maxPixels option of createClassifier/decodeImage; pplcnet serve --max-pixels)`,
   );
 }

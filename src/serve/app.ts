@@ -12,7 +12,7 @@ import { PplcnetError } from '../errors.js';
 import { roundTimings } from '../output-row.js';
 import { ServeError, toHttpFailure } from './errors.js';
 import { type ServeMetrics, createMetrics } from './metrics.js';
-import { type ServedModel, checkPixels, describeModel, serveModel } from './models.js';
+import { type ServedModel, describeModel, serveModel } from './models.js';
 import { servePageHtml } from './page.js';
 import { type BrowserAsset, BrowserAssets } from './browser.js';
 import { Admission, withTimeout } from './flow.js';
@@ -232,11 +232,10 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
     return m;
   };
 
-  /** Pixel check, preprocessing (worker threads), then the batcher. */
+  /** Preprocessing (worker threads; the decoder refuses an image over --max-pixels from its header), then the batcher. */
   const classifyOne = async (m: ServedModel, u: Upload, signal: AbortSignal): Promise<Classification> => {
-    await checkPixels(u.bytes, o.maxPixels, u.file);
     // the upload's bytes are not used again: hand them to the worker thread without a copy
-    const prepared = await m.classifier.prepare(u.bytes, u.file, { transfer: true });
+    const prepared = await m.classifier.prepare(u.bytes, u.file, { transfer: true, maxPixels: o.maxPixels });
     signal.throwIfAborted();
     const r = await m.batcher.submit(prepared, signal);
     metrics.images.inc({ model: m.name });

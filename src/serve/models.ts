@@ -2,9 +2,7 @@
  * A loaded model as the service holds it: its classifier, its batcher (one onnxruntime run per batch) and
  * what the metadata endpoints say about it.
  */
-import sharp from 'sharp';
 import type { Classification, Classifier, PreparedInput } from '../classifier.js';
-import { PplcnetError } from '../errors.js';
 import { preprocessOutputSize } from '../image/preprocess.js';
 import { Batcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
@@ -66,31 +64,3 @@ export function describeModel(m: ServedModel, maxBatch: number): Record<string, 
   };
 }
 
-/**
- * Refuse an image whose header declares more than `maxPixels` pixels, before anything is decoded. The header
- * is read by sharp (libvips reads no pixels for it) or, for BMP, from its info header.
- */
-export async function checkPixels(bytes: Uint8Array, maxPixels: number, name: string): Promise<void> {
-  let width: number | undefined;
-  let height: number | undefined;
-  if (bytes.length >= 26 && bytes[0] === 0x42 && bytes[1] === 0x4d) {
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const core = dv.getUint32(14, true) === 12;
-    width = core ? dv.getUint16(18, true) : Math.abs(dv.getInt32(18, true));
-    height = core ? dv.getUint16(20, true) : Math.abs(dv.getInt32(22, true));
-  } else {
-    try {
-      const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-      width = meta.width;
-      height = meta.height;
-    } catch {
-      return; // not an image sharp can read: the decoder says why
-    }
-  }
-  if (width !== undefined && height !== undefined && width * height > maxPixels) {
-    throw new PplcnetError(
-      'E_IMAGE',
-      `${name}: ${width}×${height} is ${(width * height / 1e6).toFixed(1)} megapixels, over the limit of ${(maxPixels / 1e6).toFixed(1)} (--max-pixels); send a smaller image`,
-    );
-  }
-}
