@@ -15,6 +15,7 @@ import { closedError, loadModel, openModel, readModelMetadata } from './classifi
 import { inferenceEstimate, planExecution } from './classifier/plan.js';
 import { Preparer, asImageError, nameOf } from './classifier/prepare.js';
 import { streamBatches } from './classifier/stream.js';
+import { LanePool, streamLanes } from './classifier/lanes.js';
 import type { Classification, Classifier, ClassifierOptions } from './classifier/types.js';
 
 export { type TopClass, overThreshold, softmaxRows, thresholdBinary, topK } from './output.js';
@@ -43,11 +44,25 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     const prepared = await Promise.all(inputs.map((i) => preparer.here(i).catch((err: unknown) => asImageError(nameOf(i), err))));
     return classifyPrepared(model, prepared, model.topk);
   };
+  let lanes: LanePool | undefined;
   async function* classifyStream(inputs: Iterable<ImageInput>, streamOptions: { batchSize?: number } = {}): AsyncGenerator<(Classification | PplcnetError)[]> {
     assertOpen('classifyStream');
     const batchSize = streamOptions.batchSize ?? plan.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidOption('batchSize', 'a positive integer', batchSize);
     const all = [...inputs];
+    if (plan.lanes > 0 && all.length > batchSize) {
+      lanes ??= new LanePool(plan.lanes, {
+        resolved: { name: resolved.name, bytes: resolved.bytes, origin: resolved.origin },
+        metadata,
+        session: { ep: options.ep, interThreads: options.interThreads, graphOpt: options.graphOpt, threads: 1, spinning: false },
+        output: { topk: options.topk, threshold: options.threshold, labels: options.labels },
+        maxPixels: options.maxPixels,
+        decode,
+        inFlight: 2,
+      });
+      yield* streamLanes(all, batchSize, lanes);
+      return;
+    }
     if (all.length > batchSize) preparer.startWorkers();
     yield* streamBatches(all, batchSize, {
       workers: preparer.workers,
@@ -63,6 +78,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     if (closed) return;
     closed = true;
     await preparer.close();
+    await lanes?.close();
     await model.release();
     await embedder.release();
   };

@@ -20,6 +20,11 @@ export interface ExecutionPlan {
   readonly batchSize: number;
   /** Whether idle onnxruntime threads spin. */
   readonly spinning: boolean;
+  /**
+   * Inference lanes for `classifyStream` (0: none, the batches run on the main thread): worker threads with a
+   * session each (one intra-op thread) that prepare and run whole batches side by side.
+   */
+  readonly lanes: number;
   /** The estimated CPU per image (ms, one core) the split was made from. */
   readonly estimate: { readonly preprocessMs: number; readonly inferenceMs: number };
   /** One line: what was chosen and why. */
@@ -31,6 +36,7 @@ export interface PlanOptions {
   workers?: number;
   batchSize?: number;
   spinning?: boolean;
+  lanes?: number;
 }
 
 /**
@@ -94,6 +100,13 @@ export function planExecution(options: PlanOptions, inferenceMs: number | undefi
     how = `split by estimated CPU per image: preprocessing ${pre.toFixed(1)} ms, inference ${inf.toFixed(1)} ms${inferenceMs === undefined ? ' (unknown model: assumed equal)' : ''}`;
   }
   const spinning = options.spinning ?? false;
-  const reason = `${cores} cores: ${threads} intra-op thread(s), ${workers} preprocessing worker(s), batch ${batchSize}, spinning ${spinning ? 'on' : 'off'} (${how})`;
-  return { cores, threads, workers, batchSize, spinning, estimate: { preprocessMs: pre, inferenceMs: inf }, reason };
+  // Lanes when inference costs at least as much as preparing an image, on 2+ cores, unless the caller set the
+  // threads or workers (then their layout runs): one lane per core, up to 4. Measured on 2 cores
+  // (bench/folder-limit.ts): x1_0 at 224, 640×480 JPEGs, 85–88 → 93–102 img/s; the text-line model gained
+  // nothing (its batches are mostly decoding, which the workers already spread).
+  const lanesGiven = checked('lanes', options.lanes, 0, 64);
+  const lanes = lanesGiven ?? (threadsGiven === undefined && workersGiven === undefined && cores > 1 && inf >= pre ? Math.min(cores, 4) : 0);
+  const laneNote = lanes > 0 ? `; streams: ${lanes} inference lane(s), each a session with 1 intra-op thread preparing and running whole batches${lanesGiven === undefined ? ' (inference costs at least as much as preparing)' : ''}` : '';
+  const reason = `${cores} cores: ${threads} intra-op thread(s), ${workers} preprocessing worker(s), batch ${batchSize}, spinning ${spinning ? 'on' : 'off'} (${how})${laneNote}`;
+  return { cores, threads, workers, batchSize, spinning, lanes, estimate: { preprocessMs: pre, inferenceMs: inf }, reason };
 }

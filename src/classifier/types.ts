@@ -30,6 +30,12 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   workers?: number;
   /** Images per onnxruntime run in `classifyStream`. [8] */
   batchSize?: number;
+  /**
+   * Inference lanes for `classifyStream`: worker threads with a session each (1 intra-op thread) that prepare
+   * and run whole batches side by side; 0 runs the batches on this thread. [planned: one per core, up to 4,
+   * when inference costs at least as much as preparing an image and neither `threads` nor `workers` is set]
+   */
+  lanes?: number;
   /** The most pixels an image may declare; larger ones fail (E_IMAGE) before they are decoded. [MAX_PIXELS] */
   maxPixels?: number;
   /**

@@ -13,6 +13,7 @@ interface PredictFlags extends SessionFlags, ModelSourceFlags {
   json: boolean;
   batchSize: number;
   workers?: number;
+  lanes?: number;
   output?: string;
   // PaddleClas spellings (see PADDLECLAS)
   infer_imgs?: string[];
@@ -94,7 +95,9 @@ export function predictCommand(ctx: CliContext): Command {
     .option('--threshold <p>', "multi-label models: print every class whose score reaches it; binary models with a published threshold: class 1 when its probability reaches it (default: the model's, else 0.5)", parseNumber)
     .option('--labels <file>', "class names that replace the model's: a JSON array, one per line, or PaddleClas class_id_map_file lines 'id label'")
     .option('--class_id_map_file <file>', 'the same as --labels (PaddleClas spelling)');
-  addBatchSizeOption(cmd).option('--workers <n>', 'preprocessing threads for folders (0: main thread; default: planned from the core count)', parseInteger);
+  addBatchSizeOption(cmd)
+    .option('--workers <n>', 'preprocessing threads for folders (0: main thread; default: planned from the core count)', parseInteger)
+    .option('--lanes <n>', 'inference lanes for folders: threads with their own session running whole batches side by side (0: none; default: planned, one per core for models whose inference outweighs decoding)', parseInteger);
   addDecodeOption(cmd);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
@@ -167,6 +170,7 @@ here; --save_dir says what to use instead.`,
       ...sessionOptionsFrom(flags, ctx),
       ...(flags.topk ? { topk: flags.topk } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...(flags.lanes !== undefined ? { lanes: flags.lanes } : {}),
       ...decodeOptionFrom(flags),
       ...modelSourceOptionsFrom(flags, ctx),
     });

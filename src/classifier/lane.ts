@@ -1,0 +1,87 @@
+/**
+ * An inference lane: a worker thread with its own onnxruntime session (one intra-op thread) that takes whole
+ * batches — decodes, resizes and normalizes their images, then runs them — and posts the results back.
+ * Several lanes run batches side by side, each single-threaded, so the cores stay busy whatever the mix of
+ * decoding and inference (onnxruntime's intra-op threads, by contrast, wait for each other inside every
+ * operator, and idle when a decode holds one of their cores). The main thread only hands out batches and
+ * yields results in order. @internal
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import sharp from 'sharp';
+import { PplcnetError } from '../errors.js';
+import type { ImageInput } from '../image/decode.js';
+import type { DecodeMode } from '../image/fast-decode.js';
+import type { ModelMetadata } from '../metadata.js';
+import type { ResolvedModel } from '../models/resolve.js';
+import type { SessionOptions } from '../runtime/session.js';
+import { classifyPrepared } from './batch.js';
+import { type OutputOptions, loadModel } from './model.js';
+import { Preparer, asImageError, nameOf } from './prepare.js';
+import type { Classification, PreparedInput } from './types.js';
+
+export interface LaneData {
+  resolved: Pick<ResolvedModel, 'name' | 'bytes' | 'origin'>;
+  metadata: ModelMetadata;
+  session: Omit<SessionOptions, 'notice'>;
+  output: OutputOptions;
+  maxPixels: number | undefined;
+  decode: DecodeMode;
+  /** Images a lane prepares at once (their decoding runs in libvips, off the lane's thread). */
+  inFlight: number;
+}
+
+export interface LaneRequest {
+  id: number;
+  inputs: ImageInput[];
+}
+
+/** A result row, or an error as plain data (rebuilt as a PplcnetError by the pool). */
+export type LaneRow = Classification | { error: { code: string; message: string } };
+
+export type LaneReply = { id: number; rows: LaneRow[] } | { id: -1; failed: string };
+
+if (parentPort) {
+  const port = parentPort;
+  const d = workerData as LaneData;
+  sharp.concurrency(1);
+  const ready = loadModel(d.resolved as ResolvedModel, d.metadata, d.session, d.output).then((model) => ({ model, preparer: new Preparer(model.preprocess, 0, d.maxPixels, d.decode) }));
+  ready.catch((err: unknown) => port.postMessage({ id: -1, failed: err instanceof Error ? err.message : String(err) } satisfies LaneReply));
+  // images in preparation on this thread, across batches: a batch that arrives while the previous one runs
+  // starts decoding at once (its resizes wait for the run to end)
+  let preparing = 0;
+  const waiting: (() => void)[] = [];
+  const slot = async (): Promise<() => void> => {
+    if (preparing >= d.inFlight) await new Promise<void>((resolve) => waiting.push(resolve));
+    preparing++;
+    return () => {
+      preparing--;
+      waiting.shift()?.();
+    };
+  };
+  let runs: Promise<void> = Promise.resolve();
+  port.on('message', (req: LaneRequest) => {
+    const prepared = ready.then(({ preparer }) =>
+      Promise.all(
+        req.inputs.map(async (input): Promise<PreparedInput | PplcnetError> => {
+          const release = await slot();
+          try {
+            return await preparer.here(input);
+          } catch (err) {
+            return asImageError(nameOf(input), err);
+          } finally {
+            release();
+          }
+        }),
+      ),
+    );
+    // runs one batch at a time, in arrival order
+    runs = runs.then(async () => {
+      const { model } = await ready;
+      const rows = await classifyPrepared(model, await prepared, model.topk);
+      port.postMessage({ id: req.id, rows: rows.map((r) => (r instanceof PplcnetError ? { error: { code: r.code, message: r.message } } : r)) } satisfies LaneReply);
+    }).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      port.postMessage({ id: req.id, rows: req.inputs.map(() => ({ error: { code: err instanceof PplcnetError ? err.code : 'E_MODEL', message } })) } satisfies LaneReply);
+    });
+  });
+}

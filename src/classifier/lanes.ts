@@ -1,0 +1,93 @@
+/**
+ * The pool of inference lanes (see lane.ts): batches go to the lane with the fewest outstanding, results
+ * come back per batch. Lanes are referenced only while they hold work, like the preprocessing pool.
+ */
+import { Worker } from 'node:worker_threads';
+import { type ErrorCode, PplcnetError } from '../errors.js';
+import type { ImageInput } from '../image/decode.js';
+import type { LaneData, LaneReply, LaneRow } from './lane.js';
+import type { Classification } from './types.js';
+
+export class LanePool {
+  private readonly lanes: Worker[] = [];
+  private readonly outstanding: number[] = [];
+  private readonly pending = new Map<number, { lane: number; size: number; resolve: (rows: (Classification | PplcnetError)[]) => void }>();
+  private failed: string | undefined;
+  private nextId = 0;
+  private closing = false;
+
+  constructor(readonly size: number, data: LaneData) {
+    const execArgv = process.execArgv.filter((a) => !/^--(input-type|eval|print|test)/.test(a));
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(new URL('./lane.js', import.meta.url), { execArgv, workerData: data });
+      w.on('message', (r: LaneReply) => {
+        if ('failed' in r) return this.fail(`the model did not load in an inference lane: ${r.failed}`);
+        const p = this.pending.get(r.id);
+        if (!p) return;
+        this.pending.delete(r.id);
+        this.outstanding[i]!--;
+        if (this.pending.size === 0) this.setRef(false);
+        p.resolve(r.rows.map((row: LaneRow) => ('error' in row ? new PplcnetError(row.error.code as ErrorCode, row.error.message) : row)));
+      });
+      w.on('error', (err) => this.fail(`an inference lane failed: ${err.message}`));
+      w.on('exit', (code) => {
+        if (!this.closing) this.fail(`an inference lane exited (code ${code})`);
+      });
+      w.unref();
+      this.lanes.push(w);
+      this.outstanding.push(0);
+    }
+  }
+
+  /** Every outstanding batch fails with `why`; later ones too. */
+  private fail(why: string): void {
+    this.failed ??= why;
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.resolve(Array.from({ length: p.size }, () => new PplcnetError('E_MODEL', why)));
+    }
+    this.setRef(false);
+  }
+
+  private setRef(on: boolean): void {
+    for (const w of this.lanes) {
+      if (on) w.ref();
+      else w.unref();
+    }
+  }
+
+  /** Classify one batch in the least busy lane; never rejects (failures are rows). */
+  run(inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]> {
+    if (this.failed) return Promise.resolve(inputs.map(() => new PplcnetError('E_MODEL', this.failed!)));
+    let best = 0;
+    for (let i = 1; i < this.lanes.length; i++) if (this.outstanding[i]! < this.outstanding[best]!) best = i;
+    const id = this.nextId++;
+    this.outstanding[best]!++;
+    if (this.pending.size === 0) this.setRef(true);
+    return new Promise((resolve) => {
+      this.pending.set(id, { lane: best, size: inputs.length, resolve });
+      this.lanes[best]!.postMessage({ id, inputs: [...inputs] });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.lanes.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * Yield each batch's results in input order, keeping `window` batches handed out to the lanes (two per lane:
+ * a lane decodes its next batch while it runs the current one).
+ */
+export async function* streamLanes(all: readonly ImageInput[], batchSize: number, pool: LanePool, window = 2 * pool.size): AsyncGenerator<(Classification | PplcnetError)[]> {
+  const batches: Promise<(Classification | PplcnetError)[]>[] = [];
+  const count = Math.ceil(all.length / batchSize);
+  for (let k = 0; k < count; k++) {
+    while (batches.length < Math.min(count, k + window)) {
+      const b = batches.length;
+      batches.push(pool.run(all.slice(b * batchSize, (b + 1) * batchSize)));
+    }
+    yield await batches[k]!;
+  }
+}

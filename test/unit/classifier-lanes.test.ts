@@ -1,0 +1,79 @@
+/**
+ * Inference lanes: worker threads with their own session that prepare and run whole batches. Their results
+ * must be the main thread's, row for row, in input order, errors in place; the plan turns them on only for
+ * inference-heavy models with the layout not fixed by the caller.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type Classification, createClassifier, planExecution } from '../../src/classifier.js';
+import { inferenceEstimate } from '../../src/classifier/plan.js';
+import { PplcnetError } from '../../src/errors.js';
+import { FIXTURES } from '../fixtures/index.js';
+import { tempDir } from '../helpers.js';
+
+describe('inference lanes', () => {
+  const tmp = tempDir('lanes', { before, after });
+
+  test('two lanes give the main thread’s results, in order, with a broken image in place', { timeout: 120_000 }, async () => {
+    const broken = join(tmp.path, 'broken.png');
+    await writeFile(broken, Buffer.from('not a png at all'));
+    const files = Array.from({ length: 30 }, (_, i) => join(FIXTURES.textlines, `${String(i % 10).padStart(2, '0')}_${i % 3 ? 'up' : 'down'}.png`));
+    files.splice(13, 0, broken);
+    const options = { model: 'PP-LCNet_x0_25_textline_ori', cacheDir: join(tmp.path, 'cache'), ep: 'cpu' as const, batchSize: 4 };
+    const run = async (lanes: number): Promise<(Classification | PplcnetError)[]> => {
+      const clf = await createClassifier({ ...options, lanes });
+      try {
+        assert.equal(clf.plan.lanes, lanes);
+        const rows: (Classification | PplcnetError)[] = [];
+        for await (const b of clf.classifyStream(files)) rows.push(...b);
+        return rows;
+      } finally {
+        await clf.close();
+      }
+    };
+    const here = await run(0);
+    const laned = await run(2);
+    assert.equal(laned.length, files.length);
+    laned.forEach((r, i) => {
+      const h = here[i]!;
+      if (h instanceof PplcnetError) {
+        assert.ok(r instanceof PplcnetError, `row ${i}: an error on the main thread, ${JSON.stringify(r)} in a lane`);
+        assert.equal(r.code, h.code);
+        assert.equal(r.message, h.message);
+        return;
+      }
+      assert.ok(!(r instanceof PplcnetError), `row ${i}: ${String(r)}`);
+      assert.equal(r.input, files[i]);
+      assert.deepEqual(r.topk.map((t) => t.label), h.topk.map((t) => t.label));
+      assert.deepEqual([...r.probs], [...h.probs], `row ${i}: the same session options, the same bytes in: the same probabilities`);
+      assert.equal(r.timings.batchSize, h.timings.batchSize);
+    });
+    assert.ok(laned[13] instanceof PplcnetError && /broken\.png/.test(laned[13].message));
+  });
+
+  test('a consumer that stops early, then close(): nothing left running', { timeout: 60_000 }, async () => {
+    const clf = await createClassifier({ model: 'PP-LCNet_x0_25_textline_ori', cacheDir: join(tmp.path, 'cache'), ep: 'cpu', batchSize: 2, lanes: 2 });
+    const files = Array.from({ length: 20 }, (_, i) => join(FIXTURES.textlines, `0${i % 10}_up.png`));
+    for await (const b of clf.classifyStream(files)) {
+      assert.equal(b.length, 2);
+      break;
+    }
+    await clf.close(); // terminates the lanes: the test would not end otherwise
+  });
+
+  test('the plan: one lane per core (up to 4) for inference-heavy models, none when the layout is given', () => {
+    const x10 = inferenceEstimate({ architecture: { scale: 1.0 }, inputSize: [224, 224] })!;
+    const textline = inferenceEstimate({ architecture: { scale: 0.25, classNum: 2 }, inputSize: [80, 160] })!;
+    assert.equal(planExecution({}, x10, 2).lanes, 2);
+    assert.equal(planExecution({}, x10, 16).lanes, 4);
+    assert.equal(planExecution({}, x10, 1).lanes, 0, 'one core: the main thread');
+    assert.equal(planExecution({}, textline, 2).lanes, 0, 'decoding outweighs inference: workers feed the main thread');
+    assert.equal(planExecution({ threads: 2 }, x10, 2).lanes, 0);
+    assert.equal(planExecution({ workers: 1 }, x10, 2).lanes, 0);
+    assert.equal(planExecution({ lanes: 3 }, textline, 2).lanes, 3);
+    assert.match(planExecution({}, x10, 2).reason, /streams: 2 inference lane\(s\)/);
+    assert.throws(() => planExecution({ lanes: -1 }, x10, 2), (e: unknown) => e instanceof RangeError && /'lanes'/.test(e.message));
+  });
+});
