@@ -60,7 +60,10 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
         decode,
         inFlight: 2,
       });
-      yield* streamLanes(all, batchSize, lanes);
+      for await (const rows of streamLanes(all, batchSize, lanes)) {
+        yield rows;
+        if (closed) return; // closed while the stream was read: the rest is not run
+      }
       return;
     }
     if (all.length > batchSize) preparer.startWorkers();

@@ -14,6 +14,7 @@ import type { DecodeMode } from '../image/fast-decode.js';
 import type { ModelMetadata } from '../metadata.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import type { SessionOptions } from '../runtime/session.js';
+import { type CLOSE_MESSAGE, isCloseMessage } from '../util/threads.js';
 import { classifyPrepared } from './batch.js';
 import { type OutputOptions, loadModel } from './model.js';
 import { Preparer, asImageError, nameOf } from './prepare.js';
@@ -59,7 +60,18 @@ if (parentPort) {
     };
   };
   let runs: Promise<void> = Promise.resolve();
-  port.on('message', (req: LaneRequest) => {
+  // asked to stop: batches not yet run are skipped (their decodes still settle), then the session is released
+  // and the thread leaves
+  let closing = false;
+  port.on('message', (req: LaneRequest | typeof CLOSE_MESSAGE) => {
+    if (isCloseMessage(req)) {
+      closing = true;
+      void runs.then(async () => {
+        await ready.then(({ model }) => model.release()).catch(() => undefined);
+        port.close();
+      });
+      return;
+    }
     const prepared = ready.then(({ preparer }) =>
       Promise.all(
         req.inputs.map(async (input): Promise<PreparedInput | PplcnetError> => {
@@ -77,7 +89,9 @@ if (parentPort) {
     // runs one batch at a time, in arrival order
     runs = runs.then(async () => {
       const { model } = await ready;
-      const rows = await classifyPrepared(model, await prepared, model.topk);
+      const images = await prepared;
+      if (closing) return;
+      const rows = await classifyPrepared(model, images, model.topk);
       port.postMessage({ id: req.id, rows: rows.map((r) => (r instanceof PplcnetError ? { error: { code: r.code, message: r.message } } : r)) } satisfies LaneReply);
     }).catch((err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);

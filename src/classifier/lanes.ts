@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, PplcnetError } from '../errors.js';
 import type { ImageInput } from '../image/decode.js';
+import { stopWorker } from '../util/threads.js';
 import type { LaneData, LaneReply, LaneRow } from './lane.js';
 import type { Classification } from './types.js';
 
@@ -58,6 +59,7 @@ export class LanePool {
 
   /** Classify one batch in the least busy lane; never rejects (failures are rows). */
   run(inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]> {
+    if (this.closing) return Promise.resolve(inputs.map(() => new PplcnetError('E_CLOSED', 'the classifier is closed')));
     if (this.failed) return Promise.resolve(inputs.map(() => new PplcnetError('E_MODEL', this.failed!)));
     let best = 0;
     for (let i = 1; i < this.lanes.length; i++) if (this.outstanding[i]! < this.outstanding[best]!) best = i;
@@ -70,9 +72,17 @@ export class LanePool {
     });
   }
 
+  /**
+   * Stop the lanes: each finishes the images it is decoding and the batch it is running (see stopWorker);
+   * batches still out come back as E_CLOSED rows (a stream being read ends, not hangs).
+   */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.lanes.map((w) => w.terminate()));
+    await Promise.all(this.lanes.map((w) => stopWorker(w)));
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.resolve(Array.from({ length: p.size }, () => new PplcnetError('E_CLOSED', 'the classifier was closed while this batch was running')));
+    }
   }
 }
 

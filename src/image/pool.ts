@@ -8,6 +8,7 @@ import type { Preprocess } from '../metadata.js';
 import type { DecodeMode } from './fast-decode.js';
 import type { PreparedImage } from './preprocess.js';
 import type { PrepareReply, PrepareRequest } from './worker.js';
+import { stopWorker } from '../util/threads.js';
 
 /** A clock shared by every thread of the process (ms); the same as the worker's. */
 const now = (): number => performance.timeOrigin + performance.now();
@@ -104,8 +105,13 @@ export class PreprocessPool {
     });
   }
 
+  /** Let each worker finish the images in its hands, then stop it (see stopWorker); the rest fail. */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map((w) => stopWorker(w)));
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      p.reject(new PplcnetError('E_CLOSED', 'the classifier was closed before this image was prepared'));
+    }
   }
 }

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import type { Preprocess } from '../metadata.js';
 import type { DecodeMode } from './fast-decode.js';
 import { preprocess } from './preprocess.js';
+import { type CLOSE_MESSAGE, isCloseMessage } from '../util/threads.js';
 
 export interface PrepareRequest {
   id: number;
@@ -48,8 +49,14 @@ const inHandMax = (workerData as { inHand?: number } | null)?.inHand ?? 1;
 
 const waiting: PrepareRequest[] = [];
 let inHand = 0;
+/** Asked to stop: what waits is dropped, what is in hand finishes, then the thread leaves. */
+let closing = false;
 
 function pump(): void {
+  if (closing) {
+    if (inHand === 0) parentPort?.close(); // nothing left: the thread's event loop ends
+    return;
+  }
   while (inHand < inHandMax && waiting.length > 0) {
     inHand++;
     void handle(waiting.shift()!).finally(() => {
@@ -59,7 +66,10 @@ function pump(): void {
   }
 }
 
-parentPort?.on('message', (req: PrepareRequest) => {
-  waiting.push(req);
+parentPort?.on('message', (msg: PrepareRequest | typeof CLOSE_MESSAGE) => {
+  if (isCloseMessage(msg)) {
+    closing = true;
+    waiting.length = 0;
+  } else waiting.push(msg);
   pump();
 });

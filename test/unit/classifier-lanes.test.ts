@@ -53,14 +53,35 @@ describe('inference lanes', () => {
     assert.ok(laned[13] instanceof PplcnetError && /broken\.png/.test(laned[13].message));
   });
 
-  test('a consumer that stops early, then close(): nothing left running', { timeout: 60_000 }, async () => {
-    const clf = await createClassifier({ model: 'PP-LCNet_x0_25_textline_ori', cacheDir: join(tmp.path, 'cache'), ep: 'cpu', batchSize: 2, lanes: 2 });
-    const files = Array.from({ length: 20 }, (_, i) => join(FIXTURES.textlines, `0${i % 10}_up.png`));
+  for (const layout of [{ lanes: 2 }, { lanes: 0, workers: 1 }]) {
+    test(`a consumer that stops early, then close() while the threads are busy (${JSON.stringify(layout)}): no abort, nothing left running`, { timeout: 60_000 }, async () => {
+      // 10 rounds: stopping a thread inside a decode or a run used to abort the process now and then
+      for (let round = 0; round < 10; round++) {
+        const clf = await createClassifier({ model: 'PP-LCNet_x0_25_textline_ori', cacheDir: join(tmp.path, 'cache'), ep: 'cpu', batchSize: 2, ...layout });
+        const files = Array.from({ length: 24 }, (_, i) => join(FIXTURES.textlines, `0${i % 10}_up.png`));
+        for await (const b of clf.classifyStream(files)) {
+          assert.equal(b.length, 2);
+          break;
+        }
+        await clf.close(); // stops the threads: the test would not end otherwise
+      }
+    });
+  }
+
+  test('close() while a stream is being read: the stream ends (batches still out would be E_CLOSED rows), nothing hangs', { timeout: 60_000 }, async () => {
+    const clf = await createClassifier({ model: 'PP-LCNet_x0_25_textline_ori', cacheDir: join(tmp.path, 'cache'), ep: 'cpu', batchSize: 2, lanes: 1 });
+    const files = Array.from({ length: 40 }, (_, i) => join(FIXTURES.textlines, `0${i % 10}_down.png`));
+    const rows: (Classification | PplcnetError)[] = [];
+    let closing: Promise<void> | undefined;
     for await (const b of clf.classifyStream(files)) {
-      assert.equal(b.length, 2);
-      break;
+      rows.push(...b);
+      closing ??= clf.close();
     }
-    await clf.close(); // terminates the lanes: the test would not end otherwise
+    await closing;
+    assert.ok(rows.length >= 2 && rows.length < files.length, `${rows.length} rows: the stream ended at the close`);
+    assert.ok(rows.slice(0, 2).every((r) => !(r instanceof PplcnetError)), 'the first batch came back before the close');
+    const errors = rows.filter((r) => r instanceof PplcnetError);
+    assert.ok(errors.every((r) => (r as PplcnetError).code === 'E_CLOSED'), JSON.stringify(errors.slice(0, 2)));
   });
 
   test('the plan: one lane per core (up to 4) for inference-heavy models, none when the layout is given', () => {
