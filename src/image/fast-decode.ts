@@ -19,8 +19,6 @@
  */
 import type { Sharp } from 'sharp';
 import { invalidOption } from '../errors.js';
-import type { Preprocess } from '../metadata.js';
-import { resizeShortSize } from './resize.js';
 
 /** How JPEGs are decoded: `exact` as OpenCV's imread (Paddle-exact); `fast` shrink-on-load (not Paddle-exact). */
 export type DecodeMode = 'exact' | 'fast';
@@ -34,10 +32,7 @@ export function decodeMode(mode: unknown): DecodeMode {
   return mode;
 }
 
-/** The size a resize asks of a width × height image. */
-export function resizeTarget(width: number, height: number, resize: Preprocess['resize']): [number, number] {
-  return resize.mode === 'short' ? resizeShortSize(width, height, resize.size) : [resize.width, resize.height];
-}
+export { resizeTarget } from './resize.js';
 
 /** libjpeg's scale factors, each with the least shrink at which sharp (fastShrinkOnLoad) decodes at it. */
 const SHRINK_BANDS = [

@@ -5,7 +5,7 @@
  */
 import { PplcnetError } from '../errors.js';
 import type { Preprocess } from '../metadata.js';
-import { type Image8, type Normalization, type PlaneSteps, type Window, centerWindow, resizeLinear, resizeNormalizeInto, resizeShortSize } from './resize.js';
+import { type Image8, type Normalization, type PlaneSteps, type Window, centerWindow, lookupInto, resizeLinear, resizeNormalizeInto, resizeTarget } from './resize.js';
 
 /** The network input size (h, w) a preprocessing produces. */
 export function preprocessOutputSize(p: Preprocess): [number, number] | undefined {
@@ -22,7 +22,7 @@ type Size = { readonly width: number; readonly height: number };
  * resize target is computed from, when the image is a reduced-scale decode of a larger one. [img's size]
  */
 function resizeGeometry(from: Size, p: Preprocess, where: string): { w: number; h: number; window: Window } {
-  const [w, h] = p.resize.mode === 'short' ? resizeShortSize(from.width, from.height, p.resize.size) : [p.resize.width, p.resize.height];
+  const [w, h] = resizeTarget(from.width, from.height, p.resize);
   const window = p.crop ? centerWindow(w, h, p.crop.width, p.crop.height, where) : { x: 0, y: 0, width: w, height: h };
   return { w, h, window };
 }
@@ -87,19 +87,7 @@ export function preparedSize(width: number, height: number, p: Preprocess, where
  * over the interleaved pixels, each byte read once, three table lookups per pixel.
  */
 export function normalizeInto(img: Image8, p: Preprocess, out: Float32Array, offset = 0): void {
-  const [t0, t1, t2] = normalization(p).tables;
-  const plane = img.width * img.height;
-  // output channel 0 reads R (rgb) or B (bgr); channel 2 the other one
-  const s0 = p.channelOrder === 'bgr' ? 2 : 0;
-  const s2 = 2 - s0;
-  const { data } = img;
-  const o1 = offset + plane;
-  const o2 = offset + 2 * plane;
-  for (let i = 0, j = 0; i < plane; i++, j += 3) {
-    out[offset + i] = t0[data[j + s0]!]!;
-    out[o1 + i] = t1[data[j + 1]!]!;
-    out[o2 + i] = t2[data[j + s2]!]!;
-  }
+  lookupInto(img, normalization(p), out, offset);
 }
 
 /**

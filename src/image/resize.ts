@@ -5,6 +5,7 @@
  * Like OpenCV, an exact 2× downscale on both axes is a 2×2 box average (INTER_AREA), and equal sizes copy.
  * No antialiasing: this is what PaddleClas and PaddleX feed their models.
  */
+import type { Preprocess } from '../metadata.js';
 import { type ChannelSteps, wasmResizeNormalize } from './linear-wasm.js';
 
 /** An interleaved 8-bit image (HWC). */
@@ -126,10 +127,28 @@ function resizeCase(img: Image8, width: number, height: number, win: Window): 'c
   return undefined;
 }
 
+/**
+ * Per destination row of `win`: its two source rows (clamped to the image) and their weights, interleaved
+ * as [s0, s1, b0, b1]; the JavaScript loops and the WebAssembly module read the same table.
+ */
+function rowTable(sh: number, height: number, win: Window): Int32Array {
+  const yt = axisTable(sh, height, false);
+  const tab = new Int32Array(4 * win.height);
+  for (let j = 0; j < win.height; j++) {
+    const dy = win.y + j;
+    const sy0 = yt.ofs[dy]!;
+    tab[4 * j] = Math.min(Math.max(sy0, 0), sh - 1);
+    tab[4 * j + 1] = Math.min(Math.max(sy0 + 1, 0), sh - 1);
+    tab[4 * j + 2] = yt.w0[dy]!;
+    tab[4 * j + 3] = yt.w1[dy]!;
+  }
+  return tab;
+}
+
 /** The two passes of INTER_LINEAR over the window, each destination row handed to `sink`. */
 function linearRows(img: Image8, width: number, height: number, win: Window, sink: RowSink): void {
   const { width: sw, height: sh, channels: cn, data } = img;
-  const yt = axisTable(sh, height, false);
+  const ytab = rowTable(sh, height, win);
   const tab = columnTable(sw, width, cn, win);
   const n = win.width;
   const rowLen = n * cn;
@@ -143,10 +162,8 @@ function linearRows(img: Image8, width: number, height: number, win: Window, sin
   let syA = -1;
   let syB = -1;
   for (let j = 0; j < win.height; j++) {
-    const dy = win.y + j;
-    const sy0 = yt.ofs[dy]!;
-    const s0 = Math.min(Math.max(sy0, 0), sh - 1);
-    const s1 = Math.min(Math.max(sy0 + 1, 0), sh - 1);
+    const s0 = ytab[4 * j]!;
+    const s1 = ytab[4 * j + 1]!;
     if (s0 !== syA) {
       if (s0 === syB) {
         const t = rowA;
@@ -164,7 +181,7 @@ function linearRows(img: Image8, width: number, height: number, win: Window, sin
       else hpass(s1, rowB);
       syB = s1;
     }
-    sink(j, rowA, rowB, yt.w0[dy]!, yt.w1[dy]!);
+    sink(j, rowA, rowB, ytab[4 * j + 2]!, ytab[4 * j + 3]!);
   }
 }
 
@@ -239,26 +256,35 @@ export interface PlaneSteps {
  */
 export function resizeNormalizeInto(img: Image8, width: number, height: number, window: Window, norm: Normalization, out: Float32Array, offset: number): void {
   if (img.channels !== 3) throw new RangeError(`Expected an RGB image (3 channels) but received ${img.channels} channel(s)`);
-  const special = resizeCase(img, width, height, window);
+  if (resizeCase(img, width, height, window) !== undefined) return lookupInto(resizeLinear(img, width, height, window), norm, out, offset);
   const plane = window.width * window.height;
   const [t0, t1, t2] = norm.tables;
   const s0 = norm.bgr ? 2 : 0;
-  if (special !== undefined) {
-    const small = resizeLinear(img, width, height, window);
-    const d = small.data;
-    for (let i = 0, j = 0; i < plane; i++, j += 3) {
-      out[offset + i] = t0[d[j + s0]!]!;
-      out[offset + plane + i] = t1[d[j + 1]!]!;
-      out[offset + 2 * plane + i] = t2[d[j + 2 - s0]!]!;
-    }
-    return;
-  }
   if (!jsOnly && resizeNormalizeWasm(img, width, height, window, norm, out, offset)) return;
   const n = window.width;
   linearRows(img, width, height, window, (j, r0, r1, b0, b1) => {
     const o = offset + j * n;
     blendNormalizeRow(out, o, o + plane, o + 2 * plane, s0, t0, t1, t2, r0, r1, b0, b1, n);
   });
+}
+
+/**
+ * Normalize an RGB image's bytes into `out` at `offset` as three float32 planes: one pass over the interleaved
+ * pixels, each byte read once, three table lookups per pixel (plane 0 reads R, or B in BGR order).
+ */
+export function lookupInto(img: Image8, norm: Normalization, out: Float32Array, offset: number): void {
+  const [t0, t1, t2] = norm.tables;
+  const plane = img.width * img.height;
+  const s0 = norm.bgr ? 2 : 0;
+  const s2 = 2 - s0;
+  const { data } = img;
+  const o1 = offset + plane;
+  const o2 = offset + 2 * plane;
+  for (let i = 0, j = 0; i < plane; i++, j += 3) {
+    out[offset + i] = t0[data[j + s0]!]!;
+    out[o1 + i] = t1[data[j + 1]!]!;
+    out[o2 + i] = t2[data[j + s2]!]!;
+  }
 }
 
 /** Tests set this to run the JavaScript loops where WebAssembly would run. @internal */
@@ -268,16 +294,7 @@ export function useJavaScriptLoops(on: boolean): void {
 }
 
 function resizeNormalizeWasm(img: Image8, width: number, height: number, win: Window, norm: Normalization, out: Float32Array, offset: number): boolean {
-  const yt = axisTable(img.height, height, false);
-  const ytab = new Int32Array(4 * win.height);
-  for (let j = 0; j < win.height; j++) {
-    const dy = win.y + j;
-    const sy0 = yt.ofs[dy]!;
-    ytab[4 * j] = Math.min(Math.max(sy0, 0), img.height - 1);
-    ytab[4 * j + 1] = Math.min(Math.max(sy0 + 1, 0), img.height - 1);
-    ytab[4 * j + 2] = yt.w0[dy]!;
-    ytab[4 * j + 3] = yt.w1[dy]!;
-  }
+  const ytab = rowTable(img.height, height, win);
   // source channel c goes to plane c (RGB) or 2 − c (BGR), with that plane's steps
   const plane = (c: number): number => (norm.bgr ? 2 - c : c);
   const channel = (c: number): ChannelSteps => ({ plane: plane(c), ...norm.steps[plane(c)]! });
@@ -311,6 +328,11 @@ function areaHalf(img: Image8, win: Window): Image8 {
     }
   }
   return { width: win.width, height: win.height, channels: cn, data: out };
+}
+
+/** The size a resize (`short`: PaddleClas ResizeImage resize_short; `exact`: w × h) asks of a width × height image. */
+export function resizeTarget(width: number, height: number, resize: Preprocess['resize']): [number, number] {
+  return resize.mode === 'short' ? resizeShortSize(width, height, resize.size) : [resize.width, resize.height];
 }
 
 /** PaddleClas `ResizeImage(resize_short=s)`: w' = round(w·s/min(w,h)), h' likewise, Python's round (half to even). */
