@@ -72,8 +72,8 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       // a batch's worth per worker: enough to keep it busy through an onnxruntime run (measured in
       // bench/folder-limit.ts: 2 per worker left a core idle a third of the time, 8 about a tenth)
       queuedPerWorker: Math.max(IMAGES_IN_HAND, batchSize),
-      inWorker: (i) => preparer.anywhere(i).catch((err: unknown) => asImageError(nameOf(i), err)),
-      here: (i) => preparer.here(i).catch((err: unknown) => asImageError(nameOf(i), err)),
+      inWorker: (i) => preparer.anywhere(i),
+      here: (i) => preparer.here(i),
       classify: (prepared) => classifyPrepared(model, prepared, model.topk),
     });
   }

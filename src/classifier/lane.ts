@@ -14,6 +14,7 @@ import type { DecodeMode } from '../image/fast-decode.js';
 import type { ModelMetadata } from '../metadata.js';
 import type { ResolvedModel } from '../models/resolve.js';
 import type { SessionOptions } from '../runtime/session.js';
+import { limiter } from '../util/limit.js';
 import { type CLOSE_MESSAGE, isCloseMessage } from '../util/threads.js';
 import { classifyPrepared } from './batch.js';
 import { type OutputOptions, loadModel } from './model.js';
@@ -39,26 +40,18 @@ export interface LaneRequest {
 /** A result row, or an error as plain data (rebuilt as a PplcnetError by the pool). */
 export type LaneRow = Classification | { error: { code: string; message: string } };
 
-export type LaneReply = { id: number; rows: LaneRow[] } | { id: -1; failed: string };
+/** A batch's rows, or the model failed to load (every batch fails). */
+export type LaneReply = { id: number; rows: LaneRow[] } | { failed: string };
 
 if (parentPort) {
   const port = parentPort;
   const d = workerData as LaneData;
   sharp.concurrency(1);
   const ready = loadModel(d.resolved as ResolvedModel, d.metadata, d.session, d.output).then((model) => ({ model, preparer: new Preparer(model.preprocess, 0, d.maxPixels, d.decode) }));
-  ready.catch((err: unknown) => port.postMessage({ id: -1, failed: err instanceof Error ? err.message : String(err) } satisfies LaneReply));
+  ready.catch((err: unknown) => port.postMessage({ failed: err instanceof Error ? err.message : String(err) } satisfies LaneReply));
   // images in preparation on this thread, across batches: a batch that arrives while the previous one runs
   // starts decoding at once (its resizes wait for the run to end)
-  let preparing = 0;
-  const waiting: (() => void)[] = [];
-  const slot = async (): Promise<() => void> => {
-    if (preparing >= d.inFlight) await new Promise<void>((resolve) => waiting.push(resolve));
-    preparing++;
-    return () => {
-      preparing--;
-      waiting.shift()?.();
-    };
-  };
+  const slot = limiter(d.inFlight);
   let runs: Promise<void> = Promise.resolve();
   // asked to stop: batches not yet run are skipped (their decodes still settle), then the session is released
   // and the thread leaves

@@ -2,25 +2,27 @@
  * The pool of inference lanes (see lane.ts): batches go to the lane with the fewest outstanding, results
  * come back per batch. Lanes are referenced only while they hold work, like the preprocessing pool.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, PplcnetError } from '../errors.js';
 import type { ImageInput } from '../image/decode.js';
-import { stopWorker } from '../util/threads.js';
+import { refWorkers, spawnWorker, stopWorker } from '../util/threads.js';
 import type { LaneData, LaneReply, LaneRow } from './lane.js';
 import type { Classification } from './types.js';
+
+/** A batch of `n` rows, each the same error. */
+const failedRows = (n: number, code: ErrorCode, message: string): PplcnetError[] => Array.from({ length: n }, () => new PplcnetError(code, message));
 
 export class LanePool {
   private readonly lanes: Worker[] = [];
   private readonly outstanding: number[] = [];
-  private readonly pending = new Map<number, { lane: number; size: number; resolve: (rows: (Classification | PplcnetError)[]) => void }>();
+  private readonly pending = new Map<number, { size: number; resolve: (rows: (Classification | PplcnetError)[]) => void }>();
   private failed: string | undefined;
   private nextId = 0;
   private closing = false;
 
   constructor(readonly size: number, data: LaneData) {
-    const execArgv = process.execArgv.filter((a) => !/^--(input-type|eval|print|test)/.test(a));
     for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL('./lane.js', import.meta.url), { execArgv, workerData: data });
+      const w = spawnWorker(new URL('./lane.js', import.meta.url), data);
       w.on('message', (r: LaneReply) => {
         if ('failed' in r) return this.fail(`the model did not load in an inference lane: ${r.failed}`);
         const p = this.pending.get(r.id);
@@ -45,29 +47,26 @@ export class LanePool {
     this.failed ??= why;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.resolve(Array.from({ length: p.size }, () => new PplcnetError('E_MODEL', why)));
+      p.resolve(failedRows(p.size, 'E_MODEL', why));
     }
     this.setRef(false);
   }
 
   private setRef(on: boolean): void {
-    for (const w of this.lanes) {
-      if (on) w.ref();
-      else w.unref();
-    }
+    refWorkers(this.lanes, on);
   }
 
   /** Classify one batch in the least busy lane; never rejects (failures are rows). */
   run(inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]> {
-    if (this.closing) return Promise.resolve(inputs.map(() => new PplcnetError('E_CLOSED', 'the classifier is closed')));
-    if (this.failed) return Promise.resolve(inputs.map(() => new PplcnetError('E_MODEL', this.failed!)));
+    if (this.closing) return Promise.resolve(failedRows(inputs.length, 'E_CLOSED', 'the classifier is closed'));
+    if (this.failed) return Promise.resolve(failedRows(inputs.length, 'E_MODEL', this.failed));
     let best = 0;
     for (let i = 1; i < this.lanes.length; i++) if (this.outstanding[i]! < this.outstanding[best]!) best = i;
     const id = this.nextId++;
     this.outstanding[best]!++;
     if (this.pending.size === 0) this.setRef(true);
     return new Promise((resolve) => {
-      this.pending.set(id, { lane: best, size: inputs.length, resolve });
+      this.pending.set(id, { size: inputs.length, resolve });
       this.lanes[best]!.postMessage({ id, inputs: [...inputs] });
     });
   }
@@ -81,7 +80,7 @@ export class LanePool {
     await Promise.all(this.lanes.map((w) => stopWorker(w)));
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.resolve(Array.from({ length: p.size }, () => new PplcnetError('E_CLOSED', 'the classifier was closed while this batch was running')));
+      p.resolve(failedRows(p.size, 'E_CLOSED', 'the classifier was closed while this batch was running'));
     }
   }
 }

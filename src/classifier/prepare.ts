@@ -38,10 +38,14 @@ export class Preparer {
     if (this.workerCount > 0) this.pool ??= new PreprocessPool(this.workerCount);
   }
 
+  /** The decoding options of one image: its pixel limit (the classifier's unless given) and the decode mode. */
+  private options(maxPixels = this.maxPixels): { maxPixels?: number; decode: DecodeMode } {
+    return { ...(maxPixels === undefined ? {} : { maxPixels }), decode: this.decode };
+  }
+
   /** Prepare on this thread. `maxPixels`: this image's pixel limit, instead of the classifier's. */
   here(input: ImageInput, name = nameOf(input), maxPixels = this.maxPixels): Promise<PreparedInput> {
-    const options = { ...(maxPixels === undefined ? {} : { maxPixels }), decode: this.decode };
-    return prepareImage(input, this.preprocess, name, options).then(
+    return prepareImage(input, this.preprocess, name, this.options(maxPixels)).then(
       (r) => ({ name, ...r, queueMs: 0 }),
       (err: unknown) => {
         throw asImageError(name, err);
@@ -52,7 +56,7 @@ export class Preparer {
   /** Prepare in a worker thread when there are any (see {@link startWorkers}), else on this thread. */
   anywhere(input: ImageInput, name = nameOf(input), transfer = false, maxPixels = this.maxPixels): Promise<PreparedInput> {
     if (!this.pool) return this.here(input, name, maxPixels);
-    return this.pool.prepare(input, name, this.preprocess, maxPixels, transfer, this.decode).then(
+    return this.pool.prepare(input, name, this.preprocess, this.options(maxPixels), transfer).then(
       (r) => ({ name, ...r }),
       (err: unknown) => {
         throw asImageError(name, err);

@@ -3,9 +3,8 @@
  * queue, in order, up to `ahead` batches beyond the running one. Each worker thread is handed
  * `queuedPerWorker` images at a time and gets the next one as soon as one is done: enough that it does not
  * run dry while onnxruntime blocks this thread (its replies, and so new work, wait until the run ends). The
- * main thread, while the
- * batch it needs next is not ready, prepares images itself — that batch's unstarted ones first, then the
- * next batches' — with up to `hereInFlight` in flight (their decoding runs in libvips, off this thread, so
+ * main thread, while the batch it needs next is not ready, prepares images itself — that batch's unstarted
+ * ones first, then the next batches' — with up to `hereInFlight` in flight (their decoding runs in libvips, off this thread, so
  * two keep a core busy). Between two onnxruntime runs the main thread would otherwise sit idle. So the
  * cores are shared by need: a cheap model leaves the main thread mostly preparing, an expensive one mostly
  * running inference.
@@ -22,9 +21,9 @@ export interface StreamSteps {
   queuedPerWorker?: number;
   /** Images the main thread prepares at once while it waits for a batch. [2] */
   hereInFlight?: number;
-  /** Prepare one image in a worker thread; never rejects (a failure is returned as its PplcnetError). */
+  /** Prepare one image in a worker thread; a failure (returned or thrown) becomes that image's E_IMAGE row. */
   inWorker(input: ImageInput): Promise<PreparedInput | PplcnetError>;
-  /** Prepare one image on this thread; never rejects. */
+  /** Prepare one image on this thread; likewise. */
   here(input: ImageInput): Promise<PreparedInput | PplcnetError>;
   /** Classify one batch of prepared images. */
   classify(prepared: (PreparedInput | PplcnetError)[]): Promise<(Classification | PplcnetError)[]>;
@@ -58,7 +57,7 @@ export async function* streamBatches(all: readonly ImageInput[], batchSize: numb
   const start = (s: Slot, prepare: (i: ImageInput) => Promise<PreparedInput | PplcnetError>): Promise<PreparedInput | PplcnetError> => {
     s.started = true;
     const waited = performance.now() - s.queuedAt;
-    // a preparer that rejects after all (its contract is to return the error) fails only its image
+    // a preparer's failure, thrown or returned, is its image's row
     const settled = (r: PreparedInput | PplcnetError): PreparedInput | PplcnetError => {
       s.done = true;
       wakeAll();

@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { PplcnetError } from '../errors.js';
+import { limiter } from '../util/limit.js';
 import { decodeBmp } from './bmp.js';
 import { type ShrinkPlan, decodeMode, resizeTarget, shrinkPlan, withShrinkOnLoad } from './fast-decode.js';
 import { type DecodeOptions, type ImageFormat, checkPixels, lookalike, pixelLimit, sniffFormat, unsupportedFormat } from './limits.js';
@@ -64,19 +65,8 @@ const SHARP_FORMAT: Record<Exclude<ImageFormat, 'bmp'>, string> = { jpeg: 'jpeg'
  */
 export const LARGE_PIXELS = 24_000_000;
 
-let largeBusy = false;
-const largeWaiting: (() => void)[] = [];
-
 /** This thread's turn to decode a large image; call the function returned when done. @internal */
-export async function largeTurn(): Promise<() => void> {
-  if (largeBusy) await new Promise<void>((resolve) => largeWaiting.push(resolve));
-  largeBusy = true;
-  return () => {
-    const next = largeWaiting.shift();
-    if (next) next(); // the turn passes on: still busy
-    else largeBusy = false;
-  };
-}
+export const largeTurn = limiter(1);
 
 /**
  * Decode to interleaved RGB uint8 (HWC). The format is recognised from the content (JPEG, PNG, WebP, TIFF,

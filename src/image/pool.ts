@@ -2,13 +2,12 @@
  * A pool of preprocessing worker threads, for folders of images: the main thread keeps onnxruntime busy.
  * Idle workers never hold the process open: they are referenced only while requests are pending.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, PplcnetError } from '../errors.js';
 import type { Preprocess } from '../metadata.js';
-import type { DecodeMode } from './fast-decode.js';
 import type { PreparedImage } from './preprocess.js';
 import type { PrepareReply, PrepareRequest } from './worker.js';
-import { stopWorker } from '../util/threads.js';
+import { refWorkers, spawnWorker, stopWorker } from '../util/threads.js';
 
 /** A clock shared by every thread of the process (ms); the same as the worker's. */
 const now = (): number => performance.timeOrigin + performance.now();
@@ -31,10 +30,7 @@ export class PreprocessPool {
 
   constructor(readonly size: number) {
     for (let i = 0; i < size; i++) {
-      // The parent's flags, less those that only make sense for the main script (`node --input-type=module -e …`
-      // would make every worker fail at start).
-      const execArgv = process.execArgv.filter((a) => !/^--(input-type|eval|print|test)/.test(a));
-      const w = new Worker(new URL('./worker.js', import.meta.url), { execArgv, workerData: { inHand: IMAGES_IN_HAND } });
+      const w = spawnWorker(new URL('./worker.js', import.meta.url), { inHand: IMAGES_IN_HAND });
       w.on('message', (r: PrepareReply) => {
         const p = this.pending.get(r.id);
         if (!p) return;
@@ -73,10 +69,7 @@ export class PreprocessPool {
 
   /** Keep the process alive while work is pending, and only then. */
   private setRef(on: boolean): void {
-    for (const w of this.workers) {
-      if (on) w.ref();
-      else w.unref();
-    }
+    refWorkers(this.workers, on);
   }
 
   /**
@@ -85,7 +78,7 @@ export class PreprocessPool {
    * (detached here); otherwise only its own bytes are copied (a clone would copy the whole ArrayBuffer
    * behind a view, e.g. Node's 8 KB Buffer pool).
    */
-  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess, maxPixels?: number, transfer = false, decode: DecodeMode = 'exact'): Promise<PreparedImage> {
+  prepare(input: string | Uint8Array, name: string, preprocess: Preprocess, options?: PrepareRequest['options'], transfer = false): Promise<PreparedImage> {
     let best = -1;
     for (let i = 0; i < this.workers.length; i++) if (this.dead[i] === undefined && (best < 0 || this.load[i]! < this.load[best]!)) best = i;
     if (best < 0) return Promise.reject(new PplcnetError('E_IMAGE', `preprocessing workers failed: ${this.dead[0]}`));
@@ -101,7 +94,7 @@ export class PreprocessPool {
     }
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, postedAt: now(), worker: best });
-      this.workers[best]!.postMessage({ id, input: message, name, preprocess, ...(maxPixels === undefined ? {} : { maxPixels }), ...(decode === 'exact' ? {} : { decode }) } satisfies PrepareRequest, transferList);
+      this.workers[best]!.postMessage({ id, input: message, name, preprocess, ...(options ? { options } : {}) } satisfies PrepareRequest, transferList);
     });
   }
 

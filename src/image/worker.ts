@@ -1,13 +1,14 @@
 /**
  * A preprocessing worker thread: decode, resize + crop and normalize one image per message, off the main
  * thread (which onnxruntime blocks while it runs a batch). Two images are in hand at a time (see
- * `IMAGES_IN_HAND` in pool.ts): an image's decode and preprocess times are wall times that may overlap the other
- * one's; the time it waited before either began is reported apart (`startedAt`). Files named by path are read here, not copied over from the main thread. @internal
+ * `IMAGES_IN_HAND` in pool.ts): an image's decode and preprocess times are wall times that may overlap the
+ * other one's; the time it waited before either began is reported apart (`startedAt`). Files named by path
+ * are read here, not copied over from the main thread. @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { Preprocess } from '../metadata.js';
-import type { DecodeMode } from './fast-decode.js';
+import type { DecodeOptions } from './limits.js';
 import { preprocess } from './preprocess.js';
 import { type CLOSE_MESSAGE, isCloseMessage } from '../util/threads.js';
 
@@ -16,9 +17,8 @@ export interface PrepareRequest {
   input: string | Uint8Array;
   name: string;
   preprocess: Preprocess;
-  maxPixels?: number;
-  /** [exact] */
-  decode?: DecodeMode;
+  /** The pixel limit and the decode mode ([MAX_PIXELS], [exact]). */
+  options?: Pick<DecodeOptions, 'maxPixels' | 'decode'>;
 }
 
 export type PrepareReply =
@@ -34,8 +34,7 @@ sharp.concurrency(1);
 async function handle(req: PrepareRequest): Promise<void> {
   const startedAt = now();
   try {
-    const options = { ...(req.maxPixels === undefined ? {} : { maxPixels: req.maxPixels }), ...(req.decode === undefined ? {} : { decode: req.decode }) };
-    const r = await preprocess(req.input, req.preprocess, req.name, options);
+    const r = await preprocess(req.input, req.preprocess, req.name, req.options);
     const reply: PrepareReply = { id: req.id, ok: true, ...r, startedAt };
     parentPort!.postMessage(reply, [r.data.buffer as ArrayBuffer]); // a fresh Float32Array: its own ArrayBuffer
   } catch (err) {

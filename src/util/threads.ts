@@ -3,7 +3,7 @@
  * to finish what it holds and leave, and terminated only if it has not within `graceMs`. Terminating such a
  * thread at once can abort the whole process (a native callback into an environment that is gone).
  */
-import type { Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 
 /** The message a pplcnet worker thread reads as "finish and exit". */
 export const CLOSE_MESSAGE = Object.freeze({ close: true } as const);
@@ -23,5 +23,22 @@ export async function stopWorker(w: Worker, graceMs = 30_000): Promise<void> {
     await exited;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * A worker thread running `script` with the parent's Node flags, less those that only make sense for the main
+ * script (`node --input-type=module -e …` would make every worker fail at start).
+ */
+export function spawnWorker(script: URL, workerData: unknown): Worker {
+  const execArgv = process.execArgv.filter((a) => !/^--(input-type|eval|print|test)/.test(a));
+  return new Worker(script, { execArgv, workerData });
+}
+
+/** Keep the process alive for these threads (while they hold work), or not (while they are idle). */
+export function refWorkers(workers: readonly Worker[], on: boolean): void {
+  for (const w of workers) {
+    if (on) w.ref();
+    else w.unref();
   }
 }

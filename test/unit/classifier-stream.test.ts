@@ -111,7 +111,7 @@ describe('streamBatches', () => {
   });
 });
 
-describe('streamBatches when a preparer breaks its contract', () => {
+describe('streamBatches when a preparer throws', () => {
   test('a preparer that rejects fails only its image (an E_IMAGE row), and the stream finishes', async () => {
     const inputs = Array.from({ length: 10 }, (_, i) => `r${i}`);
     const rows: string[] = [];
