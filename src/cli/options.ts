@@ -4,7 +4,7 @@
  * its flags type and the mapping to the library's options. @internal
  */
 import { type Command, Option } from 'commander';
-import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback } from '../index.js';
+import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, reportEnvironment, writeFileAtomic } from '../index.js';
 import type { CliContext } from './context.js';
 import { parseBatch, parseInputSize, parseInteger, parseIntegerList0, parsePositiveInteger, parseSeconds } from './parse.js';
 import { progressBar } from './progress.js';
@@ -105,6 +105,15 @@ export function modelSourceOptionsFrom(
 /** `-b, --batch-size`: images per inference batch. */
 export function addBatchSizeOption(cmd: Command): Command {
   return cmd.option('-b, --batch-size <n>', 'images per inference batch', parsePositiveInteger, 8);
+}
+
+/**
+ * `--report <file>` of bench and compare: the page made from this run's environment and command line,
+ * written atomically, then said on stderr (unless quiet).
+ */
+export async function writeReport(file: string, page: (env: ReportEnvironment) => string, command: Command, flags: { quiet?: boolean }, ctx: CliContext): Promise<void> {
+  await writeFileAtomic(file, page(reportEnvironment(['pplcnet', ...(command.parent?.args ?? [])])));
+  if (!flags.quiet) ctx.stderr(`pplcnet: wrote ${file}\n`);
 }
 
 /** `--decode <exact|fast>`: how JPEGs are decoded by the commands that classify. */

@@ -1,8 +1,8 @@
 /** `pplcnet bench`: latency, throughput and GFLOP/s per thread count and batch size. */
 import { Command } from 'commander';
-import { type FolderBenchResult, type ModelBenchReport, benchReportHtml, benchmarkModel, checkModelFile, checkOutputPath, reportEnvironment, writeFileAtomic } from '../../index.js';
+import { type FolderBenchResult, type ModelBenchReport, benchReportHtml, benchmarkModel, checkModelFile, checkOutputPath } from '../../index.js';
 import type { CliContext } from '../context.js';
-import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom, writeReport } from '../options.js';
 import { parseInteger, parseIntegerList, parseNumber, parsePositiveInteger } from '../parse.js';
 import { EXIT } from '../errors.js';
 import { type Column, formatRow, formatTable } from '../table.js';
@@ -111,10 +111,7 @@ Examples:
         },
       },
     );
-    if (flags.report) {
-      await writeFileAtomic(flags.report, benchReportHtml(report, reportEnvironment(['pplcnet', ...(command.parent?.args ?? [])])));
-      if (!flags.quiet) ctx.stderr(`pplcnet: wrote ${flags.report}\n`);
-    }
+    if (flags.report) await writeReport(flags.report, (env) => benchReportHtml(report, env), command, flags, ctx);
     if (report.folder?.failed.length) process.exitCode = EXIT.failure;
   });
 }

@@ -1,9 +1,9 @@
 /** `pplcnet compare`: run two models on the same inputs and report how far apart their scores are. */
 import { Command, InvalidArgumentError } from 'commander';
-import { checkModelFile, checkOutputPath, compareModels, compareReportHtml, reportEnvironment, worstInputs, writeFileAtomic } from '../../index.js';
+import { checkModelFile, checkOutputPath, compareModels, compareReportHtml, worstInputs } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom, writeReport } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 
 interface CompareFlags extends SessionFlags, ModelSourceFlags {
@@ -72,10 +72,7 @@ Examples:
     if (flags.minTop1 !== undefined && r.top1Agreement < flags.minTop1) {
       violations.push(`top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}% is below --min-top1 ${(flags.minTop1 * 100).toFixed(1)}%`);
     }
-    if (flags.report) {
-      await writeFileAtomic(flags.report, compareReportHtml(r, reportEnvironment(['pplcnet', ...(command.parent?.args ?? [])])));
-      if (!flags.quiet) ctx.stderr(`pplcnet: wrote ${flags.report}\n`);
-    }
+    if (flags.report) await writeReport(flags.report, (env) => compareReportHtml(r, env), command, flags, ctx);
     // every input's row stays in the library's result (and the report); the JSON holds the ten worst
     const { perInput, ...summary } = r;
     if (flags.json) ctx.stdout(`${JSON.stringify({ ...summary, worst: worstInputs(perInput, 10), ...(flags.maxAbsDiff !== undefined || flags.minTop1 !== undefined ? { pass: violations.length === 0, violations } : {}) })}\n`);
