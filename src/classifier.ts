@@ -99,6 +99,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       return model.lastLogits;
     },
     multiLabel: model.head.multiLabel,
+    head: model.head,
     threshold: model.head.threshold,
     inputName: model.inputName,
     outputNames: model.outputNames,
