@@ -1,8 +1,11 @@
 /**
  * pplcnet: PaddlePaddle PP-LCNet image classifiers on Node.js and ONNX Runtime.
  *
- * The public API, and the only door into the library: the CLI (`src/cli/`) and every other adapter import
- * from here and nowhere else (see docs/architecture.md; `test/unit/architecture.test.ts` checks it).
+ * The public API, and the only door into the library: the CLI (`src/cli/`) and the adapters `pplcnet/serve`
+ * (`src/serve/`) and `pplcnet/queue` (`src/queue/`) import from here and nowhere else; the browser's
+ * `pplcnet/web` (`src/web/`) imports `src/core.ts`, the part of it that imports no Node built-in (see
+ * docs/architecture.md; `test/unit/architecture.test.ts` checks it). The adapters are entry points of their
+ * own, not exported from here.
  */
 export * from './builder/architecture.js';
 export * from './builder/pplcnet.js';
@@ -83,14 +86,6 @@ export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
 export { resultRow, errorRow, rowOf, type ClassifiedImage, type ResultRow, type ErrorRow, type Row } from './output-row.js';
 export { answerOf, headWith, type Answer, type OutputHead, type OutputOptions } from './classifier/head.js';
-export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './queue/connection.js';
-export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type QueueStatus, type ExportReport } from './queue/producer.js';
-export { startImageWorker, type ImageWorker, type ImageWorkerOptions } from './queue/worker.js';
-export { jobId, queueKeys, type ImageJobData, type QueueKeys } from './queue/keys.js';
-export { createServeApp, SERVE_DEFAULTS, type ServeApp, type ServeOptions, type NamedClassifier, type ClassifyRow } from './serve/app.js';
-export { startServer, modelServeName, type StartServerOptions, type RunningServer } from './serve/start.js';
-export { Batcher, BatcherFullError, BatcherClosedError, type BatcherOptions } from './serve/batcher.js';
-export { ServeError, STATUS_OF_CODE, toHttpFailure, type HttpFailure } from './serve/errors.js';
 export { checkModelFile, sniffBytes, sniffFile, type FileKind, type ModelFileUse, type SniffedFile } from './util/sniff.js';
 export { shortestFloat32 } from './util/float.js';
 export { listCache, pruneCache, removeFromCache, type CacheItem, type CacheOptions, type PruneOptions, type PrunedItem } from './zoo/inventory.js';

@@ -8,7 +8,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { PplcnetError, invalidOption } from '../errors.js';
+import { PplcnetError, invalidOption } from '../index.js';
 import { type RedisTarget, connectRedis, parseRedisUrl, redactSecret, whenReady } from './connection.js';
 import { DEFAULT_PREFIX, type ImageJobData, type QueueKeys, checkQueueName, jobId, queueKeys } from './keys.js';
 

@@ -6,9 +6,7 @@
 import { hostname } from 'node:os';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
-import { PplcnetError, invalidOption } from '../errors.js';
-import { errorRow, resultRow } from '../output-row.js';
+import { type Classifier, type ClassifierOptions, PplcnetError, createClassifier, errorRow, invalidOption, resultRow } from '../index.js';
 import { type RedisTarget, connectRedis, parseRedisUrl, redactSecret, whenReady } from './connection.js';
 import { DEFAULT_PREFIX, type ImageJobData, STORE_RESULTS_LUA, checkQueueName, queueKeys } from './keys.js';
 import type { QueueTargetOptions } from './producer.js';

@@ -1,7 +1,8 @@
 /** `pplcnet queue add|status|results|retry`: feed and read an image queue on Redis (BullMQ). */
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { type ImageQueue as ImageQueueType, ImageQueue, PplcnetError, type QueueStatus, expandInputs } from '../../index.js';
+import { PplcnetError, expandInputs } from '../../index.js';
+import { type ImageQueue as ImageQueueType, ImageQueue, type QueueStatus } from '../../queue/index.js';
 import type { CliContext } from '../context.js';
 import { addQueueTargetOptions, redisUrl } from '../options.js';
 import { parseInteger, parsePositiveInteger } from '../parse.js';
