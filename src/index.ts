@@ -16,14 +16,13 @@ export * from './metadata.js';
 export { imagenetLabels, parseLabelFile, readLabelFile } from './labels.js';
 export { VERSION } from './version.js';
 export * from './classifier.js';
-export { convertInferenceModel, locateInferenceModel, type InferenceConversion } from './convert/inference-model.js';
-export { interpretProgram, type ProgramReading } from './convert/interpret.js';
+export { convertInferenceModel, type InferenceConversion } from './convert/inference-model.js';
 export { decodeImage, type DecodedImage, type ImageInput } from './image/decode.js';
-export { DECODE_MODES, type DecodeMode, type ShrinkPlan, shrinkPlan } from './image/fast-decode.js';
+export { DECODE_MODES, type DecodeMode } from './image/fast-decode.js';
 export { MAX_PIXELS, SUPPORTED_FORMATS, type DecodeOptions } from './image/limits.js';
 export { expandImageInputs, IMAGE_EXTENSIONS, type ExpandedInputs, type SkippedInput } from './util/inputs.js';
-export { preprocess, resizeAndCrop, normalizeInto } from './image/preprocess.js';
-export { resizeLinear, centerCrop, resizeShortSize, type Image8 } from './image/resize.js';
+export { preprocess } from './image/preprocess.js';
+export type { Image8 } from './image/resize.js';
 export {
   chooseProvider,
   createSession,
@@ -35,18 +34,14 @@ export {
 export { ZOO, findZooEntry, type ZooEntry } from './zoo/registry.js';
 export { resolveModel, pullZooModel, type ModelSource, type ResolvedModel, type ResolveOptions } from './models/resolve.js';
 export { defaultCacheDir } from './zoo/cache.js';
-export { convertPdparams, inferArchitecture, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';
-export { readPdparams, type PdparamsFile, type WeightTensor } from './convert/pdparams.js';
-export { pullModel, removeModel, mirrorUrl, type PullOptions, type PulledModel } from './zoo/pull.js';
-export { loadZoo } from './zoo/registry.js';
-export { listZoo, requireZooEntry, zooModelInfo, zooPath, type ZooListing, type ZooModelInfo } from './zoo/catalog.js';
+export { convertPdparams, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';
+export { pullModel, removeModel, type PullOptions, type PulledModel } from './zoo/pull.js';
+export { listZoo, zooModelInfo, zooPath, type ZooListing, type ZooModelInfo } from './zoo/catalog.js';
 export type { ProgressEvent, ProgressCallback } from './zoo/download.js';
 export { compareModels, type CompareInputDiff, type CompareOptions, type CompareReport } from './compare.js';
-export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
 export {
   benchmarkFolder,
   benchmarkModel,
-  stageStats,
   type BenchSubject,
   type FolderBenchResult,
   type FolderRunOptions,
@@ -56,7 +51,6 @@ export {
   type StageStats,
 } from './bench.js';
 export { onnxruntimeVersion } from './runtime/session.js';
-export { logHistogram, type LogHistogram, type LogHistogramOptions } from './util/histogram.js';
 export {
   benchReportHtml,
   compareReportHtml,
@@ -72,7 +66,6 @@ export {
   type ReportEnvironment,
 } from './report/index.js';
 export {
-  decodeMetadataProps,
   inspectModel,
   type InferenceModelInspection,
   type ModelInspection,
