@@ -78,6 +78,6 @@ export function judge(bytes: Uint8Array, row: MutationRow): { outcome: Outcome; 
     if (!(err instanceof PplcnetError)) throw err;
     return { outcome: row[3] === 'refused' ? 'both-refused' : 'pplcnet-stricter', detail: `${err.code}: ${err.message}` };
   }
-  if (row[3] === 'refused') return { outcome: 'python-refused-pplcnet-accepted', detail: row[4] };
+  if (row[3] === 'refused') return { outcome: 'python-refused-pplcnet-accepted', detail: `accepted (digest ${digest})` };
   return { outcome: digest === row[4] ? 'both-accepted-same' : 'both-accepted-different', detail: digest };
 }

@@ -284,7 +284,10 @@ function reduce(m: Machine, fn: PickleValue, args: PickleValue, fail: Fail): Pic
   const a = args instanceof PyTuple ? args.items : fail('REDUCE arguments are not a tuple');
   switch ((fn as Global).name) {
     case 'reconstruct':
-      // _reconstruct(ndarray, (0,), b'b'): an empty array, filled by BUILD
+      // _reconstruct(ndarray, (0,), b'b'): an empty array, filled by BUILD (numpy refuses other arguments too)
+      if (a.length !== 3 || !isKind(a[0], 'global') || (a[0] as Global).name !== 'ndarray' || !(a[1] instanceof PyTuple) || !(a[2] instanceof Uint8Array || typeof a[2] === 'string')) {
+        return fail('numpy _reconstruct with arguments other than (numpy.ndarray, shape, dtype code)');
+      }
       return { kind: 'ndarray', dtype: '', shape: [], fortran: false, data: new Uint8Array(0), filled: false };
     case 'dtype': {
       const code = a[0];
@@ -331,7 +334,11 @@ function reduce(m: Machine, fn: PickleValue, args: PickleValue, fail: Fail): Pic
 /** ndarray.__setstate__((version, shape, dtype, fortran, data)): checked against the file's size. */
 function buildArray(arr: NdArray, state: PickleValue, fileSize: number, fail: Fail): void {
   const s = state instanceof PyTuple ? state.items : fail('ndarray state is not a tuple');
-  const [, shapeV, dtV, fortranV, rawV] = s;
+  // numpy takes (version, shape, dtype, fortran, data) with version 0 or 1, or the same without the version
+  if (s.length !== 5 && s.length !== 4) fail(`ndarray state of ${s.length} items, expected 5 (or 4)`);
+  if (s.length === 5 && s[0] !== 0 && s[0] !== 1) fail(`ndarray state version ${String(s[0])}, expected 1`);
+  const [shapeV, dtV, fortranV, rawV] = s.slice(s.length - 4);
+  if (typeof fortranV !== 'boolean' && !Number.isSafeInteger(fortranV)) fail(`ndarray Fortran flag is not a boolean`);
   const shape = shapeV instanceof PyTuple ? shapeV.items : fail('ndarray shape is not a tuple');
   if (shape.length > PICKLE_LIMITS.maxDims) fail('ndarray has too many dimensions');
   const dims = shape.map((d) =>

@@ -9,8 +9,8 @@ import { FIXTURES } from '../../fixtures/index.js';
 import { applyMutation, judge, type MutationCorpus, type Outcome, pickleDigest } from '../../pickle-mutations.js';
 import { unpickle } from '../../../src/convert/pickle.js';
 
-const corpus = async (): Promise<{ c: MutationCorpus; base: Uint8Array }> => {
-  const c = JSON.parse(await readFile(join(FIXTURES.pdparams, 'mutations.json'), 'utf8')) as MutationCorpus;
+const corpus = async (file = 'mutations.json'): Promise<{ c: MutationCorpus; base: Uint8Array }> => {
+  const c = JSON.parse(await readFile(join(FIXTURES.pdparams, file), 'utf8')) as MutationCorpus;
   const base = new Uint8Array(await readFile(join(FIXTURES.pdparams, c.base)));
   return { c, base };
 };
@@ -63,17 +63,20 @@ describe('pickle frames', () => {
     assert.throws(() => readPdparams(longer, 'l.pdparams'), (e: unknown) => refusedAsPickle(e) && /unread/.test((e as Error).message));
   });
 
-  test('seeded corpus: no file CPython pickle refuses is accepted, and what both accept reads the same', { timeout: 60_000 }, async () => {
-    const { c, base } = await corpus();
-    const counts: Record<Outcome, number> = { 'both-refused': 0, 'pplcnet-stricter': 0, 'both-accepted-same': 0, 'both-accepted-different': 0, 'python-refused-pplcnet-accepted': 0 };
-    const bad: string[] = [];
-    for (const row of c.mutations) {
-      const { outcome, detail } = judge(applyMutation(base, row[0], row[1], row[2]), row);
-      counts[outcome]++;
-      if (outcome === 'python-refused-pplcnet-accepted' || outcome === 'both-accepted-different') bad.push(`${row.slice(0, 3).join(' ')}: ${outcome} (python: ${row[4]}; pplcnet: ${detail})`);
-    }
-    assert.deepEqual(bad, [], `counts ${JSON.stringify(counts)}`);
-    // the corpus exercises both sides
-    assert.ok(counts['both-refused'] > 100 && counts['both-accepted-same'] > 50, JSON.stringify(counts));
-  });
+  for (const file of ['mutations.json', 'mutations-found.json']) {
+    test(`${file}: no file CPython pickle refuses is accepted, and what both accept reads the same`, { timeout: 60_000 }, async () => {
+      const { c, base } = await corpus(file);
+      const counts: Record<Outcome, number> = { 'both-refused': 0, 'pplcnet-stricter': 0, 'both-accepted-same': 0, 'both-accepted-different': 0, 'python-refused-pplcnet-accepted': 0 };
+      const bad: string[] = [];
+      for (const row of c.mutations) {
+        const { outcome, detail } = judge(applyMutation(base, row[0], row[1], row[2]), row);
+        counts[outcome]++;
+        if (outcome === 'python-refused-pplcnet-accepted' || outcome === 'both-accepted-different') bad.push(`${row.slice(0, 3).join(' ')}: ${outcome} (python: ${row[4]}; pplcnet: ${detail})`);
+      }
+      assert.deepEqual(bad, [], `counts ${JSON.stringify(counts)}`);
+      // the seeded corpus exercises both sides; the found one holds files only Python refused (numpy's checks)
+      if (file === 'mutations.json') assert.ok(counts['both-refused'] > 100 && counts['both-accepted-same'] > 50, JSON.stringify(counts));
+      else assert.equal(counts['both-refused'], c.mutations.length);
+    });
+  }
 });
