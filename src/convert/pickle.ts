@@ -285,8 +285,10 @@ function reduce(m: Machine, fn: PickleValue, args: PickleValue, fail: Fail): Pic
   switch ((fn as Global).name) {
     case 'reconstruct':
       // _reconstruct(ndarray, (0,), b'b'): an empty array, filled by BUILD (numpy refuses other arguments too)
-      if (a.length !== 3 || !isKind(a[0], 'global') || (a[0] as Global).name !== 'ndarray' || !(a[1] instanceof PyTuple) || !(a[2] instanceof Uint8Array || typeof a[2] === 'string')) {
-        return fail('numpy _reconstruct with arguments other than (numpy.ndarray, shape, dtype code)');
+      // numpy writes the dtype code b'b' (a placeholder dtype; BUILD sets the real one)
+      const code = a[2] instanceof Uint8Array ? new TextDecoder('latin1').decode(a[2]) : a[2];
+      if (a.length !== 3 || !isKind(a[0], 'global') || (a[0] as Global).name !== 'ndarray' || !(a[1] instanceof PyTuple) || code !== 'b') {
+        return fail("numpy _reconstruct with arguments other than (numpy.ndarray, shape, b'b')");
       }
       return { kind: 'ndarray', dtype: '', shape: [], fortran: false, data: new Uint8Array(0), filled: false };
     case 'dtype': {
