@@ -185,8 +185,9 @@ export class ImageQueue {
   }
 
   /**
-   * Enqueue images (paths every worker can read; made absolute here) in jobs of `jobSize`. Jobs whose id
-   * (files + model + top-k) was added before are skipped unless `again`.
+   * Enqueue images (paths every worker can read; made absolute here, each file once by its real path) in jobs
+   * of `jobSize`, after checking the model (unless `checkModel: false`). Jobs whose id (files + model + top-k)
+   * was added before are skipped unless `again`.
    */
   async add(files: readonly string[], options: AddOptions): Promise<AddReport> {
     if (!options || typeof options.model !== 'string' || options.model === '') throw invalidOption('model', 'a zoo name or a model path', options?.model, 'type');

@@ -1,7 +1,7 @@
 /**
  * The worker side of the image queue: a BullMQ Worker whose processor classifies a job's images with
  * `createClassifier(...).classifyStream(...)` (each model loaded once per process) and stores one row per
- * image in the queue's results hash, in one atomic script per job.
+ * image (or per bad entry of its file list) in the queue's results hash, in one transaction per job.
  */
 import { hostname } from 'node:os';
 import type { Job, Queue } from 'bullmq';
