@@ -124,7 +124,7 @@ const MAX_BUFFER = 2 ** 32;
 
 /**
  * The most bytes pplcnet reads of an image file at the pixel limit `maxPixels`, before knowing anything of
- * it: uncompressed 16-bit RGBA at the limit plus {@link IMAGE_METADATA_BYTES} (2,211,330,584 bytes at the
+ * it: uncompressed 16-bit RGBA at the limit plus {@link IMAGE_METADATA_BYTES} (2,214,330,376 bytes at the
  * default {@link MAX_PIXELS}), and never more than Node can hold in one buffer.
  */
 export function maxImageFileBytes(maxPixels: number): number {
