@@ -66,7 +66,7 @@ export function queueCommand(ctx: CliContext): Command {
         const text =
           flags.list === '-'
             ? Buffer.from(await readStreamBounded(process.stdin, FILE_LIMITS.list, '--list - (standard input)')).toString('utf8')
-            : await readTextBounded(flags.list, FILE_LIMITS.list, `--list ${flags.list}`);
+            : await readTextBounded(flags.list, FILE_LIMITS.list, `cannot read --list ${flags.list}`);
         for (const line of text.split(/\r?\n/)) if (line.trim() !== '') files.push(line.trim());
       }
       if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${[...images, ...(flags.list ? [flags.list] : [])].join(', ')}`);
