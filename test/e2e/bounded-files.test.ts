@@ -80,6 +80,13 @@ describe('named files are read with a bound (CLI)', () => {
     assert.doesNotMatch(r.stderr, /RangeError|\n\s+at /);
   });
 
+  test('predict - from /dev/zero stops at 256 MiB with exit 1', async (t) => {
+    if (!existsSync('/dev/zero')) return t.skip('no /dev/zero here');
+    const r = await run(['predict', '-m', 'textline', '-'], '/dev/zero');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /standard input: more than 268435456 bytes \(268\.4 MB\), the most pplcnet reads of an image from standard input; stopped reading/);
+  });
+
   test('PPLCNET_REGISTRY=/dev/zero is refused (exit 1), not read', async (t) => {
     if (!existsSync('/dev/zero')) return t.skip('no /dev/zero here');
     const r = await run(['predict', '-m', 'some-model', upright], '/dev/null', { PPLCNET_REGISTRY: '/dev/zero' });
