@@ -10,9 +10,9 @@ import { decodeBmp } from './bmp.js';
 import { type DecodeMode, type ShrinkPlan, decodeMode, resizeTarget, shrinkPlan, withShrinkOnLoad } from './fast-decode.js';
 import { type FileLimit, formatBytes, openRegularFile, readOpenFile } from '../util/fs.js';
 import { type DecodeOptions, type ImageFormat, checkPixels, declaredImage, imageEnd, jpegFrame, lookalike, maxImageFileBytes, pixelLimit, sniffFormat, unsupportedFormat } from './limits.js';
+import type { Image8 } from './resize.js';
 
 export { jpegFrame } from './limits.js';
-import type { Image8 } from './resize.js';
 
 /** An image input: a file path, or encoded bytes. */
 export type ImageInput = string | Uint8Array;

@@ -19,7 +19,7 @@ export const LARGEST_PPLCNET_BYTES = 4 * LARGEST_PPLCNET_PARAMETERS;
 /**
  * The most bytes of a file holding one network (`.onnx`, `.pdiparams`, `inference.json`, `.pdmodel`): the
  * largest PP-LCNet × 1.5 = 54,269,520 bytes. pplcnet's own x2.5 ONNX is 36.1 MB (36.2 MB with BatchNorm
- * kept); the margin leaves room for headers, metadata and a wider classifier (x2.5 up to ~4,700 classes).
+ * kept); the margin leaves room for headers, metadata and a wider classifier (x2.5 with up to ~4,500 classes).
  */
 export const MODEL_FILE_BYTES = Math.ceil(1.5 * LARGEST_PPLCNET_BYTES);
 
@@ -45,7 +45,7 @@ export const STDIN_IMAGE_BYTES = 256 << 20;
 /** Each kind of named file: the most pplcnet reads of it, and what to say when one is larger. */
 export const FILE_LIMITS = Object.freeze({
   /** An `.onnx` model (predict/bench/compare `--model`, `inspect`), and a converted model in the cache. */
-  onnx: { what: 'an ONNX model', maxBytes: MODEL_FILE_BYTES, code: 'E_MODEL', advice: `These are PP-LCNet models and ${x25}: check that this is the model you meant` },
+  onnx: { what: 'an ONNX model', maxBytes: MODEL_FILE_BYTES, code: 'E_MODEL', advice: `pplcnet runs PP-LCNet models, and ${x25}: check that this is the model you meant` },
   /** A `.pdparams` file: {@link PDPARAMS_FILE_BYTES}. */
   pdparams: {
     what: 'a .pdparams file',
