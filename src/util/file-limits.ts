@@ -64,11 +64,11 @@ export const FILE_LIMITS = Object.freeze({
   /** `--labels` / `--class_id_map_file`: 16 MiB, about 100,000 names of 160 characters (ImageNet-1k's file is 22 kB). */
   labels: { what: 'a label file', maxBytes: 16 << 20, advice: 'A label file holds one name per class (ImageNet-1k: 22 kB)' },
   /** `queue add --list`: 64 MiB, about 500,000 paths of 128 characters. */
-  list: { what: 'an image list', maxBytes: 64 << 20, advice: 'Split the list into several files and add each' },
+  list: { what: 'an image list', maxBytes: 64 << 20, advice: 'Split the list into several files and add each', notRegularAdvice: 'save it to a file, or give it on standard input with --list -' },
   /** `$PPLCNET_REGISTRY`: 4 MiB, thousands of model records of under 1 kB each. */
   registry: { what: 'a model registry (PPLCNET_REGISTRY)', maxBytes: 4 << 20, advice: 'A registry is a JSON array of model records of under 1 kB each' },
   /** Small files pplcnet writes itself in its cache (digests, records, locks): 1 MiB. */
-  cacheRecord: { what: 'a cache record', maxBytes: 1 << 20, advice: 'These are under 1 kB: remove the file and run again' },
+  cacheRecord: { what: 'a cache record', maxBytes: 1 << 20, advice: 'These are under 1 kB: remove the file and run again', notRegularAdvice: 'remove it (pplcnet writes a regular file there)' },
   /** `predict -`: one image from standard input, 256 MiB. */
   stdinImage: { what: 'an image from standard input', maxBytes: STDIN_IMAGE_BYTES, advice: "'predict -' reads one image: save larger ones to a file and pass its name" },
 } satisfies Record<string, FileLimit>);

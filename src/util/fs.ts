@@ -17,6 +17,8 @@ export interface FileLimit {
   readonly maxBytes: number;
   /** Why the limit is what it is and what to do, appended to the refusal (`a PP-LCNet x2.5 takes 36.2 MB`). */
   readonly advice: string;
+  /** What to do when the path is no regular file (a FIFO, a device). ['save it to a file first'] */
+  readonly notRegularAdvice?: string;
   /** The error code of a refusal (too large, not a regular file). ['E_IO'] */
   readonly code?: ErrorCode;
   /** The error code of a file that cannot be opened or read (absent, no permission). ['E_IO'] */
@@ -44,7 +46,7 @@ export function tooLarge(name: string, size: number, limit: FileLimit): PplcnetE
 function notRegular(name: string, st: Stats, limit: FileLimit): PplcnetError {
   return new PplcnetError(
     limit.code ?? 'E_IO',
-    `${name}: is ${fileTypeName(st)}, not a regular file; pplcnet reads ${limit.what} from a regular file only (a pipe or device could block or never end): save it to a file first`,
+    `${name}: is ${fileTypeName(st)}, not a regular file; pplcnet reads ${limit.what} from a regular file only (a pipe or device could block or never end): ${limit.notRegularAdvice ?? 'save it to a file first'}`,
   );
 }
 

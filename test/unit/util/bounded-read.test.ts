@@ -18,6 +18,7 @@ import { readLabelFile } from '../../../src/labels.js';
 import { inspectModel } from '../../../src/inspect.js';
 import { resolveModel } from '../../../src/models/resolve.js';
 import { createSession } from '../../../src/runtime/session.js';
+import { acquireLock } from '../../../src/zoo/lock.js';
 import { loadZoo } from '../../../src/zoo/registry.js';
 import {
   ARCHIVE_FILE_BYTES,
@@ -163,5 +164,11 @@ describe('every named file goes through the rule (library)', () => {
     const p = fifo(join(tmp.path, 'registry.fifo'));
     if (!p) return t.skip('no mkfifo here');
     assert.throws(() => loadZoo({ PPLCNET_REGISTRY: p }), refused('E_IO', /registry\.fifo: is a FIFO/));
+  });
+
+  test('a FIFO where a pull lock should be is an error naming it, not a wait or a busy loop', async (t) => {
+    const p = fifo(join(tmp.path, '.lock'));
+    if (!p) return t.skip('no mkfifo here');
+    await assert.rejects(acquireLock(p, { waitMs: 2000 }), refused('E_IO', /\.lock: is a FIFO \(named pipe\), not a regular file; pplcnet reads a cache record from a regular file only .*: remove it/));
   });
 });
