@@ -142,7 +142,19 @@ export interface DeclaredImage {
 
 const u32be = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
-/** A PNG's IHDR: samples of `bitDepth` bits, 1–4 channels a pixel by colour type; a filter byte per row. */
+/** The frames an animated PNG declares (its `acTL` chunk, before the image data), 1 for a still PNG. */
+function pngFrames(b: Uint8Array): number {
+  for (let at = 8; at + 12 <= b.length; at += 12 + u32be(b, at)) {
+    if (ascii(b, at + 4, 'IDAT')) return 1;
+    if (ascii(b, at + 4, 'acTL') && at + 12 <= b.length) return Math.max(1, u32be(b, at + 8));
+  }
+  return 1;
+}
+
+/**
+ * A PNG's IHDR: samples of `bitDepth` bits, 1–4 channels a pixel by colour type, a filter byte per row; as many
+ * times as an animated PNG declares frames.
+ */
 function pngDeclared(b: Uint8Array): DeclaredImage | undefined {
   if (b.length < 29 || !ascii(b, 12, 'IHDR')) return undefined;
   const width = u32be(b, 16);
@@ -150,7 +162,7 @@ function pngDeclared(b: Uint8Array): DeclaredImage | undefined {
   const channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[b[25]!] ?? 4;
   const rowBytes = Math.ceil((width * channels * Math.max(1, b[24]!)) / 8);
   // ×1.25: interlacing's extra filter bytes, zlib's stored blocks and small IDAT chunks, generously
-  return { format: 'PNG', width, height, maxBytes: Math.ceil(height * (1 + rowBytes) * 1.25) + IMAGE_METADATA_BYTES };
+  return { format: 'PNG', width, height, maxBytes: Math.ceil(height * (1 + rowBytes) * 1.25 * pngFrames(b)) + IMAGE_METADATA_BYTES };
 }
 
 /** A JPEG's frame header (SOFn): its size and number of colour components; undefined when none is found in `b`. */

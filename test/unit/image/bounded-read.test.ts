@@ -59,6 +59,13 @@ describe('image files: bounded before they are read', () => {
   test('declaredImage reads PNG, JPEG and BMP headers; other formats have no declared bound', async () => {
     const png = await sharp({ create: { width: 7, height: 5, channels: 4, background: '#123' } }).png().toBuffer();
     assert.deepEqual(declaredImage(png, 'png'), { format: 'PNG', width: 7, height: 5, maxBytes: Math.ceil(5 * (1 + 28) * 1.25) + IMAGE_METADATA_BYTES });
+    // an animated PNG: as many frames as its acTL chunk (after IHDR, before the data) declares
+    const acTL = Buffer.alloc(20);
+    acTL.writeUInt32BE(8, 0);
+    acTL.write('acTL', 4, 'latin1');
+    acTL.writeUInt32BE(40, 8); // frames
+    const apng = Buffer.concat([png.subarray(0, 33), acTL, png.subarray(33)]);
+    assert.equal(declaredImage(apng, 'png')!.maxBytes, Math.ceil(5 * (1 + 28) * 1.25 * 40) + IMAGE_METADATA_BYTES);
     const jpeg = await readFile(join(FIXTURES.preprocess, 'photo_299x401.jpg'));
     assert.deepEqual(declaredImage(jpeg, 'jpeg'), { format: 'JPEG', width: 299, height: 401, maxBytes: 299 * 401 * 3 * 4 + IMAGE_METADATA_BYTES });
     const bmp = await readFile(join(FIXTURES.preprocess, 'bitmap_123x97.bmp'));
