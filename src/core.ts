@@ -11,5 +11,6 @@ export { type TopClass, type Timings, asProbabilities, overThreshold, softmaxRow
 export { answerOf, headScores, headWith, modelHead, outputOptions, type Answer, type OutputHead, type OutputOptions } from './classifier/head.js';
 export { type AttributeResult, paddleClasAttributes } from './classifier/attributes.js';
 export { errorRow, resultRow, roundTimings, rowOf, type ClassifiedImage, type ErrorRow, type ResultRow, type Row } from './output-row.js';
+export { imageHeaderSize } from './image/header.js';
 export { toTensor } from './image/pipeline.js';
 export type { Image8 } from './image/resize.js';

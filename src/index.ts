@@ -19,7 +19,7 @@ export * from './classifier.js';
 export { convertInferenceModel, type InferenceConversion } from './convert/inference-model.js';
 export { decodeImage, type DecodedImage, type ImageInput } from './image/decode.js';
 export { DECODE_MODES, type DecodeMode } from './image/fast-decode.js';
-export { MAX_PIXELS, SUPPORTED_FORMATS, type DecodeOptions } from './image/limits.js';
+export { IMAGE_METADATA_BYTES, MAX_PIXELS, SUPPORTED_FORMATS, maxImageFileBytes, type DecodeOptions } from './image/limits.js';
 export { expandImageInputs, IMAGE_EXTENSIONS, type ExpandedInputs, type SkippedInput } from './util/inputs.js';
 export { preprocess } from './image/preprocess.js';
 export type { Image8 } from './image/resize.js';
@@ -73,12 +73,34 @@ export {
   type PdparamsInspection,
 } from './inspect.js';
 export { expandInputs } from './util/inputs.js';
-export { checkOutputPath, formatBytes, onnxNameFor, writeFileAtomic, type WriteOptions } from './util/fs.js';
+export {
+  checkOutputPath,
+  formatBytes,
+  onnxNameFor,
+  openRegularFile,
+  readFileBounded,
+  readStreamBounded,
+  readTextBounded,
+  writeFileAtomic,
+  type FileLimit,
+  type WriteOptions,
+} from './util/fs.js';
+export {
+  ARCHIVE_FILE_BYTES,
+  CONFIG_FILE_BYTES,
+  FILE_LIMITS,
+  LARGEST_PPLCNET_BYTES,
+  LARGEST_PPLCNET_PARAMETERS,
+  MODEL_FILE_BYTES,
+  PDPARAMS_FILE_BYTES,
+  STDIN_IMAGE_BYTES,
+} from './util/file-limits.js';
 export { encodeNpyFloat32 } from './util/npy.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
 export { resultRow, errorRow, rowOf, type ClassifiedImage, type ResultRow, type ErrorRow, type Row } from './output-row.js';
 export { answerOf, headWith, type Answer, type OutputHead, type OutputOptions } from './classifier/head.js';
+export { checkModelArgument, nearestZooNames } from './models/check.js';
 export { checkModelFile, sniffBytes, sniffFile, type FileKind, type ModelFileUse, type SniffedFile } from './util/sniff.js';
 export { shortestFloat32 } from './util/float.js';
 export { listCache, pruneCache, removeFromCache, type CacheItem, type CacheOptions, type PruneOptions, type PrunedItem } from './zoo/inventory.js';
