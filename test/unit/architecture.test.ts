@@ -31,6 +31,7 @@ const SERVE_PENDING: readonly string[] = [
   'errors.ts',
   'output-row.ts',
   'version.ts',
+  'image/header.ts',
   'image/preprocess.ts',
   'models/resolve.ts',
   'web-export/index.ts',
