@@ -12,6 +12,7 @@ import { PplcnetError, invalidOption } from '../errors.js';
 import { imagenetLabels } from '../labels.js';
 import { parseMetadata } from '../metadata.js';
 import { readMetadataProps } from '../onnx/metadata-props.js';
+import { type WeightStorage, storeWeights } from '../onnx/weight-storage.js';
 import { type ResolveOptions, resolveModel } from '../models/resolve.js';
 import { pageHtml } from './page-html.js';
 
@@ -29,6 +30,11 @@ export interface ExportWebOptions extends ResolveOptions {
   webgpu?: boolean;
   /** The page's heading. [the model's name] */
   title?: string;
+  /**
+   * How the site's model stores its weights (see `storeWeights`): a zoo or Paddle model is converted (and
+   * cached) that way, an fp32 `.onnx` is stored that way. ['fp32': as the model is]
+   */
+  weightStorage?: WeightStorage;
 }
 
 export interface ExportedFile {
@@ -148,7 +154,9 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
   if (!options.force && !(await isEmptyOrMissing(outDir))) {
     throw new PplcnetError('E_IO', `${options.outDir}: the folder exists and is not empty; choose another or pass --force to replace it`);
   }
-  const resolved = await resolveModel(options.model, options);
+  const weights = options.weightStorage ?? 'fp32';
+  const given = await resolveModel(options.model, weights === 'fp32' ? options : { ...options, build: { ...options.build, weightStorage: weights } });
+  const resolved = weights === 'fp32' ? given : { ...given, bytes: storeWeights(given.bytes, weights, { where: given.path ?? given.name }).bytes };
   const metadata = parseMetadata(readMetadataProps(resolved.bytes, resolved.path ?? resolved.name));
   const name = metadata.name ?? resolved.name;
   const classNum = (metadata.architecture as { classNum?: unknown } | undefined)?.classNum;

@@ -1,8 +1,8 @@
 /** `pplcnet export-web`: a static site that classifies images in the browser with a model. */
 import { Command } from 'commander';
-import { PplcnetError, exportWebSite, formatBytes } from '../../index.js';
+import { PplcnetError, type WeightStorage, exportWebSite, formatBytes } from '../../index.js';
 import type { CliContext } from '../context.js';
-import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom, weightsOption } from '../options.js';
 
 interface ExportWebFlags extends ModelSourceFlags {
   model?: string;
@@ -11,6 +11,7 @@ interface ExportWebFlags extends ModelSourceFlags {
   webgpu: boolean;
   title?: string;
   json: boolean;
+  weights: WeightStorage;
 }
 
 export function exportWebCommand(ctx: CliContext): Command {
@@ -22,7 +23,7 @@ export function exportWebCommand(ctx: CliContext): Command {
     .option('--webgpu', "ship onnxruntime-web's WebGPU build too (?backend=webgpu; 28 MB of .wasm instead of 14 MB)", false)
     .option('--title <text>', "the page's heading (default: the model's name)")
     .option('--json', 'print the summary as JSON', false);
-  addModelSourceOptions(cmd);
+  addModelSourceOptions(cmd).addOption(weightsOption());
   return cmd.action(async (flags: ExportWebFlags) => {
     const model = flags.model ?? process.env.PPLCNET_MODEL;
     if (!model) throw new PplcnetError('E_MODEL', 'no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori, or set PPLCNET_MODEL');
@@ -31,6 +32,7 @@ export function exportWebCommand(ctx: CliContext): Command {
       outDir: flags.output,
       force: flags.force,
       webgpu: flags.webgpu,
+      weightStorage: flags.weights,
       ...(flags.title ? { title: flags.title } : {}),
       ...modelSourceOptionsFrom(flags, ctx),
     });
