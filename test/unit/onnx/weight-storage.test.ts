@@ -3,6 +3,7 @@
  * fixture images, and against onnxruntime's optimized graph (every restoring node folded away at load).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -172,6 +173,41 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
           assert.deepEqual(got.ops, fp32.ops, `${name} ${s} at ${level}`);
           assert.ok(!got.ops.includes('Cast') && !got.types.has(onnx.TensorProto.DataType.INT8) && !got.types.has(onnx.TensorProto.DataType.FLOAT16), `${name} ${s} at ${level}`);
         }
+      }
+    }
+  });
+
+  test('onnxruntime-web runs no restoring node either: the nodes its profiler times are the fp32 model\'s', async () => {
+    // onnxruntime-web cannot write its optimized model outside its in-memory file system, so its profile (printed
+    // on stdout under Node) is read instead: every node one run executed, with its op
+    const script = `import * as ort from 'onnxruntime-web';
+      import { readFileSync } from 'node:fs';
+      ort.env.wasm.numThreads = 1;
+      const [file, h, w] = process.argv.slice(1);
+      const s = await ort.InferenceSession.create(readFileSync(file), { enableProfiling: true, logSeverityLevel: 3 });
+      await s.run({ image: new ort.Tensor('float32', new Float32Array(3 * h * w).fill(0.5), [1, 3, +h, +w]) });
+      s.endProfiling();`;
+    const executed = async (name: string, bytes: Uint8Array, size: readonly [number, number]): Promise<string[]> => {
+      const file = join(dir.path, `${name}.web.onnx`);
+      await writeFileAtomic(file, bytes);
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, file, String(size[0]), String(size[1])], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, r.stderr);
+      const nodes = [...r.stdout.matchAll(/\{"cat" : "Node".*$/gm)].map((m) => {
+        const name = /"name" :"([^"]+)_kernel_time"/.exec(m[0])?.[1] ?? '';
+        const op = /"op_name" : "([^"]+)"/.exec(m[0])?.[1] ?? '';
+        // nodes the optimizer made (HardSwish split into HardSigmoid and Mul) are named by op and index: the
+        // index moves with the nodes added before them, so only the op is compared
+        return `${op} ${/^[A-Za-z]+_\d+$/.test(name) ? '(made by the optimizer)' : name}`;
+      });
+      assert.ok(nodes.length > 30, `${name}: ${nodes.length} nodes in the profile`);
+      return nodes.sort();
+    };
+    for (const [name, size] of [['textline', [80, 160]], ['x1_0', [224, 224]]] as const) {
+      const fp32 = await executed(name, models.get(name)!, size);
+      for (const s of name === 'textline' ? ['fp16', 'int8'] : ['int8']) {
+        const got = await executed(`${name}.${s}`, stored.get(`${name}.${s}`)!, size);
+        assert.deepEqual(got, fp32, `${name} ${s}`);
+        assert.ok(!got.some((n) => /^Cast |\.(cast|dequantize)$/.test(n)), `${name} ${s}`);
       }
     }
   });
