@@ -12,6 +12,7 @@ interface ExportWebFlags extends ModelSourceFlags {
   title?: string;
   json: boolean;
   weights: WeightStorage;
+  precompress: boolean;
 }
 
 export function exportWebCommand(ctx: CliContext): Command {
@@ -22,7 +23,8 @@ export function exportWebCommand(ctx: CliContext): Command {
     .option('--force', 'replace a non-empty output folder', false)
     .option('--webgpu', "ship onnxruntime-web's WebGPU build too (?backend=webgpu; 28 MB of .wasm instead of 14 MB)", false)
     .option('--title <text>', "the page's heading (default: the model's name)")
-    .option('--json', 'print the summary as JSON', false);
+    .option('--json', 'print the summary as JSON', false)
+    .option('--no-precompress', 'no .br/.gz copies of the large files');
   addModelSourceOptions(cmd).addOption(weightsOption());
   return cmd.action(async (flags: ExportWebFlags) => {
     const model = flags.model ?? process.env.PPLCNET_MODEL;
@@ -33,6 +35,7 @@ export function exportWebCommand(ctx: CliContext): Command {
       force: flags.force,
       webgpu: flags.webgpu,
       weightStorage: flags.weights,
+      precompress: flags.precompress,
       ...(flags.title ? { title: flags.title } : {}),
       ...modelSourceOptionsFrom(flags, ctx),
     });
@@ -41,7 +44,7 @@ export function exportWebCommand(ctx: CliContext): Command {
       return;
     }
     ctx.stdout(`${r.outDir}: ${r.model}, ${r.files.length} files\n`);
-    ctx.stdout(`  script ${formatBytes(r.scriptBytes)} (minified, without onnxruntime-web), model ${formatBytes(r.modelBytes)}, onnxruntime-web ${formatBytes(r.runtimeBytes)}\n`);
+    ctx.stdout(`  script ${formatBytes(r.scriptBytes)} (minified, without onnxruntime-web), model ${formatBytes(r.modelBytes)}, onnxruntime-web ${formatBytes(r.runtimeBytes)}${r.brotliBytes ? `; ${formatBytes(r.brotliBytes)} with the .br copies` : ''}\n`);
     ctx.stdout(`serve it with any static file server, e.g.  python3 -m http.server -d ${flags.output} 8000\n`);
     ctx.stdout('threads need the COOP/COEP headers in its _headers file (see its README.txt)\n');
   });

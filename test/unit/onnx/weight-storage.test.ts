@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ort from 'onnxruntime-node';
@@ -294,8 +295,30 @@ describe('the zoo cache and export-web keep one converted model per storage', ()
     assert.equal(fromZoo.modelBytes, zooModel.length);
     const fp32 = join(dir.path, 'textline.onnx');
     await writeFileAtomic(fp32, (await convertInferenceModel(FIXTURES.textlineModel)).bytes);
-    const fromFile = await exportWebSite({ model: fp32, outDir: join(dir.path, 'site2'), cacheDir, weightStorage: 'int8' });
+    const fromFile = await exportWebSite({ model: fp32, outDir: join(dir.path, 'site2'), cacheDir, weightStorage: 'int8', precompress: false });
+    assert.ok(!fromFile.files.some((f) => /\.(br|gz)$/.test(f.path)) && fromFile.brotliBytes === 0);
     assert.equal(recordedStorage(readMetadataProps(new Uint8Array(readFileSync(join(fromFile.outDir, 'model.onnx'))))), 'int8');
     assert.ok(fromFile.modelBytes < 0.4 * readFileSync(fp32).length);
+  });
+
+  test('export-web writes .br and .gz copies that decompress to the originals, and _headers for each', async () => {
+    const site = join(dir.path, 'site1');
+    const files = readdirSync(site, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(site.length + 1)).sort();
+    const originals = files.filter((f) => !/\.(br|gz)$/.test(f) && !['_headers', 'README.txt'].includes(f) && readFileSync(join(site, f)).length >= 1024);
+    assert.ok(originals.includes('model.onnx') && originals.includes('ort/ort-wasm-simd-threaded.wasm') && originals.includes('app.js'), originals.join(', '));
+    const headers = readFileSync(join(site, '_headers'), 'utf8');
+    assert.match(headers, /^\/\*\n {2}Cross-Origin-Opener-Policy: same-origin\n {2}Cross-Origin-Embedder-Policy: require-corp\n/);
+    for (const f of originals) {
+      const original = readFileSync(join(site, f));
+      for (const [ext, decode, encoding] of [['br', brotliDecompressSync, 'br'], ['gz', gunzipSync, 'gzip']] as const) {
+        const copy = readFileSync(join(site, `${f}.${ext}`));
+        assert.ok(copy.length < original.length, `${f}.${ext}`);
+        assert.ok(decode(copy).equals(original), `${f}.${ext} decompresses to ${f}`);
+        assert.ok(headers.includes(`/${f}.${ext}\n  Content-Encoding: ${encoding}\n  Content-Type: `), `_headers lists /${f}.${ext}`);
+      }
+    }
+    assert.match(headers, /\/ort\/ort-wasm-simd-threaded\.wasm\.br\n {2}Content-Encoding: br\n {2}Content-Type: application\/wasm\n/);
+    const wasm = readFileSync(join(site, 'ort/ort-wasm-simd-threaded.wasm.br')).length;
+    assert.ok(wasm < 0.25 * readFileSync(join(site, 'ort/ort-wasm-simd-threaded.wasm')).length, `wasm.br ${wasm}`);
   });
 });
