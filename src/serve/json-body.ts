@@ -1,0 +1,220 @@
+/**
+ * A JSON reader for request bodies with a structure bound: nesting depth, keys per object, string length and
+ * the number of arrays and objects are capped, and the reader hands the event loop back every slice of
+ * bytes, so a hostile body (10 MB of `[`, a million keys) is refused early while health checks keep being
+ * answered. `JSON.parse` can neither bound the structure nor yield, hence this reader of our own; it works
+ * on the bytes (no decoding of the whole body) and builds objects without a prototype (`__proto__` is a key
+ * like any other).
+ */
+import { ServeError } from './errors.js';
+
+export interface JsonBounds {
+  /** Deepest nesting of arrays and objects (the body's top-level value is depth 1). */
+  readonly maxDepth: number;
+  /** Most keys in one object. [64] */
+  readonly maxKeys?: number;
+  /** Longest string, in bytes. [4096] */
+  readonly maxStringBytes?: number;
+  /** Most arrays and objects in the whole body. */
+  readonly maxContainers: number;
+  /** Bytes read between two turns of the event loop. [65536] */
+  readonly sliceBytes?: number;
+  /** What the body is, for messages. ['the JSON body'] */
+  readonly what?: string;
+  /** Why the depth is bounded, appended to its message. */
+  readonly depthReason?: string;
+}
+
+type Container = { kind: 'array'; value: unknown[] } | { kind: 'object'; value: Record<string, unknown>; key: string | undefined; keys: number };
+
+const enum Expect {
+  Value,
+  ValueOrEnd,
+  KeyOrEnd,
+  Key,
+  CommaOrEnd,
+  Done,
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+class Reader {
+  i = 0;
+  containers = 0;
+  readonly stack: Container[] = [];
+  constructor(
+    readonly b: Buffer,
+    readonly bounds: Required<Omit<JsonBounds, 'depthReason'>> & { depthReason?: string },
+  ) {}
+
+  fail(what: string): never {
+    throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} is not valid JSON: ${what} at byte ${this.i}`);
+  }
+
+  skipSpace(): void {
+    const b = this.b;
+    let i = this.i;
+    while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+    this.i = i;
+  }
+
+  open(kind: 'array' | 'object'): void {
+    const depth = this.stack.length + 1;
+    if (depth > this.bounds.maxDepth) {
+      throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} nests arrays and objects ${depth} deep at byte ${this.i}; at most ${this.bounds.maxDepth}${this.bounds.depthReason ? ` (${this.bounds.depthReason})` : ''}`);
+    }
+    if (++this.containers > this.bounds.maxContainers) {
+      throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} holds more than ${this.bounds.maxContainers} arrays and objects (at byte ${this.i}); a request for this model needs fewer`);
+    }
+    this.stack.push(kind === 'array' ? { kind, value: [] } : { kind, value: Object.create(null) as Record<string, unknown>, key: undefined, keys: 0 });
+    this.i++;
+  }
+
+  string(): string {
+    const b = this.b;
+    const start = this.i;
+    let i = start + 1;
+    let escaped = false;
+    while (i < b.length && b[i] !== 0x22) {
+      const c = b[i]!;
+      if (c < 0x20) this.fail('a control character inside a string');
+      if (c === 0x5c) {
+        escaped = true;
+        i++;
+      }
+      i++;
+      if (i - start > this.bounds.maxStringBytes) {
+        throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} holds a string longer than ${this.bounds.maxStringBytes} bytes at byte ${start}`);
+      }
+    }
+    if (i >= b.length) this.fail('a string without its closing quote');
+    this.i = i + 1;
+    if (!escaped) return b.toString('utf8', start + 1, i);
+    try {
+      return JSON.parse(b.toString('utf8', start, i + 1)) as string;
+    } catch {
+      this.i = start;
+      return this.fail('a bad escape in a string');
+    }
+  }
+
+  number(): number {
+    const b = this.b;
+    const start = this.i;
+    let i = start;
+    if (b[i] === 0x2d) i++;
+    if (b[i] === 0x30) i++;
+    else if (b[i]! >= 0x31 && b[i]! <= 0x39) while (isDigit(b[i]!)) i++;
+    else this.fail('a number without digits');
+    if (b[i] === 0x2e) {
+      i++;
+      if (!isDigit(b[i]!)) this.fail('a number without digits after its point');
+      while (isDigit(b[i]!)) i++;
+    }
+    if (b[i] === 0x65 || b[i] === 0x45) {
+      i++;
+      if (b[i] === 0x2b || b[i] === 0x2d) i++;
+      if (!isDigit(b[i]!)) this.fail('a number without digits in its exponent');
+      while (isDigit(b[i]!)) i++;
+    }
+    this.i = i;
+    return Number(b.toString('latin1', start, i));
+  }
+
+  literal(): boolean | null {
+    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (this.b.toString('latin1', this.i, this.i + word.length) === word) {
+        this.i += word.length;
+        return value;
+      }
+    }
+    return this.fail(`an unexpected ${this.i < this.b.length ? `character ${JSON.stringify(String.fromCharCode(this.b[this.i]!))}` : 'end'}`);
+  }
+
+  /** Read one scalar, or open a container; returns the state to go on with. */
+  value(attach: (v: unknown) => Expect): Expect {
+    if (this.i >= this.b.length) this.fail('an unexpected end');
+    const c = this.b[this.i]!;
+    if (c === 0x5b) {
+      this.open('array');
+      return Expect.ValueOrEnd;
+    }
+    if (c === 0x7b) {
+      this.open('object');
+      return Expect.KeyOrEnd;
+    }
+    if (c === 0x22) return attach(this.string());
+    if (c === 0x2d || isDigit(c)) return attach(this.number());
+    return attach(this.literal());
+  }
+}
+
+/**
+ * Parse `body` as JSON within `bounds`, yielding to the event loop between slices. Throws an E_BAD_REQUEST
+ * ServeError naming the byte where the body breaks a rule.
+ */
+export async function parseJsonBounded(body: Buffer, bounds: JsonBounds): Promise<unknown> {
+  const r = new Reader(body, { maxKeys: 64, maxStringBytes: 4096, sliceBytes: 65536, what: 'the JSON body', ...bounds });
+  let root: unknown;
+  const attach = (v: unknown): Expect => {
+    const top = r.stack.at(-1);
+    if (!top) {
+      root = v;
+      return Expect.Done;
+    }
+    if (top.kind === 'array') top.value.push(v);
+    else top.value[top.key!] = v;
+    return Expect.CommaOrEnd;
+  };
+  const close = (): Expect => {
+    r.i++;
+    return attach(r.stack.pop()!.value);
+  };
+  let state: Expect = Expect.Value;
+  let next = r.bounds.sliceBytes;
+  while (state !== Expect.Done) {
+    if (r.i >= next) {
+      await turn();
+      next = r.i + r.bounds.sliceBytes;
+    }
+    r.skipSpace();
+    const c = r.b[r.i];
+    const top = r.stack.at(-1);
+    switch (state) {
+      case Expect.ValueOrEnd:
+        state = c === 0x5d ? close() : r.value(attach);
+        break;
+      case Expect.Value:
+        state = r.value(attach);
+        break;
+      case Expect.KeyOrEnd:
+      case Expect.Key: {
+        if (state === Expect.KeyOrEnd && c === 0x7d) {
+          state = close();
+          break;
+        }
+        if (c !== 0x22) r.fail('a key expected');
+        const o = top as Extract<Container, { kind: 'object' }>;
+        if (++o.keys > r.bounds.maxKeys) throw new ServeError('E_BAD_REQUEST', `${r.bounds.what} has an object of more than ${r.bounds.maxKeys} keys (at byte ${r.i})`);
+        o.key = r.string();
+        r.skipSpace();
+        if (r.b[r.i] !== 0x3a) r.fail("a ':' expected");
+        r.i++;
+        state = Expect.Value;
+        break;
+      }
+      case Expect.CommaOrEnd:
+        if (c === 0x2c) {
+          r.i++;
+          state = top!.kind === 'array' ? Expect.Value : Expect.Key;
+        } else if ((c === 0x5d && top!.kind === 'array') || (c === 0x7d && top!.kind === 'object')) state = close();
+        else r.fail(`a ',' or '${top!.kind === 'array' ? ']' : '}'}' expected`);
+        break;
+    }
+  }
+  r.skipSpace();
+  if (r.i !== r.b.length) r.fail('data after the end of the JSON value');
+  return root;
+}
