@@ -136,7 +136,7 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
     bodyLimit: limits.bodyLimit,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16 * 1024 },
     frameworkErrors: frameworkErrors(log),
     clientErrorHandler,
     schemaErrorFormatter,

@@ -33,18 +33,16 @@ export interface ServeContext {
 /** The model served under `name` or one of its aliases; 404 naming what is loaded otherwise. */
 export function findModel(ctx: ServeContext, name: string): ServedModel {
   const m = ctx.models.get(name) ?? ctx.models.get(ctx.aliases.get(name) ?? '');
-  if (!m) throw new ServeError('E_NOT_FOUND', `model '${name}' is not loaded; loaded: ${[...ctx.models.keys()].join(', ')}`);
+  if (!m) {
+    const shown = name.length > 200 ? `${name.slice(0, 200)}… (${name.length} characters)` : name;
+    throw new ServeError('E_NOT_FOUND', `model '${shown}' is not loaded; loaded: ${[...ctx.models.keys()].join(', ')}`);
+  }
   return m;
-}
-
-/** Route options every plugin sets: which bodies a route takes (checked before the body is read). */
-export interface RouteBody {
-  /** `image`: image bytes or multipart/form-data; `json`: application/json; absent: no body. */
-  readonly accepts?: 'image' | 'json';
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
+    /** The bodies a route takes, checked before one is read: image bytes or multipart/form-data, or application/json. */
     accepts?: 'image' | 'json';
   }
   interface FastifyRequest {

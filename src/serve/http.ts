@@ -33,10 +33,22 @@ function isV2(url: string): boolean {
 
 /** Answer a failure in the route's shape: `{error: {code, message}}`, or `{error: message}` on /v2. */
 export function sendFailure(req: FastifyRequest, reply: FastifyReply, err: unknown, log: (line: string) => void): FastifyReply {
-  const f = toHttpFailure(err);
+  const f = toHttpFailure(tooLarge(req, err) ?? err);
   if (f.internal) log(`error: ${req.method} ${shownUrl(req.url)}: ${(err as Error)?.stack ?? String(err)}`);
   reply.code(f.status).headers(f.headers);
   return reply.send(isV2(req.url) ? { error: f.message } : { error: { code: f.code, message: f.message } });
+}
+
+/** fastify's body-limit errors, said with the limit and the option that sets it. */
+function tooLarge(req: FastifyRequest, err: unknown): ServeError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  const limit = req.routeOptions.bodyLimit;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const why = isV2(req.url) ? "--max-batch rows of the model's input in JSON, within --body-limit" : '--body-limit';
+    return new ServeError('E_TOO_LARGE', `the request body is over ${limit} bytes, the most this route takes (${why})`);
+  }
+  if (code === 'FST_REQ_FILE_TOO_LARGE') return new ServeError('E_TOO_LARGE', `a file of the upload is over ${limit} bytes (--body-limit)`);
+  return undefined;
 }
 
 /** A request fastify's router could not take (a bad percent-encoding): 400 in the project's shape. */

@@ -3,8 +3,8 @@
  * the number of arrays and objects are capped, and the reader hands the event loop back every slice of
  * bytes, so a hostile body (10 MB of `[`, a million keys) is refused early while health checks keep being
  * answered. `JSON.parse` can neither bound the structure nor yield, hence this reader of our own; it works
- * on the bytes (no decoding of the whole body) and builds objects without a prototype (`__proto__` is a key
- * like any other).
+ * on the bytes, builds objects without a prototype (`__proto__` is a key like any other), and gives a
+ * long array of numbers only as a Float64Array.
  */
 import { ServeError } from './errors.js';
 
@@ -17,6 +17,8 @@ export interface JsonBounds {
   readonly maxStringBytes?: number;
   /** Most arrays and objects in the whole body. */
   readonly maxContainers: number;
+  /** Most numbers in the whole body. [no bound] */
+  readonly maxNumbers?: number;
   /** Bytes read between two turns of the event loop. [65536] */
   readonly sliceBytes?: number;
   /** What the body is, for messages. ['the JSON body'] */
@@ -25,7 +27,50 @@ export interface JsonBounds {
   readonly depthReason?: string;
 }
 
-type Container = { kind: 'array'; value: unknown[] } | { kind: 'object'; value: Record<string, unknown>; key: string | undefined; keys: number };
+/**
+ * A long array of numbers only (a tensor's row) moves into a Float64Array once it holds TYPED_AFTER of them:
+ * no JavaScript array of a million numbers to grow and copy. It becomes a JavaScript array again at its first
+ * other element; short arrays (a shape) stay JavaScript arrays.
+ */
+const TYPED_AFTER = 256;
+
+interface ArrayFrame {
+  kind: 'array';
+  value: unknown[];
+  numbers: Float64Array | undefined;
+  count: number;
+  onlyNumbers: boolean;
+}
+type Container = ArrayFrame | { kind: 'object'; value: Record<string, unknown>; key: string | undefined; keys: number };
+
+function pushToArray(a: ArrayFrame, v: unknown): void {
+  if (a.numbers) {
+    if (typeof v === 'number') {
+      if (a.count === a.numbers.length) {
+        const grown = new Float64Array(a.numbers.length * 2);
+        grown.set(a.numbers);
+        a.numbers = grown;
+      }
+      a.numbers[a.count++] = v;
+      return;
+    }
+    a.value = Array.from(a.numbers.subarray(0, a.count));
+    a.numbers = undefined;
+  }
+  a.value.push(v);
+  if (typeof v !== 'number') a.onlyNumbers = false;
+  else if (a.onlyNumbers && a.value.length === TYPED_AFTER) {
+    a.numbers = new Float64Array(4 * TYPED_AFTER);
+    a.numbers.set(a.value as number[]);
+    a.count = TYPED_AFTER;
+    a.value = [];
+  }
+}
+
+/** A closed array: its elements, or its numbers as a Float64Array. */
+function arrayValue(a: ArrayFrame): unknown {
+  return a.numbers ? a.numbers.subarray(0, a.count) : a.value;
+}
 
 const enum Expect {
   Value,
@@ -43,11 +88,27 @@ const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 class Reader {
   i = 0;
   containers = 0;
+  numbers = 0;
   readonly stack: Container[] = [];
+  /**
+   * A window of the body as a one-byte string, for numbers: a substring is cheaper than a string made from
+   * bytes for each number, and decoding a window at a time keeps each turn short.
+   */
+  text = '';
+  textStart = 0;
   constructor(
     readonly b: Buffer,
     readonly bounds: Required<Omit<JsonBounds, 'depthReason'>> & { depthReason?: string },
   ) {}
+
+  /** The body's bytes [start, end) as text. */
+  slice(start: number, end: number): string {
+    if (start < this.textStart || end > this.textStart + this.text.length) {
+      this.textStart = start;
+      this.text = this.b.toString('latin1', start, Math.max(end, Math.min(this.b.length, start + this.bounds.sliceBytes)));
+    }
+    return this.text.slice(start - this.textStart, end - this.textStart);
+  }
 
   fail(what: string): never {
     throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} is not valid JSON: ${what} at byte ${this.i}`);
@@ -68,7 +129,7 @@ class Reader {
     if (++this.containers > this.bounds.maxContainers) {
       throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} holds more than ${this.bounds.maxContainers} arrays and objects (at byte ${this.i}); a request for this model needs fewer`);
     }
-    this.stack.push(kind === 'array' ? { kind, value: [] } : { kind, value: Object.create(null) as Record<string, unknown>, key: undefined, keys: 0 });
+    this.stack.push(kind === 'array' ? { kind, value: [], numbers: undefined, count: 0, onlyNumbers: true } : { kind, value: Object.create(null) as Record<string, unknown>, key: undefined, keys: 0 });
     this.i++;
   }
 
@@ -120,7 +181,10 @@ class Reader {
       while (isDigit(b[i]!)) i++;
     }
     this.i = i;
-    return Number(b.toString('latin1', start, i));
+    if (++this.numbers > this.bounds.maxNumbers) {
+      throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} holds more than ${this.bounds.maxNumbers} numbers (at byte ${start}); a request for this model needs at most that many`);
+    }
+    return Number(this.slice(start, i));
   }
 
   literal(): boolean | null {
@@ -156,7 +220,7 @@ class Reader {
  * ServeError naming the byte where the body breaks a rule.
  */
 export async function parseJsonBounded(body: Buffer, bounds: JsonBounds): Promise<unknown> {
-  const r = new Reader(body, { maxKeys: 64, maxStringBytes: 4096, sliceBytes: 65536, what: 'the JSON body', ...bounds });
+  const r = new Reader(body, { maxKeys: 64, maxStringBytes: 4096, sliceBytes: 65536, maxNumbers: Infinity, what: 'the JSON body', ...bounds });
   let root: unknown;
   const attach = (v: unknown): Expect => {
     const top = r.stack.at(-1);
@@ -164,13 +228,14 @@ export async function parseJsonBounded(body: Buffer, bounds: JsonBounds): Promis
       root = v;
       return Expect.Done;
     }
-    if (top.kind === 'array') top.value.push(v);
+    if (top.kind === 'array') pushToArray(top, v);
     else top.value[top.key!] = v;
     return Expect.CommaOrEnd;
   };
   const close = (): Expect => {
     r.i++;
-    return attach(r.stack.pop()!.value);
+    const done = r.stack.pop()!;
+    return attach(done.kind === 'array' ? arrayValue(done) : done.value);
   };
   let state: Expect = Expect.Value;
   let next = r.bounds.sliceBytes;

@@ -18,10 +18,9 @@ export type ClassifyRow = Partial<ClassificationRow> & { file: string; error?: E
 
 const CLASSIFY_QUERY = {
   type: 'object',
-  properties: {
-    topk: { ...DIGITS, description: "classes per image: a positive integer, digits only [the model's topk, else 5]" },
-    threshold: { ...UNIT_NUMBER, description: "multi-label models: every class reaching it goes to 'labels'; two-class models: class 1 when its probability reaches it [the model's, else 0.5]" },
-  },
+  description:
+    "topk: classes per image [the model's topk, else 5]; threshold: multi-label models put every class reaching it in 'labels', two-class models answer class 1 when its probability reaches it [the model's, else 0.5]",
+  properties: { topk: DIGITS, threshold: UNIT_NUMBER },
 } as const;
 
 /** The request's top-k and threshold over the model's defaults. */

@@ -20,7 +20,7 @@ export interface V2Tensor {
   name: string;
   shape: number[];
   datatype: string;
-  data: number[];
+  data: (number | null)[];
 }
 
 /** Bytes one FP32 element may take in JSON: the longest double (`-2.2250738585072014e-308`) and `, `. */
@@ -64,14 +64,20 @@ function position(i: number, h: number, w: number): string {
   return `[${Math.floor(i / (3 * plane))},${Math.floor(i / plane) % 3},${Math.floor(i / w) % h},${i % w}]`;
 }
 
-/** Flatten flat or nested (row-major) `data` into float32, checking every element is a finite FP32 number. */
+const isArrayLike = (v: unknown): v is ArrayLike<unknown> => Array.isArray(v) || v instanceof Float64Array;
+
+/**
+ * Flatten flat or nested (row-major) `data` into float32, checking every element is a finite FP32 number.
+ * Arrays of numbers come from the body's reader as Float64Arrays.
+ */
 function flattenData(data: unknown, expected: number, name: string, h: number, w: number): Float32Array {
-  if (!Array.isArray(data)) throw bad(`input '${name}' 'data' must be an array of numbers (flat or nested), got ${data === null ? 'null' : typeof data}`);
+  if (!isArrayLike(data)) throw bad(`input '${name}' 'data' must be an array of numbers (flat or nested), got ${data === null ? 'null' : typeof data}`);
   const out = new Float32Array(expected);
   let n = 0;
-  const walk = (a: unknown[], depth: number): void => {
+  const walk = (a: ArrayLike<unknown>, depth: number): void => {
     if (depth > RANK) throw bad(`input '${name}' 'data' is nested deeper than the tensor's rank (${RANK})`);
-    for (const v of a) {
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
       if (typeof v === 'number') {
         if (n >= expected) throw bad(`input '${name}' 'data' holds more than the ${expected} elements its shape gives`);
         const f = Math.fround(v);
@@ -79,7 +85,7 @@ function flattenData(data: unknown, expected: number, name: string, h: number, w
           throw bad(`input '${name}' element ${n} (at ${position(n, h, w)}) is ${v}, outside FP32's finite range (±3.4028235e38): send finite FP32 values`);
         }
         out[n++] = f;
-      } else if (Array.isArray(v)) walk(v, depth + 1);
+      } else if (isArrayLike(v)) walk(v, depth + 1);
       else throw bad(`input '${name}' element ${n} (at ${position(n, h, w)}) is ${v === null ? 'null' : typeof v}, not a number`);
     }
   };
@@ -154,8 +160,9 @@ export function inferResponse(m: ServedModel, id: string | undefined, results: r
   const tensors: V2Tensor[] = outputs.map((name) => {
     const rows = results.map((r) => (name === 'logits' ? r.logits! : r.probs));
     const cols = rows[0]?.length ?? 0;
-    const data: number[] = [];
-    for (const row of rows) for (const v of row) data.push(v);
+    const data: (number | null)[] = [];
+    // JSON has no NaN or Infinity: a non-finite output (extreme finite inputs can overflow the network) is null
+    for (const row of rows) for (const v of row) data.push(Number.isFinite(v) ? v : null);
     return { name, datatype: 'FP32', shape: [results.length, cols], data };
   });
   return { model_name: m.name, model_version: '1', ...(id !== undefined ? { id } : {}), outputs: tensors };
@@ -166,14 +173,20 @@ const MODEL_METADATA = {
   type: 'object',
   properties: { name: { type: 'string' }, versions: { type: 'array', items: { type: 'string' } }, platform: { type: 'string' }, inputs: { type: 'array', items: TENSOR_META }, outputs: { type: 'array', items: TENSOR_META } },
 } as const;
-const OUTPUT_TENSOR = { type: 'object', properties: { ...TENSOR_META.properties, data: { type: 'array', items: { type: 'number' } } } } as const;
+const OUTPUT_TENSOR = {
+  type: 'object',
+  properties: { ...TENSOR_META.properties, data: { type: 'array', items: { type: ['number', 'null'] }, description: 'row-major; null where the output is not finite' } },
+} as const;
 const INFER_REQUEST = {
   type: 'object',
   required: ['inputs'],
   description: 'One FP32 input [N,3,H,W] (N ≤ --max-batch), data flat or nested row-major; every value a finite FP32 number',
   properties: {
     id: { type: 'string' },
-    inputs: { type: 'array', items: { type: 'object', properties: { ...TENSOR_META.properties, data: { type: 'array' }, parameters: { type: 'object' } } } },
+    inputs: {
+      type: 'array',
+      items: { type: 'object', properties: { ...TENSOR_META.properties, data: { description: 'numbers, flat or nested as the shape' }, parameters: { type: 'object' } } },
+    },
     outputs: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, parameters: { type: 'object' } } } },
     parameters: { type: 'object' },
   },
@@ -201,10 +214,11 @@ export async function v2Routes(app: FastifyInstance, ctx: ServeContext): Promise
     const m = model(req);
     const bound = inferBodyBound(m, maxBatch, bodyLimit);
     if (body.length > bound) throw new ServeError('E_TOO_LARGE', `the infer request is ${body.length} bytes; model '${m.name}' takes at most ${bound} (${maxBatch} rows (--max-batch) of its input in JSON, within --body-limit)`);
-    const [h] = m.inputSize ?? [bound / 4];
+    const [h, w] = m.inputSize ?? [bound / 4, 1];
     return parseJsonBounded(body, {
       maxDepth: ENVELOPE_DEPTH + RANK,
       maxContainers: maxBatch * 3 * h + 256,
+      maxNumbers: maxBatch * 3 * h * w + 1024,
       what: 'the infer request',
       depthReason: `its data nests at most ${RANK} deep, the rank of [N,3,H,W]`,
     });
