@@ -46,7 +46,7 @@ export async function createMetrics({ processMetrics = true }: { processMetrics?
 
 /** `GET /metrics`: the registry in Prometheus's text format. */
 export async function metricsRoutes(app: FastifyInstance, metrics: ServeMetrics): Promise<void> {
-  app.get('/metrics', { schema: { tags: ['metrics'], summary: "Prometheus metrics (the service's and the process's)", response: { 200: { type: 'string' }, ...failures(V1_ERROR) } } }, async (_req, reply) =>
+  app.get('/metrics', { schema: { tags: ['metrics'], summary: "Prometheus metrics (the service's and the process's)", response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...failures(V1_ERROR) } } }, async (_req, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 }

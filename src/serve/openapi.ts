@@ -31,7 +31,7 @@ export async function registerOpenApi(app: FastifyInstance, withKey: boolean): P
   const { default: swagger } = await import('@fastify/swagger');
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: { title: 'pplcnet serve', version: VERSION, description: 'PP-LCNet image classification: the v1 classify API, the v2 inference protocol (KServe/Triton REST), metrics and a page.' },
       tags: [{ name: 'v1' }, { name: 'v2' }, { name: 'page' }, { name: 'metrics' }, { name: 'meta' }],
       ...(withKey ? { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] } : {}),

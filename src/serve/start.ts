@@ -54,7 +54,7 @@ export function modelAliases(spec: string, served: string, classifier: Classifie
 /** Listen, or say which port is taken and what to do. */
 async function listen(served: ServeApp, host: string, port: number): Promise<void> {
   try {
-    await listen(served, host, port);
+    await served.app.listen({ host, port });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new PplcnetError('E_IO', `port ${port} on ${host} is already in use: stop what listens there, choose another --port, or --port 0 for any free port`, { cause: err });
