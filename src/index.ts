@@ -2,7 +2,7 @@
  * pplcnet: PaddlePaddle PP-LCNet image classifiers on Node.js and ONNX Runtime.
  *
  * The public API, and the only door into the library: the CLI (`src/cli/`) and every other adapter import
- * from here and nowhere else (see "Architecture" in the README; `test/unit/architecture.test.ts` checks it).
+ * from here and nowhere else (see docs/architecture.md; `test/unit/architecture.test.ts` checks it).
  */
 export * from './builder/architecture.js';
 export * from './builder/pplcnet.js';
@@ -81,7 +81,8 @@ export { checkOutputPath, formatBytes, onnxNameFor, writeFileAtomic, type WriteO
 export { encodeNpyFloat32 } from './util/npy.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
-export { resultRow, errorRow, type ResultRow, type ErrorRow } from './output-row.js';
+export { resultRow, errorRow, rowOf, type ClassifiedImage, type ResultRow, type ErrorRow, type Row } from './output-row.js';
+export type { Answer, OutputOptions } from './classifier/head.js';
 export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './queue/connection.js';
 export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type QueueStatus, type ExportReport } from './queue/producer.js';
 export { startImageWorker, type ImageWorker, type ImageWorkerOptions } from './queue/worker.js';

@@ -8,7 +8,7 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
 import { PplcnetError, invalidOption } from '../errors.js';
-import { errorRow, resultRow } from '../output-row.js';
+import { rowOf } from '../output-row.js';
 import { type RedisTarget, connectRedis, parseRedisUrl, redactSecret, whenReady } from './connection.js';
 import { DEFAULT_PREFIX, type ImageJobData, STORE_RESULTS_LUA, checkQueueName, queueKeys } from './keys.js';
 import type { QueueTargetOptions } from './producer.js';
@@ -115,12 +115,8 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
     for await (const batch of classifier.classifyStream(data.files, { batchSize })) {
       for (const r of batch) {
         const file = data.files[i++]!;
-        let row: object;
-        if (r instanceof Error) {
-          errors++;
-          row = errorRow(file, r);
-        } else row = resultRow(r, classifier.name);
-        args.push(file, JSON.stringify(row));
+        if (r instanceof Error) errors++;
+        args.push(file, JSON.stringify(rowOf(r, classifier.name, file)));
       }
     }
     await redis.eval(STORE_RESULTS_LUA, 4, keys.results, keys.stored, keys.meta, keys.rate, String(job.id), data.files.length, errors, Date.now(), ...args);

@@ -48,7 +48,7 @@ export const TIMINGS = {
   },
 } as const;
 
-/** A row of a classify answer: the row `predict --json` writes, or `{file, error}`. */
+/** A row of a classify answer: the row `predict --json` writes (keys in its order: the answer is serialized in this order), or `{file, error}`. */
 export const CLASSIFY_ROW = {
   type: 'object',
   required: ['file'],
@@ -56,10 +56,10 @@ export const CLASSIFY_ROW = {
     file: { type: 'string' },
     model: { type: 'string' },
     topk: { type: 'array', items: TOP_CLASS },
-    timings: TIMINGS,
     labels: { type: 'array', items: TOP_CLASS, description: 'multi-label models: every class whose score reaches the threshold' },
     threshold: { type: 'number' },
     attributes: { type: 'object', additionalProperties: true },
+    timings: TIMINGS,
     error: V1_ERROR.properties.error,
   },
 } as const;

@@ -5,7 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Classification } from '../classifier.js';
-import { type ClassificationRow, type ErrorRow, type RowCut, classificationRow } from '../output-row.js';
+import { type ModelHead, answerOf, modelHead } from '../classifier/head.js';
+import { type ErrorRow, type ResultRow, resultRow } from '../output-row.js';
 import { type ServeContext, findModel } from './context.js';
 import { ServeError, toHttpFailure } from './errors.js';
 import { withTimeout } from './flow.js';
@@ -13,8 +14,8 @@ import { type ServedModel, describeModel } from './models.js';
 import { CLASSIFY_ROW, DIGITS, MODEL_INFO, NAME_PARAMS, UNIT_NUMBER, V1_ERROR, failures } from './schemas.js';
 import { type Upload, WHAT_TO_SEND, readUploads } from './uploads.js';
 
-/** A row of a classify answer. */
-export type ClassifyRow = Partial<ClassificationRow> & { file: string; error?: ErrorRow['error'] };
+/** A row of a classify answer: the row `predict --json` writes, or `{file, error}`. */
+export type ClassifyRow = Partial<ResultRow> & { file: string; error?: ErrorRow['error'] };
 
 const CLASSIFY_QUERY = {
   type: 'object',
@@ -23,8 +24,11 @@ const CLASSIFY_QUERY = {
   properties: { topk: DIGITS, threshold: UNIT_NUMBER },
 } as const;
 
-/** The request's top-k and threshold over the model's defaults. */
-function cutOf(m: ServedModel, query: { topk?: string; threshold?: string }): RowCut {
+/**
+ * The model's head with the request's top-k and threshold: the one the library decides (classifier/head.ts),
+ * so a row is the row `predict --json --topk K --threshold T` writes.
+ */
+function headOf(m: ServedModel, query: { topk?: string; threshold?: string }): ModelHead {
   const c = m.classifier;
   let topk = c.metadata.topk ?? 5;
   if (query.topk !== undefined && query.topk !== '') {
@@ -33,14 +37,9 @@ function cutOf(m: ServedModel, query: { topk?: string; threshold?: string }): Ro
   }
   const given = query.threshold !== undefined && query.threshold !== '' ? Number(query.threshold) : undefined;
   if (given !== undefined && !(given >= 0 && given <= 1)) throw new ServeError('E_BAD_REQUEST', `Expected a number from 0 to 1 for 'threshold' but received ${JSON.stringify(query.threshold)}`);
-  return {
-    topk: Math.min(topk, m.classes ?? Infinity),
-    threshold: given ?? c.threshold,
-    multiLabel: c.multiLabel,
-    binaryThreshold: !c.multiLabel && (given !== undefined || c.metadata.threshold !== undefined),
-    labels: c.labels,
-    postprocess: c.metadata.postprocess,
-  };
+  const head = modelHead(c.metadata, c.outputNames, { topk: Math.min(topk, m.classes ?? Infinity), ...(given !== undefined ? { threshold: given } : {}), labels: c.labels });
+  // without one in the request, the classifier's threshold (its options' or the model's)
+  return given === undefined ? { ...head, threshold: c.threshold } : head;
 }
 
 /** Preprocessing (worker threads; the decoder refuses an image over --max-pixels from its header), then the batcher. */
@@ -54,14 +53,15 @@ async function classifyOne(ctx: ServeContext, m: ServedModel, u: Upload, signal:
 }
 
 /** Classify each upload; one bad file of a multipart upload is that file's row, anything else answers the request. */
-async function classifyUploads(ctx: ServeContext, m: ServedModel, uploads: Upload[], multipart: boolean, cut: RowCut): Promise<ClassifyRow[]> {
+async function classifyUploads(ctx: ServeContext, m: ServedModel, uploads: Upload[], multipart: boolean, head: ModelHead): Promise<ClassifyRow[]> {
   return withTimeout(
     ctx.limits.timeoutMs,
     (signal) =>
       Promise.all(
         uploads.map(async (u): Promise<ClassifyRow> => {
           try {
-            return classificationRow(await classifyOne(ctx, m, u, signal), m.name, u.file, cut);
+            const r = await classifyOne(ctx, m, u, signal);
+            return resultRow({ ...answerOf(head, r.probs), input: u.file, timings: r.timings }, m.name, u.file);
           } catch (err) {
             const f = toHttpFailure(err);
             if (!multipart || f.status >= 500 || f.status === 401) throw err;
@@ -107,11 +107,11 @@ export async function v1Routes(app: FastifyInstance, ctx: ServeContext): Promise
     },
     async (req) => {
       const m = findModel(ctx, (req.params as { name: string }).name);
-      const cut = cutOf(m, req.query as { topk?: string; threshold?: string });
+      const head = headOf(m, req.query as { topk?: string; threshold?: string });
       const { uploads, multipart } = await readUploads(req, bodyLimit);
       req.images = uploads.length;
       ctx.admission.take(uploads.length);
-      return { model: m.name, results: await classifyUploads(ctx, m, uploads, multipart, cut) };
+      return { model: m.name, results: await classifyUploads(ctx, m, uploads, multipart, head) };
     },
   );
 }

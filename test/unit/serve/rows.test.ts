@@ -4,7 +4,8 @@
  * that threshold (timings aside), and the classes over it are the numpy reference's (make_heads.py).
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Classifier, createClassifier } from '../../../src/classifier.js';
@@ -12,6 +13,7 @@ import { convertPdparams } from '../../../src/convert/from-weights.js';
 import { resultRow } from '../../../src/output-row.js';
 import { type ServeApp, createServeApp } from '../../../src/serve/app.js';
 import { FIXTURES } from '../../fixtures/index.js';
+import { MODEL, textlineClassifier } from './common.js';
 
 interface Reference {
   threshold: number;
@@ -21,7 +23,7 @@ interface Reference {
 }
 
 /** A row without its timings, as JSON text. */
-const withoutTimings = (row: Record<string, unknown>): string => JSON.stringify({ ...row, timings: undefined });
+const withoutTimings = (row: object): string => JSON.stringify({ ...row, timings: undefined });
 
 describe('serve rows of a multi-label model', () => {
   let ref: Reference;
@@ -50,9 +52,10 @@ describe('serve rows of a multi-label model', () => {
         const res = await served.app.inject({ method: 'POST', url: `/v1/models/attrs/classify?threshold=${threshold}&topk=3`, headers: { 'content-type': 'image/bmp' }, payload: await readFile(path) });
         assert.equal(res.statusCode, 200, res.body);
         const row = res.json().results[0] as Record<string, unknown>;
-        // what predict --json writes for the same image (cli/commands/predict.ts builds it this way)
+        // what predict --json writes for the same image: the library's classification through the one row builder
         const r = await library.classify(path);
-        const expected = { ...resultRow(r, 'attrs'), file: 'body', ...(r.labels ? { labels: r.labels, threshold: library.threshold } : {}), ...(r.attributes ? { attributes: r.attributes } : {}) };
+        const expected = resultRow(r, 'attrs', 'body');
+        assert.ok(expected.labels && expected.threshold === threshold, 'the library gives labels and threshold');
         assert.equal(withoutTimings(row), withoutTimings(expected), img.file);
         // independent: the classes whose numpy sigmoid score reaches the threshold
         const over = img.scores.flatMap((s, i) => (s >= threshold ? [i] : []));
@@ -78,8 +81,31 @@ describe('serve rows of a multi-label model', () => {
     try {
       const r = (await plain.app.inject({ method: 'POST', url: '/v1/models/soft/classify?threshold=0.5', headers: { 'content-type': 'image/bmp' }, payload: await readFile(join(FIXTURES.heads, img.file)) })).json().results[0];
       assert.deepEqual(Object.keys(r), ['file', 'model', 'topk', 'timings']);
+      assert.deepEqual(Object.keys(row), ['file', 'model', 'topk', 'labels', 'threshold', 'timings']);
     } finally {
       await plain.close();
+    }
+  });
+
+  test('a softmax model: a multipart upload\'s row is the library\'s row of that file, byte for byte (timings aside)', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'pplcnet-serve-rows-'));
+    const lines = await textlineClassifier(cache);
+    opened.push(lines);
+    const app = await createServeApp([{ name: MODEL, classifier: lines }], { processMetrics: false });
+    try {
+      for (const name of ['02_up.png', '09_down.png']) {
+        const path = join(FIXTURES.textlines, name);
+        const form = new FormData();
+        form.append('f', new Blob([new Uint8Array(await readFile(path))], { type: 'image/png' }), name);
+        const req = new Request('http://x/', { method: 'POST', body: form });
+        const res = await app.app.inject({ method: 'POST', url: `/v1/models/${MODEL}/classify`, headers: Object.fromEntries(req.headers), payload: Buffer.from(await req.arrayBuffer()) });
+        assert.equal(res.statusCode, 200, res.body);
+        const row = res.json().results[0] as Record<string, unknown>;
+        assert.equal(withoutTimings(row), withoutTimings({ ...resultRow(await lines.classify(path), MODEL, name) }), name);
+      }
+    } finally {
+      await app.close();
+      await rm(cache, { recursive: true, force: true });
     }
   });
 });
