@@ -196,9 +196,12 @@ export function installHttp(app: FastifyInstance, o: HttpOptions, closing: () =>
   app.setNotFoundHandler((req, reply) => sendFailure(req, reply, new ServeError('E_NOT_FOUND', `no route ${req.method} ${shownUrl(req.url)}`), o.log));
   guard(app, o);
   bodyChecks(app);
-  // once closing, answers end their keep-alive connection so the server can stop
-  app.addHook('onSend', async (_req, reply, payload) => {
+  // once closing, answers end their keep-alive connection so the server can stop; otherwise an answer given
+  // before its body was read keeps the connection (fastify closes it after a parser error, and a client still
+  // sending then sees EPIPE instead of the answer): drainUnread reads the rest, up to its bound
+  app.addHook('onSend', async (req, reply, payload) => {
     if (closing()) reply.header('connection', 'close');
+    else if (!req.raw.complete && reply.getHeader('connection') === 'close') reply.removeHeader('connection');
     return payload;
   });
   logAndCount(app, o);

@@ -83,6 +83,78 @@ const enum Expect {
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+type Bounds = Required<Omit<JsonBounds, 'depthReason'>> & { depthReason?: string };
+
+const withDefaults = (bounds: JsonBounds): Bounds => ({ maxKeys: 64, maxStringBytes: 4096, sliceBytes: 65536, maxNumbers: Infinity, what: 'the JSON body', ...bounds });
+
+/** The refusals of a structure bound, worded once for the scan and the reader. */
+const tooDeep = (b: Bounds, depth: number, at: number): ServeError =>
+  new ServeError('E_BAD_REQUEST', `${b.what} nests arrays and objects ${depth} deep at byte ${at}; at most ${b.maxDepth}${b.depthReason ? ` (${b.depthReason})` : ''}`);
+const tooManyContainers = (b: Bounds, at: number): ServeError =>
+  new ServeError('E_BAD_REQUEST', `${b.what} holds more than ${b.maxContainers} arrays and objects (at byte ${at}); a request for this model needs fewer`);
+const tooManyKeys = (b: Bounds, at: number): ServeError => new ServeError('E_BAD_REQUEST', `${b.what} has an object of more than ${b.maxKeys} keys (at byte ${at})`);
+const tooLongString = (b: Bounds, at: number): ServeError => new ServeError('E_BAD_REQUEST', `${b.what} holds a string longer than ${b.maxStringBytes} bytes at byte ${at}`);
+const tooManyNumbers = (b: Bounds, at: number): ServeError =>
+  new ServeError('E_BAD_REQUEST', `${b.what} holds more than ${b.maxNumbers} numbers (at byte ${at}); a request for this model needs at most that many`);
+
+const isNumberByte = (c: number): boolean => (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45;
+
+/**
+ * The structure bound checked on a body's chunks as they arrive (depth, arrays and objects, keys per object,
+ * string length, numbers), so that a hostile body is refused at its first chunk that breaks it, before the
+ * rest is read or anything is built. It tracks only strings and brackets; the reader checks the grammar.
+ */
+export class JsonStructureScan {
+  readonly #b: Bounds;
+  #at = 0;
+  #inString = false;
+  #escaped = false;
+  #stringStart = 0;
+  #inNumber = false;
+  #containers = 0;
+  #numbers = 0;
+  /** Per open container: -1 for an array, else the keys seen in the object. */
+  readonly #stack: number[] = [];
+
+  constructor(bounds: JsonBounds) {
+    this.#b = withDefaults(bounds);
+  }
+
+  /** Check the next chunk; throws the E_BAD_REQUEST ServeError of the first rule it breaks. */
+  feed(chunk: Uint8Array): void {
+    const b = this.#b;
+    for (let i = 0; i < chunk.length; i++, this.#at++) {
+      const c = chunk[i]!;
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (c === 0x5c) this.#escaped = true;
+        else if (c === 0x22) this.#inString = false;
+        if (this.#at - this.#stringStart > b.maxStringBytes) throw tooLongString(b, this.#stringStart);
+        continue;
+      }
+      if (isNumberByte(c)) {
+        if (!this.#inNumber && ++this.#numbers > b.maxNumbers) throw tooManyNumbers(b, this.#at);
+        this.#inNumber = true;
+        continue;
+      }
+      this.#inNumber = false;
+      if (c === 0x22) {
+        this.#inString = true;
+        this.#stringStart = this.#at;
+      } else if (c === 0x5b || c === 0x7b) {
+        if (this.#stack.length + 1 > b.maxDepth) throw tooDeep(b, this.#stack.length + 1, this.#at);
+        if (++this.#containers > b.maxContainers) throw tooManyContainers(b, this.#at);
+        this.#stack.push(c === 0x5b ? -1 : 0);
+      } else if (c === 0x5d || c === 0x7d) this.#stack.pop();
+      else if (c === 0x3a && this.#stack.length > 0 && this.#stack.at(-1)! >= 0) {
+        const keys = this.#stack.pop()! + 1;
+        if (keys > b.maxKeys) throw tooManyKeys(b, this.#at);
+        this.#stack.push(keys);
+      }
+    }
+  }
+}
+
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 class Reader {
@@ -98,7 +170,7 @@ class Reader {
   textStart = 0;
   constructor(
     readonly b: Buffer,
-    readonly bounds: Required<Omit<JsonBounds, 'depthReason'>> & { depthReason?: string },
+    readonly bounds: Bounds,
   ) {}
 
   /** The body's bytes [start, end) as text. */
@@ -123,12 +195,8 @@ class Reader {
 
   open(kind: 'array' | 'object'): void {
     const depth = this.stack.length + 1;
-    if (depth > this.bounds.maxDepth) {
-      throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} nests arrays and objects ${depth} deep at byte ${this.i}; at most ${this.bounds.maxDepth}${this.bounds.depthReason ? ` (${this.bounds.depthReason})` : ''}`);
-    }
-    if (++this.containers > this.bounds.maxContainers) {
-      throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} holds more than ${this.bounds.maxContainers} arrays and objects (at byte ${this.i}); a request for this model needs fewer`);
-    }
+    if (depth > this.bounds.maxDepth) throw tooDeep(this.bounds, depth, this.i);
+    if (++this.containers > this.bounds.maxContainers) throw tooManyContainers(this.bounds, this.i);
     this.stack.push(kind === 'array' ? { kind, value: [], numbers: undefined, count: 0, onlyNumbers: true } : { kind, value: Object.create(null) as Record<string, unknown>, key: undefined, keys: 0 });
     this.i++;
   }
@@ -146,9 +214,7 @@ class Reader {
         i++;
       }
       i++;
-      if (i - start > this.bounds.maxStringBytes) {
-        throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} holds a string longer than ${this.bounds.maxStringBytes} bytes at byte ${start}`);
-      }
+      if (i - start > this.bounds.maxStringBytes) throw tooLongString(this.bounds, start);
     }
     if (i >= b.length) this.fail('a string without its closing quote');
     this.i = i + 1;
@@ -181,9 +247,7 @@ class Reader {
       while (isDigit(b[i]!)) i++;
     }
     this.i = i;
-    if (++this.numbers > this.bounds.maxNumbers) {
-      throw new ServeError('E_BAD_REQUEST', `${this.bounds.what} holds more than ${this.bounds.maxNumbers} numbers (at byte ${start}); a request for this model needs at most that many`);
-    }
+    if (++this.numbers > this.bounds.maxNumbers) throw tooManyNumbers(this.bounds, start);
     return Number(this.slice(start, i));
   }
 
@@ -220,7 +284,7 @@ class Reader {
  * ServeError naming the byte where the body breaks a rule.
  */
 export async function parseJsonBounded(body: Buffer, bounds: JsonBounds): Promise<unknown> {
-  const r = new Reader(body, { maxKeys: 64, maxStringBytes: 4096, sliceBytes: 65536, maxNumbers: Infinity, what: 'the JSON body', ...bounds });
+  const r = new Reader(body, withDefaults(bounds));
   let root: unknown;
   const attach = (v: unknown): Expect => {
     const top = r.stack.at(-1);
@@ -262,7 +326,7 @@ export async function parseJsonBounded(body: Buffer, bounds: JsonBounds): Promis
         }
         if (c !== 0x22) r.fail('a key expected');
         const o = top as Extract<Container, { kind: 'object' }>;
-        if (++o.keys > r.bounds.maxKeys) throw new ServeError('E_BAD_REQUEST', `${r.bounds.what} has an object of more than ${r.bounds.maxKeys} keys (at byte ${r.i})`);
+        if (++o.keys > r.bounds.maxKeys) throw tooManyKeys(r.bounds, r.i);
         o.key = r.string();
         r.skipSpace();
         if (r.b[r.i] !== 0x3a) r.fail("a ':' expected");

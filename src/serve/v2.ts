@@ -11,7 +11,7 @@ import { VERSION } from '../version.js';
 import { type ServeContext, findModel } from './context.js';
 import { withTimeout } from './flow.js';
 import { ServeError } from './errors.js';
-import { parseJsonBounded } from './json-body.js';
+import { JsonStructureScan, parseJsonBounded } from './json-body.js';
 import type { ServedModel } from './models.js';
 import { V2_ERROR, failures } from './schemas.js';
 
@@ -198,6 +198,43 @@ const INFER_RESPONSE = {
 const VERSION_PARAMS = { type: 'object', required: ['name', 'version'], properties: { name: { type: 'string' }, version: { type: 'string' } } } as const;
 const NAME_ONLY = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
 
+/**
+ * Read a body chunk by chunk, checking the structure bound on each as it arrives: a hostile body is refused at
+ * its first bad chunk, before the rest is read or held (the rest is drained by the service's hooks, up to a
+ * bound). Over `bound` bytes (by Content-Length, or as read) is `tooLarge()`.
+ */
+function readBounded(req: FastifyRequest, payload: NodeJS.ReadableStream, bound: number, scan: JsonStructureScan, tooLarge: () => ServeError): Promise<Buffer> {
+  if (Number(req.headers['content-length'] ?? 0) > bound) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const stop = (err?: unknown): void => {
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', stop);
+      if (err !== undefined) reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      try {
+        if (total > bound) throw tooLarge();
+        scan.feed(chunk);
+      } catch (err) {
+        payload.pause();
+        return stop(err);
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(chunks, total));
+    };
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', stop);
+  });
+}
+
 /** The v2 routes, with their own JSON reader: bounded by the model, structure-bounded, yielding. */
 export async function v2Routes(app: FastifyInstance, ctx: ServeContext): Promise<void> {
   const errs = failures(V2_ERROR);
@@ -210,18 +247,19 @@ export async function v2Routes(app: FastifyInstance, ctx: ServeContext): Promise
     return findModel(ctx, p.name);
   };
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, async (req: FastifyRequest, body: Buffer) => {
+  app.addContentTypeParser('application/json', async (req: FastifyRequest, payload: NodeJS.ReadableStream) => {
     const m = model(req);
     const bound = inferBodyBound(m, maxBatch, bodyLimit);
-    if (body.length > bound) throw new ServeError('E_TOO_LARGE', `the infer request is ${body.length} bytes; model '${m.name}' takes at most ${bound} (${maxBatch} rows (--max-batch) of its input in JSON, within --body-limit)`);
     const [h, w] = m.inputSize ?? [bound / 4, 1];
-    return parseJsonBounded(body, {
+    const bounds = {
       maxDepth: ENVELOPE_DEPTH + RANK,
       maxContainers: maxBatch * 3 * h + 256,
       maxNumbers: maxBatch * 3 * h * w + 1024,
       what: 'the infer request',
       depthReason: `its data nests at most ${RANK} deep, the rank of [N,3,H,W]`,
-    });
+    };
+    const body = await readBounded(req, payload, bound, new JsonStructureScan(bounds), () => new ServeError('E_TOO_LARGE', `the infer request is over ${bound} bytes, the most model '${m.name}' can take (${maxBatch} rows (--max-batch) of its input in JSON, within --body-limit)`));
+    return parseJsonBounded(body, bounds);
   });
   const inferLimit = Math.max(...[...ctx.models.values()].map((m) => inferBodyBound(m, maxBatch, bodyLimit)));
 

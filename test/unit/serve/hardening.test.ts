@@ -125,7 +125,7 @@ describe('serve under hostile HTTP requests', () => {
     const bound = 8 * PLANE * 32 + 65536;
     const over = await infer(`{"inputs":[{"data":[${'0,'.repeat(bound / 2)}0]}]}`);
     assert.equal(over.status, 413);
-    assert.equal(((await over.json()) as { error: string }).error, `the request body is over ${bound} bytes, the most this route takes (--max-batch rows of the model's input in JSON, within --body-limit)`);
+    assert.equal(((await over.json()) as { error: string }).error, `the infer request is over ${bound} bytes, the most model '${MODEL}' can take (8 rows (--max-batch) of its input in JSON, within --body-limit)`);
     for (const bad of ['{"inputs": [', '{"a":1}x', '{"a":tru}', '{"a":"\u0001"}', '{"a":01}', '[1,]']) {
       const res = await infer(bad);
       assert.equal(res.status, 400, bad);
