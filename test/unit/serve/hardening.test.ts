@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,6 +206,30 @@ describe('serve under hostile HTTP requests', () => {
     const res = await fetch(small.base + CLASSIFY, { method: 'POST', body: new Uint8Array(150_000), headers: { 'content-type': 'image/png' } });
     assert.equal(res.status, 413);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'E_TOO_LARGE');
+    // eight clients at once, each sending 1.9× the limit of a server allowing 4 MB, and eight v2 bodies of
+    // 3.5 MB refused at their first bytes: every one reads its answer (the connection is kept while the rest
+    // drains; closing it made a client still sending see EPIPE)
+    const mb = await start({ bodyLimit: 4 * 1024 * 1024 });
+    const big = new Uint8Array(Math.floor(1.9 * 4 * 1024 * 1024));
+    const nested = `{"inputs":[{"data":${'['.repeat(3_500_000)}`;
+    const answers = await Promise.all([
+      ...Array.from({ length: 8 }, () => fetch(mb.base + CLASSIFY, { method: 'POST', body: big, headers: { 'content-type': 'image/png' } }).then((r) => r.status, (e: Error) => `${e.message} ${String((e.cause as { code?: string })?.code)}`)),
+      ...Array.from({ length: 8 }, () => infer(nested, mb.base + INFER).then((r) => r.status, (e: Error) => `${e.message} ${String((e.cause as { code?: string })?.code)}`)),
+    ]);
+    assert.deepEqual(answers, [...Array(8).fill(413), ...Array(8).fill(400)]);
+    // the answer given while the client still sends keeps the connection (it is drained, not cut)
+    const early = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = httpRequest(`${mb.base}${INFER}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 3_000_000 } }, (res) => {
+        resolve({ status: res.statusCode!, connection: res.headers.connection });
+        res.resume();
+        req.destroy();
+      });
+      req.on('error', () => {});
+      req.on('close', () => reject(new Error('closed before an answer')));
+      req.write('{"inputs":[{"data":[[[[[');
+    });
+    assert.equal(early.status, 400);
+    assert.notEqual(early.connection, 'close');
     // 5 MB streamed without a length (50× the limit): the server stops reading near 2× and closes
     const chunk = new Uint8Array(64 * 1024);
     let sent = 0;
