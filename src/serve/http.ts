@@ -78,13 +78,25 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
   socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
+/** A value as JSON for a message, cut at 100 characters (a body is not echoed back). */
+function shortJson(v: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = String(v);
+  }
+  return text.length > 100 ? `${text.slice(0, 100)}… (${text.length} characters)` : text;
+}
+
 /** Schema failures as `Expected … for 'topk' but received "0x2"` (the schema's description says what is expected). */
 export function schemaErrorFormatter(errors: FastifyError['validation'] & object, dataVar: string): Error {
   const e = errors[0] as { instancePath?: string; message?: string; parentSchema?: { description?: string }; data?: unknown } | undefined;
   const where = `${dataVar}${(e?.instancePath ?? '').replace(/\//g, '.')}`;
   const name = where.replace(/^querystring\.|^params\./, '');
-  const expected = e?.parentSchema?.description;
-  const message = expected ? `Expected ${expected} for '${name}' but received ${JSON.stringify(e?.data)}` : `${where} ${e?.message ?? 'is not valid'}`;
+  // a query or path value is short, and its schema says what is expected; a body is not echoed back
+  const expected = dataVar === 'querystring' || dataVar === 'params' ? e?.parentSchema?.description : undefined;
+  const message = expected ? `Expected ${expected} for '${name}' but received ${shortJson(e?.data)}` : `${where} ${e?.message ?? 'is not valid'}`;
   return new ServeError('E_BAD_REQUEST', message);
 }
 

@@ -132,6 +132,14 @@ describe('serve under hostile HTTP requests', () => {
       assert.equal(res.status, 400, bad);
       assert.match(((await res.json()) as { error: string }).error, /^the infer request is not valid JSON: .* at byte \d+$/, bad);
     }
+    // a body of the wrong shape is not echoed back in the message
+    for (const [body, want] of [[`[${'1,'.repeat(100_000)}1]`, /^body must/], ['{"inputs":{}}', /^body\.inputs must be array$/]] as const) {
+      const res = await infer(body);
+      const { error } = (await res.json()) as { error: string };
+      assert.equal(res.status, 400);
+      assert.match(error, want);
+      assert.ok(error.length < 200, error.slice(0, 300));
+    }
     // a key named __proto__ is a key, not a prototype
     const proto = await infer(`{"__proto__":{"inputs":1},"inputs":[{"name":"image","shape":[1,3,80,160],"datatype":"FP32","data":[${Array(PLANE).fill(0).join(',')}]}]}`);
     assert.equal(proto.status, 200, await proto.clone().text());
