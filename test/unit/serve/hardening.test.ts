@@ -186,7 +186,7 @@ describe('serve under hostile HTTP requests', () => {
     const between = health.filter((t) => t > Math.min(...refused) && t < Math.max(...refused)).length;
     const span = Math.max(...refused) - Math.min(...refused);
     assert.ok(between >= 1 || span < 50, `no health answer in the ${span.toFixed(0)} ms between the hostile answers`);
-    assert.ok(health.length >= 3, `health answered ${health.length} times`);
+    assert.ok(health.length >= 1, `health answered ${health.length} times`);
     // a generous bound (no speed is asserted: the machine may be shared): never held for seconds
     assert.ok(Math.max(...waits) < 5000, `a health check waited ${Math.max(...waits).toFixed(0)} ms`);
   });
