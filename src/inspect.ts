@@ -3,7 +3,6 @@
  * inference model's program parameters and the architecture read off its ops; a `.pdparams` file's keys,
  * shapes and dtypes and the architecture they imply.
  */
-import { readFile } from 'node:fs/promises';
 import type { Architecture } from './builder/architecture.js';
 import { inferArchitecture } from './convert/from-weights.js';
 import { type InferenceModelFiles, locateInferenceModel, readInferenceModel, readProgramFile } from './convert/inference-model.js';
@@ -13,8 +12,10 @@ import { readProgramDesc } from './convert/pdmodel.js';
 import { readPirProgram } from './convert/pir.js';
 import type { Program } from './convert/program.js';
 import { METADATA_KEYS } from './metadata.js';
-import { viewModel } from './onnx/read.js';
+import { type OnnxModelView, viewModel } from './onnx/read.js';
 import { shortestFloat32 } from './util/float.js';
+import { FILE_LIMITS } from './util/file-limits.js';
+import { readFileBounded } from './util/fs.js';
 import { checkModelFile } from './util/sniff.js';
 
 export interface OnnxInspection {
@@ -104,6 +105,12 @@ async function programFromArchive(input: string): Promise<{ files: InferenceMode
   return { files, program };
 }
 
+/** Values held by the initializers, by their shapes; the per-channel scales of int8 weight storage are not parameters. */
+function countParameters(m: OnnxModelView): number {
+  const scales = new Set(m.nodes.filter((n) => n.opType === 'Mul' && n.name.endsWith('.dequantize')).map((n) => n.inputs[1]));
+  return m.initializers.filter((t) => !scales.has(t.name)).reduce((a, t) => a + t.dims.reduce((x, y) => x * y, 1), 0);
+}
+
 /**
  * Inspect an `.onnx`, a `.pdparams`, or a Paddle inference model (folder, `.json`, `.pdmodel` or `*_infer.tar`). The
  * file's first bytes choose the reader (the name only when they tell nothing); an image or another file
@@ -114,14 +121,14 @@ export async function inspectModel(input: string, options: { /** `.pdparams`: th
   const kind = sniffed?.kind === 'unknown' || sniffed === undefined ? (input.endsWith('.onnx') ? 'onnx' : input.endsWith('.pdparams') ? 'pickle' : 'unknown') : sniffed.kind;
   if (options.prefix !== undefined && kind !== 'pickle') throw new RangeError('--prefix applies to .pdparams only: other models hold one network');
   if (kind === 'onnx') {
-    const m = viewModel(new Uint8Array(await readFile(input)));
+    const m = viewModel(await readFileBounded(input, FILE_LIMITS.onnx));
     const report: OnnxInspection = {
       producer: `${m.producerName} ${m.producerVersion}`,
       opset: m.opset,
       inputs: m.inputs,
       outputs: m.outputs,
       nodes: m.nodes.length,
-      parameters: m.initializers.reduce((a, t) => a + t.data.length, 0),
+      parameters: countParameters(m),
       metadata: decodeMetadataProps(m.metadata),
     };
     return { kind: 'onnx', file: input, report };
@@ -140,7 +147,7 @@ export async function inspectModel(input: string, options: { /** `.pdparams`: th
     };
     return { kind: 'inference', file: files.program, report };
   }
-  const contents = readPdparams(new Uint8Array(await readFile(input)), input);
+  const contents = readPdparams(await readFileBounded(input, FILE_LIMITS.pdparams), input);
   const { prefix, tensors } = selectPrefix(contents, options.prefix, input);
   const { architecture, problems, inferred } = inferArchitecture(tensors);
   let values = 0;

@@ -11,6 +11,8 @@
  * importing it again (another query string) loads another model.
  */
 
+import { imageHeaderSize } from '../image/header.js';
+
 export interface ServePageOptions {
   /** Offer "Run on: this browser". [true] */
   browser?: boolean;
@@ -40,7 +42,8 @@ export function servePageHtml(options: ServePageOptions = {}): string {
   return PAGE.replace('<!--HEAD-->', () => head)
     .replace('<!--SWITCH-->', () => sw)
     .replace('<!--HOST-->', () => host)
-    .replace('__CONFIG__', () => config);
+    .replace('__CONFIG__', () => config)
+    .replace('/*__HEADER_SIZE__*/', () => `const imageHeaderSize = ${imageHeaderSize.toString()};`);
 }
 
 const PAGE = `<!doctype html>
@@ -58,7 +61,9 @@ const PAGE = `<!doctype html>
   header h1 { font-size: 1.1rem; margin: 0; flex: 1 1 auto; }
   label.inline { display: flex; gap: .4rem; align-items: center; font-size: .9rem; }
   select, input[type=number], input[type=password] { font: inherit; padding: .25rem .4rem; max-width: 100%; }
-  select { min-width: 0; max-width: 14rem; }
+  select { min-width: 0; }
+  header label.inline:has(select) { flex: 1 1 16rem; min-width: 0; }
+  header label.inline select { flex: 1 1 auto; width: 100%; }
   input[type=number] { width: 4rem; }
   .switch { display: flex; align-items: center; gap: 0; border: 0; padding: 0; margin: 0; font-size: .9rem; }
   .switch legend { float: left; margin-right: .4rem; padding: 0; }
@@ -110,6 +115,12 @@ const PAGE = `<!doctype html>
 <!--HOST--><script>
 (() => {
   const CONFIG = __CONFIG__;
+  // a thumbnail is decoded by the browser too: only for an image whose header declares at most 100 megapixels
+  /*__HEADER_SIZE__*/
+  async function thumbnail(img, file) {
+    const head = imageHeaderSize(new Uint8Array(await file.slice(0, 65536).arrayBuffer()), file.size <= 65536);
+    if (head && head.width * head.height <= 100e6) img.src = URL.createObjectURL(file);
+  }
   const $ = (id) => document.getElementById(id);
   const say = (t) => { $('message').textContent = t; };
   const headers = () => { const k = sessionStorage.getItem('pplcnet-key'); return k ? { authorization: 'Bearer ' + k } : {}; };
@@ -129,6 +140,7 @@ const PAGE = `<!doctype html>
       const o = document.createElement('option');
       o.value = m.name;
       o.textContent = m.name;
+      o.title = m.name;
       sel.append(o);
     }
     if (list[0]) $('topk').value = Math.min(list[0].topk || 3, list[0].classes || 5);
@@ -224,13 +236,13 @@ const PAGE = `<!doctype html>
     li.dataset.state = 'pending';
     const img = el('img');
     img.alt = file.name;
-    img.src = URL.createObjectURL(file);
+    void thumbnail(img, file);
     const body = el('div');
     body.append(el('div', 'file', file.name));
     const rows = el('div', 'rows', 'classifying…');
     body.append(rows);
     li.append(img, body);
-    $('list').prepend(li);
+    $('list').append(li);
     const model = $('model').value;
     const k = Math.max(1, Number($('topk').value) || 1);
     const where = mode;
@@ -245,14 +257,13 @@ const PAGE = `<!doctype html>
         timings = r.timings;
         ran = describe(api);
       } else {
-        const res = await fetch('v1/models/' + encodeURIComponent(model) + '/classify?topk=' + k, {
-          method: 'POST',
-          headers: Object.assign({ 'content-type': file.type || 'application/octet-stream' }, headers()),
-          body: file,
-        });
+        // a multipart upload: the server knows the file's name, and its errors name it
+        const form = new FormData();
+        form.append('file', file, file.name);
+        const res = await fetch('v1/models/' + encodeURIComponent(model) + '/classify?topk=' + k, { method: 'POST', headers: headers(), body: form });
         if (res.status === 401) needKey();
         const answer = await res.json();
-        if (!res.ok) throw new Error(answer.error && answer.error.message || ('HTTP ' + res.status));
+        if (!res.ok) throw new Error(file.name + ': ' + (answer.error && answer.error.message || ('HTTP ' + res.status)));
         const r = answer.results[0];
         if (r.error) throw new Error(r.error.message);
         topk = r.topk;

@@ -1,9 +1,9 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
-import { type Classification, type DecodeMode, type ImageInput, PplcnetError, checkModelFile, createClassifier, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
+import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, sessionOptionsFrom, warnFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 import { type ImageProgress, imageProgress } from '../progress.js';
 
@@ -34,9 +34,6 @@ function formatLabels(r: Classification, threshold: number, file: string): strin
   if (r.attributes) lines.push(`  PaddleClas: ${r.attributes.attributes.join(', ')}`);
   return `${file}\n${lines.join('\n')}\n`;
 }
-
-/** The most bytes `predict -` reads from standard input (one image). */
-const STDIN_LIMIT = 256 * 1024 * 1024;
 
 /**
  * PaddleClas's spellings (`paddleclas --infer_imgs … --batch_size 8`): the first three are aliases of ours;
@@ -69,7 +66,7 @@ async function expandJobs(args: readonly string[], ctx: CliContext, say: (m: str
   for (const arg of args) {
     if (arg === '-') {
       if (!ctx.readStdin) throw new RangeError("'-': standard input is not available here");
-      jobs.push({ kind: 'image', file: '-', input: await ctx.readStdin(STDIN_LIMIT) });
+      jobs.push({ kind: 'image', file: '-', input: await ctx.readStdin(STDIN_IMAGE_BYTES) });
       continue;
     }
     // one argument at a time keeps each result at its argument's place; duplicates are found within an argument
@@ -134,6 +131,7 @@ here; --save_dir says what to use instead.`,
     }
     await checkModelFile(model, 'model');
     const say = noticeFrom(flags, ctx);
+    const warn = warnFrom(flags, ctx);
     const jobs = await expandJobs(images, ctx, say);
     const inputs = jobs.filter((j) => j.kind === 'image');
     const rows: string[] = [];
@@ -143,16 +141,16 @@ here; --save_dir says what to use instead.`,
       if (flags.json) ctx.stdout(line);
     };
     let progress: ImageProgress | undefined;
-    const failure = (file: string, code: string, message: string, prefix = ''): void => {
+    const failure = (file: string, err: PplcnetError, prefix = ''): void => {
       progress?.clear();
-      ctx.stderr(`pplcnet: ${prefix}${message}\n`);
-      emitRow({ file, error: { code, message } });
+      ctx.stderr(`pplcnet: ${prefix}${err.message}\n`);
+      emitRow(errorRow(file, err));
     };
     let j = 0; // next job to report
     const reportSkippedUpTo = (end: number): void => {
       for (; j < end; j++) {
         const job = jobs[j]!;
-        if (job.kind === 'skipped') failure(job.file, 'E_IO', `skipped ${job.file}: ${job.reason}`);
+        if (job.kind === 'skipped') failure(job.file, new PplcnetError('E_IO', `skipped ${job.file}: ${job.reason}`));
       }
     };
     const skippedNamed = jobs.length - inputs.length;
@@ -194,9 +192,11 @@ here; --save_dir says what to use instead.`,
           done++;
           if (r instanceof Error) {
             failed++;
-            failure(file, r.code, r.message, 'error: ');
+            failure(file, r, 'error: ');
           } else {
-            emitRow({ ...resultRow(r, classifier.name), file, ...(r.labels ? { labels: r.labels, threshold: classifier.threshold } : {}), ...(r.attributes ? { attributes: r.attributes } : {}) });
+            if (r.warnings?.length) progress.clear();
+            for (const w of r.warnings ?? []) warn(w);
+            emitRow({ ...resultRow(r, classifier.name, file), ...(r.warnings ? { warnings: r.warnings } : {}) });
             if (!flags.json) ctx.stdout(r.labels ? formatLabels(r, classifier.threshold, file) : formatText(r, file));
           }
         }
