@@ -28,12 +28,12 @@ const ADAPTERS: Readonly<Record<string, string>> = { serve: 'index', queue: 'ind
  */
 const SERVE_PENDING: readonly string[] = [
   'classifier.ts',
+  'classifier/head.ts',
   'errors.ts',
   'output-row.ts',
   'version.ts',
   'image/header.ts',
   'image/preprocess.ts',
-  'models/resolve.ts',
   'web-export/index.ts',
 ];
 
@@ -77,7 +77,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   output: [], // top-k and softmax, shared with the browser build
   labels: ['util', 'errors'],
   util: ['errors'],
-  onnx: ['util', 'errors'],
+  onnx: ['util', 'errors', 'metadata'], // weight storage records itself in the metadata
 };
 
 interface Edge {
