@@ -94,3 +94,4 @@ export { checkModelFile, sniffBytes, sniffFile, type FileKind, type ModelFileUse
 export { shortestFloat32 } from './util/float.js';
 export { listCache, pruneCache, removeFromCache, type CacheItem, type CacheOptions, type PruneOptions, type PrunedItem } from './zoo/inventory.js';
 export type { ConvertedRecord, SourceStamp } from './zoo/cache.js';
+export * from './train/index.js';
