@@ -66,6 +66,9 @@ export {
   shellQuote,
   worstInputs,
   WORST_ROWS,
+  evalReportHtml,
+  worstRows,
+  WORST_IMAGES,
   type ReportEnvironment,
 } from './report/index.js';
 export {

@@ -109,3 +109,18 @@ export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
   });
   return { ...report, single: metrics, rows: rows as (EvalRow | ErrorRow)[] };
 }
+
+/** Small JPEG thumbnails as `data:` URIs, for the report (a file that cannot be read is left out). */
+export async function thumbnails(files: readonly string[], box = 150): Promise<Map<string, string>> {
+  const { default: sharp } = await import('sharp');
+  const out = new Map<string, string>();
+  for (const f of files) {
+    try {
+      const jpeg = await sharp(f, { limitInputPixels: 50_000_000 }).rotate().resize(box, box, { fit: 'inside' }).flatten({ background: '#ffffff' }).jpeg({ quality: 70 }).toBuffer();
+      out.set(f, `data:image/jpeg;base64,${jpeg.toString('base64')}`);
+    } catch {
+      // shown by name only
+    }
+  }
+  return out;
+}

@@ -29,4 +29,4 @@ export {
 export { TRAIN_METADATA_KEYS, type TrainedDescription, lastConvWeight, spliceHead } from './export.js';
 export { type DatasetSummary, type TrainOptions, type TrainReport, trainClassifier } from './train.js';
 export { type ClassMetrics, type LabelMetrics, type MultiLabelMetrics, type SingleLabelMetrics, multiLabelMetrics, singleLabelMetrics } from './metrics.js';
-export { type EvalOptions, type EvalReport, type EvalRow, evaluateModel } from './eval.js';
+export { type EvalOptions, type EvalReport, type EvalRow, evaluateModel, thumbnails } from './eval.js';
