@@ -91,47 +91,50 @@ Examples:
     );
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
-  return cmd.action(async (flags: TrainFlags) => {
-    const model = flags.model ?? process.env.PPLCNET_MODEL;
-    if (!model) throw new PplcnetError('E_MODEL', 'no backbone given: pass --model NAME|PATH, e.g. --model PPLCNet_x1_0_ssld, or set PPLCNET_MODEL');
-    if (!flags.output.endsWith('.onnx')) throw new RangeError(`--output must name a .onnx file, got '${flags.output}'`);
-    const augment = parseAugment(flags.augment, flags.views);
-    const write = { force: flags.force, overwrite: false };
-    await checkOutputPath(flags.output, write);
-    const say = (s: string): void => {
-      if (!flags.json && !flags.quiet) ctx.stderr(s);
-    };
-    const r = await trainClassifier({
-      model,
-      data: flags.data,
-      ...sessionOptionsFrom(flags, ctx),
-      ...modelSourceOptionsFrom(flags, ctx),
-      mode: flags.train,
-      ...(augment ? { augment } : {}),
-      epochs: flags.epochs,
-      patience: flags.patience,
-      batchSize: flags.batchSize,
-      ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
-      weightDecay: flags.weightDecay,
-      dropout: flags.dropout,
-      valFraction: flags.val,
-      classWeight: flags.classWeight,
-      seed: flags.seed,
-      ...(flags.name ? { name: flags.name } : {}),
-      noCache: !flags.cache,
-      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
-      onFeatures: (stage, done, total) => {
-        if (done === total || ctx.isTTY) say(`${ctx.isTTY ? '\r' : ''}features (${stage}): ${done}/${total} images${done === total ? '\n' : ''}`);
-      },
-      onEpoch: (e) => say(epochLine(e)),
-    });
-    const warn = warnFrom(flags, ctx);
-    for (const f of r.failed) warn(`left out ${f.file}: ${f.error.message}`);
-    await writeFileAtomic(flags.output, r.bytes, write);
-    if (flags.json) {
-      const { bytes: _bytes, head, failed, ...rest } = r;
-      const { fcWeight: _w, fcBias: _b, lastConvWeight: _c, ...headInfo } = head;
-      ctx.stdout(`${JSON.stringify({ output: flags.output, ...rest, head: headInfo, failed: failed.map((f) => errorRow(f.file, f.error)) })}\n`);
-    } else if (!flags.quiet) ctx.stdout(summaryLines(r, flags.output));
+  return cmd.action((flags: TrainFlags) => runTrain(flags, ctx));
+}
+
+/** The command's body: train, write the model, say what happened. */
+async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
+  const model = flags.model ?? process.env.PPLCNET_MODEL;
+  if (!model) throw new PplcnetError('E_MODEL', 'no backbone given: pass --model NAME|PATH, e.g. --model PPLCNet_x1_0_ssld, or set PPLCNET_MODEL');
+  if (!flags.output.endsWith('.onnx')) throw new RangeError(`--output must name a .onnx file, got '${flags.output}'`);
+  const augment = parseAugment(flags.augment, flags.views);
+  const write = { force: flags.force, overwrite: false };
+  await checkOutputPath(flags.output, write);
+  const say = (s: string): void => {
+    if (!flags.json && !flags.quiet) ctx.stderr(s);
+  };
+  const r = await trainClassifier({
+    model,
+    data: flags.data,
+    ...sessionOptionsFrom(flags, ctx),
+    ...modelSourceOptionsFrom(flags, ctx),
+    mode: flags.train,
+    ...(augment ? { augment } : {}),
+    epochs: flags.epochs,
+    patience: flags.patience,
+    batchSize: flags.batchSize,
+    ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
+    weightDecay: flags.weightDecay,
+    dropout: flags.dropout,
+    valFraction: flags.val,
+    classWeight: flags.classWeight,
+    seed: flags.seed,
+    ...(flags.name ? { name: flags.name } : {}),
+    noCache: !flags.cache,
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+    onFeatures: (stage, done, total) => {
+      if (done === total || ctx.isTTY) say(`${ctx.isTTY ? '\r' : ''}features (${stage}): ${done}/${total} images${done === total ? '\n' : ''}`);
+    },
+    onEpoch: (e) => say(epochLine(e)),
   });
+  const warn = warnFrom(flags, ctx);
+  for (const f of r.failed) warn(`left out ${f.file}: ${f.error.message}`);
+  await writeFileAtomic(flags.output, r.bytes, write);
+  if (flags.json) {
+    const { bytes: _bytes, head, failed, ...rest } = r;
+    const { fcWeight: _w, fcBias: _b, lastConvWeight: _c, ...headInfo } = head;
+    ctx.stdout(`${JSON.stringify({ output: flags.output, ...rest, head: headInfo, failed: failed.map((f) => errorRow(f.file, f.error)) })}\n`);
+  } else if (!flags.quiet) ctx.stdout(summaryLines(r, flags.output));
 }
