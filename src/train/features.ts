@@ -25,6 +25,7 @@ import { exposeOutputs } from '../onnx/expose-outputs.js';
 import { type ResolvedModel } from '../models/resolve.js';
 import { type SessionOptions, createSession, ort } from '../runtime/session.js';
 import { readModelMetadata } from '../classifier/model.js';
+import { float32FromLE, float32ToLE } from '../util/float32.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { defaultCacheDir } from '../zoo/cache.js';
 
@@ -80,9 +81,7 @@ async function readCache(path: string, views: number): Promise<{ dims: number; e
   const dims = buf.readUInt32LE(8);
   const rec = 32 + views * dims * 4;
   for (let off = 16; off + rec <= buf.length; off += rec) {
-    const values = new Float32Array(views * dims);
-    for (let i = 0; i < values.length; i++) values[i] = buf.readFloatLE(off + 32 + i * 4);
-    out.set(buf.toString('hex', off, off + 32), values);
+    out.set(buf.toString('hex', off, off + 32), float32FromLE(buf.subarray(off + 32, off + rec)));
   }
   return { dims, entries: out };
 }
@@ -96,7 +95,7 @@ function encodeCache(entries: Map<string, Float32Array>, dims: number, views: nu
   let off = 16;
   for (const [hash, values] of entries) {
     buf.write(hash, off, 'hex');
-    for (let i = 0; i < values.length; i++) buf.writeFloatLE(values[i]!, off + 32 + i * 4);
+    buf.set(float32ToLE(values), off + 32);
     off += rec;
   }
   return buf;

@@ -124,7 +124,7 @@ async function datasets(options: TrainOptions): Promise<{ train: Dataset; val: D
     const fraction = options.valFraction ?? 0.2;
     const split = splitDataset(train, { val: fraction, test: 0, seed: options.seed ?? 0 });
     [train, val] = [split.train, split.val.samples.length > 0 ? split.val : undefined];
-    validation = `in-memory split: ${(fraction * 100).toFixed(0)}% of each class (seed ${split.seed})`;
+    validation = `in-memory split: ${(fraction * 100).toFixed(0)}% of each class (seed ${split.seed})${val ? '' : ': no image (too few per class), so no early stopping'}`;
   }
   checkTrainable(train);
   return { train, val, summary: summarize(opened.kind, options.data, validation, train, val) };

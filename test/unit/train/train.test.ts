@@ -15,7 +15,9 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile, cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Random } from '../../../src/builder/random.js';
 import {
+  augmentView,
   buildPPLCNet,
   createClassifier,
   evaluateModel,
@@ -189,6 +191,19 @@ describe('train', { timeout: 600_000 }, () => {
     const h = trainHead({ x, n, dims: 2, labels }, val, { classes: 2, patience: 3, epochs: 100 });
     assert.ok(h.stoppedEarly, 'stopped on the validation rows');
     assert.equal(h.epochs.length, h.bestEpoch + 3);
+  });
+
+  test('augmented views: a flip mirrors the tensor exactly; a crop stays within the value range', () => {
+    const [h, w] = [3, 5];
+    const src = Float32Array.from({ length: 3 * h * w }, (_, i) => i * 0.5 - 7);
+    const flipped = augmentView(src, h, w, { flip: true, crop: false, views: 2, seed: 0 }, new Random(1));
+    for (let c = 0; c < 3; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) assert.equal(flipped[c * h * w + y * w + x], src[c * h * w + y * w + (w - 1 - x)]);
+    const cropped = augmentView(src, h, w, { flip: false, crop: true, views: 2, seed: 0 }, new Random(2));
+    assert.notDeepEqual(cropped, src);
+    for (let c = 0; c < 3; c++) {
+      const plane = src.subarray(c * h * w, (c + 1) * h * w);
+      for (const v of cropped.subarray(c * h * w, (c + 1) * h * w)) assert.ok(v >= Math.min(...plane) - 1e-6 && v <= Math.max(...plane) + 1e-6);
+    }
   });
 
   test('metrics equal numpy on seeded score matrices', () => {
