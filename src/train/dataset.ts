@@ -9,7 +9,7 @@
  * Every failure is an E_DATASET error naming the file and line, what was expected and what was found.
  */
 import { open, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { PplcnetError } from '../errors.js';
 import { IMAGE_EXTENSIONS } from '../util/inputs.js';
 
@@ -244,9 +244,4 @@ export function classCounts(d: Dataset): number[] {
 /** A subset of a dataset's samples, keeping its labels. */
 export function subset(d: Dataset, samples: readonly Sample[], source: string): Dataset {
   return { ...d, source, samples };
-}
-
-/** The dataset folder's name (for summaries). */
-export function datasetName(d: Dataset): string {
-  return basename(resolve(d.root));
 }

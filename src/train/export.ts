@@ -90,7 +90,8 @@ function shapeOf(info: OnnxTypes.IValueInfoProto | undefined): Dim[] | undefined
 /** The metadata entries of the trained model: the backbone's architecture and preprocessing, the new head's labels. */
 function trainedMetadata(props: Record<string, string>, head: TrainedHead, d: TrainedDescription): [string, string][] {
   const meta = parseMetadata(props);
-  const arch = { ...(meta.architecture ?? {}), classNum: d.labels.length, ...(head.mode === 'last-conv' ? { useLastConv: true, classExpand: head.hidden } : {}) };
+  // dropout is the identity at inference here (inverted while training): the graph has no (1 − p) scale
+  const arch = { ...(meta.architecture ?? {}), classNum: d.labels.length, dropoutProb: 0, ...(head.mode === 'last-conv' ? { useLastConv: true, classExpand: head.hidden } : {}) };
   const headKind: ModelHead = head.multiLabel ? 'sigmoid' : 'softmax';
   const entries = metadataEntries(
     arch,
