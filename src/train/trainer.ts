@@ -93,7 +93,7 @@ export function balancedClassWeights(labels: Int32Array, classes: number): Float
 }
 
 interface Params {
-  /** [in, classes] */
+  /** [classes, in] */
   w: Float64Array;
   b: Float64Array;
   /** [hidden, dims] */
@@ -207,12 +207,12 @@ function forward(p: Params, s: Settings, sc: Scratch): void {
       h[o] = hswish(acc) * mask[o]!;
     }
   } else h.set(input);
-  logits.set(p.b);
-  for (let i = 0; i < s.hidden; i++) {
-    const v = h[i]!;
-    if (v === 0) continue;
-    const base = i * s.k;
-    for (let c = 0; c < s.k; c++) logits[c]! += v * p.w[base + c]!;
+  // fc weights are held [classes, in] here (one long inner loop per class), [in, classes] when exported
+  for (let c = 0; c < s.k; c++) {
+    let acc = p.b[c]!;
+    const base = c * s.hidden;
+    for (let i = 0; i < s.hidden; i++) acc += h[i]! * p.w[base + i]!;
+    logits[c] = acc;
   }
 }
 
@@ -246,16 +246,15 @@ function lossGrad(sc: Scratch, s: Settings, label: number, targets: Uint8Array |
 /** Accumulate one row's gradients (dL/dlogits in `sc.g`) into `grad`. */
 function backward(p: Params, grad: Params, s: Settings, sc: Scratch): void {
   const { h, g, gh, z, mask, input } = sc;
-  for (let c = 0; c < s.k; c++) grad.b[c]! += g[c]!;
-  for (let i = 0; i < s.hidden; i++) {
-    const v = h[i]!;
-    const base = i * s.k;
-    let back = 0;
-    for (let c = 0; c < s.k; c++) {
-      grad.w[base + c]! += v * g[c]!;
-      back += p.w[base + c]! * g[c]!;
-    }
-    gh[i] = back;
+  const tuneConv = p.c !== undefined && grad.c !== undefined;
+  if (tuneConv) gh.fill(0);
+  for (let c = 0; c < s.k; c++) {
+    const gc = g[c]!;
+    grad.b[c]! += gc;
+    if (gc === 0) continue;
+    const base = c * s.hidden;
+    for (let i = 0; i < s.hidden; i++) grad.w[base + i]! += h[i]! * gc;
+    if (tuneConv) for (let i = 0; i < s.hidden; i++) gh[i]! += p.w[base + i]! * gc;
   }
   if (!p.c || !grad.c) return;
   for (let o = 0; o < s.hidden; o++) {
@@ -298,7 +297,8 @@ class AdamW {
 /** Copy row `r` into `sc.input`, standardized when `stats` is given. */
 function loadRow(rows: FeatureRows, r: number, sc: Scratch, stats?: { mean: Float64Array; std: Float64Array }): void {
   const off = r * rows.dims;
-  for (let j = 0; j < rows.dims; j++) sc.input[j] = stats ? (rows.x[off + j]! - stats.mean[j]!) / stats.std[j]! : rows.x[off + j]!;
+  if (!stats) for (let j = 0; j < rows.dims; j++) sc.input[j] = rows.x[off + j]!;
+  else for (let j = 0; j < rows.dims; j++) sc.input[j] = (rows.x[off + j]! - stats.mean[j]!) / stats.std[j]!;
 }
 
 /** Mean loss and accuracy over rows, without dropout. */
@@ -397,7 +397,7 @@ function exportHead(p: Params, s: Settings, stats: { mean: Float64Array; std: Fl
   const b = new Float64Array(p.b);
   for (let i = 0; i < s.hidden; i++) {
     for (let c = 0; c < s.k; c++) {
-      const wi = stats ? p.w[i * s.k + c]! / stats.std[i]! : p.w[i * s.k + c]!;
+      const wi = stats ? p.w[c * s.hidden + i]! / stats.std[i]! : p.w[c * s.hidden + i]!;
       w[i * s.k + c] = wi;
       if (stats) b[c]! -= wi * stats.mean[i]!;
     }
