@@ -132,6 +132,12 @@ describe('datasets', () => {
     assert.equal(opened.kind, 'split');
     assert.deepEqual([opened.train.samples.length, opened.val?.samples.length], [train!.length, val!.length]);
     assert.equal((await openEvalDataset(root)).source, join(root, 'test_list.txt'));
+    // training never reads the test list: a broken one does not matter to it, and is eval's error
+    const saved = await readFile(join(root, 'test_list.txt'));
+    await writeFile(join(root, 'test_list.txt'), 'garbage\n');
+    assert.equal((await openDataset(root)).train.samples.length, train!.length);
+    await rejects(openEvalDataset(root), /test_list\.txt:1: expected 'relative\/path\.jpg <class id>'/);
+    await writeFile(join(root, 'test_list.txt'), saved);
     assert.throws(() => splitDataset(d, { val: 0.6, test: 0.4 }), RangeError);
   });
 
