@@ -26,7 +26,8 @@ export function confusionSvg(labels: readonly string[], m: readonly (readonly nu
   const k = labels.length;
   const cell = Math.max(8, Math.min(48, Math.floor(560 / Math.max(1, k))));
   const left = 150;
-  const top = 120;
+  // room for the column labels, written at 60°
+  const top = Math.round(34 + Math.min(18, Math.max(1, ...labels.map((l) => [...l].length))) * 5.6);
   const size = left + k * cell + 10;
   const height = top + k * cell + 30;
   const out = [`<svg class="chart confusion" viewBox="0 0 ${size} ${height}" width="${size}" height="${height}" role="img" aria-label="confusion matrix">`, '<title>confusion matrix (rows: true class, columns: predicted)</title>'];
@@ -82,7 +83,7 @@ function worstSection(worst: readonly EvalRow[], thumbs: ReadonlyMap<string, str
     const pred = Array.isArray(r.predicted) ? r.predicted.join(', ') || '(none)' : (r.predicted as string);
     return `<figure class="thumb${r.correct ? '' : ' wrong'}" data-file="${escapeHtml(r.file)}" data-score="${r.score}">${img ? `<img src="${escapeHtml(img)}" alt="${escapeHtml(r.file)}">` : ''}<figcaption>${escapeHtml(ellipsis(r.file, 40))}<br>true ${escapeHtml(truth)} · predicted ${escapeHtml(pred)}<br>score ${r.score.toFixed(3)}</figcaption></figure>`;
   });
-  const style = '<style>.thumbs{display:flex;flex-wrap:wrap;gap:10px}.thumb{margin:0;width:150px;font-size:11.5px}.thumb img{max-width:150px;max-height:120px;display:block;border:2px solid #009E73}.thumb.wrong img{border-color:#D55E00}</style>';
+  const style = '<style>.thumbs{display:flex;flex-wrap:wrap;gap:10px}.thumb{margin:0;width:150px;font-size:11.5px;overflow-wrap:anywhere}.thumb img{max-width:150px;max-height:120px;display:block;border:2px solid #009E73}.thumb.wrong img{border-color:#D55E00}</style>';
   return `${style}<div class="thumbs">${cards.join('')}</div>`;
 }
 
