@@ -133,6 +133,33 @@ export async function isTarArchive(path: string): Promise<boolean> {
   }
 }
 
+const PROGRAM_NAMES = ['inference.json', 'inference.pdmodel', 'model.json', 'model.pdmodel'];
+
+/**
+ * The program file of the one model an archive holds (`undefined` when it holds none). A model is a program
+ * with its `.pdiparams` beside it (`inference.json` and `inference.pdmodel` sharing one `inference.pdiparams`
+ * are one model, read from the `.json`); an archive with two or more is refused, listing them, rather than
+ * converting whichever comes first.
+ */
+function onlyProgram(names: readonly string[], where: string): string | undefined {
+  const isProgram = (f: string): boolean => PROGRAM_NAMES.some((n) => f === n || f.endsWith(`/${n}`));
+  const programs = names.filter(isProgram);
+  const models = new Map<string, string[]>(); // path without extension → its program files
+  for (const f of programs) {
+    const stem = f.replace(/\.(json|pdmodel)$/, '');
+    if (names.includes(`${stem}.pdiparams`)) models.set(stem, [...(models.get(stem) ?? []), f]);
+  }
+  if (models.size > 1) {
+    const list = [...models.values()].map((fs) => fs.join(' + ')).sort();
+    throw new PplcnetError(
+      'E_FORMAT',
+      `${where}: the archive holds ${models.size} inference models (${list.join('; ')}), expected one; extract it and pass the folder of the model to convert`,
+    );
+  }
+  const pick = (fs: readonly string[]): string | undefined => PROGRAM_NAMES.map((n) => fs.filter((f) => f === n || f.endsWith(`/${n}`)).sort((a, b) => a.split('/').length - b.split('/').length)[0]).find((f) => f !== undefined);
+  return pick([...models.values()].flat()) ?? pick(programs);
+}
+
 /**
  * The files of an inference model from a `*_infer.tar` archive's bytes, read in memory by the tar reader
  * (headers, checksums and paths checked; links, devices and escaping paths refused); nothing is extracted.
@@ -142,9 +169,7 @@ export async function inferenceModelFromTar(tar: Uint8Array, where: string): Pro
   if (tar.length > MAX_ARCHIVE_BYTES) throw new PplcnetError('E_FORMAT', `${where}: ${tar.length} bytes, more than the ${MAX_ARCHIVE_BYTES} an inference model archive of a PP-LCNet can take`);
   const entries = await readTarFiles(tar, where);
   const names = [...entries.keys()];
-  const program = ['inference.json', 'inference.pdmodel', 'model.json', 'model.pdmodel']
-    .map((n) => names.filter((f) => f === n || f.endsWith(`/${n}`)).sort((a, b) => a.split('/').length - b.split('/').length)[0])
-    .find((f) => f !== undefined);
+  const program = onlyProgram(names, where);
   if (!program) {
     throw new PplcnetError('E_FORMAT', `${where}: no inference.json or inference.pdmodel in the archive (it holds ${names.slice(0, 5).join(', ') || 'no files'}); pass a Paddle inference model archive (*_infer.tar)`);
   }
@@ -198,14 +223,24 @@ export async function convertInferenceModel(path: string, options: InferenceConv
   return convertInferenceSource(await readInferenceModel(path), options);
 }
 
-/** Convert an inference model's files, already read, to ONNX. */
-export async function convertInferenceSource(source: InferenceModelSource, options: InferenceConversionOptions = {}): Promise<InferenceConversion> {
+/**
+ * Read an inference model's files as a conversion does (program, its reading as a PP-LCNet, the weights it
+ * names, the config) without building anything: throws what the conversion would.
+ */
+export function readInferenceSource(source: InferenceModelSource): { reading: ProgramReading; weights: Map<string, Float32Array>; config: ReturnType<typeof readInferenceConfig> } {
   const { files } = source;
   const program = files.format === 'pir-json' ? readPirProgram(Buffer.from(source.program).toString('utf8'), files.program) : readProgramDesc(source.program, files.program);
   const reading = interpretProgram(program, files.program);
   const weights = mapInferenceWeights(program, reading, source.params, files.params);
   const configText = source.config ? Buffer.from(source.config).toString('utf8') : undefined;
   const config = files.config && configText !== undefined ? readInferenceConfig(configText, files.config) : {};
+  return { reading, weights, config };
+}
+
+/** Convert an inference model's files, already read, to ONNX. */
+export async function convertInferenceSource(source: InferenceModelSource, options: InferenceConversionOptions = {}): Promise<InferenceConversion> {
+  const { files } = source;
+  const { reading, weights, config } = readInferenceSource(source);
   const arch = reading.architecture;
   const { defaults = {}, ...build } = options;
   const labels = config.labels ?? defaults.labels ?? (arch.classNum === 1000 ? imagenetLabels() : undefined);

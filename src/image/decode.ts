@@ -1,7 +1,8 @@
 /**
  * Decoding with sharp into the 8-bit RGB pixels OpenCV's `imread(IMREAD_COLOR)` gives PaddleClas (after its
  * BGR→RGB): EXIF orientation applied, alpha dropped (not composited), grayscale replicated, 16-bit samples
- * reduced by dropping the low byte (libpng's strip_16), palettes expanded, CMYK converted to sRGB.
+ * reduced by dropping the low byte (libpng's strip_16), palettes expanded, CMYK converted to sRGB; TIFF
+ * variants as libtiff's RGBA interface gives them to OpenCV, or refused (see `tiff.ts`).
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { decodeBmp } from './bmp.js';
 import { type ShrinkPlan, decodeMode, resizeTarget, shrinkPlan, withShrinkOnLoad } from './fast-decode.js';
 import { type DecodeOptions, type ImageFormat, checkPixels, lookalike, pixelLimit, sniffFormat, unsupportedFormat } from './limits.js';
 import type { Image8 } from './resize.js';
+import { type TiffPlan, readTiffLayout, tiffCmyk, tiffPlan, tiffRgb } from './tiff.js';
 
 /** An image input: a file path, or encoded bytes. */
 export type ImageInput = string | Uint8Array;
@@ -101,6 +103,8 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
     }
     const pixels = frame ? frame.width * frame.height : (meta!.width ?? 0) * (meta!.pageHeight ?? meta!.height ?? 0);
     if (pixels > LARGE_PIXELS) release = await largeTurn();
+    const tiff = format === 'tiff' ? tiffPlan(readTiffLayout(bytes), name) : undefined;
+    if (tiff && tiff.kind !== 'as-is') return await decodeTiffVariant(load, tiff, name);
     const sixteen = meta !== undefined && (meta.depth === 'ushort' || meta.depth === 'short');
     if (frame?.components === 4) {
       return cmykToRgb(await load().rotate().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true }), name);
@@ -133,6 +137,23 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
   } finally {
     release?.();
   }
+}
+
+/** A TIFF whose samples need OpenCV's (libtiff's) own arithmetic: 16-bit colour, unassociated alpha, CMYK. */
+async function decodeTiffVariant(load: () => Sharp, plan: Exclude<TiffPlan, { kind: 'as-is' }>, name: string): Promise<Image8> {
+  if (plan.kind === 'cmyk') {
+    const { data, info } = await load().rotate().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 4) throw new PplcnetError('E_IMAGE', `${name}: CMYK TIFF decoded to ${info.channels} channels, expected 4`);
+    return tiffCmyk(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height);
+  }
+  const pipeline = load().rotate();
+  const { data, info } =
+    plan.bits === 16
+      ? await pipeline.toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true })
+      : await pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== (plan.alpha ? 4 : 3)) throw new PplcnetError('E_IMAGE', `${name}: TIFF decoded to ${info.channels} channels, expected ${plan.alpha ? 4 : 3}`);
+  const samples = plan.bits === 16 ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return tiffRgb(samples, info.width, info.height, info.channels, plan);
 }
 
 /**
