@@ -17,7 +17,7 @@ export { convertInferenceModel, locateInferenceModel, type InferenceConversion }
 export { interpretProgram, type ProgramReading } from './convert/interpret.js';
 export { decodeImage, type DecodedImage, type ImageInput } from './image/decode.js';
 export { DECODE_MODES, type DecodeMode, type ShrinkPlan, shrinkPlan } from './image/fast-decode.js';
-export { MAX_PIXELS, SUPPORTED_FORMATS, type DecodeOptions } from './image/limits.js';
+export { IMAGE_METADATA_BYTES, MAX_PIXELS, SUPPORTED_FORMATS, maxImageFileBytes, type DecodeOptions } from './image/limits.js';
 export { expandImageInputs, IMAGE_EXTENSIONS, type ExpandedInputs, type SkippedInput } from './util/inputs.js';
 export { preprocess, resizeAndCrop, normalizeInto } from './image/preprocess.js';
 export { resizeLinear, centerCrop, resizeShortSize, type Image8 } from './image/resize.js';
@@ -80,7 +80,28 @@ export {
   type PdparamsInspection,
 } from './inspect.js';
 export { expandInputs } from './util/inputs.js';
-export { checkOutputPath, formatBytes, onnxNameFor, writeFileAtomic, type WriteOptions } from './util/fs.js';
+export {
+  checkOutputPath,
+  formatBytes,
+  onnxNameFor,
+  openRegularFile,
+  readFileBounded,
+  readStreamBounded,
+  readTextBounded,
+  writeFileAtomic,
+  type FileLimit,
+  type WriteOptions,
+} from './util/fs.js';
+export {
+  ARCHIVE_FILE_BYTES,
+  CONFIG_FILE_BYTES,
+  FILE_LIMITS,
+  LARGEST_PPLCNET_BYTES,
+  LARGEST_PPLCNET_PARAMETERS,
+  MODEL_FILE_BYTES,
+  PDPARAMS_FILE_BYTES,
+  STDIN_IMAGE_BYTES,
+} from './util/file-limits.js';
 export { encodeNpyFloat32 } from './util/npy.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';

@@ -3,7 +3,6 @@
  * inference model's program parameters and the architecture read off its ops; a `.pdparams` file's keys,
  * shapes and dtypes and the architecture they imply.
  */
-import { readFile } from 'node:fs/promises';
 import type { Architecture } from './builder/architecture.js';
 import { inferArchitecture } from './convert/from-weights.js';
 import { locateInferenceModel, readProgramFile } from './convert/inference-model.js';
@@ -13,6 +12,8 @@ import type { Program } from './convert/program.js';
 import { METADATA_KEYS } from './metadata.js';
 import { viewModel } from './onnx/read.js';
 import { shortestFloat32 } from './util/float.js';
+import { FILE_LIMITS } from './util/file-limits.js';
+import { readFileBounded } from './util/fs.js';
 import { checkModelFile } from './util/sniff.js';
 
 export interface OnnxInspection {
@@ -99,7 +100,7 @@ export async function inspectModel(input: string, options: { /** `.pdparams`: th
   const kind = sniffed?.kind === 'unknown' || sniffed === undefined ? (input.endsWith('.onnx') ? 'onnx' : input.endsWith('.pdparams') ? 'pickle' : 'unknown') : sniffed.kind;
   if (options.prefix !== undefined && kind !== 'pickle') throw new RangeError('--prefix applies to .pdparams only: other models hold one network');
   if (kind === 'onnx') {
-    const m = viewModel(new Uint8Array(await readFile(input)));
+    const m = viewModel(await readFileBounded(input, FILE_LIMITS.onnx));
     const report: OnnxInspection = {
       producer: `${m.producerName} ${m.producerVersion}`,
       opset: m.opset,
@@ -126,7 +127,7 @@ export async function inspectModel(input: string, options: { /** `.pdparams`: th
     };
     return { kind: 'inference', file: files.program, report };
   }
-  const contents = readPdparams(new Uint8Array(await readFile(input)), input);
+  const contents = readPdparams(await readFileBounded(input, FILE_LIMITS.pdparams), input);
   const { prefix, tensors } = selectPrefix(contents, options.prefix, input);
   const { architecture, problems, inferred } = inferArchitecture(tensors);
   let values = 0;

@@ -2,22 +2,24 @@
  * Paddle inference models → ONNX: a program (`inference.json` or `inference.pdmodel`) and its combined
  * parameters (`inference.pdiparams`), with `inference.yml` when present.
  */
-import { existsSync, statSync } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { constants, existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { scaleTag } from '../builder/architecture.js';
 import { type BuildOptions, type BuiltModel, buildPPLCNet } from '../builder/pplcnet.js';
 import { PplcnetError } from '../errors.js';
 import { imagenetLabels } from '../labels.js';
 import type { ModelDescription } from '../metadata.js';
-import { WEIGHT_LIMITS, nonFiniteWarnings } from './architecture-check.js';
-import { CONFIG_LIMITS, readInferenceConfig } from './inference-config.js';
+import { nonFiniteWarnings } from './architecture-check.js';
+import { readInferenceConfig } from './inference-config.js';
 import { type ProgramReading, interpretProgram } from './interpret.js';
 import { readPdiparams, toFloat32 } from './pdiparams.js';
 import { readProgramDesc } from './pdmodel.js';
-import { PROGRAM_LIMITS, readPirProgram } from './pir.js';
+import { readPirProgram } from './pir.js';
 import { type Program, pdiparamsOrder } from './program.js';
 import { looksLikeTar, readTarFiles } from '../util/tar.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
+import { type FileLimit, readFileBounded, tooLarge } from '../util/fs.js';
 
 export interface InferenceModelFiles {
   readonly format: 'pir-json' | 'program-desc';
@@ -57,15 +59,8 @@ export function locateInferenceModel(path: string): InferenceModelFiles {
   return { format, program, params, ...(config ? { config } : {}) };
 }
 
-/** A file's bytes, refused before reading when larger than `max` (what the file can be for a PP-LCNet). */
-async function readBounded(path: string, max: number, what: string): Promise<Uint8Array> {
-  const size = (await stat(path)).size;
-  if (size > max) throw new PplcnetError('E_FORMAT', `${path}: ${size} bytes, more than the ${max} ${what} can take`);
-  return new Uint8Array(await readFile(path));
-}
-
 export async function readProgramFile(files: InferenceModelFiles): Promise<Program> {
-  const bytes = await readBounded(files.program, PROGRAM_LIMITS.maxBytes, 'a PP-LCNet program');
+  const bytes = await readFileBounded(files.program, FILE_LIMITS.program);
   return files.format === 'pir-json' ? readPirProgram(Buffer.from(bytes).toString('utf8'), files.program) : readProgramDesc(bytes, files.program);
 }
 
@@ -116,14 +111,12 @@ export interface InferenceModelSource {
   readonly config?: Uint8Array;
 }
 
-/** The most an inference archive may hold: a program, its parameters and a config at their limits. */
-const MAX_ARCHIVE_BYTES = PROGRAM_LIMITS.maxBytes + WEIGHT_LIMITS.maxFileBytes + CONFIG_LIMITS.maxBytes + (1 << 20);
-
 /** Whether `path` is a tar archive: named `.tar`, or a file with a ustar header. */
 export async function isTarArchive(path: string): Promise<boolean> {
   if (/\.tar$/i.test(path)) return true;
   if (/\.(json|pdmodel|pdparams|onnx)$/i.test(path) || !existsSync(path) || !statSync(path).isFile()) return false;
-  const fh = await open(path, 'r');
+  // without blocking: a FIFO that appeared since the check above is not waited for (its read finds nothing)
+  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const head = new Uint8Array(263);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
@@ -166,7 +159,7 @@ function onlyProgram(names: readonly string[], where: string): string | undefine
  * Names in `files` are `<where>:<path in the archive>`.
  */
 export async function inferenceModelFromTar(tar: Uint8Array, where: string): Promise<InferenceModelSource> {
-  if (tar.length > MAX_ARCHIVE_BYTES) throw new PplcnetError('E_FORMAT', `${where}: ${tar.length} bytes, more than the ${MAX_ARCHIVE_BYTES} an inference model archive of a PP-LCNet can take`);
+  if (tar.length > FILE_LIMITS.archive.maxBytes) throw tooLarge(where, tar.length, FILE_LIMITS.archive);
   const entries = await readTarFiles(tar, where);
   const names = [...entries.keys()];
   const program = onlyProgram(names, where);
@@ -184,15 +177,15 @@ export async function inferenceModelFromTar(tar: Uint8Array, where: string): Pro
     params: `${where}:${paramsName}`,
     ...(configName ? { config: `${where}:${configName}` } : {}),
   };
-  const bounded = (b: Uint8Array, max: number, name: string, what: string): Uint8Array => {
-    if (b.length > max) throw new PplcnetError('E_FORMAT', `${name}: ${b.length} bytes, more than the ${max} ${what} can take`);
+  const bounded = (b: Uint8Array, name: string, limit: FileLimit): Uint8Array => {
+    if (b.length > limit.maxBytes) throw tooLarge(name, b.length, limit);
     return b;
   };
   return {
     files,
-    program: bounded(entries.get(program)!, PROGRAM_LIMITS.maxBytes, files.program, 'a PP-LCNet program'),
-    params: bounded(params, WEIGHT_LIMITS.maxFileBytes, files.params, 'the parameters of a PP-LCNet'),
-    ...(configName ? { config: bounded(entries.get(configName)!, CONFIG_LIMITS.maxBytes, files.config!, 'an inference config') } : {}),
+    program: bounded(entries.get(program)!, files.program, FILE_LIMITS.program),
+    params: bounded(params, files.params, FILE_LIMITS.pdiparams),
+    ...(configName ? { config: bounded(entries.get(configName)!, files.config!, FILE_LIMITS.config) } : {}),
   };
 }
 
@@ -200,15 +193,13 @@ export async function inferenceModelFromTar(tar: Uint8Array, where: string): Pro
 export async function readInferenceModel(path: string): Promise<InferenceModelSource> {
   if (await isTarArchive(path)) {
     if (!existsSync(path)) throw new PplcnetError('E_IO', `${path}: no such file`);
-    const size = (await stat(path)).size;
-    if (size > MAX_ARCHIVE_BYTES) throw new PplcnetError('E_FORMAT', `${path}: ${size} bytes, more than the ${MAX_ARCHIVE_BYTES} an inference model archive of a PP-LCNet can take`);
-    return inferenceModelFromTar(new Uint8Array(await readFile(path)), path);
+    return inferenceModelFromTar(await readFileBounded(path, FILE_LIMITS.archive), path);
   }
   const files = locateInferenceModel(path);
   const [program, params, config] = await Promise.all([
-    readBounded(files.program, PROGRAM_LIMITS.maxBytes, 'a PP-LCNet program'),
-    readBounded(files.params, WEIGHT_LIMITS.maxFileBytes, 'the parameters of a PP-LCNet'),
-    files.config ? readBounded(files.config, CONFIG_LIMITS.maxBytes, 'an inference config') : undefined,
+    readFileBounded(files.program, FILE_LIMITS.program),
+    readFileBounded(files.params, FILE_LIMITS.pdiparams),
+    files.config ? readFileBounded(files.config, FILE_LIMITS.config) : undefined,
   ]);
   return { files, program, params, ...(config ? { config } : {}) };
 }

@@ -2,10 +2,11 @@
  * The model zoo: one record per model, data only. Each names where its files come from, their format,
  * the architecture, preprocessing and labels, and the published figures.
  */
-import { readFileSync } from 'node:fs';
 import type { ArchitectureOptions } from '../builder/architecture.js';
 import { PplcnetError } from '../errors.js';
 import { isPlainName } from './cache.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
+import { readTextBoundedSync } from '../util/fs.js';
 import { type AttributePostprocess, IMAGENET_PREPROCESS, type Preprocess } from '../metadata.js';
 
 export interface PublishedMetrics {
@@ -321,8 +322,10 @@ export function loadZoo(env: NodeJS.ProcessEnv = process.env): readonly ZooEntry
   const file = env.PPLCNET_REGISTRY;
   if (!file) return ZOO;
   let extra: unknown;
+  // a regular file of at most FILE_LIMITS.registry (a FIFO or /dev/zero is refused, not read)
+  const text = readTextBoundedSync(file, FILE_LIMITS.registry, `PPLCNET_REGISTRY=${file}`);
   try {
-    extra = JSON.parse(readFileSync(file, 'utf8'));
+    extra = JSON.parse(text);
   } catch (err) {
     throw new PplcnetError('E_IO', `PPLCNET_REGISTRY=${file}: cannot read it as JSON (${(err as Error).message})`);
   }

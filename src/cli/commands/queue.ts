@@ -1,7 +1,18 @@
 /** `pplcnet queue add|status|results|retry`: feed and read an image queue on Redis (BullMQ). */
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { Command } from 'commander';
-import { type AddReport, type ImageQueue as ImageQueueType, ImageQueue, PplcnetError, type QueueStatus, checkModelArgument, expandImageInputs } from '../../index.js';
+import {
+  type AddReport,
+  FILE_LIMITS,
+  type ImageQueue as ImageQueueType,
+  ImageQueue,
+  PplcnetError,
+  type QueueStatus,
+  checkModelArgument,
+  expandImageInputs,
+  readStreamBounded,
+  readTextBounded,
+} from '../../index.js';
 import { EXIT } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { addQueueTargetOptions, redisUrl } from '../options.js';
@@ -67,12 +78,11 @@ async function collectImages(images: string[], flags: AddFlags, ctx: CliContext)
   }
   for (const s of skipped) ctx.stderr(`pplcnet: skipped ${s.path}: ${s.reason}\n`);
   if (flags.list) {
-    let text: string;
-    try {
-      text = flags.list === '-' ? await readStdin() : await readFile(flags.list, 'utf8');
-    } catch (err) {
-      throw new PplcnetError('E_IO', `cannot read --list ${flags.list}: ${(err as Error).message}`);
-    }
+    // bounded (FILE_LIMITS.list): a FIFO or device given by name is refused, an endless standard input stopped
+    const text =
+      flags.list === '-'
+        ? Buffer.from(await readStreamBounded(process.stdin, FILE_LIMITS.list, '--list - (standard input)')).toString('utf8')
+        : await readTextBounded(flags.list, FILE_LIMITS.list, `cannot read --list ${flags.list}`);
     for (const line of text.split(/\r?\n/)) if (line.trim() !== '') files.push(line.trim());
   }
   if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${[...images, ...(flags.list ? [flags.list] : [])].join(', ')}`);
@@ -157,14 +167,4 @@ export function queueCommand(ctx: CliContext): Command {
 
   for (const c of [add, status, results, retry]) group.addCommand(c);
   return group;
-}
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (d) => (text += d));
-    process.stdin.on('end', () => resolve(text));
-    process.stdin.on('error', reject);
-  });
 }
