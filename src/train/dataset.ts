@@ -8,9 +8,11 @@
  * - a split folder: one holding `train_list.txt` (and `val_list.txt`, `test_list.txt`, `labels.txt`).
  * Every failure is an E_DATASET error naming the file and line, what was expected and what was found.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { PplcnetError } from '../errors.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
+import { readTextBounded } from '../util/fs.js';
 import { IMAGE_EXTENSIONS } from '../util/inputs.js';
 
 /** One labelled image. */
@@ -44,7 +46,7 @@ export interface SplitDataset {
 }
 
 /** Largest list or labels file read (64 MiB: about a million lines). */
-export const MAX_LIST_BYTES = 64 * 1024 * 1024;
+export const MAX_LIST_BYTES = FILE_LIMITS.datasetList.maxBytes;
 
 const LIST_NAMES = Object.freeze({ train: 'train_list.txt', val: 'val_list.txt', test: 'test_list.txt', labels: 'labels.txt' });
 export { LIST_NAMES };
@@ -53,25 +55,9 @@ export function datasetError(message: string): PplcnetError {
   return new PplcnetError('E_DATASET', message);
 }
 
-/** Read a text file of at most `MAX_LIST_BYTES`, refusing anything but a regular file. */
-export async function readListFile(path: string, what = 'list file'): Promise<string> {
-  let s;
-  try {
-    s = await stat(path);
-  } catch (err) {
-    throw datasetError(`${path}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give an existing file`);
-  }
-  if (!s.isFile()) throw datasetError(`${path}: the ${what} is not a regular file; give a text file`);
-  if (s.size > MAX_LIST_BYTES) throw datasetError(`${path}: the ${what} holds ${s.size} bytes, more than the ${MAX_LIST_BYTES} read; split it into smaller lists`);
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(Math.min(s.size, MAX_LIST_BYTES) + 1);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    if (bytesRead > MAX_LIST_BYTES) throw datasetError(`${path}: the ${what} grew past ${MAX_LIST_BYTES} bytes while read`);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await fh.close();
-  }
+/** Read a list or labels file under its bound (a regular file only, at most `MAX_LIST_BYTES` for a list). */
+export function readListFile(path: string, what: 'list file' | 'labels file' = 'list file'): Promise<string> {
+  return readTextBounded(path, what === 'list file' ? FILE_LIMITS.datasetList : FILE_LIMITS.datasetLabels);
 }
 
 /** The non-empty lines of a text, with their 1-based line numbers. */

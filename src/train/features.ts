@@ -11,7 +11,6 @@
  * it is rewritten (temp + rename) when new images were added.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Random } from '../builder/random.js';
 import { planExecution, inferenceEstimate } from '../classifier/plan.js';
@@ -26,7 +25,8 @@ import { type ResolvedModel } from '../models/resolve.js';
 import { type SessionOptions, createSession, ort } from '../runtime/session.js';
 import { readModelMetadata } from '../classifier/model.js';
 import { float32FromLE, float32ToLE } from '../util/float32.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { readFileBounded, writeFileAtomic } from '../util/fs.js';
+import { MAX_PIXELS, maxImageFileBytes } from '../image/limits.js';
 import { defaultCacheDir } from '../zoo/cache.js';
 
 /** Which views of each image: the image itself, then augmented ones. */
@@ -66,6 +66,10 @@ export interface FeatureSet {
 }
 
 const MAGIC = 'PPLCNETF';
+/** The feature cache file: up to 4 GiB (a million 1024-float rows). */
+const CACHE_FILE = { what: 'a feature cache file', maxBytes: 2 ** 32 - 1, advice: 'remove it and run again', notRegularAdvice: 'remove it (pplcnet writes a regular file there)' } as const;
+/** An image is hashed under the same bound its decoder would read it with (the default pixel limit's). */
+const IMAGE_FILE = { what: 'an image', maxBytes: maxImageFileBytes(MAX_PIXELS), code: 'E_IMAGE', readCode: 'E_IMAGE', advice: 'Larger than any image format holds within the pixel limit' } as const;
 const OUTPUT = { embedding: 'flatten', gap: 'avg_pool' } as const;
 
 function augmentKey(a: Augment | undefined): string {
@@ -76,7 +80,8 @@ function augmentKey(a: Augment | undefined): string {
 /** Read a cache file into a map of image hash → values; a damaged or foreign file counts as empty. */
 async function readCache(path: string, views: number): Promise<{ dims: number; entries: Map<string, Float32Array> }> {
   const out = new Map<string, Float32Array>();
-  const buf = await readFile(path).catch(() => undefined);
+  // read bounded like every named file (a FIFO in its place is refused, not waited on); unreadable: empty
+  const buf = await readFileBounded(path, CACHE_FILE).then((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)).catch(() => undefined);
   if (!buf || buf.length < 16 || buf.toString('latin1', 0, 8) !== MAGIC || buf.readUInt32LE(12) !== views) return { dims: 0, entries: out };
   const dims = buf.readUInt32LE(8);
   const rec = 32 + views * dims * 4;
@@ -109,9 +114,9 @@ async function hashFiles(paths: readonly string[]): Promise<(string | PplcnetErr
     while (next < paths.length) {
       const i = next++;
       try {
-        out[i] = createHash('sha256').update(await readFile(paths[i]!)).digest('hex');
+        out[i] = createHash('sha256').update(await readFileBounded(paths[i]!, IMAGE_FILE)).digest('hex');
       } catch (err) {
-        out[i] = new PplcnetError('E_IMAGE', `${paths[i]}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        out[i] = err instanceof PplcnetError ? err : new PplcnetError('E_IMAGE', `${paths[i]}: cannot read (${(err as Error).message})`);
       }
     }
   };

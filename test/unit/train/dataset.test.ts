@@ -95,10 +95,10 @@ describe('datasets', () => {
     const big = join(tmp.path, 'big.txt');
     await writeFile(big, '');
     await truncate(big, MAX_LIST_BYTES + 1);
-    await rejects(readListDataset(big), /holds 67108865 bytes, more than the 67108864 read/);
+    await rejects(readListDataset(big), /big\.txt: 67108865 bytes .*more than the 67108864 bytes .* pplcnet reads of a dataset list; not read\. Split the dataset/);
     const dir = join(tmp.path, 'dir_list.txt');
     await mkdir(dir);
-    await rejects(readListDataset(dir), /dir_list\.txt: the list file is not a regular file/);
+    await rejects(readListDataset(dir), /dir_list\.txt: is a folder, not a regular file/);
     await rejects(openDataset(join(tmp.path, 'nothing')), /no such file or folder/);
   });
 
