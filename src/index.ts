@@ -105,7 +105,8 @@ export {
 export { encodeNpyFloat32 } from './util/npy.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
-export { resultRow, errorRow, type ResultRow, type ErrorRow } from './output-row.js';
+export { resultRow, errorRow, rowOf, type ClassifiedImage, type ResultRow, type ErrorRow, type Row } from './output-row.js';
+export type { Answer, OutputOptions } from './classifier/head.js';
 export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './queue/connection.js';
 export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type DuplicateInput, type QueueStatus, type ExportReport } from './queue/producer.js';
 export type { BadRow } from './queue/rows.js';
@@ -118,6 +119,7 @@ export { Batcher, BatcherFullError, BatcherClosedError, type BatcherOptions } fr
 export { ServeError, STATUS_OF_CODE, toHttpFailure, type HttpFailure } from './serve/errors.js';
 export { checkModelFile, sniffBytes, sniffFile, type FileKind, type ModelFileUse, type SniffedFile } from './util/sniff.js';
 export { shortestFloat32 } from './util/float.js';
+export { recordedStorage, storeWeights, WEIGHT_STORAGES, type StoredWeights, type StoreWeightsOptions, type WeightStorage } from './onnx/weight-storage.js';
 export { listCache, pruneCache, removeFromCache, type CacheItem, type CacheOptions, type PruneOptions, type PrunedItem } from './zoo/inventory.js';
 export type { ConvertedRecord, SourceStamp } from './zoo/cache.js';
 export * from './train/index.js';

@@ -10,7 +10,7 @@ import { interpretProgram } from './convert/interpret.js';
 import { readPdparams, selectPrefix } from './convert/pdparams.js';
 import type { Program } from './convert/program.js';
 import { METADATA_KEYS } from './metadata.js';
-import { viewModel } from './onnx/read.js';
+import { type OnnxModelView, viewModel } from './onnx/read.js';
 import { shortestFloat32 } from './util/float.js';
 import { FILE_LIMITS } from './util/file-limits.js';
 import { readFileBounded } from './util/fs.js';
@@ -90,6 +90,12 @@ function float32Fields<T extends object>(a: T): T {
   return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, round(v)])) as T;
 }
 
+/** Values held by the initializers, by their shapes; the per-channel scales of int8 weight storage are not parameters. */
+function countParameters(m: OnnxModelView): number {
+  const scales = new Set(m.nodes.filter((n) => n.opType === 'Mul' && n.name.endsWith('.dequantize')).map((n) => n.inputs[1]));
+  return m.initializers.filter((t) => !scales.has(t.name)).reduce((a, t) => a + t.dims.reduce((x, y) => x * y, 1), 0);
+}
+
 /**
  * Inspect an `.onnx`, a `.pdparams`, or a Paddle inference model (folder, `.json` or `.pdmodel`). The
  * file's first bytes choose the reader (the name only when they tell nothing); an image or another file
@@ -107,7 +113,7 @@ export async function inspectModel(input: string, options: { /** `.pdparams`: th
       inputs: m.inputs,
       outputs: m.outputs,
       nodes: m.nodes.length,
-      parameters: m.initializers.reduce((a, t) => a + t.data.length, 0),
+      parameters: countParameters(m),
       metadata: decodeMetadataProps(m.metadata),
     };
     return { kind: 'onnx', file: input, report };
