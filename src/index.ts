@@ -21,7 +21,9 @@ export { decodeImage, type DecodedImage, type ImageInput } from './image/decode.
 export { DECODE_MODES, type DecodeMode } from './image/fast-decode.js';
 export { IMAGE_METADATA_BYTES, MAX_PIXELS, SUPPORTED_FORMATS, maxImageFileBytes, type DecodeOptions } from './image/limits.js';
 export { expandImageInputs, IMAGE_EXTENSIONS, type ExpandedInputs, type SkippedInput } from './util/inputs.js';
-export { preprocess } from './image/preprocess.js';
+export { preprocess, preprocessOutputSize } from './image/preprocess.js';
+/** @internal The header size reader the serve page embeds in its script. */
+export { imageHeaderSize, type HeaderSize } from './image/header.js';
 export type { Image8 } from './image/resize.js';
 export {
   chooseProvider,
@@ -100,7 +102,14 @@ export {
 } from './util/file-limits.js';
 export { encodeNpyFloat32 } from './util/npy.js';
 export { listProblems } from './convert/architecture-check.js';
-export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
+/** `onnxruntimeWebDist`, `readRuntimeScript` and `runtimeFiles`: the onnxruntime-web files serve's page sends. */
+export {
+  exportWebSite,
+  bundlePageScript,
+  onnxruntimeWebDist,
+  readRuntimeScript,
+  runtimeFiles,
+  WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
 export { resultRow, errorRow, rowOf, type ClassifiedImage, type ResultRow, type ErrorRow, type Row } from './output-row.js';
 export { answerOf, headWith, type Answer, type OutputHead, type OutputOptions } from './classifier/head.js';
 export { checkModelArgument, nearestZooNames } from './models/check.js';

@@ -8,7 +8,7 @@
  * OpenAPI document at `/openapi.json`; http.ts holds what every request goes through.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Classifier } from '../classifier.js';
+import type { Classifier } from '../index.js';
 import { BrowserAssets } from './browser.js';
 import { type ServeContext, type ServeLimits } from './context.js';
 import { Admission } from './flow.js';

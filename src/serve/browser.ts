@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bundlePageScript, onnxruntimeWebDist, readRuntimeScript, runtimeFiles } from '../web-export/index.js';
+import { bundlePageScript, onnxruntimeWebDist, readRuntimeScript, runtimeFiles } from '../index.js';
 
 /** A file ready to send: its bytes (scripts, kept in memory) or a path to stream (the .wasm). */
 export interface BrowserAsset {

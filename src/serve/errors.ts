@@ -2,7 +2,7 @@
  * Errors of the HTTP service: one table from error code to HTTP status, used by every route. Clients get
  * `{error: {code, message}}` (v1) or `{error: message}` (v2), never a stack trace.
  */
-import { PplcnetError } from '../errors.js';
+import { PplcnetError } from '../index.js';
 import { BatcherClosedError, BatcherFullError } from './batcher.js';
 
 /** Codes the service adds to the library's. */

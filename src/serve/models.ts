@@ -2,8 +2,7 @@
  * A loaded model as the service holds it: its classifier, its batcher (one onnxruntime run per batch) and
  * what the metadata endpoints say about it.
  */
-import type { Classification, Classifier, PreparedInput } from '../classifier.js';
-import { preprocessOutputSize } from '../image/preprocess.js';
+import { type Classification, type Classifier, type PreparedInput, preprocessOutputSize } from '../index.js';
 import { Batcher } from './batcher.js';
 import type { ServeMetrics } from './metrics.js';
 

@@ -4,7 +4,7 @@
  * read by the route itself) is added to the document here.
  */
 import type { FastifyInstance } from 'fastify';
-import { VERSION } from '../version.js';
+import { VERSION } from '../index.js';
 import { V1_ERROR, failures } from './schemas.js';
 
 type Operation = Record<string, unknown>;

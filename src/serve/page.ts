@@ -11,7 +11,7 @@
  * importing it again (another query string) loads another model.
  */
 
-import { imageHeaderSize } from '../image/header.js';
+import { imageHeaderSize } from '../index.js';
 
 export interface ServePageOptions {
   /** Offer "Run on: this browser". [true] */

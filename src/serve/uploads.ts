@@ -1,6 +1,6 @@
 /** The images of a classify request: a raw body (image bytes) or the files of a multipart/form-data upload. @internal */
 import type { FastifyRequest } from 'fastify';
-import { PplcnetError } from '../errors.js';
+import { PplcnetError } from '../index.js';
 import { ServeError } from './errors.js';
 
 /** A file of a classify request. */

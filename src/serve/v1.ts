@@ -4,9 +4,7 @@
  * `labels` and `threshold` included for a multi-label model).
  */
 import type { FastifyInstance } from 'fastify';
-import type { Classification } from '../classifier.js';
-import { type OutputHead, answerOf, modelHead } from '../classifier/head.js';
-import { type ErrorRow, type ResultRow, resultRow } from '../output-row.js';
+import { type Classification, type ErrorRow, type OutputHead, type ResultRow, answerOf, headWith, resultRow } from '../index.js';
 import { type ServeContext, findModel } from './context.js';
 import { ServeError, toHttpFailure } from './errors.js';
 import { withTimeout } from './flow.js';
@@ -37,9 +35,8 @@ function headOf(m: ServedModel, query: { topk?: string; threshold?: string }): O
   }
   const given = query.threshold !== undefined && query.threshold !== '' ? Number(query.threshold) : undefined;
   if (given !== undefined && !(given >= 0 && given <= 1)) throw new ServeError('E_BAD_REQUEST', `Expected a number from 0 to 1 for 'threshold' but received ${JSON.stringify(query.threshold)}`);
-  const head = modelHead(c.metadata, c.outputNames, { topk: Math.min(topk, m.classes ?? Infinity), ...(given !== undefined ? { threshold: given } : {}), labels: c.labels });
   // without one in the request, the classifier's threshold (its options' or the model's)
-  return given === undefined ? { ...head, threshold: c.threshold } : head;
+  return headWith(c.head, { topk: Math.min(topk, m.classes ?? Infinity), ...(given !== undefined ? { threshold: given } : {}) });
 }
 
 /** Preprocessing (worker threads; the decoder refuses an image over --max-pixels from its header), then the batcher. */

@@ -6,8 +6,7 @@
  * --max-batch × the longest JSON number) and parsed with a structure bound (see json-body.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Classification, PreparedInput } from '../classifier.js';
-import { VERSION } from '../version.js';
+import { type Classification, type PreparedInput, VERSION } from '../index.js';
 import { type ServeContext, findModel } from './context.js';
 import { withTimeout } from './flow.js';
 import { ServeError } from './errors.js';

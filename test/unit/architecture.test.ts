@@ -22,22 +22,6 @@ const LIBRARY = ['classifier', 'output-row', 'train', 'compare', 'bench', 'repor
 const ADAPTERS: Readonly<Record<string, string>> = { serve: 'index', queue: 'index', web: 'core' };
 
 /**
- * What src/serve/ still imports beyond the public API, by target file: each is to be imported from
- * src/index.ts instead. Listed until no serve file imports it (a test fails on a stale line); any other
- * import of serve's beyond index.ts fails the rule table.
- */
-const SERVE_PENDING: readonly string[] = [
-  'classifier.ts',
-  'classifier/head.ts',
-  'errors.ts',
-  'output-row.ts',
-  'version.ts',
-  'image/header.ts',
-  'image/preprocess.ts',
-  'web-export/index.ts',
-];
-
-/**
  * Which areas each area may import besides itself. An area is a folder under src/ (`cli`, `zoo`, …) or a
  * top-level module (`index`, `classifier`, …). A new folder gets a line here.
  */
@@ -127,17 +111,16 @@ function importGraph(files: ReadonlyMap<string, string>): { edges: Edge[]; unres
 }
 
 /**
- * Every edge the rule table does not allow (serve's pending imports aside), areas it has no line for, and
+ * Every edge the rule table does not allow, areas it has no line for, and
  * imports of an adapter other than its entry point.
  */
-function ruleViolations(edges: readonly Edge[], allowed: Readonly<Record<string, readonly string[]>> = ALLOWED, pending: readonly string[] = SERVE_PENDING): string[] {
+function ruleViolations(edges: readonly Edge[], allowed: Readonly<Record<string, readonly string[]>> = ALLOWED): string[] {
   const out: string[] = [];
   for (const { from, to } of edges) {
     const a = areaOf(from);
     const b = areaOf(to);
     if (a === b) continue;
     if (ADAPTERS[b] !== undefined && to !== `${b}/index.ts`) out.push(`${from} imports ${to}: an adapter is reached only through its entry point ${b}/index.ts`);
-    if (a === 'serve' && pending.includes(to)) continue;
     const rule = allowed[a];
     if (!rule) out.push(`${from}: src/${a} has no line in the rule table`);
     else if (!rule.includes(b)) out.push(`${from} imports ${to}: ${a} may import only ${rule.length ? rule.join(', ') : 'nothing outside itself'}`);
@@ -212,10 +195,6 @@ describe('architecture: the one-way rule over src/', () => {
     assert.deepEqual(importCycles(edges).map((c) => c.join(' → ')), []);
   });
 
-  test("serve's pending imports are each still made (a line goes when its import moves to index.ts)", () => {
-    for (const target of SERVE_PENDING) assert.ok(edges.some((e) => e.from.startsWith('serve/') && e.to === target), `no serve file imports ${target}: remove it from SERVE_PENDING`);
-  });
-
   test('every adapter is a package entry point with its index.ts, and the library does not export it', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
     for (const adapter of Object.keys(ADAPTERS)) {
@@ -263,11 +242,12 @@ describe('architecture: the checker itself', () => {
       ['cli/c.ts', "import { a } from '../index.js';\nimport { q } from '../queue/index.js';\nimport { s } from '../serve/app.js';"],
       ['serve/app.ts', 'export const s = 1;'],
     ]);
-    const v = ruleViolations(importGraph(adapters).edges, ALLOWED, ['classifier.ts']);
+    const v = ruleViolations(importGraph(adapters).edges, ALLOWED);
     assert.deepEqual(v.sort(), [
       'cli/c.ts imports serve/app.ts: an adapter is reached only through its entry point serve/index.ts',
       'index.ts imports queue/index.ts: index may import only ' + LIBRARY.join(', '),
       'queue/index.ts imports classifier.ts: queue may import only index',
+      'serve/index.ts imports classifier.ts: serve may import only index',
       'serve/index.ts imports convert/pickle.ts: serve may import only index',
       'web/index.ts imports index.ts: web may import only core',
     ]);
