@@ -1,6 +1,6 @@
 /** `pplcnet embed`: the pooled feature vector of each image, as NDJSON or a `.npy` float32 matrix. */
 import { Command, Option } from 'commander';
-import { PplcnetError, createClassifier, encodeNpyFloat32, expandImageInputs, writeFileAtomic } from '../../index.js';
+import { PplcnetError, checkOutputPath, createClassifier, encodeNpyFloat32, expandImageInputs, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
@@ -26,6 +26,8 @@ export function embedCommand(ctx: CliContext): Command {
     const model = flags.model ?? process.env.PPLCNET_MODEL;
     if (!model) throw new PplcnetError('E_MODEL', 'no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori, or set PPLCNET_MODEL');
     if (flags.output !== undefined && !flags.output.endsWith('.npy')) throw new RangeError(`--output must name a .npy file, got '${flags.output}'`);
+    // an output that cannot be written is refused before any image is read
+    if (flags.output !== undefined) await checkOutputPath(flags.output);
     const { files, skipped } = await expandImageInputs(images);
     for (const s of skipped) ctx.stderr(`pplcnet: skipped ${s.path}: ${s.reason}\n`);
     if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
