@@ -15,7 +15,7 @@ import { preprocess } from '../../../src/image/preprocess.js';
 import { type RunningServer, startServer } from '../../../src/serve/start.js';
 import { FIXTURES } from '../../fixtures/index.js';
 import { assertAllClose, seededFloats } from '../../helpers.js';
-import { MODEL, textlineClassifier } from './common.js';
+import { MODEL, metricSamples, textlineClassifier } from './common.js';
 
 const KEY = 'grpc-test-key';
 const ROW = 3 * 80 * 160;
@@ -50,12 +50,14 @@ describe('v2 inference protocol over gRPC', () => {
   let clf: Classifier;
   let server: RunningServer;
   let client: grpc.Client;
-  const call = <T>(method: string, request: unknown, key: string | null = KEY): Promise<T> => {
+  let Service: grpc.ServiceClientConstructor;
+  const callOn = <T>(c: grpc.Client, method: string, request: unknown, key: string | null): Promise<T> => {
     const md = new grpc.Metadata();
     if (key !== null) md.set('authorization', `Bearer ${key}`);
-    const fn = (client as unknown as Record<string, Unary>)[method]!.bind(client);
+    const fn = (c as unknown as Record<string, Unary>)[method]!.bind(c);
     return new Promise((resolve, reject) => fn(request, md, (err, res) => (err ? reject(err) : resolve(res as T))));
   };
+  const call = <T>(method: string, request: unknown, key: string | null = KEY): Promise<T> => callOn<T>(client, method, request, key);
   /** The call fails with this status and a message matching `message`. */
   const fails = (p: Promise<unknown>, code: grpc.status, message: RegExp): Promise<void> =>
     assert.rejects(p, (err: grpc.ServiceError) => {
@@ -74,7 +76,7 @@ describe('v2 inference protocol over gRPC', () => {
     clf = await textlineClassifier(cache);
     server = await startServer({ models: [MODEL], port: 0, grpcPort: 0, apiKey: KEY, maxBatch: 4, cacheDir: cache, ep: 'cpu', threads: 1, workers: 1, processMetrics: false, browser: false });
     const definition = await protoLoader.load(FIXTURES.grpcClientProto, { keepCase: true, longs: Number, defaults: true });
-    const Service = (grpc.loadPackageDefinition(definition).inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor;
+    Service = (grpc.loadPackageDefinition(definition).inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor;
     assert.ok(server.grpcPort! > 0);
     client = new Service(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 * 1024 * 1024 });
   });
@@ -167,5 +169,32 @@ describe('v2 inference protocol over gRPC', () => {
     await fails(infer([input(1)], [zeros(ROW)], 'resnet50'), grpc.status.NOT_FOUND, /model 'resnet50' is not loaded/);
     // the service still answers
     assert.deepEqual(await call('ServerLive', {}), { live: true });
+  });
+
+  test('gRPC rows and HTTP images share batches and the queue: one run for both; a full queue → UNAVAILABLE', async () => {
+    // a batch waits up to 1.5 s for company; two images fill the queue
+    const other = await startServer({ models: [MODEL], port: 0, grpcPort: 0, maxBatch: 4, maxDelayMs: 1500, maxQueue: 2, cacheDir: cache, ep: 'cpu', threads: 1, workers: 1, processMetrics: false, browser: false });
+    const c = new Service(`127.0.0.1:${other.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const [a, b] = [seededFloats(ROW, 21, -2, 2), seededFloats(ROW, 22, -2, 2)];
+      const viaGrpc = callOn<InferResponse>(c, 'ModelInfer', { model_name: MODEL, inputs: [input(1)], raw_input_contents: [leBytes(a)], outputs: [{ name: 'probs' }] }, null);
+      const viaHttp = fetch(`${other.url}v2/models/${MODEL}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'image', shape: [1, 3, 80, 160], datatype: 'FP32', data: Array.from(b) }], outputs: [{ name: 'probs' }] }) });
+      // both wait in the batcher now: a third image finds the queue full
+      for (let i = 0; i < 100 && other.queueDepth < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(other.queueDepth, 2);
+      await fails(callOn(c, 'ModelInfer', { model_name: MODEL, inputs: [input(1)], raw_input_contents: [leBytes(a)] }, null), grpc.status.UNAVAILABLE, /the server is busy: 2 images queued, the limit is 2 \(--max-queue\)/);
+      const [g, h] = await Promise.all([viaGrpc, viaHttp]);
+      assertAllClose(fromLeBytes(g.raw_output_contents[0]!), (await library(a, 1)).probs, { atol: 1e-6, what: 'gRPC row' });
+      const hj = (await h.json()) as { outputs: { data: number[] }[] };
+      assertAllClose(hj.outputs[0]!.data, (await library(b, 1)).probs, { atol: 1e-6, what: 'HTTP row' });
+      const metrics = await (await fetch(`${other.url}metrics`)).text();
+      // the warm-up run is not a batch: one run of two images
+      assert.equal(metricSamples(metrics, 'pplcnet_batch_size_count').get(`{model="${MODEL}"}`), 1);
+      assert.equal(metricSamples(metrics, 'pplcnet_batch_size_sum').get(`{model="${MODEL}"}`), 2);
+      assert.equal(metricSamples(metrics, 'pplcnet_images_classified_total').get(`{model="${MODEL}"}`), 2);
+    } finally {
+      c.close();
+      await other.shutdown(5000);
+    }
   });
 });
