@@ -101,7 +101,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     served = await createServeApp(classifiers, rest);
     await listen(served, host, port);
-    if (grpcPort !== undefined) grpc = await startGrpcService(served.context, { host, port: grpcPort, ...(rest.apiKey !== undefined ? { apiKey: rest.apiKey } : {}), ...(rest.log ? { log: rest.log } : {}) });
+    if (grpcPort !== undefined) grpc = await startGrpcService(served.context, { host, port: grpcPort, ...(rest.apiKey !== undefined ? { apiKey: rest.apiKey } : {}), ...(rest.log ? { log: rest.log } : {}), ...(rest.logJson ? { logJson: true } : {}) });
   } catch (err) {
     await served?.close();
     await Promise.all(classifiers.map((c) => c.classifier.close()));

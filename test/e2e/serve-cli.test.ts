@@ -111,6 +111,8 @@ describe('pplcnet serve (CLI)', () => {
     }
     running.child.kill('SIGTERM');
     assert.equal(await running.exit, 0);
+    assert.match(running.stderr(), /^gRPC ModelReady UNAUTHENTICATED [\d.]+ ms 0 image\(s\)$/m);
+    assert.match(running.stderr(), /^gRPC ModelReady OK [\d.]+ ms 0 image\(s\)$/m);
     assert.match(running.stderr(), /pplcnet: stopped/);
   });
 

@@ -31,8 +31,10 @@ export interface GrpcOptions {
   port: number;
   /** When set, every call but ServerLive and ServerReady needs metadata `authorization: Bearer <key>`. */
   apiKey?: string;
-  /** Server faults go here with their stack. */
+  /** One line per call goes here (and server faults with their stack). [nothing] */
   log?: (line: string) => void;
+  /** Log lines as JSON objects. */
+  logJson?: boolean;
 }
 
 export interface GrpcService {
@@ -65,10 +67,11 @@ function modelOf(ctx: ServeContext, name: string, version: string): ServedModel 
 }
 
 /** ModelInfer: the v2 checks, admission, the model's batcher, the answer in the request's form. */
-async function modelInfer(ctx: ServeContext, req: ModelInferRequest): Promise<ModelInferResponse> {
+async function modelInfer(ctx: ServeContext, req: ModelInferRequest, call: CallInfo): Promise<ModelInferResponse> {
   const m = modelOf(ctx, req.model_name, req.model_version);
   const { rows, n, outputs } = parseInferRequest(inferBody(req), m, Math.min(ctx.limits.maxBatch, ctx.admission.limit));
   ctx.admission.take(n);
+  call.images = n;
   const results = await withTimeout(
     ctx.limits.timeoutMs,
     (signal) =>
@@ -84,8 +87,13 @@ async function modelInfer(ctx: ServeContext, req: ModelInferRequest): Promise<Mo
   return inferAnswer(m, req.id ?? '', results, outputs, (req.raw_input_contents ?? []).length > 0);
 }
 
+/** What the log line says about a call. */
+interface CallInfo {
+  images: number;
+}
+
 /** The calls by name: each takes the request and answers the response message. */
-function handlers(ctx: ServeContext): Record<string, (req: never) => unknown> {
+function handlers(ctx: ServeContext): Record<string, (req: never, call: CallInfo) => unknown> {
   const ready = (): boolean => [...ctx.models.values()].every((m) => m.classes !== undefined || m.inputSize === undefined);
   return {
     ServerLive: () => ({ live: true }),
@@ -93,7 +101,7 @@ function handlers(ctx: ServeContext): Record<string, (req: never) => unknown> {
     ModelReady: (req: { name: string; version: string }) => ({ ready: modelOf(ctx, req.name, req.version) !== undefined }),
     ServerMetadata: () => ({ name: 'pplcnet', version: VERSION, extensions: [] }),
     ModelMetadata: (req: { name: string; version: string }) => v2ModelMetadata(modelOf(ctx, req.name, req.version)),
-    ModelInfer: (req: ModelInferRequest) => modelInfer(ctx, req),
+    ModelInfer: (req: ModelInferRequest, call: CallInfo) => modelInfer(ctx, req, call),
   };
 }
 
@@ -124,16 +132,28 @@ export async function startGrpcService(ctx: ServeContext, options: GrpcOptions):
   const implementation: Grpc.UntypedServiceImplementation = {};
   for (const [name, handle] of Object.entries(handlers(ctx))) {
     implementation[name] = (call: Grpc.ServerUnaryCall<unknown, unknown>, callback: Grpc.sendUnaryData<unknown>) => {
+      const t0 = performance.now();
+      const info: CallInfo = { images: 0 };
+      const done = (code: Grpc.status): void => {
+        const ms = Number((performance.now() - t0).toFixed(1));
+        const status = grpc.status[code];
+        log(options.logJson ? JSON.stringify({ time: new Date().toISOString(), method: 'gRPC', rpc: name, status, ms, images: info.images }) : `gRPC ${name} ${status} ${ms} ms ${info.images} image(s)`);
+      };
       const answer = async (): Promise<unknown> => {
         if (keyDigest && !OPEN_CALLS.has(name)) checkKey(call.metadata, keyDigest);
-        return handle(call.request as never);
+        return handle(call.request as never, info);
       };
       answer().then(
-        (response) => callback(null, response),
+        (response) => {
+          callback(null, response);
+          done(grpc.status.OK);
+        },
         (err: unknown) => {
           const f = toHttpFailure(err);
           if (f.internal) log(`gRPC ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-          callback({ code: grpcStatus(grpc, f.status), details: f.message });
+          const code = grpcStatus(grpc, f.status);
+          callback({ code, details: f.message });
+          done(code);
         },
       );
     };

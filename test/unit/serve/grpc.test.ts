@@ -51,6 +51,7 @@ describe('v2 inference protocol over gRPC', () => {
   let server: RunningServer;
   let client: grpc.Client;
   let Service: grpc.ServiceClientConstructor;
+  const logged: string[] = [];
   const callOn = <T>(c: grpc.Client, method: string, request: unknown, key: string | null): Promise<T> => {
     const md = new grpc.Metadata();
     if (key !== null) md.set('authorization', `Bearer ${key}`);
@@ -74,7 +75,7 @@ describe('v2 inference protocol over gRPC', () => {
   before(async () => {
     cache = await mkdtemp(join(tmpdir(), 'pplcnet-serve-grpc-'));
     clf = await textlineClassifier(cache);
-    server = await startServer({ models: [MODEL], port: 0, grpcPort: 0, apiKey: KEY, maxBatch: 4, cacheDir: cache, ep: 'cpu', threads: 1, workers: 1, processMetrics: false, browser: false });
+    server = await startServer({ models: [MODEL], port: 0, grpcPort: 0, apiKey: KEY, maxBatch: 4, log: (line) => logged.push(line), cacheDir: cache, ep: 'cpu', threads: 1, workers: 1, processMetrics: false, browser: false });
     const definition = await protoLoader.load(FIXTURES.grpcClientProto, { keepCase: true, longs: Number, defaults: true });
     Service = (grpc.loadPackageDefinition(definition).inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor;
     assert.ok(server.grpcPort! > 0);
@@ -122,6 +123,8 @@ describe('v2 inference protocol over gRPC', () => {
     assertAllClose(probs, want.probs, { atol: 1e-6, what: 'probs' });
     // the images are what they look like: up, down, up
     assert.ok(probs[0]! > 0.9 && probs[3]! > 0.9 && probs[4]! > 0.9);
+    // one log line per call, as for HTTP requests
+    assert.ok(logged.some((l) => /^gRPC ModelInfer OK [\d.]+ ms 3 image\(s\)$/.test(l)), logged.join('\n'));
   });
 
   test('ModelInfer with typed contents and an outputs selection; concurrent calls stay separate and equal the library (1e-6)', async () => {
