@@ -7,6 +7,7 @@
  * UNAUTHENTICATED, 404 → NOT_FOUND, 413 → RESOURCE_EXHAUSTED, 503 → UNAVAILABLE, 504 → DEADLINE_EXCEEDED).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type * as Grpc from '@grpc/grpc-js';
 import { PplcnetError } from '../../errors.js';
@@ -77,7 +78,7 @@ async function modelInfer(ctx: ServeContext, req: ModelInferRequest, call: CallI
     (signal) =>
       Promise.all(
         rows.map(async (row) => {
-          const r = await m.batcher.submit(row, signal);
+          const r = await m.batcher.submit(row, AbortSignal.any([signal, call.cancelled]));
           ctx.metrics.images.inc({ model: m.name });
           return r;
         }),
@@ -90,6 +91,8 @@ async function modelInfer(ctx: ServeContext, req: ModelInferRequest, call: CallI
 /** What the log line says about a call. */
 interface CallInfo {
   images: number;
+  /** Aborts when the client cancels the call or its deadline passes: its rows leave the queue. */
+  cancelled: AbortSignal;
 }
 
 /** The calls by name: each takes the request and answers the response message. */
@@ -133,7 +136,11 @@ export async function startGrpcService(ctx: ServeContext, options: GrpcOptions):
   for (const [name, handle] of Object.entries(handlers(ctx))) {
     implementation[name] = (call: Grpc.ServerUnaryCall<unknown, unknown>, callback: Grpc.sendUnaryData<unknown>) => {
       const t0 = performance.now();
-      const info: CallInfo = { images: 0 };
+      const cancel = new AbortController();
+      // every row of the call follows this one signal
+      setMaxListeners(0, cancel.signal);
+      call.once('cancelled', () => cancel.abort(new ServeError('E_TIMEOUT', 'the client cancelled the call or its deadline passed')));
+      const info: CallInfo = { images: 0, cancelled: cancel.signal };
       const done = (code: Grpc.status): void => {
         const ms = Number((performance.now() - t0).toFixed(1));
         const status = grpc.status[code];

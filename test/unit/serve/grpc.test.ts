@@ -190,6 +190,22 @@ describe('v2 inference protocol over gRPC', () => {
       assertAllClose(fromLeBytes(g.raw_output_contents[0]!), (await library(a, 1)).probs, { atol: 1e-6, what: 'gRPC row' });
       const hj = (await h.json()) as { outputs: { data: number[] }[] };
       assertAllClose(hj.outputs[0]!.data, (await library(b, 1)).probs, { atol: 1e-6, what: 'HTTP row' });
+      // a call whose deadline passes while its row waits: the row leaves the queue, no run is made for it
+      await fails(
+        new Promise((resolve, reject) =>
+          (c as unknown as Record<string, (r: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: unknown) => void) => void>).ModelInfer!.call(
+            c,
+            { model_name: MODEL, inputs: [input(1)], raw_input_contents: [leBytes(a)] },
+            new grpc.Metadata(),
+            { deadline: Date.now() + 300 },
+            (e, v) => (e ? reject(e) : resolve(v)),
+          ),
+        ),
+        grpc.status.DEADLINE_EXCEEDED,
+        /deadline/i,
+      );
+      for (let i = 0; i < 100 && other.queueDepth > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(other.queueDepth, 0, 'the expired call left its row queued');
       const metrics = await (await fetch(`${other.url}metrics`)).text();
       // the warm-up run is not a batch: one run of two images
       assert.equal(metricSamples(metrics, 'pplcnet_batch_size_count').get(`{model="${MODEL}"}`), 1);
