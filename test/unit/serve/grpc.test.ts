@@ -211,6 +211,13 @@ describe('v2 inference protocol over gRPC', () => {
       assert.equal(metricSamples(metrics, 'pplcnet_batch_size_count').get(`{model="${MODEL}"}`), 1);
       assert.equal(metricSamples(metrics, 'pplcnet_batch_size_sum').get(`{model="${MODEL}"}`), 2);
       assert.equal(metricSamples(metrics, 'pplcnet_images_classified_total').get(`{model="${MODEL}"}`), 2);
+      // shutting down: the call in flight is answered, then the server stops
+      const last = callOn<InferResponse>(c, 'ModelInfer', { model_name: MODEL, inputs: [input(1)], raw_input_contents: [leBytes(b)], outputs: [{ name: 'probs' }] }, null);
+      for (let i = 0; i < 100 && other.queueDepth < 1; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(other.queueDepth, 1);
+      const stopped = other.shutdown(5000);
+      assertAllClose(fromLeBytes((await last).raw_output_contents[0]!), (await library(b, 1)).probs, { atol: 1e-6, what: 'the row in flight at shutdown' });
+      assert.equal(await stopped, true);
     } finally {
       c.close();
       await other.shutdown(5000);
