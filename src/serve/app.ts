@@ -74,6 +74,8 @@ export interface ServeApp {
   readonly metrics: ServeMetrics;
   /** Images accepted and not yet answered. */
   readonly queueDepth: number;
+  /** What the routes share (models, aliases, admission, limits): other protocols serve from it too. @internal */
+  readonly context: ServeContext;
   /** Stop accepting, finish what is in flight, close the batchers (not the classifiers). */
   close(): Promise<void>;
 }
@@ -163,6 +165,7 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
     app,
     models: ctx.models,
     metrics,
+    context: ctx,
     get queueDepth() {
       return ctx.admission.depth;
     },

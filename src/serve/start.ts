@@ -4,6 +4,7 @@ import { basename, extname } from 'node:path';
 import { isIP } from 'node:net';
 import { type Classifier, type ClassifierOptions, PplcnetError, createClassifier, findZooEntry, resolveModel } from '../index.js';
 import { type NamedClassifier, type ServeApp, type ServeOptions, createServeApp } from './app.js';
+import { type GrpcService, startGrpcService } from './grpc/service.js';
 
 export interface StartServerOptions extends ServeOptions, Omit<ClassifierOptions, 'model'> {
   /** Zoo names or model paths; a path is served under its file or folder name without extension. */
@@ -12,12 +13,16 @@ export interface StartServerOptions extends ServeOptions, Omit<ClassifierOptions
   host?: string;
   /** 0 picks a free port. [8080] */
   port?: number;
+  /** Also serve the v2 protocol over gRPC on this port, on the same host (0 picks a free port). [none] */
+  grpcPort?: number;
 }
 
 export interface RunningServer extends ServeApp {
   /** `http://host:port/`. */
   readonly url: string;
   readonly port: number;
+  /** The gRPC port, when `grpcPort` was given. */
+  readonly grpcPort: number | undefined;
   readonly provider: string;
   /** Warnings worth printing at start (a public address without a key). */
   readonly warnings: readonly string[];
@@ -68,9 +73,11 @@ export function isLoopback(host: string): boolean {
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const { models: specs, host = '127.0.0.1', port = 8080, ...rest } = options;
+  const { models: specs, host = '127.0.0.1', port = 8080, grpcPort, ...rest } = options;
   if (!specs || specs.length === 0) throw new RangeError("Expected at least one model for 'models' but received none");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Expected a port from 0 to 65535 for 'port' but received ${port}`);
+  for (const [k, p] of [['port', port], ['grpcPort', grpcPort ?? 0]] as const) {
+    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`Expected a port from 0 to 65535 for '${k}' but received ${p}`);
+  }
   const classifiers: NamedClassifier[] = [];
   try {
     for (const spec of specs) {
@@ -86,11 +93,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await Promise.all(classifiers.map((c) => c.classifier.close()));
     throw err;
   }
-  let served: ServeApp;
+  let served: ServeApp | undefined;
+  let grpc: GrpcService | undefined;
   try {
     served = await createServeApp(classifiers, rest);
     await listen(served, host, port);
+    if (grpcPort !== undefined) grpc = await startGrpcService(served.context, { host, port: grpcPort, ...(rest.apiKey !== undefined ? { apiKey: rest.apiKey } : {}), ...(rest.log ? { log: rest.log } : {}), ...(rest.logJson ? { logJson: true } : {}) });
   } catch (err) {
+    await served?.close();
     await Promise.all(classifiers.map((c) => c.classifier.close()));
     throw err;
   }
@@ -106,6 +116,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
   let closing: Promise<boolean> | undefined;
   const closeAll = async (): Promise<void> => {
+    await grpc?.close();
     await served.close();
     await Promise.all(classifiers.map((c) => c.classifier.close()));
   };
@@ -116,12 +127,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
     url: `http://${shownHost}:${actualPort}/`,
     port: actualPort,
+    grpcPort: grpc?.port,
     provider: classifiers[0]!.classifier.provider,
     warnings,
     close: closeAll,
     shutdown(graceMs = 10_000) {
       closing ??= new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => {
+          grpc?.forceClose();
           served.app.server.closeAllConnections();
           resolve(false);
         }, graceMs);

@@ -20,6 +20,8 @@ describe('the package', () => {
       'bin/pplcnet.js',
       'dist/src/index.js',
       'dist/src/cli/main.js',
+      // the gRPC service's definition, loaded at run time
+      'dist/src/serve/grpc/inference.proto',
       'models/PP-LCNet_x0_25_textline_ori/SOURCE.md',
       'models/PP-LCNet_x0_25_textline_ori/inference.pdiparams',
     ]) {

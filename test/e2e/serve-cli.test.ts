@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { FIXTURES } from '../fixtures/index.js';
 import { ROOT, runCli } from '../helpers.js';
 
@@ -86,6 +88,34 @@ describe('pplcnet serve (CLI)', () => {
     await assert.rejects(fetch(`${url}v2/health/live`));
   });
 
+  test('--grpc-port serves the v2 protocol over gRPC beside HTTP, with the API key; SIGTERM stops both, exit 0', async () => {
+    running = await serve(['-m', FIXTURES.textlineModel, '--port', '0', '--grpc-port', '0', '--api-key', 'k1', '--ep', 'cpu', '--threads', '1', '--no-browser', '--workers', '0'], home);
+    const m = /gRPC \(inference\.GRPCInferenceService\): 127\.0\.0\.1:(\d+)/.exec(running.stdout());
+    assert.ok(m, running.stdout());
+    const definition = await protoLoader.load(FIXTURES.grpcClientProto, { keepCase: true, longs: Number, defaults: true });
+    const Service = (grpc.loadPackageDefinition(definition).inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor;
+    const client = new Service(`127.0.0.1:${m[1]}`, grpc.credentials.createInsecure());
+    type Unary = (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+    const call = (method: string, req: unknown, key?: string): Promise<unknown> => {
+      const md = new grpc.Metadata();
+      if (key) md.set('authorization', `Bearer ${key}`);
+      const fn = (client as unknown as Record<string, Unary>)[method]!.bind(client);
+      return new Promise((resolve, reject) => fn(req, md, (err, res) => (err ? reject(err) : resolve(res))));
+    };
+    try {
+      assert.deepEqual(await call('ServerLive', {}), { live: true });
+      await assert.rejects(call('ModelReady', { name: 'PP-LCNet_x0_25_textline_ori' }), (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED);
+      assert.deepEqual(await call('ModelReady', { name: 'PP-LCNet_x0_25_textline_ori' }, 'k1'), { ready: true });
+    } finally {
+      client.close();
+    }
+    running.child.kill('SIGTERM');
+    assert.equal(await running.exit, 0);
+    assert.match(running.stderr(), /^gRPC ModelReady UNAUTHENTICATED [\d.]+ ms 0 image\(s\)$/m);
+    assert.match(running.stderr(), /^gRPC ModelReady OK [\d.]+ ms 0 image\(s\)$/m);
+    assert.match(running.stderr(), /pplcnet: stopped/);
+  });
+
   test('no model → exit 1 naming what to pass; a bad flag value → exit 2', async () => {
     const none = await runCli(['serve', '--port', '0'], { env: { PPLCNET_MODEL: '' } });
     assert.equal(none.code, 1);
@@ -96,6 +126,9 @@ describe('pplcnet serve (CLI)', () => {
     const size = await runCli(['serve', '-m', 'textline', '--body-limit', 'lots']);
     assert.equal(size.code, 2);
     assert.match(size.stderr, /Expected a size such as 20MB/);
+    const port = await runCli(['serve', '-m', 'textline', '--grpc-port', '70000']);
+    assert.equal(port.code, 2);
+    assert.match(port.stderr, /Expected a port from 0 to 65535 but received "70000"/);
   });
 
   test('a port in use → exit 1 naming the port and suggesting --port 0', async () => {
@@ -106,6 +139,19 @@ describe('pplcnet serve (CLI)', () => {
       const run = await runCli(['serve', '-m', FIXTURES.textlineModel, '--port', String(port), '--no-browser', '--workers', '0']);
       assert.equal(run.code, 1);
       assert.equal(run.stderr.trim().split('\n').at(-1), `pplcnet: error: port ${port} on 127.0.0.1 is already in use: stop what listens there, choose another --port, or --port 0 for any free port`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  test('a gRPC port in use → exit 1 naming the address and --grpc-port', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const run = await runCli(['serve', '-m', FIXTURES.textlineModel, '--port', '0', '--grpc-port', String(port), '--no-browser', '--workers', '0']);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, new RegExp(`the gRPC service cannot listen on 127\\.0\\.0\\.1:${port} .*choose another --grpc-port, or 0 for any free port`));
     } finally {
       taken.close();
     }

@@ -11,6 +11,7 @@ interface ServeFlags extends SessionFlags, ModelSourceFlags {
   model: string[];
   host: string;
   port: number;
+  grpcPort?: number;
   maxBatch: number;
   maxDelayMs: number;
   maxQueue: number;
@@ -65,6 +66,7 @@ export function serveCommand(ctx: CliContext): Command {
     .addOption(new Option('-m, --model <name|path>', 'a model to serve (repeat for several)').argParser(collect).default([], '$PPLCNET_MODEL'))
     .option('--host <address>', 'address to bind (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', parsePort, 8080)
+    .option('--grpc-port <n>', 'also serve the v2 protocol over gRPC (KServe GRPCInferenceService) on this port (0: any free port)', parsePort)
     .option('--max-batch <n>', 'most images per onnxruntime run', parsePositiveInteger, d.maxBatch)
     .option('--max-delay-ms <ms>', 'how long the first image of a batch waits for others', parseNonNegative, d.maxDelayMs)
     .option('--max-queue <n>', 'most images waiting; beyond, 503 with Retry-After', parsePositiveInteger, d.maxQueue)
@@ -90,6 +92,7 @@ export function serveCommand(ctx: CliContext): Command {
       models,
       host: flags.host,
       port: flags.port,
+      ...(flags.grpcPort !== undefined ? { grpcPort: flags.grpcPort } : {}),
       maxBatch: flags.maxBatch,
       maxDelayMs: flags.maxDelayMs,
       maxQueue: flags.maxQueue,
@@ -108,6 +111,7 @@ export function serveCommand(ctx: CliContext): Command {
     });
     for (const w of server.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);
     const lines = [`pplcnet serve: ${server.url} (provider ${server.provider}${apiKey ? ', API key required' : ''})`];
+    if (server.grpcPort !== undefined) lines.push(`  gRPC (inference.GRPCInferenceService): ${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${server.grpcPort}`);
     for (const name of server.models.keys()) lines.push(`  model ${name}: POST ${server.url}v1/models/${encodeURIComponent(name)}/classify`);
     ctx.stdout(`${lines.join('\n')}\n`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
