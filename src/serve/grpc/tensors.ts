@@ -3,7 +3,7 @@
  * `raw_input_contents`) becomes the body the HTTP v2 route validates (same checks, same messages), and the
  * per-row results become output tensors in the form the request used.
  */
-import type { Classification } from '../../classifier.js';
+import type { Classification } from '../../index.js';
 import { ServeError } from '../errors.js';
 import type { ServedModel } from '../models.js';
 
