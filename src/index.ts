@@ -29,7 +29,7 @@ export {
   type SessionOptions,
   type GraphOptimizationLevel,
 } from './runtime/session.js';
-export { ZOO, findZooEntry, type ZooEntry } from './zoo/registry.js';
+export { ZOO, findZooEntry, nearestZooNames, type ZooEntry } from './zoo/registry.js';
 export { resolveModel, pullZooModel, type ModelSource, type ResolvedModel, type ResolveOptions } from './models/resolve.js';
 export { defaultCacheDir } from './zoo/cache.js';
 export { convertPdparams, inferArchitecture, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';

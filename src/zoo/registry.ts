@@ -357,3 +357,42 @@ export function findZooEntry(name: string, zoo: readonly ZooEntry[] = loadZoo())
   const n = name.toLowerCase();
   return zoo.find((e) => e.name.toLowerCase() === n || e.aliases.some((a) => a.toLowerCase() === n));
 }
+
+/**
+ * Edit distance with adjacent transpositions (optimal string alignment), as commander measures a misspelt
+ * command; its helper is internal to commander, and these ten lines spare a dependency.
+ */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The zoo models whose name or alias is nearest to a misspelt `name` (case-insensitive), nearest first, at
+ * most `max`: within 40% of the name's length in edits, and at most two edits farther than the nearest.
+ */
+export function nearestZooNames(name: string, zoo: readonly ZooEntry[] = loadZoo(), max = 3): string[] {
+  const n = name.toLowerCase();
+  const scored = zoo
+    .map((e, i) => ({ name: e.name, i, d: Math.min(...[e.name, ...e.aliases].map((x) => editDistance(n, x.toLowerCase()))) }))
+    .filter((x) => x.d <= Math.max(1, Math.floor(n.length * 0.4)))
+    .sort((a, b) => a.d - b.d || a.i - b.i);
+  const best = scored[0]?.d ?? 0;
+  return scored.filter((x) => x.d <= best + 2).slice(0, max).map((x) => x.name);
+}
+
+/** What to say after "not a zoo model": the nearest names, and where the whole list is. */
+export function zooNameHint(name: string, zoo: readonly ZooEntry[] = loadZoo()): string {
+  const near = nearestZooNames(name, zoo);
+  const list = `'pplcnet zoo list' shows all ${zoo.length}`;
+  return near.length ? `did you mean ${near.join(' or ')}? (${list})` : list;
+}

@@ -1,9 +1,9 @@
 /** `pplcnet embed`: the pooled feature vector of each image, as NDJSON or a `.npy` float32 matrix. */
 import { Command, Option } from 'commander';
-import { PplcnetError, createClassifier, encodeNpyFloat32, expandImageInputs, writeFileAtomic } from '../../index.js';
+import { PplcnetError, checkOutputPath, createClassifier, encodeNpyFloat32, expandImageInputs, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning } from '../options.js';
 
 interface EmbedFlags extends SessionFlags, ModelSourceFlags {
   model?: string;
@@ -23,13 +23,15 @@ export function embedCommand(ctx: CliContext): Command {
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
   return cmd.action(async (images: string[], flags: EmbedFlags) => {
-    const model = flags.model ?? process.env.PPLCNET_MODEL;
-    if (!model) throw new PplcnetError('E_MODEL', 'no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori, or set PPLCNET_MODEL');
+    const model = requireModel(flags);
     if (flags.output !== undefined && !flags.output.endsWith('.npy')) throw new RangeError(`--output must name a .npy file, got '${flags.output}'`);
+    // the .npy is checked before any work: a folder or special file there fails now, not after the run
+    if (flags.output) await checkOutputPath(flags.output);
     const { files, skipped } = await expandImageInputs(images);
     for (const s of skipped) ctx.stderr(`pplcnet: skipped ${s.path}: ${s.reason}\n`);
     if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
     const classifier = await createClassifier({ model, ...sessionOptionsFrom(flags, ctx), ...modelSourceOptionsFrom(flags, ctx), workers: 0 });
+    if (classifier.metadata.trained === false) noticeFrom(flags, ctx)(untrainedWarning(classifier.name));
     const rows: Float32Array[] = [];
     let failed = 0;
     try {
