@@ -2,7 +2,7 @@
  * pplcnet: PaddlePaddle PP-LCNet image classifiers on Node.js and ONNX Runtime.
  *
  * The public API, and the only door into the library: the CLI (`src/cli/`) and every other adapter import
- * from here and nowhere else (see "Architecture" in the README; `test/unit/architecture.test.ts` checks it).
+ * from here and nowhere else (see docs/architecture.md; `test/unit/architecture.test.ts` checks it).
  */
 export * from './builder/architecture.js';
 export * from './builder/pplcnet.js';

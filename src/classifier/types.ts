@@ -41,7 +41,7 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   /**
    * How JPEGs are decoded. `exact`: every pixel, as OpenCV's imread gives Paddle. `fast` (NOT Paddle-exact):
    * a JPEG at least 5× larger than the model's resize asks, on both axes, is decoded by libjpeg at 1/4 or 1/8
-   * scale (shrink-on-load), then resized as usual; scores move a little (README, "fast decode"). Other
+   * scale (shrink-on-load), then resized as usual; scores move a little (docs/predict.md, "Fast decode"). Other
    * formats and smaller JPEGs decode exactly either way. ['exact']
    */
   decode?: DecodeMode;

@@ -9,8 +9,8 @@ import type { DecodeMode } from './fast-decode.js';
 /**
  * The most pixels (width × height) an image may declare: 268,402,689 = 16383 × 16383, the limit sharp
  * applies by default (`limitInputPixels`), used for every format, BMP included. Decoding an image at the
- * limit takes about 0.8 GB for its RGB pixels alone (3 bytes a pixel) and ~1.1 GB of peak memory (see the
- * README); a larger `maxPixels` option (decodeImage, preprocess, createClassifier) allows more.
+ * limit takes about 0.8 GB for its RGB pixels alone (3 bytes a pixel) and ~1.1 GB of peak memory (see
+ * docs/predict.md); a larger `maxPixels` option (decodeImage, preprocess, createClassifier) allows more.
  */
 export const MAX_PIXELS = 0x3fff * 0x3fff;
 

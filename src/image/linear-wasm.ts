@@ -1,6 +1,6 @@
 /**
  * The WebAssembly version of the fused resize + normalize loop (linear.wat): same tables, same integer and
- * float32 steps as the JavaScript in resize.ts, 4-6x less CPU (README, "A folder against the machine's
+ * float32 steps as the JavaScript in resize.ts, 4-6x less CPU (docs/performance.md, "A folder against the machine's
  * limit"). Imports no Node built-in: the browser build runs it too. When WebAssembly (with SIMD) is
  * unavailable, or a job would need more than {@link MAX_BYTES}, `wasmResizeNormalize` returns false and the
  * caller runs the JavaScript loops.

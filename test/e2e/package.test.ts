@@ -16,6 +16,7 @@ describe('the package', () => {
     for (const f of [
       'LICENSE',
       'README.md',
+      'docs/predict.md',
       'bin/pplcnet.js',
       'dist/src/index.js',
       'dist/src/cli/main.js',

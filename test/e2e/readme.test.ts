@@ -1,12 +1,14 @@
 /**
- * Every `npx pplcnet …` line of the README's sh blocks runs, offline, against local fixtures: each in its
- * own folder holding the files it names (stand-ins built from the fixtures), as the installed CLI. Lines
- * that need the network or a download are listed in SKIP with the reason; a line neither run nor skipped
- * fails the test, so a new README example gets one or the other.
+ * Every `npx pplcnet …` line of the README and of docs/*.md (sh blocks, and the README's table of commands)
+ * runs, offline, against local fixtures: each in its own folder holding the files it names (stand-ins built
+ * from the fixtures), as the installed CLI. Lines that need the network, a download, a Redis server or that
+ * serve until stopped are listed in SKIP with the reason; a line neither run nor skipped fails the test, so
+ * a new example gets one or the other. The README's library snippet runs as written, against the built
+ * package.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildPPLCNet, convertInferenceModel, convertPdparams } from '../../src/index.js';
@@ -26,12 +28,16 @@ const SKIP: readonly [string, string][] = [
   ['embed -m PPLCNet_x1_0', 'downloads from PaddlePaddle'],
   ['cache rm ./my_model.pdparams', "removes an earlier conversion of the reader's own file; test/unit/zoo/inventory.test.ts covers cache rm"],
   ['convert PPLCNet_x1_0_infer/inference.pdmodel', "needs PaddleClas's legacy inference model (the repository holds its program only)"],
+  ['queue add --queue scans', 'needs a Redis server; test/e2e/queue/ runs the queue against a real redis-server'],
 ];
 
 /** Appended to lines that would run for long (the figures come from bench/, not from tests). */
 const SHORTER: readonly [RegExp, string][] = [[/ bench /, ' --runs 2 --warmup 0 --no-peak']];
 
-/** The README's sh lines that run pplcnet, continuation lines joined, the `npm ci && … &&` prefix dropped. */
+/**
+ * The sh lines of a Markdown text that run pplcnet, continuation lines joined, the `npm ci && … &&` prefix
+ * dropped; and the `npx pplcnet …` code spans of its table rows (the README's table of commands).
+ */
 export function readmeCommands(readme: string): string[] {
   const out: string[] = [];
   for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
@@ -42,7 +48,28 @@ export function readmeCommands(readme: string): string[] {
       out.push(code.replace(/^.*&& (npx pplcnet)/, '$1'));
     }
   }
+  for (const row of readme.matchAll(/^\|.*$/gm)) {
+    for (const span of row[0].matchAll(/`(npx pplcnet [^`]*)`/g)) out.push(span[1]!);
+  }
   return out;
+}
+
+/** Every command of the README and docs/*.md, each once, with the page it came from. */
+async function documentedCommands(): Promise<Map<string, string>> {
+  const pages = ['README.md', ...(await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+  const commands = new Map<string, string>();
+  for (const page of pages) {
+    for (const c of readmeCommands(await readFile(join(ROOT, page), 'utf8'))) if (!commands.has(c)) commands.set(c, page);
+  }
+  return commands;
+}
+
+/** The README's library snippet: the js block under "## Library". */
+export function librarySnippet(readme: string): string {
+  const section = readme.slice(readme.indexOf('\n## Library\n'));
+  const block = /```js\n([\s\S]*?)```/.exec(section);
+  if (!block) throw new Error('README: no js block under "## Library"');
+  return block[1]!;
 }
 
 describe('the README examples', () => {
@@ -86,14 +113,17 @@ describe('the README examples', () => {
     inputs.set('PP-LCNet_x1_0_doc_ori_infer.tar', archive);
   });
 
-  test('every pplcnet line runs offline and exits 0, or is skipped for a stated reason', { timeout: 300_000 }, async () => {
-    const commands = readmeCommands(await readFile(join(ROOT, 'README.md'), 'utf8'));
-    assert.ok(commands.length >= 20, `${commands.length} lines found`);
+  test('every pplcnet line of the README and docs/ runs offline and exits 0, or is skipped for a stated reason', { timeout: 600_000 }, async () => {
+    const commands = await documentedCommands();
+    assert.ok(commands.size >= 40, `${commands.size} lines found`);
     const home = join(tmp.path, 'home');
     let ran = 0;
-    for (const [i, command] of commands.entries()) {
-      const skip = SKIP.find(([s]) => command.includes(s));
-      if (skip) continue;
+    let skipped = 0;
+    for (const [i, [command, page]] of [...commands].entries()) {
+      if (SKIP.some(([s]) => command.includes(s))) {
+        skipped++;
+        continue;
+      }
       // its own folder with the inputs it names (not what it writes with -o)
       const cwd = join(tmp.path, `example-${i}`);
       await mkdir(cwd);
@@ -104,10 +134,27 @@ describe('the README examples', () => {
       let line = command.replaceAll('npx pplcnet', `node ${JSON.stringify(join(ROOT, 'bin/pplcnet.js'))}`);
       for (const [re, extra] of SHORTER) if (re.test(line)) line += extra;
       const r = await sh(line, cwd, { PPLCNET_HOME: home, PPLCNET_OFFLINE: '1' });
-      assert.equal(r.code, 0, `README: ${command}\nexit ${r.code}\n${r.stderr}${r.stdout.slice(0, 2000)}`);
+      assert.equal(r.code, 0, `${page}: ${command}\nexit ${r.code}\n${r.stderr}${r.stdout.slice(0, 2000)}`);
       ran++;
     }
-    assert.equal(ran + SKIP.length, commands.length, 'each SKIP entry matches one README line');
+    assert.equal(ran + skipped, commands.size);
+    for (const [s, why] of SKIP) assert.ok([...commands.keys()].some((c) => c.includes(s)), `SKIP '${s}' (${why}) matches no line: remove it`);
+  });
+
+  test("the README's library snippet runs as written against the built package", { timeout: 120_000 }, async () => {
+    const cwd = join(tmp.path, 'library');
+    await mkdir(join(cwd, 'node_modules'), { recursive: true });
+    await symlink(ROOT, join(cwd, 'node_modules', 'pplcnet'));
+    await symlink(join(ROOT, 'models'), join(cwd, 'models'));
+    await writeFile(join(cwd, 'classify.mjs'), librarySnippet(await readFile(join(ROOT, 'README.md'), 'utf8')));
+    const r = await sh('node classify.mjs', cwd, { PPLCNET_HOME: join(tmp.path, 'home-library') });
+    assert.equal(r.code, 0, r.stderr);
+    // the shipped examples' orientations, as the quick start prints them
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      '0_degree 1.0000',
+      'models/examples/textline_upright.png 0_degree',
+      'models/examples/textline_upside_down.png 180_degree',
+    ]);
   });
 });
 

@@ -18,9 +18,9 @@ import { ROOT, assertAllClose, runCli } from '../helpers.js';
 import { chromiumPath, needChromium } from '../services.js';
 import { type StaticServer, serveStatic } from '../web-static.js';
 
-/** |Δprobability| allowed for JPEGs: measured 0 for YCbCr JPEGs (same libjpeg-turbo IDCT), see the README for CMYK. */
+/** |Δprobability| allowed for JPEGs: measured 0 for YCbCr JPEGs (same libjpeg-turbo IDCT), see docs/web.md for CMYK. */
 const PROB_ATOL = 1e-5;
-/** |Δprobability| allowed for a CMYK JPEG, whose pixels differ by one level (measured, see the README). */
+/** |Δprobability| allowed for a CMYK JPEG, whose pixels differ by one level (measured, see docs/web.md). */
 const CMYK_PROB_ATOL = 1e-2;
 
 interface PageResult {

@@ -1,5 +1,5 @@
 /**
- * The one-way rule of the source tree (README, "Architecture"): adapters (cli, serve, queue, web) →
+ * The one-way rule of the source tree (docs/architecture.md): adapters (cli, serve, queue, web) →
  * index (the public API) → classifier/compare/bench/inspect → models → zoo → convert → builder, with runtime and
  * image beside them and errors/version/metadata/labels/util/onnx underneath. Checked on the TypeScript
  * sources: every relative `import … from`, `export … from`, side-effect `import '…'` and `import('…')`.
