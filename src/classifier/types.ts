@@ -5,7 +5,7 @@ import type { DecodeMode } from '../image/fast-decode.js';
 import type { PreparedImage } from '../image/preprocess.js';
 import type { ModelMetadata, Preprocess } from '../metadata.js';
 import type { TopClass } from '../output.js';
-import type { SessionOptions } from '../runtime/session.js';
+import type { SessionOptions } from '../runtime/providers.js';
 import type { ModelSource, ResolveOptions } from '../models/resolve.js';
 import type { AttributeResult } from './attributes.js';
 import type { ExecutionPlan } from './plan.js';
