@@ -376,14 +376,20 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** How far a typed name is from a zoo name: the edit distance, or 1 when the typed name begins it (3+ characters). */
+function nameDistance(typed: string, name: string): number {
+  return typed.length >= 3 && name.startsWith(typed) ? Math.min(1, editDistance(typed, name)) : editDistance(typed, name);
+}
+
 /**
  * The zoo models whose name or alias is nearest to a misspelt `name` (case-insensitive), nearest first, at
- * most `max`: within 40% of the name's length in edits, and at most two edits farther than the nearest.
+ * most `max`: within 40% of the name's length in edits (a name it begins counts as one edit away), and at
+ * most two edits farther than the nearest.
  */
 export function nearestZooNames(name: string, zoo: readonly ZooEntry[] = loadZoo(), max = 3): string[] {
   const n = name.toLowerCase();
   const scored = zoo
-    .map((e, i) => ({ name: e.name, i, d: Math.min(...[e.name, ...e.aliases].map((x) => editDistance(n, x.toLowerCase()))) }))
+    .map((e, i) => ({ name: e.name, i, d: Math.min(...[e.name, ...e.aliases].map((x) => nameDistance(n, x.toLowerCase()))) }))
     .filter((x) => x.d <= Math.max(1, Math.floor(n.length * 0.4)))
     .sort((a, b) => a.d - b.d || a.i - b.i);
   const best = scored[0]?.d ?? 0;
