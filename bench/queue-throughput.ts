@@ -21,7 +21,7 @@ import { resolveArchitecture } from '../src/builder/architecture.js';
 import { buildPPLCNet } from '../src/builder/pplcnet.js';
 import { ImageQueue, createClassifier, queueKeys, resultRow } from '../src/index.js';
 import { imagenetLabels } from '../src/labels.js';
-import { STORE_RESULTS_LUA } from '../src/queue/keys.js';
+import { storeRows } from '../src/queue/worker.js';
 import { startRedis } from '../test/services.js';
 import { benchWeights } from './paddle2onnx-style.js';
 import { makeJpegs } from './predict-folder.js';
@@ -124,15 +124,15 @@ async function main(): Promise<void> {
     const keys = queueKeys('memory');
     const before = await used();
     for (let j = 0; j * 64 < rowsToStore; j++) {
-      const args: string[] = [];
+      const rows = new Map<string, string>();
       for (let k = 0; k < 64 && j * 64 + k < rowsToStore; k++) {
         const i = j * 64 + k;
         const file = `/mnt/archive/scans/2024/batch_${String(Math.floor(i / 1000)).padStart(5, '0')}/scan_${String(i).padStart(8, '0')}.jpg`;
         const row = JSON.parse(templates[i % templates.length]!) as { file: string };
         row.file = file;
-        args.push(file, JSON.stringify(row));
+        rows.set(file, JSON.stringify(row));
       }
-      await client.eval(STORE_RESULTS_LUA, 4, keys.results, keys.stored, keys.meta, keys.rate, `memjob${j}`, args.length / 2, 0, Date.now(), ...args);
+      await storeRows(client, keys, `memjob${j}`, { images: rows.size, rows, errors: 0 });
     }
     const afterRows = await used();
     const rowBytes = JSON.stringify(JSON.parse(templates[0]!)).length;

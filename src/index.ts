@@ -17,7 +17,7 @@ export { convertInferenceModel, locateInferenceModel, type InferenceConversion }
 export { interpretProgram, type ProgramReading } from './convert/interpret.js';
 export { decodeImage, type DecodedImage, type ImageInput } from './image/decode.js';
 export { DECODE_MODES, type DecodeMode, type ShrinkPlan, shrinkPlan } from './image/fast-decode.js';
-export { MAX_PIXELS, SUPPORTED_FORMATS, type DecodeOptions } from './image/limits.js';
+export { IMAGE_METADATA_BYTES, MAX_PIXELS, SUPPORTED_FORMATS, maxImageFileBytes, type DecodeOptions } from './image/limits.js';
 export { expandImageInputs, IMAGE_EXTENSIONS, type ExpandedInputs, type SkippedInput } from './util/inputs.js';
 export { preprocess, resizeAndCrop, normalizeInto } from './image/preprocess.js';
 export { resizeLinear, centerCrop, resizeShortSize, type Image8 } from './image/resize.js';
@@ -28,7 +28,7 @@ export {
   type SessionOptions,
   type GraphOptimizationLevel,
 } from './runtime/providers.js';
-export { ZOO, findZooEntry, nearestZooNames, type ZooEntry } from './zoo/registry.js';
+export { ZOO, findZooEntry, type ZooEntry } from './zoo/registry.js';
 export { resolveModel, pullZooModel, type ModelSource, type ResolvedModel, type ResolveOptions } from './models/resolve.js';
 export { defaultCacheDir } from './zoo/cache.js';
 export { convertPdparams, inferArchitecture, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';
@@ -76,13 +76,36 @@ export {
   type PdparamsInspection,
 } from './inspect.js';
 export { expandInputs } from './util/inputs.js';
-export { checkOutputPath, formatBytes, onnxNameFor, writeFileAtomic, type WriteOptions } from './util/fs.js';
+export {
+  checkOutputPath,
+  formatBytes,
+  onnxNameFor,
+  openRegularFile,
+  readFileBounded,
+  readStreamBounded,
+  readTextBounded,
+  writeFileAtomic,
+  type FileLimit,
+  type WriteOptions,
+} from './util/fs.js';
+export {
+  ARCHIVE_FILE_BYTES,
+  CONFIG_FILE_BYTES,
+  FILE_LIMITS,
+  LARGEST_PPLCNET_BYTES,
+  LARGEST_PPLCNET_PARAMETERS,
+  MODEL_FILE_BYTES,
+  PDPARAMS_FILE_BYTES,
+  STDIN_IMAGE_BYTES,
+} from './util/file-limits.js';
 export { encodeNpyFloat32 } from './util/npy.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
 export { resultRow, errorRow, type ResultRow, type ErrorRow } from './output-row.js';
 export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './queue/connection.js';
-export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type QueueStatus, type ExportReport } from './queue/producer.js';
+export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type DuplicateInput, type QueueStatus, type ExportReport } from './queue/producer.js';
+export type { BadRow } from './queue/rows.js';
+export { checkModelArgument, nearestZooNames } from './models/check.js';
 export { startImageWorker, type ImageWorker, type ImageWorkerOptions } from './queue/worker.js';
 export { jobId, queueKeys, type ImageJobData, type QueueKeys } from './queue/keys.js';
 export { createServeApp, SERVE_DEFAULTS, type ServeApp, type ServeOptions, type NamedClassifier, type ClassifyRow } from './serve/app.js';

@@ -4,7 +4,6 @@
  * shapes and dtypes and the architecture they imply.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { Architecture } from './builder/architecture.js';
 import { inferArchitecture } from './convert/from-weights.js';
 import { locateInferenceModel, readProgramFile } from './convert/inference-model.js';
@@ -16,6 +15,8 @@ import { METADATA_KEYS } from './metadata.js';
 import { type ResolveOptions, resolveModel } from './models/resolve.js';
 import { viewModel } from './onnx/read.js';
 import { shortestFloat32 } from './util/float.js';
+import { FILE_LIMITS } from './util/file-limits.js';
+import { readFileBounded } from './util/fs.js';
 import { checkModelFile } from './util/sniff.js';
 import { findZooEntry, nearestZooNames, zooNameHint } from './zoo/registry.js';
 
@@ -128,7 +129,7 @@ export async function inspectModel(
   }
   const kind = sniffed?.kind === 'unknown' || sniffed === undefined ? (input.endsWith('.onnx') ? 'onnx' : input.endsWith('.pdparams') ? 'pickle' : 'unknown') : sniffed.kind;
   if (options.prefix !== undefined && kind !== 'pickle') throw new RangeError('--prefix applies to .pdparams only: other models hold one network');
-  if (kind === 'onnx') return { kind: 'onnx', file: input, report: onnxInspection(new Uint8Array(await readFile(input))) };
+  if (kind === 'onnx') return { kind: 'onnx', file: input, report: onnxInspection(await readFileBounded(input, FILE_LIMITS.onnx)) };
   if (kind !== 'pickle') {
     const files = locateInferenceModel(input);
     const program = await readProgramFile(files);
@@ -144,7 +145,7 @@ export async function inspectModel(
     };
     return { kind: 'inference', file: files.program, report };
   }
-  const contents = readPdparams(new Uint8Array(await readFile(input)), input);
+  const contents = readPdparams(await readFileBounded(input, FILE_LIMITS.pdparams), input);
   const { prefix, tensors } = selectPrefix(contents, options.prefix, input);
   const { architecture, problems, inferred } = inferArchitecture(tensors);
   let values = 0;

@@ -1,7 +1,7 @@
 /** Class-name lists that ship with the package. */
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { packagedModelPath } from './util/fs.js';
+import { FILE_LIMITS } from './util/file-limits.js';
+import { packagedModelPath, readTextBounded } from './util/fs.js';
 
 let imagenet: readonly string[] | undefined;
 
@@ -49,7 +49,7 @@ function classIdMap(lines: readonly string[]): string[] | undefined {
   return out;
 }
 
-/** Read a label file from disk (see {@link parseLabelFile}). */
+/** Read a label file from disk (see {@link parseLabelFile}): a regular file of at most `FILE_LIMITS.labels` (16 MiB). */
 export async function readLabelFile(file: string): Promise<string[]> {
-  return parseLabelFile(await readFile(file, 'utf8'), file);
+  return parseLabelFile(await readTextBounded(file, FILE_LIMITS.labels), file);
 }

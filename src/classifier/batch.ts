@@ -49,6 +49,7 @@ export async function classifyPrepared(model: LoadedModel, prepared: readonly (P
         probs: row,
         ...(logits ? { logits: logits.slice(k * logitCols, (k + 1) * logitCols) } : {}),
         timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, queueMs: p.queueMs ?? 0, batchInferenceMs, batchSize: group.length },
+        ...(p.warnings ? { warnings: p.warnings } : {}),
       };
     });
   }

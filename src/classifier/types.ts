@@ -103,6 +103,8 @@ export interface Classification {
   /** The model's `logits` row, when it has that output. */
   readonly logits?: Float32Array;
   readonly timings: Timings;
+  /** What decoding the image ignored and the user should know (bytes after a PNG's or JPEG's end). */
+  readonly warnings?: readonly string[];
 }
 
 /** One image ready for the network ([3, H, W] float32), with its name. */

@@ -1,5 +1,5 @@
 /** What a command writes to and reads from; tests pass their own. @internal */
-import { PplcnetError } from '../index.js';
+import { FILE_LIMITS, readStreamBounded } from '../index.js';
 
 export interface CliContext {
   stdout(text: string): void;
@@ -10,19 +10,6 @@ export interface CliContext {
   readStdin?(limit: number): Promise<Uint8Array>;
 }
 
-/** Read a stream to its end; more than `limit` bytes is an error naming the limit. */
-async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of stream) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    n += b.length;
-    if (n > limit) throw new PplcnetError('E_IO', `standard input holds more than ${limit} bytes; 'predict -' reads one image (save larger ones to a file)`);
-    chunks.push(b);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
-}
-
 export function processContext(): CliContext {
   return {
     stdout: (t) => process.stdout.write(t),
@@ -31,7 +18,7 @@ export function processContext(): CliContext {
     readStdin: async (limit) => {
       // a terminal would wait for bytes nobody types
       if (process.stdin.isTTY) throw new RangeError("'-' reads one image from standard input, which is a terminal here: pipe an image in (cat x.png | pplcnet predict -m MODEL -)");
-      return readAll(process.stdin, limit);
+      return readStreamBounded(process.stdin, { ...FILE_LIMITS.stdinImage, maxBytes: limit }, 'standard input');
     },
   };
 }

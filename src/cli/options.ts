@@ -190,11 +190,19 @@ export function untrainedWarning(name: string): string {
   return `${name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`;
 }
 
-/** `--redis` and `--queue`, shared by the queue commands and `worker`. @internal */
+/**
+ * `--redis` and `--queue`, shared by the queue commands and `worker`; without `--redis` or $PPLCNET_REDIS the
+ * command line is incomplete (exit 2, as for any missing required option). @internal
+ */
 export function addQueueTargetOptions(cmd: Command): Command {
   return cmd
     .option('--redis <url>', 'redis://[:password@]host[:port][/db], rediss:// for TLS (default $PPLCNET_REDIS)')
-    .requiredOption('--queue <name>', 'queue name (letters, digits, . _ -)');
+    .requiredOption('--queue <name>', 'queue name (letters, digits, . _ -)')
+    .hook('preAction', (self) => {
+      if (!self.opts<{ redis?: string }>().redis && !process.env.PPLCNET_REDIS) {
+        self.error("error: no Redis given: pass --redis redis://host:6379 (rediss:// for TLS) or set PPLCNET_REDIS", { exitCode: 2, code: 'pplcnet.missingRedis' });
+      }
+    });
 }
 
 /** The Redis URL from the flag or $PPLCNET_REDIS. @internal */

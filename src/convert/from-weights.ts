@@ -4,7 +4,6 @@
  * input size) comes from options with PaddleClas's defaults. Every key and shape is checked before
  * anything is built, and all problems are reported at once.
  */
-import { readFile, stat } from 'node:fs/promises';
 import {
   type Activation,
   type Architecture,
@@ -19,6 +18,8 @@ import { PplcnetError } from '../errors.js';
 import { imagenetLabels } from '../labels.js';
 import type { ModelDescription } from '../metadata.js';
 import { PUBLISHED_SCALES, WEIGHT_LIMITS, checkFileValues, listProblems, nonFiniteWarnings, searchScale } from './architecture-check.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
+import { readFileBounded } from '../util/fs.js';
 import { type PdparamsFile, type WeightTensor, readPdparams, selectPrefix } from './pdparams.js';
 
 /** What the weights cannot tell: given by the user, PaddleClas defaults otherwise. */
@@ -116,18 +117,7 @@ export interface PdparamsOptions extends WeightsArchitectureOptions, Omit<BuildO
 
 /** Read, check and convert a `.pdparams` file (nothing is written; the caller writes `bytes`). */
 export async function convertPdparams(path: string, options: PdparamsOptions = {}): Promise<PdparamsConversion> {
-  let buf: Uint8Array;
-  try {
-    const size = (await stat(path)).size;
-    if (size > WEIGHT_LIMITS.maxFileBytes) {
-      throw new PplcnetError('E_WEIGHTS', `${path}: ${size} bytes, more than the ${WEIGHT_LIMITS.maxFileBytes} the weights of a PP-LCNet can take`);
-    }
-    buf = new Uint8Array(await readFile(path));
-  } catch (err) {
-    if (err instanceof PplcnetError) throw err;
-    throw new PplcnetError('E_IO', `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-  return convertPdparamsBytes(buf, path, options);
+  return convertPdparamsBytes(await readFileBounded(path, FILE_LIMITS.pdparams), path, options);
 }
 
 /** Check and convert the bytes of a `.pdparams` file, already read (`path` names it in messages). */

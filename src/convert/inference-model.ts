@@ -2,22 +2,24 @@
  * Paddle inference models → ONNX: a program (`inference.json` or `inference.pdmodel`) and its combined
  * parameters (`inference.pdiparams`), with `inference.yml` when present.
  */
-import { existsSync, statSync } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { constants, existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { scaleTag } from '../builder/architecture.js';
 import { type BuildOptions, type BuiltModel, buildPPLCNet } from '../builder/pplcnet.js';
 import { PplcnetError } from '../errors.js';
 import { imagenetLabels } from '../labels.js';
 import type { ModelDescription } from '../metadata.js';
-import { WEIGHT_LIMITS, nonFiniteWarnings } from './architecture-check.js';
-import { CONFIG_LIMITS, readInferenceConfig } from './inference-config.js';
+import { nonFiniteWarnings } from './architecture-check.js';
+import { readInferenceConfig } from './inference-config.js';
 import { type ProgramReading, interpretProgram } from './interpret.js';
 import { readPdiparams, toFloat32 } from './pdiparams.js';
 import { readProgramDesc } from './pdmodel.js';
-import { PROGRAM_LIMITS, readPirProgram } from './pir.js';
+import { readPirProgram } from './pir.js';
 import { type Program, pdiparamsOrder } from './program.js';
 import { looksLikeTar, readTarFiles } from '../util/tar.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
+import { type FileLimit, readFileBounded, tooLarge } from '../util/fs.js';
 
 export interface InferenceModelFiles {
   readonly format: 'pir-json' | 'program-desc';
@@ -57,15 +59,8 @@ export function locateInferenceModel(path: string): InferenceModelFiles {
   return { format, program, params, ...(config ? { config } : {}) };
 }
 
-/** A file's bytes, refused before reading when larger than `max` (what the file can be for a PP-LCNet). */
-async function readBounded(path: string, max: number, what: string): Promise<Uint8Array> {
-  const size = (await stat(path)).size;
-  if (size > max) throw new PplcnetError('E_FORMAT', `${path}: ${size} bytes, more than the ${max} ${what} can take`);
-  return new Uint8Array(await readFile(path));
-}
-
 export async function readProgramFile(files: InferenceModelFiles): Promise<Program> {
-  const bytes = await readBounded(files.program, PROGRAM_LIMITS.maxBytes, 'a PP-LCNet program');
+  const bytes = await readFileBounded(files.program, FILE_LIMITS.program);
   return files.format === 'pir-json' ? readPirProgram(Buffer.from(bytes).toString('utf8'), files.program) : readProgramDesc(bytes, files.program);
 }
 
@@ -116,14 +111,12 @@ export interface InferenceModelSource {
   readonly config?: Uint8Array;
 }
 
-/** The most an inference archive may hold: a program, its parameters and a config at their limits. */
-const MAX_ARCHIVE_BYTES = PROGRAM_LIMITS.maxBytes + WEIGHT_LIMITS.maxFileBytes + CONFIG_LIMITS.maxBytes + (1 << 20);
-
 /** Whether `path` is a tar archive: named `.tar`, or a file with a ustar header. */
 export async function isTarArchive(path: string): Promise<boolean> {
   if (/\.tar$/i.test(path)) return true;
   if (/\.(json|pdmodel|pdparams|onnx)$/i.test(path) || !existsSync(path) || !statSync(path).isFile()) return false;
-  const fh = await open(path, 'r');
+  // without blocking: a FIFO that appeared since the check above is not waited for (its read finds nothing)
+  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const head = new Uint8Array(263);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
@@ -133,18 +126,43 @@ export async function isTarArchive(path: string): Promise<boolean> {
   }
 }
 
+const PROGRAM_NAMES = ['inference.json', 'inference.pdmodel', 'model.json', 'model.pdmodel'];
+
+/**
+ * The program file of the one model an archive holds (`undefined` when it holds none). A model is a program
+ * with its `.pdiparams` beside it (`inference.json` and `inference.pdmodel` sharing one `inference.pdiparams`
+ * are one model, read from the `.json`); an archive with two or more is refused, listing them, rather than
+ * converting whichever comes first.
+ */
+function onlyProgram(names: readonly string[], where: string): string | undefined {
+  const isProgram = (f: string): boolean => PROGRAM_NAMES.some((n) => f === n || f.endsWith(`/${n}`));
+  const programs = names.filter(isProgram);
+  const models = new Map<string, string[]>(); // path without extension → its program files
+  for (const f of programs) {
+    const stem = f.replace(/\.(json|pdmodel)$/, '');
+    if (names.includes(`${stem}.pdiparams`)) models.set(stem, [...(models.get(stem) ?? []), f]);
+  }
+  if (models.size > 1) {
+    const list = [...models.values()].map((fs) => fs.join(' + ')).sort();
+    throw new PplcnetError(
+      'E_FORMAT',
+      `${where}: the archive holds ${models.size} inference models (${list.join('; ')}), expected one; extract it and pass the folder of the model to convert`,
+    );
+  }
+  const pick = (fs: readonly string[]): string | undefined => PROGRAM_NAMES.map((n) => fs.filter((f) => f === n || f.endsWith(`/${n}`)).sort((a, b) => a.split('/').length - b.split('/').length)[0]).find((f) => f !== undefined);
+  return pick([...models.values()].flat()) ?? pick(programs);
+}
+
 /**
  * The files of an inference model from a `*_infer.tar` archive's bytes, read in memory by the tar reader
  * (headers, checksums and paths checked; links, devices and escaping paths refused); nothing is extracted.
  * Names in `files` are `<where>:<path in the archive>`.
  */
 export async function inferenceModelFromTar(tar: Uint8Array, where: string): Promise<InferenceModelSource> {
-  if (tar.length > MAX_ARCHIVE_BYTES) throw new PplcnetError('E_FORMAT', `${where}: ${tar.length} bytes, more than the ${MAX_ARCHIVE_BYTES} an inference model archive of a PP-LCNet can take`);
+  if (tar.length > FILE_LIMITS.archive.maxBytes) throw tooLarge(where, tar.length, FILE_LIMITS.archive);
   const entries = await readTarFiles(tar, where);
   const names = [...entries.keys()];
-  const program = ['inference.json', 'inference.pdmodel', 'model.json', 'model.pdmodel']
-    .map((n) => names.filter((f) => f === n || f.endsWith(`/${n}`)).sort((a, b) => a.split('/').length - b.split('/').length)[0])
-    .find((f) => f !== undefined);
+  const program = onlyProgram(names, where);
   if (!program) {
     throw new PplcnetError('E_FORMAT', `${where}: no inference.json or inference.pdmodel in the archive (it holds ${names.slice(0, 5).join(', ') || 'no files'}); pass a Paddle inference model archive (*_infer.tar)`);
   }
@@ -159,15 +177,15 @@ export async function inferenceModelFromTar(tar: Uint8Array, where: string): Pro
     params: `${where}:${paramsName}`,
     ...(configName ? { config: `${where}:${configName}` } : {}),
   };
-  const bounded = (b: Uint8Array, max: number, name: string, what: string): Uint8Array => {
-    if (b.length > max) throw new PplcnetError('E_FORMAT', `${name}: ${b.length} bytes, more than the ${max} ${what} can take`);
+  const bounded = (b: Uint8Array, name: string, limit: FileLimit): Uint8Array => {
+    if (b.length > limit.maxBytes) throw tooLarge(name, b.length, limit);
     return b;
   };
   return {
     files,
-    program: bounded(entries.get(program)!, PROGRAM_LIMITS.maxBytes, files.program, 'a PP-LCNet program'),
-    params: bounded(params, WEIGHT_LIMITS.maxFileBytes, files.params, 'the parameters of a PP-LCNet'),
-    ...(configName ? { config: bounded(entries.get(configName)!, CONFIG_LIMITS.maxBytes, files.config!, 'an inference config') } : {}),
+    program: bounded(entries.get(program)!, files.program, FILE_LIMITS.program),
+    params: bounded(params, files.params, FILE_LIMITS.pdiparams),
+    ...(configName ? { config: bounded(entries.get(configName)!, files.config!, FILE_LIMITS.config) } : {}),
   };
 }
 
@@ -175,15 +193,13 @@ export async function inferenceModelFromTar(tar: Uint8Array, where: string): Pro
 export async function readInferenceModel(path: string): Promise<InferenceModelSource> {
   if (await isTarArchive(path)) {
     if (!existsSync(path)) throw new PplcnetError('E_IO', `${path}: no such file`);
-    const size = (await stat(path)).size;
-    if (size > MAX_ARCHIVE_BYTES) throw new PplcnetError('E_FORMAT', `${path}: ${size} bytes, more than the ${MAX_ARCHIVE_BYTES} an inference model archive of a PP-LCNet can take`);
-    return inferenceModelFromTar(new Uint8Array(await readFile(path)), path);
+    return inferenceModelFromTar(await readFileBounded(path, FILE_LIMITS.archive), path);
   }
   const files = locateInferenceModel(path);
   const [program, params, config] = await Promise.all([
-    readBounded(files.program, PROGRAM_LIMITS.maxBytes, 'a PP-LCNet program'),
-    readBounded(files.params, WEIGHT_LIMITS.maxFileBytes, 'the parameters of a PP-LCNet'),
-    files.config ? readBounded(files.config, CONFIG_LIMITS.maxBytes, 'an inference config') : undefined,
+    readFileBounded(files.program, FILE_LIMITS.program),
+    readFileBounded(files.params, FILE_LIMITS.pdiparams),
+    files.config ? readFileBounded(files.config, FILE_LIMITS.config) : undefined,
   ]);
   return { files, program, params, ...(config ? { config } : {}) };
 }
@@ -198,14 +214,24 @@ export async function convertInferenceModel(path: string, options: InferenceConv
   return convertInferenceSource(await readInferenceModel(path), options);
 }
 
-/** Convert an inference model's files, already read, to ONNX. */
-export async function convertInferenceSource(source: InferenceModelSource, options: InferenceConversionOptions = {}): Promise<InferenceConversion> {
+/**
+ * Read an inference model's files as a conversion does (program, its reading as a PP-LCNet, the weights it
+ * names, the config) without building anything: throws what the conversion would.
+ */
+export function readInferenceSource(source: InferenceModelSource): { reading: ProgramReading; weights: Map<string, Float32Array>; config: ReturnType<typeof readInferenceConfig> } {
   const { files } = source;
   const program = files.format === 'pir-json' ? readPirProgram(Buffer.from(source.program).toString('utf8'), files.program) : readProgramDesc(source.program, files.program);
   const reading = interpretProgram(program, files.program);
   const weights = mapInferenceWeights(program, reading, source.params, files.params);
   const configText = source.config ? Buffer.from(source.config).toString('utf8') : undefined;
   const config = files.config && configText !== undefined ? readInferenceConfig(configText, files.config) : {};
+  return { reading, weights, config };
+}
+
+/** Convert an inference model's files, already read, to ONNX. */
+export async function convertInferenceSource(source: InferenceModelSource, options: InferenceConversionOptions = {}): Promise<InferenceConversion> {
+  const { files } = source;
+  const { reading, weights, config } = readInferenceSource(source);
   const arch = reading.architecture;
   const { defaults = {}, ...build } = options;
   const labels = config.labels ?? defaults.labels ?? (arch.classNum === 1000 ? imagenetLabels() : undefined);

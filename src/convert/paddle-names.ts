@@ -73,11 +73,8 @@ export const HEAD_KEYS: Readonly<Record<string, HeadRole>> = Object.freeze({
   'fc.bias': 'fcBias',
 });
 
-/** Attribute defaults where Paddle omits them. */
+/** Values the architecture needs that a program without SE modules does not state (no op reads them then). */
 export const ATTR_DEFAULTS = Object.freeze({
-  bnEpsilon: 1e-5,
-  hardSigmoidSlope: 0.2,
-  hardSigmoidOffset: 0.5,
   /** PP-LCNet's own HardSigmoid slope, used when no block has an SE module. */
   seSlope: 0.1666667,
   seOffset: 0.5,

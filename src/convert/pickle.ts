@@ -4,6 +4,12 @@
  * fixed data constructors here (nothing is looked up or called). Any other global is refused by name.
  * Every length is checked against the bytes left, and nesting, memo and stack sizes are bounded, so a
  * hostile or corrupt file ends in a PplcnetError, never in a crash, hang or runaway allocation.
+ *
+ * Protocol 4 frames are checked as PEP 3154 defines them: a FRAME's length must fit the bytes that follow,
+ * an opcode that starts inside a frame must end inside it (operands never straddle a frame's end), a new
+ * frame may begin only where the previous one ends, and STOP must be the last byte of its frame. A file
+ * with a byte removed or added inside a frame (which Python's `pickle.load` refuses as "pickle data was
+ * truncated" or misreads) therefore fails here instead of yielding shifted values.
  */
 import { PplcnetError } from '../errors.js';
 
@@ -107,8 +113,46 @@ class Bytes {
     throw new PplcnetError(code, `${this.file}: ${message} (pickle byte ${this.pos})`);
   };
 
+  /** End (exclusive) of the frame being read, or -1 outside frames. */
+  private frameEnd = -1;
+  /** Where the current opcode started. */
+  private opStart = 0;
+
   need(n: number): void {
     if (n < 0 || this.pos + n > this.buf.length) this.fail(`needs ${n} more bytes but only ${this.buf.length - this.pos} remain; the file is truncated or corrupt`, 'E_TRUNCATED');
+    if (this.frameEnd >= 0 && this.pos + n > this.frameEnd) this.straddle();
+  }
+
+  private straddle(): never {
+    return this.fail(
+      `the opcode at byte ${this.opStart} runs past the end of its frame (byte ${this.frameEnd}); pickle data was truncated or corrupt — Python's pickle.load refuses such a file too. Save the weights again`,
+    );
+  }
+
+  /** Reads the next opcode, leaving a frame whose bytes are all consumed. */
+  opcode(): number {
+    if (this.pos === this.frameEnd) this.frameEnd = -1;
+    this.opStart = this.pos;
+    return this.u8();
+  }
+
+  /** FRAME: its length must fit the bytes that follow, and it may begin only where the previous one ended. */
+  frame(): void {
+    if (this.frameEnd >= 0) this.fail(`a new frame begins at byte ${this.opStart}, before the end of the current one (byte ${this.frameEnd}); the file is corrupt`);
+    const lenAt = this.pos;
+    this.need(8);
+    const len = this.dv.getBigUint64(lenAt, true);
+    this.pos += 8;
+    const left = this.buf.length - this.pos;
+    if (len > BigInt(left)) this.fail(`a FRAME of ${len} bytes but only ${left} follow: pickle data was truncated (the file is cut short or corrupt); save the weights again`);
+    this.frameEnd = this.pos + Number(len);
+  }
+
+  /** STOP must end its frame: bytes left in it mean the frame's length and its contents disagree. */
+  stop(): void {
+    if (this.frameEnd >= 0 && this.pos !== this.frameEnd) {
+      this.fail(`STOP at byte ${this.opStart} leaves ${this.frameEnd - this.pos} bytes of its frame unread; the frame's length and its contents disagree (the file is corrupt)`);
+    }
   }
 
   private fixed<T>(n: number, read: (at: number) => T): T {
@@ -141,6 +185,7 @@ class Bytes {
   line(): string {
     const end = this.buf.indexOf(0x0a, this.pos);
     if (end < 0) this.fail('unterminated text line', 'E_TRUNCATED');
+    if (this.frameEnd >= 0 && end >= this.frameEnd) this.straddle();
     const s = new TextDecoder('latin1').decode(this.buf.subarray(this.pos, end));
     this.pos = end + 1;
     return s;
@@ -239,7 +284,12 @@ function reduce(m: Machine, fn: PickleValue, args: PickleValue, fail: Fail): Pic
   const a = args instanceof PyTuple ? args.items : fail('REDUCE arguments are not a tuple');
   switch ((fn as Global).name) {
     case 'reconstruct':
-      // _reconstruct(ndarray, (0,), b'b'): an empty array, filled by BUILD
+      // _reconstruct(ndarray, (0,), b'b'): an empty array, filled by BUILD (numpy refuses other arguments too)
+      // numpy writes the dtype code b'b' (a placeholder dtype; BUILD sets the real one)
+      const code = a[2] instanceof Uint8Array ? new TextDecoder('latin1').decode(a[2]) : a[2];
+      if (a.length !== 3 || !isKind(a[0], 'global') || (a[0] as Global).name !== 'ndarray' || !(a[1] instanceof PyTuple) || code !== 'b') {
+        return fail("numpy _reconstruct with arguments other than (numpy.ndarray, shape, b'b')");
+      }
       return { kind: 'ndarray', dtype: '', shape: [], fortran: false, data: new Uint8Array(0), filled: false };
     case 'dtype': {
       const code = a[0];
@@ -286,7 +336,11 @@ function reduce(m: Machine, fn: PickleValue, args: PickleValue, fail: Fail): Pic
 /** ndarray.__setstate__((version, shape, dtype, fortran, data)): checked against the file's size. */
 function buildArray(arr: NdArray, state: PickleValue, fileSize: number, fail: Fail): void {
   const s = state instanceof PyTuple ? state.items : fail('ndarray state is not a tuple');
-  const [, shapeV, dtV, fortranV, rawV] = s;
+  // numpy takes (version, shape, dtype, fortran, data) with version 0 or 1, or the same without the version
+  if (s.length !== 5 && s.length !== 4) fail(`ndarray state of ${s.length} items, expected 5 (or 4)`);
+  if (s.length === 5 && s[0] !== 0 && s[0] !== 1) fail(`ndarray state version ${String(s[0])}, expected 1`);
+  const [shapeV, dtV, fortranV, rawV] = s.slice(s.length - 4);
+  if (typeof fortranV !== 'boolean' && !Number.isSafeInteger(fortranV)) fail(`ndarray Fortran flag is not a boolean`);
   const shape = shapeV instanceof PyTuple ? shapeV.items : fail('ndarray shape is not a tuple');
   if (shape.length > PICKLE_LIMITS.maxDims) fail('ndarray has too many dimensions');
   const dims = shape.map((d) =>
@@ -589,15 +643,15 @@ export function unpickle(buf: Uint8Array, file: string): PickleValue {
   const r = new Bytes(buf, file);
   const m = new Machine(r.fail);
   for (;;) {
-    const op = r.u8();
+    const op = r.opcode();
     if (op === 0x80) {
       // PROTO
       if (r.u8() > 5) r.fail('pickle protocol newer than 5');
     } else if (op === 0x95) {
-      // FRAME
-      r.u64();
+      r.frame();
     } else if (op === 0x2e) {
       // STOP
+      r.stop();
       const v = m.pop();
       if (m.stack.length !== 0) r.fail('data left on the stack at STOP');
       return v;

@@ -165,8 +165,14 @@ export function readPirJson(json: unknown, file: string): Program {
     const value = numbers(attrs.value);
     if (type === 'full_int_array' && value && outs[0]) constants.set(outs[0], value);
     if (type === 'data' && !input) {
-      const shape = numbers(attrs.shape) ?? [];
-      input = { name: typeof attrs.name === 'string' ? attrs.name : 'x', value: outs[0] ?? '', shape };
+      // the input's name and shape (which sets the model's input size): both must be there, none is assumed
+      const shape = numbers(attrs.shape);
+      const name = attrs.name;
+      if (!shape || typeof name !== 'string') {
+        const [attr, expected] = !shape ? ['shape', 'the input shape, an array of integers'] : ['name', "the input's name, a string"];
+        throw new PplcnetError('E_PROGRAM', `${file}: op ${index} '${kind}': attribute '${attr}' ${Object.hasOwn(attrs, attr) ? `is ${found(attrs[attr] as Json)}` : 'is missing'}; expected ${expected}. Paddle writes it for every input, so the file is damaged or was edited: export the model again`);
+      }
+      input = { name, value: outs[0] ?? '', shape };
     }
   });
   // full_int_array values are arrays of {"#": "0.a_i64", D} in the raw file; attrValue flattened them.

@@ -2,13 +2,14 @@
  * Reads a Paddle program's ops, in order, as the layers of a PP-LCNet: stem ConvBN, depthwise-separable
  * blocks with optional SE, pooling, optional last conv + activation + dropout, flatten, fc, optional
  * softmax. Each layer records the program parameters it uses and the attributes that matter, read through
- * {@link Attrs}. Anything out of place is an error naming the op and where it sits.
+ * {@link Attrs}: every attribute read must be present (no defaults are filled in). Anything out of place is an
+ * error naming the op and where it sits.
  */
 import type { Activation } from '../builder/architecture.js';
 import type { Head } from '../builder/pplcnet.js';
 import { PplcnetError } from '../errors.js';
 import { Attrs } from './attrs.js';
-import { ACTIVATION_OPS, ATTR_DEFAULTS, CONV_BN_INPUTS, type ConvBNRole, type SERole, SKIPPED_OPS } from './paddle-names.js';
+import { ACTIVATION_OPS, CONV_BN_INPUTS, type ConvBNRole, type SERole, SKIPPED_OPS } from './paddle-names.js';
 import type { Program, ProgramOp } from './program.js';
 
 export interface ConvBNReading {
@@ -80,6 +81,11 @@ class OpStream {
     return new Attrs(op, this.file);
   }
 
+  /** An attribute's names in PIR and in ProgramDesc, this program's own first (errors name it first). */
+  named(pir: readonly string[], legacy: readonly string[]): readonly string[] {
+    return this.program.format === 'pir-json' ? [...pir, ...legacy] : [...legacy, ...pir];
+  }
+
   peek(k = 0): ProgramOp | undefined {
     return this.ops[this.i + k];
   }
@@ -146,20 +152,20 @@ function readConvBN(s: OpStream, what: string): ConvBNReading {
   if (shape.length !== 4 || shape[2] !== shape[3]) s.fail(c, `filter '${filter}' has shape ${JSON.stringify(shape)}, expected a square kernel [out, in/groups, k, k]`);
   const k = shape[2]!;
   const a = s.attrs(c);
-  const strides = a.ints('strides', 2, 2, [1, 1]);
-  const pads = a.ints('paddings', 1, 4, [0, 0]);
-  const dil = a.ints('dilations', 1, 2, [1, 1]);
+  const strides = a.ints('strides', 2, 2);
+  const pads = a.ints('paddings', 1, 4);
+  const dil = a.ints('dilations', 1, 2);
   const p = Math.floor((k - 1) / 2);
   if (!pads.every((x) => x === p)) s.fail(c, `paddings ${JSON.stringify(pads)}, expected ${p} on every side for a ${k}x${k} kernel`);
   if (!dil.every((x) => x === 1)) s.fail(c, `dilations ${JSON.stringify(dil)} are not supported`);
   const algo = a.string('padding_algorithm');
-  if (algo !== undefined && algo !== 'EXPLICIT') s.fail(c, `padding_algorithm '${algo}' is not supported`);
+  if (algo !== 'EXPLICIT') s.fail(c, `padding_algorithm '${algo}' is not supported`);
   if (!strides.every((x) => x === 1 || x === 2)) s.fail(c, `strides ${JSON.stringify(strides)} are not 1 or 2`);
-  const groups = a.int('groups', 1);
+  const groups = a.int('groups');
   s.advance(c);
   const bn = s.take(['batch_norm'], `the BatchNorm of ${what}`);
   s.consumes(bn, 'X');
-  const eps = s.attrs(bn).number('epsilon', ATTR_DEFAULTS.bnEpsilon);
+  const eps = s.attrs(bn).number('epsilon');
   const params = {} as Record<ConvBNRole, string>;
   for (const [role, { op, slot }] of Object.entries(CONV_BN_INPUTS)) params[role as ConvBNRole] = s.param(op === 'conv' ? c : bn, slot);
   s.advance(bn);
@@ -184,14 +190,14 @@ function readSE(s: OpStream): SEReading {
   s.advance(m);
   return {
     params: { conv1Weight, conv1Bias, conv2Weight, conv2Bias },
-    slope: hs.number('slope', ATTR_DEFAULTS.hardSigmoidSlope),
-    offset: hs.number('offset', ATTR_DEFAULTS.hardSigmoidOffset),
+    slope: hs.number('slope'),
+    offset: hs.number('offset'),
   };
 }
 
 function readBlocks(s: OpStream): BlockReading[] {
   const blocks: BlockReading[] = [];
-  const isDepthwise = (op: ProgramOp | undefined): boolean => op !== undefined && (op.type === 'depthwise_conv2d' || (op.type === 'conv2d' && s.attrs(op).int('groups', 1) > 1));
+  const isDepthwise = (op: ProgramOp | undefined): boolean => op !== undefined && (op.type === 'depthwise_conv2d' || (op.type === 'conv2d' && s.attrs(op).int('groups') > 1));
   while (isDepthwise(s.peek())) {
     const n = blocks.length;
     const dw = readConvBN(s, `block ${n} depthwise conv`);
@@ -209,8 +215,11 @@ function readDropout(s: OpStream): number {
     const d = s.take(['dropout'], 'dropout');
     s.consumes(d, 'X');
     const a = s.attrs(d);
-    const p = a.number('dropout_prob') ?? a.number('p') ?? s.program.constants.get(d.inputs.P ?? '')?.[0];
-    const mode = a.has('dropout_implementation') ? a.string('dropout_implementation') : a.string('mode');
+    // PIR may pass the probability as an input (a constant) instead of an attribute
+    const probability = s.named(['p'], ['dropout_prob']);
+    const fromInput = a.has(probability) ? undefined : s.program.constants.get(d.inputs.P ?? '')?.[0];
+    const p = fromInput ?? a.number(probability);
+    const mode = a.string(s.named(['mode'], ['dropout_implementation']));
     if (typeof p !== 'number' || !(p >= 0 && p < 1)) s.fail(d, `its probability cannot be read (found ${String(p)}, expected a number in [0, 1))`);
     s.advance(d);
     if (mode === 'downgrade_in_infer' || mode === 'downscale_in_infer') return Math.fround(p);
@@ -221,9 +230,10 @@ function readDropout(s: OpStream): number {
     const op = s.take(['scale'], 'the dropout scale');
     s.consumes(op, 'X');
     const a = s.attrs(op);
-    const factor = a.number('scale');
-    const bias = a.number('bias', 0);
-    if (factor === undefined || bias !== 0 || factor <= 0 || factor > 1) s.fail(op, `a scale of ${String(factor)} with bias ${bias} is not a dropout scale`);
+    const fromInput = a.has('scale') ? undefined : s.program.constants.get(op.inputs.Scale ?? '')?.[0];
+    const factor = fromInput ?? a.number('scale');
+    const bias = a.number('bias');
+    if (bias !== 0 || factor <= 0 || factor > 1) s.fail(op, `a scale of ${String(factor)} with bias ${bias} is not a dropout scale`);
     s.advance(op);
     return 1 - factor;
   }
@@ -247,8 +257,10 @@ function readHead(s: OpStream): Omit<ProgramLayers, 'stem' | 'blocks'> {
   s.consumes(mm, 'X');
   const fcWeight = s.param(mm, 'Y');
   const a = s.attrs(mm);
-  const fcTransposed = a.bool('trans_y', false) || a.bool('transpose_y', false);
-  if (a.bool('trans_x', false) || a.bool('transpose_x', false)) s.fail(mm, 'transposed input is not supported');
+  // matmul_v2 (ProgramDesc): trans_x/trans_y; PIR: transpose_x/transpose_y; legacy matmul: transpose_X/transpose_Y and alpha
+  const fcTransposed = a.bool(s.named(['transpose_y'], ['trans_y', 'transpose_Y']));
+  if (a.bool(s.named(['transpose_x'], ['trans_x', 'transpose_X']))) s.fail(mm, 'transposed input is not supported');
+  if (mm.rawType === 'matmul' && a.number('alpha') !== 1) s.fail(mm, `alpha ${a.number('alpha')} scales the fc output; only 1 is supported`);
   s.advance(mm);
   const fcBias = s.biasAdd('the fc bias');
   let head: Head = 'none';
@@ -257,7 +269,7 @@ function readHead(s: OpStream): Omit<ProgramLayers, 'stem' | 'blocks'> {
     const op = s.take([next], next);
     s.consumes(op, 'X');
     if (next === 'softmax') {
-      const axis = s.attrs(op).int('axis', -1);
+      const axis = s.attrs(op).int('axis');
       if (axis !== -1 && axis !== 1) s.fail(op, `softmax over axis ${axis}`);
     }
     head = next;
@@ -277,20 +289,26 @@ export function readProgramLayers(program: Program, file: string): ProgramLayers
 
 function checkActivation(s: OpStream, op: ProgramOp): void {
   const a = s.attrs(op);
+  // legacy hard_swish and relu6 carry their constants (PIR's ops have none): only Paddle's defaults match the
+  // builder's HardSwish (threshold 6, scale 6, offset 3) and ReLU6 (threshold 6)
+  if (s.program.format !== 'program-desc') return;
   if (op.type === 'hardswish') {
-    // legacy hard_swish carries threshold/scale/offset: only Paddle's defaults (6, 6, 3) are HardSwish
-    const [threshold, scale, offset] = [a.number('threshold', 6), a.number('scale', 6), a.number('offset', 3)];
+    const [threshold, scale, offset] = [a.number('threshold'), a.number('scale'), a.number('offset')];
     if (threshold !== 6 || scale !== 6 || offset !== 3) s.fail(op, `hard_swish with threshold ${threshold}, scale ${scale}, offset ${offset} differs from HardSwish`);
   }
-  if (op.type === 'relu6' && a.number('threshold', 6) !== 6) s.fail(op, `relu6 with threshold ${a.number('threshold')}`);
+  if (op.type === 'relu6' && a.number('threshold') !== 6) s.fail(op, `relu6 with threshold ${a.number('threshold')}`);
 }
 
 function checkGlobalAvgPool(s: OpStream, op: ProgramOp): void {
   const a = s.attrs(op);
   const type = a.string('pooling_type');
-  if (type !== 'avg') s.fail(op, `${String(type)} pooling, expected average pooling`);
-  const ksize = a.ints('ksize', 1, 2) ?? a.ints('kernel_size', 1, 2) ?? s.program.constants.get(op.inputs.KernelSize ?? '');
-  const adaptive = a.bool('adaptive', false);
-  const global = a.bool('global_pooling', false) || (adaptive && ksize !== undefined && ksize.every((k) => k === 1));
+  if (type !== 'avg') s.fail(op, `${type} pooling, expected average pooling`);
+  const adaptive = a.bool('adaptive');
+  if (a.bool('global_pooling')) return;
+  // PIR passes the kernel size as an input (a constant); ProgramDesc as the attribute ksize
+  const kernel = s.named(['kernel_size'], ['ksize']);
+  const fromInput = a.has(kernel) ? undefined : s.program.constants.get(op.inputs.KernelSize ?? '');
+  const ksize = fromInput ?? a.ints(kernel, 1, 2);
+  const global = adaptive && ksize.every((k) => k === 1);
   if (!global) s.fail(op, `pooling is not global (adaptive ${adaptive}, kernel ${JSON.stringify(ksize)})`);
 }

@@ -1,17 +1,20 @@
 /**
  * Decoding with sharp into the 8-bit RGB pixels OpenCV's `imread(IMREAD_COLOR)` gives PaddleClas (after its
  * BGR→RGB): EXIF orientation applied, alpha dropped (not composited), grayscale replicated, 16-bit samples
- * reduced by dropping the low byte (libpng's strip_16), palettes expanded, CMYK converted to sRGB.
+ * reduced by dropping the low byte (libpng's strip_16), palettes expanded, CMYK converted to sRGB; TIFF
+ * variants as libtiff's RGBA interface gives them to OpenCV, or refused (see `tiff.ts`).
  */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { PplcnetError } from '../errors.js';
 import { limiter } from '../util/limit.js';
 import { decodeBmp } from './bmp.js';
-import { type ShrinkPlan, decodeMode, resizeTarget, shrinkPlan, withShrinkOnLoad } from './fast-decode.js';
-import { type DecodeOptions, type ImageFormat, checkPixels, lookalike, pixelLimit, sniffFormat, unsupportedFormat } from './limits.js';
+import { type DecodeMode, type ShrinkPlan, decodeMode, resizeTarget, shrinkPlan, withShrinkOnLoad } from './fast-decode.js';
+import { type FileLimit, formatBytes, openRegularFile, readOpenFile } from '../util/fs.js';
+import { type DecodeOptions, type ImageFormat, checkPixels, declaredImage, imageEnd, jpegFrame, lookalike, maxImageFileBytes, pixelLimit, sniffFormat, unsupportedFormat } from './limits.js';
 import type { Image8 } from './resize.js';
+import { type TiffPlan, readTiffLayout, tiffCmyk, tiffPlan, tiffRgb } from './tiff.js';
+
+export { jpegFrame } from './limits.js';
 
 /** An image input: a file path, or encoded bytes. */
 export type ImageInput = string | Uint8Array;
@@ -20,6 +23,8 @@ export type ImageInput = string | Uint8Array;
 export interface DecodedImage extends Image8 {
   /** Set when decoded at reduced scale (`decode: 'fast'`): the full-size width and height (EXIF-oriented). */
   readonly scaledFrom?: { readonly width: number; readonly height: number; readonly scale: number };
+  /** What the decoder ignored and the user should know (bytes after the image's end). */
+  readonly warnings?: readonly string[];
 }
 
 sharp.cache(false);
@@ -28,31 +33,52 @@ function describeInput(input: ImageInput): string {
   return typeof input === 'string' ? input : `<${input.length} bytes>`;
 }
 
+/** The first bytes read of an image file, to recognise it and read the size it declares (a JPEG's frame header may follow EXIF and ICC segments). */
+const HEAD_BYTES = 1 << 20;
+
 /**
- * A file's bytes, from a regular file only: opened without blocking (O_NONBLOCK: a FIFO does not wait for
- * a writer) and checked with fstat on the open handle before anything is read.
+ * An image file's bytes, read under the rule for every named file (`openRegularFile`: a regular file, checked
+ * with fstat on the opened descriptor, a FIFO never waited for) and two bounds, each checked before the
+ * whole file is read: what any supported format can take at the pixel limit ({@link maxImageFileBytes}), and,
+ * for PNG, JPEG and BMP, what the image the header declares can take ({@link declaredImage}).
  */
-async function readImageFile(path: string, name: string): Promise<Uint8Array> {
-  let handle;
+async function readImageFile(path: string, name: string, maxPixels: number): Promise<Uint8Array> {
+  const limit: FileLimit = {
+    what: 'an image file',
+    maxBytes: maxImageFileBytes(maxPixels),
+    code: 'E_IMAGE',
+    readCode: 'E_IMAGE',
+    advice: `No supported format takes more at the pixel limit of ${maxPixels} pixels (uncompressed 16-bit RGBA, plus 64 MiB of metadata)`,
+  };
+  const { handle, size } = await openRegularFile(path, limit, name);
   try {
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new PplcnetError('E_IMAGE', code === 'ENOENT' ? `${name}: no such file` : `${name}: cannot read (${(err as Error).message})`, { cause: err });
-  }
-  try {
-    const s = await handle.stat();
-    if (!s.isFile()) {
-      const kind = s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO (named pipe)' : s.isSocket() ? 'a socket' : 'a device';
-      throw new PplcnetError('E_IMAGE', `${name}: ${kind}, not a regular file; pplcnet reads images from regular files only`);
+    const head = await readOpenFile(handle, Math.min(size, HEAD_BYTES), name, limit);
+    const format = head.length < size ? sniffFormat(head) : undefined;
+    // an unknown format is refused from its first bytes alone; a small file is read whole already
+    if (format === undefined) return head;
+    const declared = declaredImage(head, format);
+    if (declared) {
+      checkPixels(name, declared.width, declared.height, maxPixels, declared.format);
+      if (size > declared.maxBytes) {
+        throw new PplcnetError(
+          'E_IMAGE',
+          `${name}: ${size} bytes (${formatBytes(size)}), more than a ${declared.width}x${declared.height} ${declared.format} image can take ` +
+            `(${declared.maxBytes} bytes: its samples uncompressed plus 64 MiB of metadata); not read. The file holds something else besides the image: re-encode the image, or cut what follows it`,
+        );
+      }
     }
-    return await handle.readFile(); // a Buffer is a Uint8Array: no copy
-  } catch (err) {
-    if (err instanceof PplcnetError) throw err;
-    throw new PplcnetError('E_IMAGE', `${name}: cannot read (${(err as Error).message})`, { cause: err });
+    return await readOpenFile(handle, size, name, limit);
   } finally {
     await handle.close();
   }
+}
+
+/** What follows an image's end (PNG after IEND, JPEG after EOI) is ignored, as OpenCV's imread ignores it, and said. */
+function trailingWarning(bytes: Uint8Array, format: ImageFormat, name: string): string[] | undefined {
+  const end = imageEnd(bytes, format);
+  if (end === undefined || end >= bytes.length) return undefined;
+  const extra = bytes.length - end;
+  return [`${name}: ${extra} byte${extra === 1 ? '' : 's'} after the end of the ${format.toUpperCase()} image (byte ${end}) ignored, as OpenCV's imread ignores them`];
 }
 
 /** sharp's name for each format it decodes for pplcnet (AVIF is its `heif` with AV1 compression). */
@@ -76,11 +102,17 @@ export const largeTurn = limiter(1);
 export async function decodeImage(input: ImageInput, name = describeInput(input), options?: DecodeOptions): Promise<DecodedImage> {
   const maxPixels = pixelLimit(options);
   const mode = decodeMode(options?.decode);
-  const bytes = typeof input === 'string' ? await readImageFile(input, name) : input;
+  const bytes = typeof input === 'string' ? await readImageFile(input, name, maxPixels) : input;
   if (bytes.length === 0) throw new PplcnetError('E_IMAGE', `${name}: the file is empty`);
   const format = sniffFormat(bytes);
   if (format === undefined) throw unsupportedFormat(name, lookalike(bytes));
-  if (format === 'bmp') return decodeBmp(bytes, name, { maxPixels });
+  const image = format === 'bmp' ? decodeBmp(bytes, name, { maxPixels }) : await decodeEncoded(bytes, format, name, maxPixels, mode, options);
+  const warnings = trailingWarning(bytes, format, name);
+  return warnings ? { ...image, warnings } : image;
+}
+
+/** Decode the bytes of a JPEG, PNG, WebP, TIFF, GIF or AVIF with sharp (see {@link decodeImage}). */
+async function decodeEncoded(bytes: Uint8Array, format: Exclude<ImageFormat, 'bmp'>, name: string, maxPixels: number, mode: DecodeMode, options: DecodeOptions | undefined): Promise<DecodedImage> {
   const source = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // the backstop: sharp refuses more pixels than this itself, whatever the header check below found.
   // sharp reads sequentially (its default): beyond the encoded bytes, only the RGB output is held whole
@@ -101,6 +133,8 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
     }
     const pixels = frame ? frame.width * frame.height : (meta!.width ?? 0) * (meta!.pageHeight ?? meta!.height ?? 0);
     if (pixels > LARGE_PIXELS) release = await largeTurn();
+    const tiff = format === 'tiff' ? tiffPlan(readTiffLayout(bytes), name) : undefined;
+    if (tiff && tiff.kind !== 'as-is') return await decodeTiffVariant(load, tiff, name);
     const sixteen = meta !== undefined && (meta.depth === 'ushort' || meta.depth === 'short');
     if (frame?.components === 4) {
       return cmykToRgb(await load().rotate().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true }), name);
@@ -135,6 +169,23 @@ export async function decodeImage(input: ImageInput, name = describeInput(input)
   }
 }
 
+/** A TIFF whose samples need OpenCV's (libtiff's) own arithmetic: 16-bit colour, unassociated alpha, CMYK. */
+async function decodeTiffVariant(load: () => Sharp, plan: Exclude<TiffPlan, { kind: 'as-is' }>, name: string): Promise<Image8> {
+  if (plan.kind === 'cmyk') {
+    const { data, info } = await load().rotate().pipelineColourspace('cmyk').toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 4) throw new PplcnetError('E_IMAGE', `${name}: CMYK TIFF decoded to ${info.channels} channels, expected 4`);
+    return tiffCmyk(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height);
+  }
+  const pipeline = load().rotate();
+  const { data, info } =
+    plan.bits === 16
+      ? await pipeline.toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true })
+      : await pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== (plan.alpha ? 4 : 3)) throw new PplcnetError('E_IMAGE', `${name}: TIFF decoded to ${info.channels} channels, expected ${plan.alpha ? 4 : 3}`);
+  const samples = plan.bits === 16 ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return tiffRgb(samples, info.width, info.height, info.channels, plan);
+}
+
 /**
  * The shrink-on-load of a JPEG in `fast` mode, or undefined to decode it exactly: only when the image is at least
  * 5× what the resize asks on both axes (either way round) is the header read again, for the EXIF orientation (the resize
@@ -148,27 +199,6 @@ async function fastShrink(source: Buffer, frame: { width: number; height: number
   const { width, height } = meta.autoOrient ?? { width: frame.width, height: frame.height };
   const plan = width === frame.width && height === frame.height ? plain : turned;
   return plan ? { plan, width, height } : undefined;
-}
-
-/** A JPEG's frame header (SOFn): its size and number of colour components; undefined when none is found. */
-export function jpegFrame(b: Uint8Array): { width: number; height: number; components: number } | undefined {
-  let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) return undefined;
-    const marker = b[i + 1]!;
-    if (marker === 0xff) {
-      i++;
-      continue;
-    }
-    const len = (b[i + 2]! << 8) | b[i + 3]!;
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: (b[i + 5]! << 8) | b[i + 6]!, width: (b[i + 7]! << 8) | b[i + 8]!, components: b[i + 9]! };
-    }
-    if (marker === 0xda) return undefined; // start of scan: no frame header before it
-    i += 2 + len;
-  }
-  return undefined;
 }
 
 /** The number of colour components in a JPEG's frame header (SOFn), or undefined when none is found. */

@@ -106,3 +106,159 @@ export function checkPixels(name: string, width: number, height: number, maxPixe
       `or, if the image is genuine, raise the limit (the maxPixels option of createClassifier/decodeImage; pplcnet serve --max-pixels)`,
   );
 }
+
+/**
+ * Room for what an image file may hold besides its pixels (EXIF, ICC profiles, XMP, text chunks, thumbnails):
+ * 64 MiB, added to every bound below.
+ */
+export const IMAGE_METADATA_BYTES = 64 << 20;
+
+/**
+ * The most bytes per pixel any supported format needs, generously: uncompressed 16-bit RGBA (8 bytes). A PNG
+ * stores at most that (plus a filter byte a row), a BMP 4; compressed formats less.
+ */
+export const MAX_IMAGE_BYTES_PER_PIXEL = 8;
+
+/** The largest Buffer Node can allocate (4 GiB on 64-bit Node 20): a file beyond it cannot be read at all. */
+const MAX_BUFFER = 2 ** 32;
+
+/**
+ * The most bytes pplcnet reads of an image file at the pixel limit `maxPixels`, before knowing anything of
+ * it: uncompressed 16-bit RGBA at the limit plus {@link IMAGE_METADATA_BYTES} (2,214,330,376 bytes at the
+ * default {@link MAX_PIXELS}), and never more than Node can hold in one buffer.
+ */
+export function maxImageFileBytes(maxPixels: number): number {
+  return Math.min(MAX_BUFFER, maxPixels * MAX_IMAGE_BYTES_PER_PIXEL + IMAGE_METADATA_BYTES);
+}
+
+/** What an image's first bytes declare: its size, and the most bytes a file of that image can take. */
+export interface DeclaredImage {
+  readonly format: string;
+  readonly width: number;
+  readonly height: number;
+  /** The most bytes such an image can take, metadata included (generous: see {@link declaredImage}). */
+  readonly maxBytes: number;
+}
+
+const u32be = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
+/** The frames an animated PNG declares (its `acTL` chunk, before the image data), 1 for a still PNG. */
+function pngFrames(b: Uint8Array): number {
+  for (let at = 8; at + 12 <= b.length; at += 12 + u32be(b, at)) {
+    if (ascii(b, at + 4, 'IDAT')) return 1;
+    if (ascii(b, at + 4, 'acTL') && at + 12 <= b.length) return Math.max(1, u32be(b, at + 8));
+  }
+  return 1;
+}
+
+/**
+ * A PNG's IHDR: samples of `bitDepth` bits, 1–4 channels a pixel by colour type, a filter byte per row; as many
+ * times as an animated PNG declares frames.
+ */
+function pngDeclared(b: Uint8Array): DeclaredImage | undefined {
+  if (b.length < 29 || !ascii(b, 12, 'IHDR')) return undefined;
+  const width = u32be(b, 16);
+  const height = u32be(b, 20);
+  const channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[b[25]!] ?? 4;
+  const rowBytes = Math.ceil((width * channels * Math.max(1, b[24]!)) / 8);
+  // ×1.25: interlacing's extra filter bytes, zlib's stored blocks and small IDAT chunks, generously
+  return { format: 'PNG', width, height, maxBytes: Math.ceil(height * (1 + rowBytes) * 1.25 * pngFrames(b)) + IMAGE_METADATA_BYTES };
+}
+
+/** A JPEG's frame header (SOFn): its size and number of colour components; undefined when none is found in `b`. */
+export function jpegFrame(b: Uint8Array): { width: number; height: number; components: number } | undefined {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const marker = b[i + 1]!;
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    const len = (b[i + 2]! << 8) | b[i + 3]!;
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: (b[i + 5]! << 8) | b[i + 6]!, width: (b[i + 7]! << 8) | b[i + 8]!, components: b[i + 9]! };
+    }
+    if (marker === 0xda) return undefined; // start of scan: no frame header before it
+    i += 2 + len;
+  }
+  return undefined;
+}
+
+/**
+ * A JPEG's frame header, when it is in `b`: 4 bytes a sample bound any entropy-coded scan (a quality-100
+ * photo takes about 1; 12-bit samples, progressive scans and byte stuffing stay under 4).
+ */
+function jpegDeclared(b: Uint8Array): DeclaredImage | undefined {
+  const f = jpegFrame(b);
+  return f && { format: 'JPEG', width: f.width, height: f.height, maxBytes: f.width * f.height * Math.max(1, f.components) * 4 + IMAGE_METADATA_BYTES };
+}
+
+/** A BMP's info header: at most 4 bytes a pixel, each row padded to 4 bytes. */
+function bmpDeclared(b: Uint8Array): DeclaredImage | undefined {
+  if (b.length < 26) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const header = dv.getUint32(14, true);
+  const width = header === 12 ? dv.getUint16(18, true) : Math.abs(dv.getInt32(18, true));
+  const height = header === 12 ? dv.getUint16(20, true) : Math.abs(dv.getInt32(22, true));
+  return { format: 'BMP', width, height, maxBytes: height * (4 * width + 4) + IMAGE_METADATA_BYTES };
+}
+
+/**
+ * The size a PNG, JPEG or BMP declares in its first bytes, and the most bytes a file of that image can take:
+ * its samples uncompressed (generously) plus {@link IMAGE_METADATA_BYTES}. A larger file holds something
+ * else than this image and is refused before it is read. Undefined for other formats (and a JPEG whose frame
+ * header is not in `head`): they are bounded by {@link maxImageFileBytes} only.
+ */
+export function declaredImage(head: Uint8Array, format: ImageFormat): DeclaredImage | undefined {
+  if (format === 'png') return pngDeclared(head);
+  if (format === 'jpeg') return jpegDeclared(head);
+  if (format === 'bmp') return bmpDeclared(head);
+  return undefined;
+}
+
+/**
+ * Where a PNG (after IEND's CRC) or a JPEG (after EOI) ends in `b`, or undefined when it cannot be told (another
+ * format, or a file cut short: the decoder judges those). Bytes after it are ignored by OpenCV's imread and by
+ * sharp alike.
+ */
+export function imageEnd(b: Uint8Array, format: ImageFormat): number | undefined {
+  if (format === 'png') {
+    let at = 8;
+    while (at + 12 <= b.length) {
+      const len = u32be(b, at);
+      if (ascii(b, at + 4, 'IEND')) return at + 12 + len <= b.length ? at + 12 + len : undefined;
+      at += 12 + len;
+    }
+    return undefined;
+  }
+  if (format !== 'jpeg') return undefined;
+  return jpegEnd(b);
+}
+
+/** A JPEG's end: markers walked by their lengths; entropy-coded data scanned for the next marker (FF not followed by 00 or RSTn). */
+function jpegEnd(b: Uint8Array): number | undefined {
+  let i = 2;
+  while (i + 1 < b.length) {
+    if (b[i] !== 0xff) return undefined;
+    const marker = b[i + 1]!;
+    if (marker === 0xd9) return i + 2;
+    if (marker === 0xff || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      i += marker === 0xff ? 1 : 2;
+      continue;
+    }
+    if (i + 3 >= b.length) return undefined;
+    i += 2 + ((b[i + 2]! << 8) | b[i + 3]!);
+    if (marker !== 0xda) continue;
+    // entropy-coded data up to the next marker
+    for (;;) {
+      i = b.indexOf(0xff, i);
+      if (i < 0 || i + 1 >= b.length) return undefined;
+      const next = b[i + 1]!;
+      if (next === 0x00 || (next >= 0xd0 && next <= 0xd7) || next === 0xff) i += next === 0xff ? 1 : 2;
+      else break;
+    }
+  }
+  return undefined;
+}

@@ -38,8 +38,8 @@ export class PreprocessPool {
         this.load[i]!--;
         if (this.pending.size === 0) this.setRef(false);
         if (r.ok) {
-          const { data, width, height, decodeMs, preprocessMs } = r;
-          p.resolve({ data, width, height, decodeMs, preprocessMs, queueMs: Math.max(0, r.startedAt - p.postedAt) });
+          const { data, width, height, decodeMs, preprocessMs, warnings } = r;
+          p.resolve({ data, width, height, decodeMs, preprocessMs, queueMs: Math.max(0, r.startedAt - p.postedAt), ...(warnings ? { warnings } : {}) });
         }
         else p.reject(new PplcnetError(r.code as ErrorCode, r.message));
       });

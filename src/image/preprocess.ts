@@ -19,6 +19,8 @@ export interface PreparedImage {
   preprocessMs: number;
   /** Time spent waiting for a preprocessing worker before the work began. [0] */
   queueMs?: number;
+  /** What the decoder ignored and the user should know (bytes after a PNG's or JPEG's end). */
+  warnings?: readonly string[];
 }
 
 /**
@@ -30,5 +32,5 @@ export async function preprocess(input: ImageInput, p: Preprocess, name = typeof
   const t0 = performance.now();
   const decoded = await decodeImage(input, name, options?.decode === 'fast' ? { ...options, resize: p.resize } : options);
   const t1 = performance.now();
-  return { ...toTensor(decoded, p, name, decoded.scaledFrom), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+  return { ...toTensor(decoded, p, name, decoded.scaledFrom), decodeMs: t1 - t0, preprocessMs: performance.now() - t1, ...(decoded.warnings ? { warnings: decoded.warnings } : {}) };
 }

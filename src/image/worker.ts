@@ -22,7 +22,7 @@ export interface PrepareRequest {
 }
 
 export type PrepareReply =
-  | { id: number; ok: true; data: Float32Array; width: number; height: number; decodeMs: number; preprocessMs: number; startedAt: number }
+  | { id: number; ok: true; data: Float32Array; width: number; height: number; decodeMs: number; preprocessMs: number; startedAt: number; warnings?: readonly string[] }
   | { id: number; ok: false; code: string; message: string };
 
 /** A clock shared by every thread of the process (ms). */

@@ -6,16 +6,15 @@
  * bytes go to the converter. The zoo (`src/zoo/`) only pulls and caches.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { BuildOptions } from '../builder/pplcnet.js';
 import { type InferenceModelSource, isTarArchive, readInferenceModel } from '../convert/inference-model.js';
 import type { WeightsArchitectureOptions } from '../convert/from-weights.js';
-import { WEIGHT_LIMITS } from '../convert/architecture-check.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
 import { PplcnetError, invalidOption } from '../errors.js';
 import { imagenetLabels } from '../labels.js';
 import type { ModelDescription } from '../metadata.js';
-import { packagedModelPath } from '../util/fs.js';
+import { packagedModelPath, readFileBounded } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { type ConvertedRecord, type Notice, type SourceStamp, cachedModel, defaultCacheDir, sha256, sourceStamp } from '../zoo/cache.js';
 import { requireZooEntry } from '../zoo/catalog.js';
@@ -86,7 +85,7 @@ export async function resolveModel(model: ModelSource, options: ResolveOptions =
   switch (kind) {
     case 'onnx':
       if (!existsSync(model)) throw new PplcnetError('E_IO', `${model}: no such file`);
-      return { name: basename(model).replace(/\.onnx$/i, ''), bytes: new Uint8Array(await readFile(model)), path: model, origin: 'onnx' };
+      return { name: basename(model).replace(/\.onnx$/i, ''), bytes: await readFileBounded(model, FILE_LIMITS.onnx), path: model, origin: 'onnx' };
     case 'pdparams': {
       const bytes = await readWeights(model);
       const stamp = await sourceStamp(model, model);
@@ -160,15 +159,8 @@ function entryDescription(entry: ZooEntry): ModelDescription {
 }
 
 /** A `.pdparams` file's bytes, refused before reading when larger than the weights of a PP-LCNet can be. */
-async function readWeights(path: string): Promise<Uint8Array> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch (err) {
-    throw new PplcnetError('E_IO', `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
-  }
-  if (size > WEIGHT_LIMITS.maxFileBytes) throw new PplcnetError('E_WEIGHTS', `${path}: ${size} bytes, more than the ${WEIGHT_LIMITS.maxFileBytes} the weights of a PP-LCNet can take`);
-  return new Uint8Array(await readFile(path));
+function readWeights(path: string): Promise<Uint8Array> {
+  return readFileBounded(path, FILE_LIMITS.pdparams);
 }
 
 interface CachedConversion {

@@ -45,19 +45,27 @@ export function jobId(data: ImageJobData, again?: string): string {
   return `j${h.digest('hex').slice(0, 24)}${again ? `-${again}` : ''}`;
 }
 
+/** Rows per HSET when a job's rows are stored (a job may hold any number of images). */
+export const ROWS_PER_COMMAND = 1000;
+
 /**
- * Stores one job's rows and counts the job once: HSET each image's row (a retry overwrites, never adds),
- * then, only the first time this job id is stored, add its images to `done`/`errors` and a rate sample.
- * KEYS: results, stored, meta, rate. ARGV: job id, images, errors, now (ms), then field/value pairs.
+ * Counts a stored job once: only the first time this job id is stored, add its images to `done`/`errors`
+ * and a rate sample. The rows themselves are written by HSET commands of at most {@link ROWS_PER_COMMAND}
+ * rows in the same MULTI transaction (a retry overwrites them, never adds).
+ * KEYS: stored, meta, rate. ARGV: job id, images, errors, now (ms).
  */
-export const STORE_RESULTS_LUA = `
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[3], 'done', ARGV[2])
-  redis.call('HINCRBY', KEYS[3], 'errors', ARGV[3])
-  redis.call('LPUSH', KEYS[4], ARGV[4] .. ':' .. ARGV[2])
-  redis.call('LTRIM', KEYS[4], 0, 999)
+export const COUNT_STORED_JOB_LUA = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[2], 'done', ARGV[2])
+  redis.call('HINCRBY', KEYS[2], 'errors', ARGV[3])
+  redis.call('LPUSH', KEYS[3], ARGV[4] .. ':' .. ARGV[2])
+  redis.call('LTRIM', KEYS[3], 0, 999)
   return 1
 end
 return 0
 `;
+
+/** What a plural word needs: `1 image`, `2 images`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

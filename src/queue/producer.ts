@@ -4,12 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, realpath, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PplcnetError, invalidOption } from '../errors.js';
+import { checkModelArgument } from '../models/check.js';
 import { type RedisTarget, connectRedis, parseRedisUrl, redactSecret, whenReady } from './connection.js';
+import { type BadRow, checkStoredRow } from './rows.js';
 import { DEFAULT_PREFIX, type ImageJobData, type QueueKeys, checkQueueName, jobId, queueKeys } from './keys.js';
 
 export interface QueueTargetOptions {
@@ -33,6 +35,19 @@ export interface AddOptions {
   attempts?: number;
   /** First retry delay, doubled each attempt. [5000] */
   backoffMs?: number;
+  /**
+   * Check that the model is a zoo name or a path holding a model before anything is enqueued (turn it off
+   * when the workers see files this machine does not). [true]
+   */
+  checkModel?: boolean;
+}
+
+/** A path left out of a job because it is the same file as one listed before it. */
+export interface DuplicateInput {
+  /** As it was given. */
+  readonly path: string;
+  /** The path that was kept (the first one listed, absolute). */
+  readonly sameAs: string;
 }
 
 export interface AddReport {
@@ -41,6 +56,42 @@ export interface AddReport {
   /** Jobs (and their images) enqueued by this call; the rest had been added before. */
   readonly addedJobs: number;
   readonly addedImages: number;
+  /** Paths left out as the same file as one listed before (`/a.png`, `/a/./a.png`, a link to it). */
+  readonly duplicates: number;
+  /** The first few of them. */
+  readonly duplicateExamples: readonly DuplicateInput[];
+  /** Paths that do not exist on this machine (enqueued all the same: each gets an error row, or the worker sees them). */
+  readonly missing: number;
+}
+
+/**
+ * Each file once, by its real path (symbolic links and `.`/`..` resolved), in the order given; a path that
+ * does not exist here is kept by its absolute form.
+ */
+export async function dedupeByRealPath(files: readonly string[]): Promise<{ files: string[]; duplicates: DuplicateInput[]; missing: number }> {
+  const absolute = files.map((f) => resolve(f));
+  const reals = new Array<string | undefined>(absolute.length);
+  for (let i = 0; i < absolute.length; i += 256) {
+    const part = absolute.slice(i, i + 256);
+    const got = await Promise.all(part.map((f) => realpath(f).catch(() => undefined)));
+    got.forEach((r, k) => (reals[i + k] = r));
+  }
+  const kept = new Map<string, string>();
+  const out: string[] = [];
+  const duplicates: DuplicateInput[] = [];
+  let missing = 0;
+  absolute.forEach((path, i) => {
+    const real = reals[i];
+    if (real === undefined) missing++;
+    const key = real ?? path;
+    const first = kept.get(key);
+    if (first !== undefined) duplicates.push({ path: files[i]!, sameAs: first });
+    else {
+      kept.set(key, path);
+      out.push(path);
+    }
+  });
+  return { files: out, duplicates, missing };
 }
 
 export interface QueueStatus {
@@ -72,6 +123,9 @@ export interface ExportReport {
   readonly rows: number;
   readonly errors: number;
   readonly deleted: number;
+  /** Hash entries that are not rows a worker writes: not written, not deleted (the first few in `badRows`). */
+  readonly bad: number;
+  readonly badRows: readonly BadRow[];
 }
 
 function positive(name: string, v: number | undefined, dflt: number): number {
@@ -131,8 +185,9 @@ export class ImageQueue {
   }
 
   /**
-   * Enqueue images (paths every worker can read; made absolute here) in jobs of `jobSize`. Jobs whose id
-   * (files + model + top-k) was added before are skipped unless `again`.
+   * Enqueue images (paths every worker can read; made absolute here, each file once by its real path) in jobs
+   * of `jobSize`, after checking the model (unless `checkModel: false`). Jobs whose id (files + model + top-k)
+   * was added before are skipped unless `again`.
    */
   async add(files: readonly string[], options: AddOptions): Promise<AddReport> {
     if (!options || typeof options.model !== 'string' || options.model === '') throw invalidOption('model', 'a zoo name or a model path', options?.model, 'type');
@@ -141,7 +196,11 @@ export class ImageQueue {
     const backoffMs = options.backoffMs ?? 5000;
     if (!Number.isInteger(backoffMs) || backoffMs < 0) throw invalidOption('backoffMs', 'a non-negative integer', backoffMs);
     if (options.topk !== undefined) positive('topk', options.topk, 1);
-    const absolute = files.map((f) => resolve(f));
+    if (!Array.isArray(files) || files.some((f) => typeof f !== 'string' || f === '')) {
+      throw invalidOption('files', 'an array of image paths (non-empty strings)', Array.isArray(files) ? files.find((f) => typeof f !== 'string' || f === '') : files, 'type');
+    }
+    if (options.checkModel !== false) await checkModelArgument(options.model);
+    const { files: absolute, duplicates, missing } = await dedupeByRealPath(files);
     const again = options.again ? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}` : undefined;
     const jobs: { id: string; data: ImageJobData }[] = [];
     for (let i = 0; i < absolute.length; i += jobSize) {
@@ -180,7 +239,7 @@ export class ImageQueue {
     } catch (err) {
       this.wrap(err);
     }
-    return { images: absolute.length, jobs: jobs.length, addedJobs, addedImages };
+    return { images: absolute.length, jobs: jobs.length, addedJobs, addedImages, duplicates: duplicates.length, duplicateExamples: duplicates.slice(0, 5), missing };
   }
 
   async status(now = Date.now()): Promise<QueueStatus> {
@@ -236,11 +295,16 @@ export class ImageQueue {
   }
 
   /**
-   * Every stored row once, as JSON text, to `write` (in no particular order). With `deleteRows`, the rows
-   * written are removed from Redis afterwards (only after `afterWrite` resolved, e.g. the file's rename).
+   * Every stored row once, as one line of JSON text, to `write` (in no particular order). Each value is parsed
+   * and must be a row whose `file` is its key; it is written re-serialized, and any other entry is counted in
+   * `bad` instead. With `deleteRows`, the rows written are removed from Redis afterwards (only after
+   * `afterWrite` resolved, e.g. the file's rename); bad entries stay.
    */
   async exportResults(write: (line: string) => void | Promise<void>, options: { deleteRows?: boolean; afterWrite?: () => Promise<void> } = {}): Promise<ExportReport> {
     const seen = new Set<string>();
+    const written: string[] = [];
+    const badRows: BadRow[] = [];
+    let bad = 0;
     let rows = 0;
     let errors = 0;
     let deleted = 0;
@@ -253,16 +317,21 @@ export class ImageQueue {
           const file = flat[i]!;
           if (seen.has(file)) continue; // HSCAN may return an entry twice when the hash grows meanwhile
           seen.add(file);
-          const value = flat[i + 1]!;
-          if (value.includes('"error":{')) errors++;
+          const checked = checkStoredRow(file, flat[i + 1]!);
+          if ('problem' in checked) {
+            if (bad++ < 10) badRows.push({ key: file, problem: checked.problem });
+            continue;
+          }
+          if (checked.error) errors++;
           rows++;
-          await write(value);
+          written.push(file);
+          await write(checked.line);
         }
       } while (cursor !== '0');
       await options.afterWrite?.();
       if (options.deleteRows) {
         let batch: string[] = [];
-        for (const file of seen) {
+        for (const file of written) {
           batch.push(file);
           if (batch.length === 1000) {
             deleted += await this.redis.hdel(this.keys.results, ...batch);
@@ -274,7 +343,7 @@ export class ImageQueue {
     } catch (err) {
       this.wrap(err);
     }
-    return { rows, errors, deleted };
+    return { rows, errors, deleted, bad, badRows };
   }
 
   /** Export to a file atomically: written to a temporary file beside it, renamed when complete. */

@@ -1,16 +1,16 @@
 /**
  * The worker side of the image queue: a BullMQ Worker whose processor classifies a job's images with
  * `createClassifier(...).classifyStream(...)` (each model loaded once per process) and stores one row per
- * image in the queue's results hash, in one atomic script per job.
+ * image (or per bad entry of its file list) in the queue's results hash, in one transaction per job.
  */
 import { hostname } from 'node:os';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
-import { PplcnetError, invalidOption } from '../errors.js';
+import { PplcnetError, describe, invalidOption } from '../errors.js';
 import { errorRow, resultRow } from '../output-row.js';
 import { type RedisTarget, connectRedis, parseRedisUrl, redactSecret, whenReady } from './connection.js';
-import { DEFAULT_PREFIX, type ImageJobData, STORE_RESULTS_LUA, checkQueueName, queueKeys } from './keys.js';
+import { COUNT_STORED_JOB_LUA, DEFAULT_PREFIX, type ImageJobData, type QueueKeys, ROWS_PER_COMMAND, checkQueueName, plural, queueKeys } from './keys.js';
 import type { QueueTargetOptions } from './producer.js';
 
 export interface ImageWorkerOptions extends QueueTargetOptions, Omit<ClassifierOptions, 'model' | 'topk' | 'onProgress' | 'notice'> {
@@ -39,6 +39,8 @@ export interface ImageWorker {
   readonly done: Promise<void>;
   /** Jobs stored by this worker so far. */
   readonly jobsDone: number;
+  /** Jobs that failed their last attempt in this worker (kept as failed until `queue retry`). */
+  readonly jobsFailed: number;
   /** Finish the jobs in hand, then stop and release models and connections. */
   close(): Promise<void>;
 }
@@ -47,6 +49,71 @@ function integer(name: string, v: number | undefined, dflt: number, min: number)
   const n = v ?? dflt;
   if (!Number.isInteger(n) || n < min) throw invalidOption(name, `an integer of at least ${min}`, n);
   return n;
+}
+
+/** A job's rows, keyed as the results hash keys them (an image's path), and how many are error rows. */
+export interface JobRows {
+  /** Entries of the job's file list (each has a row; an entry listed twice has one). */
+  readonly images: number;
+  readonly rows: Map<string, string>;
+  readonly errors: number;
+}
+
+/** The key of the error row for a file-list entry that is not a path (a job made by other software). */
+export function badEntryKey(jobId: string, index: number): string {
+  return `job ${jobId} entry ${index}`;
+}
+
+/**
+ * Classify a job's images; an entry of its file list that is not a non-empty string gets an error row of
+ * its own (keyed `job <id> entry <i>`) and the other images are classified as usual.
+ */
+async function classifyJob(job: Job<ImageJobData>, classifier: Classifier, batchSize: number): Promise<JobRows> {
+  const rows = new Map<string, string>();
+  let errors = 0;
+  const files: string[] = [];
+  (job.data.files as readonly unknown[]).forEach((f, index) => {
+    if (typeof f === 'string' && f !== '') {
+      files.push(f);
+      return;
+    }
+    const key = badEntryKey(String(job.id), index);
+    const message = `${key} is ${describe(f)}, not an image path; add images with pplcnet queue add (each entry of a job's files is an absolute path)`;
+    rows.set(key, JSON.stringify(errorRow(key, new PplcnetError('E_FORMAT', message))));
+    errors++;
+  });
+  let i = 0;
+  for await (const batch of classifier.classifyStream(files, { batchSize })) {
+    for (const r of batch) {
+      const file = files[i++]!;
+      if (r instanceof Error) errors++;
+      rows.set(file, JSON.stringify(r instanceof Error ? errorRow(file, r) : resultRow(r, classifier.name)));
+    }
+  }
+  return { images: job.data.files.length, rows, errors };
+}
+
+/**
+ * Store a job's rows and count the job once, in one MULTI transaction: HSETs of at most ROWS_PER_COMMAND
+ * rows each (a job of any size), then the script that counts the job the first time its id is stored.
+ * @internal
+ */
+export async function storeRows(redis: Redis, keys: QueueKeys, id: string, { images, rows, errors }: JobRows): Promise<void> {
+  const multi = redis.multi();
+  let chunk: string[] = [];
+  for (const [file, row] of rows) {
+    chunk.push(file, row);
+    if (chunk.length === 2 * ROWS_PER_COMMAND) {
+      multi.hset(keys.results, ...chunk);
+      chunk = [];
+    }
+  }
+  if (chunk.length) multi.hset(keys.results, ...chunk);
+  multi.eval(COUNT_STORED_JOB_LUA, 3, keys.stored, keys.meta, keys.rate, id, images, errors, Date.now());
+  const replies = await multi.exec();
+  const failed = replies?.find(([err]) => err);
+  if (!replies) throw new PplcnetError('E_NETWORK', `job ${id}: the transaction storing its rows was discarded`);
+  if (failed) throw failed[0]!;
 }
 
 /** Start a worker on `options.queue`; it runs until `close()` (or until the queue is empty with `untilEmpty`). */
@@ -96,6 +163,7 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
   };
 
   let jobsDone = 0;
+  let jobsFailed = 0;
   const processor = async (job: Job<ImageJobData>): Promise<{ images: number; errors: number }> => {
     const data = job.data;
     if (!data || !Array.isArray(data.files) || typeof data.model !== 'string') {
@@ -108,25 +176,13 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
     } catch (err) {
       throw new PplcnetError('E_MODEL', `cannot load model ${JSON.stringify(data.model)}: ${(err as Error).message}`, { cause: err });
     }
-    log(`job ${job.id}: took ${data.files.length} images (model ${classifier.name}, attempt ${job.attemptsStarted})`);
-    const args: string[] = [];
-    let errors = 0;
-    let i = 0;
-    for await (const batch of classifier.classifyStream(data.files, { batchSize })) {
-      for (const r of batch) {
-        const file = data.files[i++]!;
-        let row: object;
-        if (r instanceof Error) {
-          errors++;
-          row = errorRow(file, r);
-        } else row = resultRow(r, classifier.name);
-        args.push(file, JSON.stringify(row));
-      }
-    }
-    await redis.eval(STORE_RESULTS_LUA, 4, keys.results, keys.stored, keys.meta, keys.rate, String(job.id), data.files.length, errors, Date.now(), ...args);
+    log(`job ${job.id}: took ${plural(data.files.length, 'image')} (model ${classifier.name}, attempt ${job.attemptsStarted})`);
+    const rows = await classifyJob(job, classifier, batchSize);
+    await storeRows(redis, keys, String(job.id), rows);
     jobsDone++;
-    log(`job ${job.id}: stored ${data.files.length} rows${errors ? ` (${errors} unreadable)` : ''} in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
-    return { images: data.files.length, errors };
+    const took = ((performance.now() - t0) / 1000).toFixed(2);
+    log(`job ${job.id}: stored ${plural(rows.rows.size, 'row')}${rows.errors ? ` (${rows.errors} unreadable)` : ''} in ${took} s`);
+    return { images: rows.images, errors: rows.errors };
   };
 
   const worker = new Worker<ImageJobData>(queue, processor, {
@@ -149,6 +205,7 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
     if (!job) return;
     const max = job.opts.attempts ?? 1;
     const final = job.attemptsMade >= max;
+    if (final) jobsFailed++;
     log(`job ${job.id}: failed (attempt ${job.attemptsMade} of ${max}): ${err.message}${final ? '; kept as failed (`pplcnet queue retry` puts it back)' : '; will be retried'}`);
   });
 
@@ -204,6 +261,9 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
     done,
     get jobsDone() {
       return jobsDone;
+    },
+    get jobsFailed() {
+      return jobsFailed;
     },
     async close() {
       if (poll) clearTimeout(poll);

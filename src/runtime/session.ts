@@ -4,6 +4,8 @@
  */
 import ort from 'onnxruntime-node';
 import { PplcnetError, invalidOption } from '../errors.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
+import { readFileBounded } from '../util/fs.js';
 import { GRAPH_OPT_LEVELS, type SessionOptions, availableProviders, chooseProvider } from './providers.js';
 
 export * from './providers.js';
@@ -29,7 +31,7 @@ export function toOrtOptions(options: SessionOptions, provider: string): ort.Inf
   };
 }
 
-/** Create a session on a model file or bytes. */
+/** Create a session on a model file (read under `FILE_LIMITS.onnx`: a regular file of at most 54.3 MB) or bytes. */
 export async function createSession(
   model: string | Uint8Array,
   options: SessionOptions = {},
@@ -41,8 +43,10 @@ export async function createSession(
     options.notice(decision.notice);
   }
   const ortOptions = toOrtOptions(options, decision.provider);
+  // a path is read here, bounded, rather than by onnxruntime (which would read any file, a FIFO or a device)
+  const bytes = typeof model === 'string' ? await readFileBounded(model, FILE_LIMITS.onnx) : model;
   try {
-    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, ortOptions) : await ort.InferenceSession.create(model, ortOptions);
+    const session = await ort.InferenceSession.create(bytes, ortOptions);
     return { session, provider: decision.provider, ortOptions };
   } catch (err) {
     const what = typeof model === 'string' ? model : 'model';

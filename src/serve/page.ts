@@ -11,6 +11,8 @@
  * importing it again (another query string) loads another model.
  */
 
+import { imageHeaderSize } from '../image/header.js';
+
 export interface ServePageOptions {
   /** Offer "Run on: this browser". [true] */
   browser?: boolean;
@@ -40,7 +42,8 @@ export function servePageHtml(options: ServePageOptions = {}): string {
   return PAGE.replace('<!--HEAD-->', () => head)
     .replace('<!--SWITCH-->', () => sw)
     .replace('<!--HOST-->', () => host)
-    .replace('__CONFIG__', () => config);
+    .replace('__CONFIG__', () => config)
+    .replace('/*__HEADER_SIZE__*/', () => `const imageHeaderSize = ${imageHeaderSize.toString()};`);
 }
 
 const PAGE = `<!doctype html>
@@ -110,6 +113,12 @@ const PAGE = `<!doctype html>
 <!--HOST--><script>
 (() => {
   const CONFIG = __CONFIG__;
+  // a thumbnail is decoded by the browser too: only for an image whose header declares at most 100 megapixels
+  /*__HEADER_SIZE__*/
+  async function thumbnail(img, file) {
+    const head = imageHeaderSize(new Uint8Array(await file.slice(0, 65536).arrayBuffer()), file.size <= 65536);
+    if (head && head.width * head.height <= 100e6) img.src = URL.createObjectURL(file);
+  }
   const $ = (id) => document.getElementById(id);
   const say = (t) => { $('message').textContent = t; };
   const headers = () => { const k = sessionStorage.getItem('pplcnet-key'); return k ? { authorization: 'Bearer ' + k } : {}; };
@@ -224,7 +233,7 @@ const PAGE = `<!doctype html>
     li.dataset.state = 'pending';
     const img = el('img');
     img.alt = file.name;
-    img.src = URL.createObjectURL(file);
+    void thumbnail(img, file);
     const body = el('div');
     body.append(el('div', 'file', file.name));
     const rows = el('div', 'rows', 'classifying…');

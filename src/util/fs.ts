@@ -1,9 +1,172 @@
-/** File helpers: atomic writes, package paths. */
+/** File helpers: bounded reads, atomic writes, package paths. */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { type Stats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { type FileHandle, link, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PplcnetError } from '../errors.js';
+import { type ErrorCode, PplcnetError } from '../errors.js';
+
+/**
+ * What a kind of file may be: the most bytes pplcnet reads of it, and what to say when a file is refused.
+ * The limits in use are listed in one table, `FILE_LIMITS` (file-limits.ts), and in docs/security.md.
+ */
+export interface FileLimit {
+  /** The kind of file, as messages name it: `an ONNX model`, `a label file`. */
+  readonly what: string;
+  /** The most bytes a file of this kind may hold. */
+  readonly maxBytes: number;
+  /** Why the limit is what it is and what to do, appended to the refusal (`a PP-LCNet x2.5 takes 36.2 MB`). */
+  readonly advice: string;
+  /** What to do when the path is no regular file (a FIFO, a device). ['save it to a file first'] */
+  readonly notRegularAdvice?: string;
+  /** The error code of a refusal (too large, not a regular file). ['E_IO'] */
+  readonly code?: ErrorCode;
+  /** The error code of a file that cannot be opened or read (absent, no permission). ['E_IO'] */
+  readonly readCode?: ErrorCode;
+}
+
+/** What a non-regular file is, for messages: `a FIFO (named pipe)`, `a character device`. */
+export function fileTypeName(st: Pick<Stats, 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** The refusal of a file larger than its kind's limit: which file, its size, the limit, and what to do. */
+export function tooLarge(name: string, size: number, limit: FileLimit): PplcnetError {
+  return new PplcnetError(
+    limit.code ?? 'E_IO',
+    `${name}: ${size} bytes (${formatBytes(size)}), more than the ${limit.maxBytes} bytes (${formatBytes(limit.maxBytes)}) pplcnet reads of ${limit.what}; not read. ${limit.advice}`,
+  );
+}
+
+function notRegular(name: string, st: Stats, limit: FileLimit): PplcnetError {
+  return new PplcnetError(
+    limit.code ?? 'E_IO',
+    `${name}: is ${fileTypeName(st)}, not a regular file; pplcnet reads ${limit.what} from a regular file only (a pipe or device could block or never end): ${limit.notRegularAdvice ?? 'save it to a file first'}`,
+  );
+}
+
+function openFailed(name: string, err: unknown, limit: FileLimit): PplcnetError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : `cannot read (${(err as Error).message})`;
+  return new PplcnetError(limit.readCode ?? 'E_IO', `${name}: ${why}`, { cause: err });
+}
+
+/**
+ * O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer, so the check on the opened
+ * descriptor can refuse it; regular files ignore the flag.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * Open `path` for reading, the one way every named file is opened: without blocking, then checked with
+ * `fstat` on the opened descriptor (no race with a rename): a regular file of at most `limit.maxBytes`
+ * bytes. Anything else (a folder, FIFO, socket, device; a larger file) is refused, naming the file, and
+ * nothing is read. The caller closes the handle.
+ */
+export async function openRegularFile(path: string, limit: FileLimit, name = path): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, OPEN_FLAGS);
+  } catch (err) {
+    throw openFailed(name, err, limit);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw notRegular(name, st, limit);
+    if (st.size > limit.maxBytes) throw tooLarge(name, st.size, limit);
+    return { handle, size: st.size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** Read up to `size` bytes from the start of an open file (fewer when it shrank meanwhile; never more). */
+export async function readOpenFile(handle: FileHandle, size: number, name: string, limit: FileLimit): Promise<Uint8Array> {
+  const buf = Buffer.allocUnsafe(size);
+  let n = 0;
+  try {
+    while (n < size) {
+      const { bytesRead } = await handle.read(buf, n, size - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+  } catch (err) {
+    throw openFailed(name, err, limit);
+  }
+  return new Uint8Array(buf.buffer, buf.byteOffset, n);
+}
+
+/**
+ * A named file's bytes, read under `limit` (see {@link openRegularFile}): the rule for every file a user or
+ * an environment variable names. `name` names the file in messages. [path]
+ */
+export async function readFileBounded(path: string, limit: FileLimit, name = path): Promise<Uint8Array> {
+  const { handle, size } = await openRegularFile(path, limit, name);
+  try {
+    return await readOpenFile(handle, size, name, limit);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** {@link readFileBounded} as text (UTF-8). */
+export async function readTextBounded(path: string, limit: FileLimit, name = path): Promise<string> {
+  const b = await readFileBounded(path, limit, name);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+}
+
+/** {@link readFileBounded}, synchronously (for settings read where no await is possible), as text (UTF-8). */
+export function readTextBoundedSync(path: string, limit: FileLimit, name = path): string {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (err) {
+    throw openFailed(name, err, limit);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw notRegular(name, st, limit);
+    if (st.size > limit.maxBytes) throw tooLarge(name, st.size, limit);
+    const buf = Buffer.allocUnsafe(st.size);
+    let n = 0;
+    while (n < st.size) {
+      const r = readSync(fd, buf, n, st.size - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A stream (standard input) read to its end under `limit`: past `limit.maxBytes` bytes it is refused at once
+ * (nothing more is read), so an endless stream (`/dev/zero`) costs at most the limit.
+ */
+export async function readStreamBounded(stream: AsyncIterable<unknown>, limit: FileLimit, name: string): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    n += b.length;
+    if (n > limit.maxBytes) {
+      throw new PplcnetError(
+        limit.code ?? 'E_IO',
+        `${name}: more than ${limit.maxBytes} bytes (${formatBytes(limit.maxBytes)}), the most pplcnet reads of ${limit.what}; stopped reading. ${limit.advice}`,
+      );
+    }
+    chunks.push(b);
+  }
+  const all = Buffer.concat(chunks, n);
+  return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
+}
 
 export interface WriteOptions {
   /** Replace a symbolic link at `path` (the link itself, never what it points to). [false] */

@@ -3,6 +3,7 @@
  * from a Paddle program, an ONNX model, a tar archive or an image, so every command can say "x.jpg is a
  * JPEG image; convert takes …" instead of a parser's error from deep inside the wrong reader.
  */
+import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { PplcnetError } from '../errors.js';
 
@@ -111,7 +112,8 @@ export async function sniffFile(path: string): Promise<SniffedFile> {
   }
   if (st.isDirectory()) return { kind: 'folder', description: AN.folder };
   if (!st.isFile()) return { kind: 'unknown', description: 'not a regular file' };
-  const fh = await open(path, 'r');
+  // without blocking: a FIFO that appeared since the stat above is not waited for (its read finds nothing)
+  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const buf = new Uint8Array(512);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);

@@ -9,6 +9,7 @@
 import * as ort from 'onnxruntime-web';
 import { PplcnetError, invalidOption } from '../errors.js';
 import { toTensor } from '../image/pipeline.js';
+import { imageHeaderSize } from '../image/header.js';
 import type { Image8 } from '../image/resize.js';
 import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from '../metadata.js';
 import { readMetadataProps } from '../onnx/metadata-props.js';
@@ -84,7 +85,7 @@ export interface WebClassifier {
  */
 export const DECODE_OPTIONS: ImageBitmapOptions = Object.freeze({ imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
 
-/** Images above this many pixels are refused before any canvas is allocated (4 bytes each). */
+/** Images above this many pixels are refused before they are decoded (by the size their header declares). */
 export const MAX_PIXELS = 100_000_000;
 
 function describeInput(input: WebImageInput): string {
@@ -143,13 +144,39 @@ function readUnpremultiplied(bitmap: ImageBitmap): Uint8ClampedArray | undefined
   }
 }
 
-/** The RGB pixels of an image, decoded by the browser (`createImageBitmap` + an OffscreenCanvas). */
+/**
+ * The size an encoded image declares in its header, read before anything is decoded (from the first 64 kB,
+ * more only for a JPEG whose frame header lies beyond them); refuses what is not PNG, JPEG, WebP, GIF or BMP.
+ */
+async function declaredSize(blob: Blob, name: string): Promise<{ format: string; width: number; height: number }> {
+  for (let n = 64 * 1024; ; n *= 4) {
+    const complete = n >= blob.size;
+    const head = imageHeaderSize(new Uint8Array(await blob.slice(0, Math.min(n, blob.size)).arrayBuffer()), complete);
+    if (!head) {
+      throw new PplcnetError('E_IMAGE', `${name}: cannot decode it: its first bytes are no PNG, JPEG, WebP, GIF or BMP header; pplcnet/web reads those (browsers do not read TIFF: convert it first)`);
+    }
+    if ('damaged' in head) throw new PplcnetError('E_IMAGE', `${name}: a damaged ${head.format} header (${head.damaged}): its size cannot be read, so it is not decoded`);
+    if ('width' in head) return head;
+  }
+}
+
+/**
+ * The RGB pixels of an image, decoded by the browser (`createImageBitmap` + an OffscreenCanvas). An encoded
+ * image's declared size is checked against {@link MAX_PIXELS} from its header bytes first.
+ */
 export async function decodeImageWeb(input: WebImageInput, name = describeInput(input)): Promise<Image8> {
   if (typeof ImageData !== 'undefined' && input instanceof ImageData) return rgbFromRgba(input.data, input.width, input.height);
   let bitmap: ImageBitmap;
   let own = false;
   if (input instanceof Blob) {
     if (input.size === 0) throw new PplcnetError('E_IMAGE', `${name}: empty file (0 bytes); expected an encoded image (PNG, JPEG, WebP, GIF, BMP)`);
+    const size = await declaredSize(input, name);
+    if (size.width * size.height > MAX_PIXELS) {
+      throw new PplcnetError(
+        'E_IMAGE',
+        `${name}: the ${size.format} image declares ${size.width}×${size.height} = ${size.width * size.height} pixels, more than the ${MAX_PIXELS / 1e6} megapixels pplcnet/web decodes; not decoded. Downscale it first`,
+      );
+    }
     try {
       bitmap = await createImageBitmap(input, DECODE_OPTIONS);
     } catch (err) {

@@ -52,9 +52,12 @@ function renderResult(file: File, r: WebClassification | Error): HTMLElement {
   const card = document.createElement('div');
   card.className = 'card';
   const img = document.createElement('img');
-  img.src = URL.createObjectURL(file);
   img.alt = file.name;
-  img.onload = () => URL.revokeObjectURL(img.src);
+  // a thumbnail is decoded too: only for an image the classifier decoded (within its pixel limit)
+  if (!(r instanceof Error)) {
+    img.src = URL.createObjectURL(file);
+    img.onload = () => URL.revokeObjectURL(img.src);
+  }
   card.append(img);
   const body = document.createElement('div');
   body.className = 'body';

@@ -1,11 +1,20 @@
 /** The pplcnet cache: where pulled sources and converted models live, and the checks that keep it there. */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, realpathSync } from 'node:fs';
-import { readFile, rm, stat, utimes } from 'node:fs/promises';
+import { rm, stat, utimes } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { PplcnetError, invalidOption } from '../errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { type FileLimit, readFileBounded, readTextBounded, writeFileAtomic } from '../util/fs.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
+
+/** A converted model in the cache: at most what a conversion can make (its source's limit, a `.pdparams`). */
+const CACHED_MODEL: FileLimit = {
+  what: 'a converted model in the cache',
+  maxBytes: FILE_LIMITS.pdparams.maxBytes,
+  code: 'E_MODEL',
+  advice: 'pplcnet writes no such file: remove it (pplcnet converts the model again)',
+};
 import { VERSION } from '../version.js';
 
 /** `$PPLCNET_HOME`, else `$XDG_CACHE_HOME/pplcnet`, else `~/.cache/pplcnet` (Linux) or the platform's cache folder. */
@@ -152,7 +161,7 @@ export async function sourceStamp(given: string, file: string): Promise<SourceSt
 /** The record beside a cached model, or undefined (absent or unreadable). */
 export async function readConvertedRecord(onnxPath: string): Promise<ConvertedRecord | undefined> {
   try {
-    const r = JSON.parse(await readFile(`${onnxPath}.json`, 'utf8')) as ConvertedRecord;
+    const r = JSON.parse(await readTextBounded(`${onnxPath}.json`, FILE_LIMITS.cacheRecord)) as ConvertedRecord;
     return r && typeof r === 'object' && Array.isArray(r.sources) ? r : undefined;
   } catch {
     return undefined;
@@ -199,8 +208,8 @@ export async function cachedModel(
   const path = cachePath(cacheDir, ...sub, `${key}.onnx`);
   const digestPath = `${path}.sha256`;
   if (existsSync(path)) {
-    const bytes = new Uint8Array(await readFile(path));
-    const lines = existsSync(digestPath) ? (await readFile(digestPath, 'utf8')).split('\n') : [];
+    const bytes = await readFileBounded(path, CACHED_MODEL);
+    const lines = existsSync(digestPath) ? (await readTextBounded(digestPath, FILE_LIMITS.cacheRecord)).split('\n') : [];
     const recorded = lines[0]?.trim() || undefined;
     let stamp: FileStamp | undefined;
     try {

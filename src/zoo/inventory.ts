@@ -5,11 +5,12 @@
  * `.rejected` files moved aside, temp files of processes that are gone).
  */
 import { existsSync } from 'node:fs';
-import { readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { alive } from './lock.js';
 import { PplcnetError } from '../errors.js';
-import { diskBytes } from '../util/fs.js';
+import { diskBytes, readTextBounded } from '../util/fs.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
 import { type ConvertedRecord, cachePath, defaultCacheDir, isPlainName, readConvertedRecord } from './cache.js';
 import { removeModel } from './pull.js';
 import { findZooEntry } from './registry.js';
@@ -52,7 +53,7 @@ async function mtimeOf(p: string): Promise<number> {
 
 /** Whether a folder is locked by a live pplcnet process (a pull in progress). */
 async function lockedByLiveProcess(dir: string): Promise<boolean> {
-  const pid = Number((await readFile(join(dir, '.lock'), 'utf8').catch(() => '')).trim());
+  const pid = Number((await readTextBounded(join(dir, '.lock'), FILE_LIMITS.cacheRecord).catch(() => '')).trim());
   return Number.isInteger(pid) && pid > 0 && alive(pid);
 }
 

@@ -1,7 +1,9 @@
 /** A lock file so that two processes pulling the same model do not write over each other. */
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PplcnetError } from '../errors.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
+import { readTextBounded } from '../util/fs.js';
 
 /** Whether a process with this id runs (one of another user's counts). @internal */
 export function alive(pid: number): boolean {
@@ -36,14 +38,16 @@ export async function acquireLock(path: string, { waitMs = 10 * 60_000, staleMs 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     try {
-      const pid = Number((await readFile(path, 'utf8')).trim());
+      const pid = Number((await readTextBounded(path, FILE_LIMITS.cacheRecord)).trim());
       const age = Date.now() - (await stat(path)).mtimeMs;
       if ((Number.isInteger(pid) && pid > 0 && !alive(pid)) || age > staleMs) {
         await rm(path, { force: true });
         continue;
       }
-    } catch {
-      continue; // it went away between the calls
+    } catch (err) {
+      // it went away between the calls: take it; anything else there (a FIFO, a large file) is no lock of ours
+      if (err instanceof PplcnetError && (err.cause as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') throw err;
+      continue;
     }
     if (Date.now() > deadline) throw new PplcnetError('E_IO', `${path}: still locked by another pplcnet process after ${waitMs / 1000} s; if none is running, remove the file`);
     await new Promise((r) => setTimeout(r, pollMs));

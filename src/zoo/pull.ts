@@ -158,6 +158,36 @@ async function checkPdparams(path: string): Promise<'pickle'> {
   return 'pickle';
 }
 
+/**
+ * Read an inference archive as its conversion will (one model in it; program, parameters and config all
+ * read), so a model that cannot convert is never recorded as pulled. Throws what the conversion would.
+ */
+async function checkInferenceArchive(path: string): Promise<void> {
+  const { inferenceModelFromTar, readInferenceSource } = await import('../convert/inference-model.js');
+  readInferenceSource(await inferenceModelFromTar(new Uint8Array(await readFile(path)), path));
+}
+
+/**
+ * Run `check` on a fetched (or placed) source before anything is unpacked or recorded; when it fails, the
+ * file is moved aside to `<file>.rejected` (which `pplcnet cache prune` removes) and the error says so.
+ */
+async function rejectUnless(file: string, check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (err) {
+    const aside = `${file}.rejected`;
+    await rm(aside, { recursive: true, force: true });
+    const moved = await rename(file, aside).then(
+      () => true,
+      () => false,
+    );
+    if (!moved) await rm(file, { force: true });
+    const why = err instanceof Error ? err.message : String(err);
+    const where = moved ? `moved aside to ${aside} ('pplcnet cache prune' removes it)` : 'removed';
+    throw new PplcnetError(err instanceof PplcnetError ? err.code : 'E_FORMAT', `${file}: the model does not convert, so it was not recorded as pulled and the download was ${where}: ${why}`, { cause: err });
+  }
+}
+
 const PROGRAM = /(^|\/)(inference|model)\.(json|pdmodel)$/;
 
 /**
@@ -289,6 +319,7 @@ export async function pullModel(name: string | ZooEntry, options: PullOptions = 
     let source = file;
     let files: Record<string, string> | undefined;
     if (entry.format === 'inference') {
+      await rejectUnless(file, () => checkInferenceArchive(file));
       const staging = join(dir, `model.tmp.${process.pid}`);
       await rm(staging, { recursive: true, force: true });
       try {

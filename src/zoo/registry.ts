@@ -2,10 +2,11 @@
  * The model zoo: one record per model, data only. Each names where its files come from, their format,
  * the architecture, preprocessing and labels, and the published figures.
  */
-import { readFileSync } from 'node:fs';
 import type { ArchitectureOptions } from '../builder/architecture.js';
 import { PplcnetError } from '../errors.js';
 import { isPlainName } from './cache.js';
+import { FILE_LIMITS } from '../util/file-limits.js';
+import { readTextBoundedSync } from '../util/fs.js';
 import { type AttributePostprocess, IMAGENET_PREPROCESS, type Preprocess } from '../metadata.js';
 
 export interface PublishedMetrics {
@@ -321,8 +322,10 @@ export function loadZoo(env: NodeJS.ProcessEnv = process.env): readonly ZooEntry
   const file = env.PPLCNET_REGISTRY;
   if (!file) return ZOO;
   let extra: unknown;
+  // a regular file of at most FILE_LIMITS.registry (a FIFO or /dev/zero is refused, not read)
+  const text = readTextBoundedSync(file, FILE_LIMITS.registry, `PPLCNET_REGISTRY=${file}`);
   try {
-    extra = JSON.parse(readFileSync(file, 'utf8'));
+    extra = JSON.parse(text);
   } catch (err) {
     throw new PplcnetError('E_IO', `PPLCNET_REGISTRY=${file}: cannot read it as JSON (${(err as Error).message})`);
   }
@@ -359,46 +362,50 @@ export function findZooEntry(name: string, zoo: readonly ZooEntry[] = loadZoo())
 }
 
 /**
- * Edit distance with adjacent transpositions (optimal string alignment), as commander measures a misspelt
- * command; its helper is internal to commander, and these ten lines spare a dependency.
+ * Optimal string alignment distance (Damerau–Levenshtein without repeated edits of a substring), case
+ * folded: the measure commander uses to suggest commands and options.
  */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
+export function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let prev2: number[] = [];
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j++) {
+      let d = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+      row.push(d);
     }
+    prev2 = prev;
+    prev = row;
   }
-  return d[a.length]![b.length]!;
-}
-
-/** How far a typed name is from a zoo name: the edit distance, or 1 when the typed name begins it (3+ characters). */
-function nameDistance(typed: string, name: string): number {
-  return typed.length >= 3 && name.startsWith(typed) ? Math.min(1, editDistance(typed, name)) : editDistance(typed, name);
+  return prev[y.length]!;
 }
 
 /**
- * The zoo models whose name or alias is nearest to a misspelt `name` (case-insensitive), nearest first, at
- * most `max`: within 40% of the name's length in edits (a name it begins counts as one edit away), and at
- * most two edits farther than the nearest.
+ * The zoo names nearest to `name` (those at the smallest distance found, at most `max`): by edit distance over
+ * names and aliases (an alias is shown with its model's name), within a quarter of the longer string (at
+ * least 2 edits); a name that extends what was typed (`…_textline` → `…_textline_ori`) counts as 2 edits.
  */
 export function nearestZooNames(name: string, zoo: readonly ZooEntry[] = loadZoo(), max = 3): string[] {
-  const n = name.toLowerCase();
-  const scored = zoo
-    .map((e, i) => ({ name: e.name, i, d: Math.min(...[e.name, ...e.aliases].map((x) => nameDistance(n, x.toLowerCase()))) }))
-    .filter((x) => x.d <= Math.max(1, Math.floor(n.length * 0.4)))
-    .sort((a, b) => a.d - b.d || a.i - b.i);
-  const best = scored[0]?.d ?? 0;
-  return scored.filter((x) => x.d <= best + 2).slice(0, max).map((x) => x.name);
+  const scored: { text: string; d: number }[] = [];
+  for (const e of zoo) {
+    let best: { text: string; d: number } | undefined;
+    for (const [candidate, text] of [[e.name, e.name], ...e.aliases.map((a) => [a, `${a} (${e.name})`] as const)] as const) {
+      const extends_ = name.length >= 4 && candidate.toLowerCase().startsWith(name.toLowerCase());
+      const d = extends_ ? Math.min(2, editDistance(name, candidate)) : editDistance(name, candidate);
+      if (d <= Math.max(2, Math.floor(Math.max(name.length, candidate.length) / 4)) && (!best || d < best.d)) best = { text, d };
+    }
+    if (best) scored.push(best);
+  }
+  scored.sort((a, b) => a.d - b.d || a.text.localeCompare(b.text));
+  return scored.filter((s) => s.d === scored[0]!.d).slice(0, max).map((s) => s.text);
 }
 
 /** What to say after "not a zoo model": the nearest names, and where the whole list is. */
 export function zooNameHint(name: string, zoo: readonly ZooEntry[] = loadZoo()): string {
   const near = nearestZooNames(name, zoo);
   const list = `'pplcnet zoo list' shows all ${zoo.length}`;
-  return near.length ? `did you mean ${near.join(' or ')}? (${list})` : list;
+  return near.length ? `did you mean ${near.length === 1 ? near[0] : `one of ${near.join(', ')}`}? (${list})` : list;
 }

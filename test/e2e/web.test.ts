@@ -172,11 +172,45 @@ describe('export-web site in Chromium', { timeout: 480_000 }, () => {
       return [await fail(window.pplcnet!.classify(new Blob([]))), await fail(window.pplcnet!.classify(new Blob([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], { type: 'image/png' })))];
     });
     assert.match(errors[0]!, /^E_IMAGE: <blob>: empty file/);
-    assert.match(errors[1]!, /^E_IMAGE: <blob>: this browser cannot decode it/);
+    assert.match(errors[1]!, /^E_IMAGE: <blob>: cannot decode it: its first bytes are no PNG, JPEG, WebP, GIF or BMP header/);
     // a cross-origin request from the page is blocked and seen: the interception works
     const reached = await page.evaluate(() => fetch('http://198.51.100.1/x.png').then(() => true, () => false));
     assert.equal(reached, false);
     assert.deepEqual(foreign, ['http://198.51.100.1/x.png']);
+  });
+
+  test('a 20000×20000 PNG is refused from its header: createImageBitmap is never called, no thumbnail is drawn', async (t) => {
+    if (!needChromium(t)) return;
+    const { page } = await open(textlineSite);
+    const result = await page.evaluate(async () => {
+      let calls = 0;
+      const original = window.createImageBitmap.bind(window);
+      window.createImageBitmap = ((...args: Parameters<typeof createImageBitmap>) => {
+        calls++;
+        return original(...args);
+      }) as typeof createImageBitmap;
+      // signature, IHDR of 20000x20000 RGB, then 1 MB of zeros where the image data would be
+      const head = new Uint8Array(33 + (1 << 20));
+      head.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+      new DataView(head.buffer).setUint32(16, 20000);
+      new DataView(head.buffer).setUint32(20, 20000);
+      head.set([8, 2], 24);
+      const file = new File([head], 'huge.png', { type: 'image/png' });
+      const message = await window.pplcnet!.classify(file).then(() => 'classified', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
+      // the page's own drop path: the card shows the error and no thumbnail
+      const picker = document.getElementById('picker') as HTMLInputElement;
+      const list = new DataTransfer();
+      list.items.add(file);
+      picker.files = list.files;
+      picker.dispatchEvent(new Event('change'));
+      for (let i = 0; i < 100 && !document.querySelector('#results .error'); i++) await new Promise((r) => setTimeout(r, 50));
+      const card = document.querySelector('#results .error')?.closest('.card');
+      return { message, calls, cardError: card?.querySelector('.error')?.textContent ?? null, thumbnail: card?.querySelector('img')?.getAttribute('src') ?? null };
+    });
+    assert.equal(result.message, 'E_IMAGE: huge.png: the PNG image declares 20000×20000 = 400000000 pixels, more than the 100 megapixels pplcnet/web decodes; not decoded. Downscale it first');
+    assert.equal(result.calls, 0, 'nothing was decoded');
+    assert.match(result.cardError ?? '', /huge\.png: the PNG image declares 20000×20000/);
+    assert.equal(result.thumbnail, null, 'no thumbnail');
   });
 
   test('text-line model, WASM 2 threads on a cross-origin isolated page: same results', async (t) => {

@@ -1,9 +1,9 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
-import { type Classification, type DecodeMode, type ImageInput, PplcnetError, checkModelFile, checkOutputPath, createClassifier, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
+import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning, warnFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 import { type ImageProgress, imageProgress } from '../progress.js';
 
@@ -34,9 +34,6 @@ function formatLabels(r: Classification, threshold: number, file: string): strin
   if (r.attributes) lines.push(`  PaddleClas: ${r.attributes.attributes.join(', ')}`);
   return `${file}\n${lines.join('\n')}\n`;
 }
-
-/** The most bytes `predict -` reads from standard input (one image). */
-const STDIN_LIMIT = 256 * 1024 * 1024;
 
 /**
  * PaddleClas's spellings (`paddleclas --infer_imgs … --batch_size 8`): the first three are aliases of ours;
@@ -69,7 +66,7 @@ async function expandJobs(args: readonly string[], ctx: CliContext, say: (m: str
   for (const arg of args) {
     if (arg === '-') {
       if (!ctx.readStdin) throw new RangeError("'-': standard input is not available here");
-      jobs.push({ kind: 'image', file: '-', input: await ctx.readStdin(STDIN_LIMIT) });
+      jobs.push({ kind: 'image', file: '-', input: await ctx.readStdin(STDIN_IMAGE_BYTES) });
       continue;
     }
     // one argument at a time keeps each result at its argument's place; duplicates are found within an argument
@@ -133,6 +130,7 @@ here; --save_dir says what to use instead.`,
     // the results file is checked before any work: a folder or special file there fails now, not after the run
     if (flags.output) await checkOutputPath(flags.output);
     const say = noticeFrom(flags, ctx);
+    const warn = warnFrom(flags, ctx);
     const jobs = await expandJobs(images, ctx, say);
     const inputs = jobs.filter((j) => j.kind === 'image');
     const rows: string[] = [];
@@ -195,7 +193,15 @@ here; --save_dir says what to use instead.`,
             failed++;
             failure(file, r.code, r.message, 'error: ');
           } else {
-            emitRow({ ...resultRow(r, classifier.name), file, ...(r.labels ? { labels: r.labels, threshold: classifier.threshold } : {}), ...(r.attributes ? { attributes: r.attributes } : {}) });
+            if (r.warnings?.length) progress.clear();
+            for (const w of r.warnings ?? []) warn(w);
+            emitRow({
+              ...resultRow(r, classifier.name),
+              file,
+              ...(r.labels ? { labels: r.labels, threshold: classifier.threshold } : {}),
+              ...(r.attributes ? { attributes: r.attributes } : {}),
+              ...(r.warnings ? { warnings: r.warnings } : {}),
+            });
             if (!flags.json) ctx.stdout(r.labels ? formatLabels(r, classifier.threshold, file) : formatText(r, file));
           }
         }

@@ -1,7 +1,19 @@
 /** `pplcnet queue add|status|results|retry`: feed and read an image queue on Redis (BullMQ). */
-import { readFile } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { Command } from 'commander';
-import { type ImageQueue as ImageQueueType, ImageQueue, PplcnetError, type QueueStatus, expandInputs } from '../../index.js';
+import {
+  type AddReport,
+  FILE_LIMITS,
+  type ImageQueue as ImageQueueType,
+  ImageQueue,
+  PplcnetError,
+  type QueueStatus,
+  checkModelArgument,
+  expandImageInputs,
+  readStreamBounded,
+  readTextBounded,
+} from '../../index.js';
+import { EXIT } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { addQueueTargetOptions, redisUrl } from '../options.js';
 import { parseInteger, parsePositiveInteger } from '../parse.js';
@@ -39,6 +51,60 @@ function formatStatus(s: QueueStatus): string {
   return `${lines.join('\n')}\n`;
 }
 
+interface AddFlags extends TargetFlags {
+  list?: string;
+  model?: string;
+  topk?: number;
+  jobSize: number;
+  again: boolean;
+  attempts: number;
+  backoffMs: number;
+  check: boolean;
+  json: boolean;
+}
+
+/**
+ * The images of `queue add`: its arguments expanded (a named file or folder that does not exist is an error
+ * unless --no-check; what is not a regular file is skipped and said), then the lines of --list.
+ */
+async function collectImages(images: string[], flags: AddFlags, ctx: CliContext): Promise<string[]> {
+  const { files, skipped } = await expandImageInputs(images);
+  if (flags.check) {
+    const missing = [];
+    for (const f of new Set(files.filter((f) => images.includes(f)))) if (!(await lstat(f).catch(() => undefined))) missing.push(f);
+    if (missing.length) {
+      throw new PplcnetError('E_IO', `no such file or folder: ${missing.join(', ')}; give images that exist here (or --no-check when only the workers see them)`);
+    }
+  }
+  for (const s of skipped) ctx.stderr(`pplcnet: skipped ${s.path}: ${s.reason}\n`);
+  if (flags.list) {
+    // bounded (FILE_LIMITS.list): a FIFO or device given by name is refused, an endless standard input stopped
+    const text =
+      flags.list === '-'
+        ? Buffer.from(await readStreamBounded(process.stdin, FILE_LIMITS.list, '--list - (standard input)')).toString('utf8')
+        : await readTextBounded(flags.list, FILE_LIMITS.list, `cannot read --list ${flags.list}`);
+    for (const line of text.split(/\r?\n/)) if (line.trim() !== '') files.push(line.trim());
+  }
+  if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${[...images, ...(flags.list ? [flags.list] : [])].join(', ')}`);
+  return files;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function formatAdded(report: AddReport, queue: string): string {
+  const before = report.jobs - report.addedJobs;
+  const lines = [
+    `queued ${plural(report.addedImages, 'image')} in ${plural(report.addedJobs, 'job')} on '${queue}'` +
+      (before ? `; ${plural(before, 'job')} (${plural(report.images - report.addedImages, 'image')}) were added before (--again adds them again)` : ''),
+  ];
+  if (report.duplicates) {
+    const e = report.duplicateExamples[0]!;
+    lines.push(`left out ${plural(report.duplicates, 'duplicate path')}: the same file as one listed before (e.g. ${e.path} is ${e.sameAs})`);
+  }
+  if (report.missing) lines.push(`${report.missing === 1 ? '1 listed path does' : `${report.missing} listed paths do`} not exist on this machine: each gets an error row unless the workers see it`);
+  return `${lines.join('\n')}\n`;
+}
+
 export function queueCommand(ctx: CliContext): Command {
   const group = new Command('queue').description('classify images across machines: a BullMQ queue on Redis (see also: pplcnet worker)');
 
@@ -52,40 +118,20 @@ export function queueCommand(ctx: CliContext): Command {
     .option('--again', 'enqueue again jobs that were added before (by default the same inputs are enqueued once)', false)
     .option('--attempts <n>', 'attempts per job when its model cannot be loaded', parsePositiveInteger, 3)
     .option('--backoff-ms <ms>', 'delay before the first retry, doubled each attempt', parseInteger, 5000)
+    .option('--no-check', 'do not check here that the model and the named images exist (for workers that see files this machine does not)')
     .option('--json', 'print the summary as JSON', false);
-  addQueueTargetOptions(add).action(
-    async (
-      images: string[],
-      flags: TargetFlags & { list?: string; model?: string; topk?: number; jobSize: number; again: boolean; attempts: number; backoffMs: number; json: boolean },
-    ) => {
-      const model = flags.model ?? process.env.PPLCNET_MODEL;
-      if (!model) throw new PplcnetError('E_MODEL', 'no model given: pass --model NAME|PATH (e.g. PP-LCNet_x0_25_textline_ori) or set PPLCNET_MODEL');
-      if (images.length === 0 && !flags.list) throw new PplcnetError('E_IO', 'no images given: pass files, folders or globs, or --list FILE');
-      const files = await expandInputs(images);
-      if (flags.list) {
-        let text: string;
-        try {
-          text = flags.list === '-' ? await readStdin() : await readFile(flags.list, 'utf8');
-        } catch (err) {
-          throw new PplcnetError('E_IO', `cannot read --list ${flags.list}: ${(err as Error).message}`);
-        }
-        for (const line of text.split(/\r?\n/)) if (line.trim() !== '') files.push(line.trim());
-      }
-      if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${[...images, ...(flags.list ? [flags.list] : [])].join(', ')}`);
-      const report = await withQueue(flags, (q) =>
-        q.add(files, { model, jobSize: flags.jobSize, again: flags.again, attempts: flags.attempts, backoffMs: flags.backoffMs, ...(flags.topk ? { topk: flags.topk } : {}) }),
-      );
-      if (flags.json) ctx.stdout(`${JSON.stringify(report)}\n`);
-      else {
-        const before = report.jobs - report.addedJobs;
-        ctx.stdout(
-          `queued ${report.addedImages} image(s) in ${report.addedJobs} job(s) on '${flags.queue}'` +
-            (before ? `; ${before} job(s) (${report.images - report.addedImages} images) were added before (--again adds them again)` : '') +
-            '\n',
-        );
-      }
-    },
-  );
+  addQueueTargetOptions(add).action(async (images: string[], flags: AddFlags, cmd: Command) => {
+    const model = flags.model ?? process.env.PPLCNET_MODEL;
+    if (!model) cmd.error('error: no model given: pass --model NAME|PATH (e.g. PP-LCNet_x0_25_textline_ori) or set PPLCNET_MODEL', { exitCode: EXIT.usage, code: 'pplcnet.missingModel' });
+    if (images.length === 0 && !flags.list) cmd.error('error: no images given: pass files, folders or globs, or --list FILE', { exitCode: EXIT.usage, code: 'pplcnet.missingImages' });
+    if (flags.check) await checkModelArgument(model); // before the images, which may take a while to list
+    const files = await collectImages(images, flags, ctx);
+    const report = await withQueue(flags, (q) =>
+      q.add(files, { model, jobSize: flags.jobSize, again: flags.again, attempts: flags.attempts, backoffMs: flags.backoffMs, checkModel: false, ...(flags.topk ? { topk: flags.topk } : {}) }),
+    );
+    if (flags.json) ctx.stdout(`${JSON.stringify(report)}\n`);
+    else ctx.stdout(formatAdded(report, flags.queue));
+  });
 
   const status = new Command('status').description('waiting/active/done/failed images, img/s and ETA').option('--json', 'print as JSON', false);
   addQueueTargetOptions(status).action(async (flags: TargetFlags & { json: boolean }) => {
@@ -106,6 +152,11 @@ export function queueCommand(ctx: CliContext): Command {
         (flags.delete ? `; removed ${report.deleted} from Redis` : '') +
         '\n',
     );
+    if (report.bad) {
+      const shown = report.badRows.map((b) => `\n  ${JSON.stringify(b.key)} ${b.problem}`).join('');
+      ctx.stderr(`pplcnet: error: ${report.bad} ${report.bad === 1 ? 'entry' : 'entries'} of the results hash ${report.bad === 1 ? 'is' : 'are'} not a row a worker writes: not written${flags.delete ? ', not removed' : ''}:${shown}${report.bad > report.badRows.length ? '\n  …' : ''}\n`);
+      process.exitCode = EXIT.failure;
+    }
   });
 
   const retry = new Command('retry').description('move failed jobs back to waiting');
@@ -116,14 +167,4 @@ export function queueCommand(ctx: CliContext): Command {
 
   for (const c of [add, status, results, retry]) group.addCommand(c);
   return group;
-}
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (d) => (text += d));
-    process.stdin.on('end', () => resolve(text));
-    process.stdin.on('error', reject);
-  });
 }

@@ -2,8 +2,11 @@
 import { Command } from 'commander';
 import { type DecodeMode, startImageWorker } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addQueueTargetOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, redisUrl, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parsePositiveInteger } from '../parse.js';
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 interface WorkerFlags extends SessionFlags, ModelSourceFlags {
   decode: DecodeMode;
@@ -22,7 +25,7 @@ export function workerCommand(ctx: CliContext): Command {
     .option('--concurrency <n>', 'jobs at once in this process', parsePositiveInteger, 1)
     .option('--workers <n>', 'preprocessing threads (0: main thread; default: planned from the core count)', parseInteger)
     .option('--lock-ms <ms>', "a job's lock; a dead worker's job is taken over within about twice this", parsePositiveInteger, 30_000)
-    .option('--until-empty', 'exit 0 once no job is waiting, delayed or active', false);
+    .option('--until-empty', 'exit once no job is waiting, delayed or active: 0, or 1 when a job failed here', false);
   addBatchSizeOption(cmd);
   addDecodeOption(cmd);
   addQueueTargetOptions(cmd);
@@ -64,6 +67,9 @@ export function workerCommand(ctx: CliContext): Command {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
     }
-    say(`worker stopped after ${worker.jobsDone} job(s)`);
+    const failed = worker.jobsFailed;
+    say(`worker stopped after ${plural(worker.jobsDone, 'job')}${failed ? `; ${plural(failed, 'job')} failed (pplcnet queue status shows why, pplcnet queue retry puts them back)` : ''}`);
+    // the queue was not emptied as asked: the run failed
+    if (flags.untilEmpty && failed > 0) process.exitCode = EXIT.failure;
   });
 }

@@ -85,7 +85,7 @@ describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
     assert.equal(await w.exit(60_000), 0, w.stderr);
     assert.match(w.stderr, /SIGTERM: finishing the job in hand, then exiting/);
     assert.match(w.stderr, new RegExp(`job ${job}: stored 50 rows`));
-    assert.match(w.stderr, /worker stopped after 1 job\(s\)/);
+    assert.match(w.stderr, /worker stopped after 1 job\n/);
     const s = await status('term');
     assert.equal(s.done, 50);
     assert.equal(s.waiting, 150);

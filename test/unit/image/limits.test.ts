@@ -143,7 +143,7 @@ describe('only regular files are opened as images', () => {
     const fifo = join(tmp.path, 'pipe.png');
     const r = spawnSync('mkfifo', [fifo]);
     assert.equal(r.status, 0, String(r.stderr));
-    await assert.rejects(decodeImage(fifo), isImageError(/pipe\.png: a FIFO \(named pipe\), not a regular file; pplcnet reads images from regular files only/));
+    await assert.rejects(decodeImage(fifo), isImageError(/pipe\.png: is a FIFO \(named pipe\), not a regular file; pplcnet reads an image file from a regular file only/));
     await assert.rejects(decodeImage(tmp.path), isImageError(/a folder, not a regular file/));
   });
 });

@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { createClassifier } from '../../../src/classifier.js';
 import { PplcnetError } from '../../../src/errors.js';
 import { type ProgressEvent, download } from '../../../src/zoo/download.js';
-import { mirrorUrl, pullModel } from '../../../src/zoo/pull.js';
+import { cacheState, mirrorUrl, pullModel } from '../../../src/zoo/pull.js';
+import { pruneCache } from '../../../src/zoo/inventory.js';
 import { ZOO, type ZooEntry, loadZoo } from '../../../src/zoo/registry.js';
 import { extractTar } from '../../../src/util/tar.js';
 import { makeTar } from '../../archives.js';
@@ -16,6 +17,19 @@ import { type TestServer, refusingUrl, startServer } from '../../server.js';
 import { createHash } from 'node:crypto';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** The text-line model's files under `dir` in an archive, some replaced. */
+async function archiveEntries(model: string, dir: string, replace: Record<string, string> = {}): Promise<{ name: string; data: Uint8Array }[]> {
+  return Promise.all(['inference.json', 'inference.pdiparams', 'inference.yml'].map(async (f) => ({ name: `${dir}${f}`, data: replace[f] !== undefined ? new TextEncoder().encode(replace[f]) : new Uint8Array(await readFile(join(model, f))) })));
+}
+const archiveWith = async (model: string, dir: string, replace: Record<string, string>): Promise<Uint8Array> => makeTar(await archiveEntries(model, dir, replace));
+
+/** "Billion laughs": 9 levels of 9 aliases each, which would expand to 9^9 items. */
+function aliasBomb(): string {
+  const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${new Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+  return `${levels.join('\n')}\n`;
+}
 
 describe('zoo pulls from a local server', () => {
   let server: TestServer;
@@ -47,6 +61,9 @@ describe('zoo pulls from a local server', () => {
       '/w/cut.pdparams': { body: weights, cutAfter: 50_000 },
       '/w/slow.pdparams': { body: weights, slowMs: 20 },
       '/a/tl_infer.tar': { body: archive },
+      '/a/bomb_infer.tar': { body: await archiveWith(model, 'm/', { 'inference.yml': aliasBomb() }) },
+      '/a/bad_program_infer.tar': { body: await archiveWith(model, 'm/', { 'inference.json': (await readFile(join(model, 'inference.json'), 'utf8')).replace('"N":"strides"', '"N":"strides_gone"') }) },
+      '/a/two_infer.tar': { body: makeTar([...(await archiveEntries(model, 'a/')), ...(await archiveEntries(model, 'b/'))]) },
       '/a/evil.tar': { body: makeTar([{ name: 'm/inference.json', data: new Uint8Array([1]) }, { name: '../../escaped.txt', data: new Uint8Array([1]) }]) },
     });
   });
@@ -133,6 +150,29 @@ describe('zoo pulls from a local server', () => {
     assert.deepEqual((await readdir(r.source)).sort(), ['inference.json', 'inference.pdiparams', 'inference.yml']);
     assert.deepEqual((await readdir(r.dir)).sort(), ['model', 'source.json']);
   });
+
+  for (const [path, pattern] of [
+    ['/a/bomb_infer.tar', /m\/inference\.yml: Excessive alias count/],
+    ['/a/bad_program_infer.tar', /attribute 'strides' is missing/],
+    ['/a/two_infer.tar', /holds 2 inference models \(a\/inference\.json; b\/inference\.json\)/],
+  ] as const) {
+    test(`an archive that downloads but does not convert (${path}) is not recorded: moved aside as .rejected, not "pulled", pruned`, async () => {
+      await fresh();
+      const e = entry({ name: 'bad', format: 'inference', urls: [`${server.url}${path}`] });
+      const refused = (err: unknown): boolean => err instanceof PplcnetError && pattern.test(err.message) && /was not recorded as pulled and the download was moved aside to .*bad_infer\.tar\.rejected/.test(err.message);
+      await assert.rejects(pullModel(e, { cacheDir: cache }), refused);
+      const dir = join(cache, 'models', 'bad');
+      assert.deepEqual(await readdir(dir), ['bad_infer.tar.rejected'], 'no model/, no source.json');
+      assert.equal((await cacheState(e, cache)).state, 'remote');
+      // a second pull downloads again (nothing recorded stands in its way) and is refused the same way
+      const before = server.requests.filter((r) => r.path === path).length;
+      await assert.rejects(pullModel(e, { cacheDir: cache }), refused);
+      assert.equal(server.requests.filter((r) => r.path === path).length, before + 1);
+      const pruned = await pruneCache({ cacheDir: cache });
+      assert.deepEqual(pruned.map((i) => [i.path.slice(cache.length + 1), i.reason]), [[join('models', 'bad', 'bad_infer.tar.rejected'), 'a file moved aside after failing its check']]);
+      assert.ok(!existsSync(dir));
+    });
+  }
 
   test('a malicious archive path is refused and nothing escapes', async () => {
     await fresh();
