@@ -114,5 +114,6 @@ export { Batcher, BatcherFullError, BatcherClosedError, type BatcherOptions } fr
 export { ServeError, STATUS_OF_CODE, toHttpFailure, type HttpFailure } from './serve/errors.js';
 export { checkModelFile, sniffBytes, sniffFile, type FileKind, type ModelFileUse, type SniffedFile } from './util/sniff.js';
 export { shortestFloat32 } from './util/float.js';
+export { recordedStorage, storeWeights, WEIGHT_STORAGES, type StoredWeights, type StoreWeightsOptions, type WeightStorage } from './onnx/weight-storage.js';
 export { listCache, pruneCache, removeFromCache, type CacheItem, type CacheOptions, type PruneOptions, type PrunedItem } from './zoo/inventory.js';
 export type { ConvertedRecord, SourceStamp } from './zoo/cache.js';

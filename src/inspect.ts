@@ -13,7 +13,7 @@ import type { Program } from './convert/program.js';
 import { PplcnetError } from './errors.js';
 import { METADATA_KEYS } from './metadata.js';
 import { type ResolveOptions, resolveModel } from './models/resolve.js';
-import { viewModel } from './onnx/read.js';
+import { type OnnxModelView, viewModel } from './onnx/read.js';
 import { shortestFloat32 } from './util/float.js';
 import { FILE_LIMITS } from './util/file-limits.js';
 import { readFileBounded } from './util/fs.js';
@@ -76,7 +76,7 @@ function onnxInspection(bytes: Uint8Array): OnnxInspection {
     inputs: m.inputs,
     outputs: m.outputs,
     nodes: m.nodes.length,
-    parameters: m.initializers.reduce((a, t) => a + t.data.length, 0),
+    parameters: countParameters(m),
     metadata: decodeMetadataProps(m.metadata),
   };
 }
@@ -105,6 +105,12 @@ export function decodeMetadataProps(props: Readonly<Record<string, string>>): Re
 function float32Fields<T extends object>(a: T): T {
   const round = (v: unknown): unknown => (typeof v === 'number' ? shortestFloat32(v) : Array.isArray(v) ? v.map(round) : v);
   return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, round(v)])) as T;
+}
+
+/** Values held by the initializers, by their shapes; the per-channel scales of int8 weight storage are not parameters. */
+function countParameters(m: OnnxModelView): number {
+  const scales = new Set(m.nodes.filter((n) => n.opType === 'Mul' && n.name.endsWith('.dequantize')).map((n) => n.inputs[1]));
+  return m.initializers.filter((t) => !scales.has(t.name)).reduce((a, t) => a + t.dims.reduce((x, y) => x * y, 1), 0);
 }
 
 /**

@@ -61,6 +61,10 @@ export const METADATA_KEYS = Object.freeze({
   head: 'pplcnet.head',
   threshold: 'pplcnet.threshold',
   postprocess: 'pplcnet.postprocess',
+  /** How the weights are stored: `fp16` or `int8` (see onnx/weight-storage.ts); absent for fp32. */
+  weights: 'pplcnet.weights',
+  /** The largest |stored − fp32| weight difference of fp16/int8 storage. */
+  weightsMaxError: 'pplcnet.weights_max_error',
 });
 
 /**

@@ -5,6 +5,7 @@
  */
 import { invalidOption } from '../errors.js';
 import { type ModelDescription, type ModelHead, metadataEntries } from '../metadata.js';
+import { type WeightStorage, WEIGHT_STORAGES, storeWeights } from '../onnx/weight-storage.js';
 import { VERSION } from '../version.js';
 import {
   type Architecture,
@@ -58,6 +59,12 @@ export interface BuildOptions {
   seed?: number;
   /** Name, labels, preprocessing and provenance recorded in the model's metadata. */
   description?: ModelDescription;
+  /**
+   * How the file stores the weights: `fp16` (Conv and fc weights as float16, about half the size) or `int8`
+   * (per output channel, about a quarter), turned back into float32 when onnxruntime loads the model, so
+   * inference runs the float32 graph (see onnx/weight-storage.ts). ['fp32']
+   */
+  weightStorage?: WeightStorage;
 }
 
 /** What a build produced. */
@@ -74,6 +81,8 @@ export interface ModelSummary {
   readonly opset: number;
   readonly folded: boolean;
   readonly bytes: number;
+  /** How the weights are stored, and the largest |stored − float32| weight difference (0 for fp32). */
+  readonly weights: { readonly storage: WeightStorage; readonly maxError: number };
 }
 
 export interface BuiltModel {
@@ -90,6 +99,7 @@ export function resolveBuildOptions(options: BuildOptions): {
   fold: boolean;
   seed: number;
   head: Head;
+  weightStorage: WeightStorage;
 } {
   const size = options.inputSize ?? 224;
   const inputSize: [number, number] = typeof size === 'number' ? [size, size] : [size[0], size[1]];
@@ -106,7 +116,9 @@ export function resolveBuildOptions(options: BuildOptions): {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw invalidOption('seed', 'an integer from 0 to 2^32-1', seed);
   const head = options.head ?? 'softmax';
   if (!HEADS.includes(head)) throw invalidOption('head', `one of ${HEADS.join(', ')}`, head, typeof head === 'string' ? 'range' : 'type');
-  return { inputSize, opset, batch: b === 'dynamic' ? 'N' : b, features: options.features ?? false, fold: options.fold ?? true, seed, head };
+  const weightStorage = options.weightStorage ?? 'fp32';
+  if (!WEIGHT_STORAGES.includes(weightStorage)) throw invalidOption('weightStorage', `one of ${WEIGHT_STORAGES.join(', ')}`, weightStorage, typeof weightStorage === 'string' ? 'range' : 'type');
+  return { inputSize, opset, batch: b === 'dynamic' ? 'N' : b, features: options.features ?? false, fold: options.fold ?? true, seed, head, weightStorage };
 }
 
 /** Build a PP-LCNet ONNX model. */
@@ -212,7 +224,7 @@ export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, o
   for (const v of outputs) g.output(v);
 
   const description = options.description ?? {};
-  const bytes = g.toModel({
+  const fp32 = g.toModel({
     opset: opts.opset,
     producerName: 'pplcnet',
     producerVersion: VERSION,
@@ -220,6 +232,8 @@ export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, o
     docString: `PP-LCNet x${arch.scale} (${arch.classNum} classes)${opts.fold ? ', BatchNorm folded' : ''}`,
     metadata: metadataEntries(arch, opts.inputSize, description, opts.head),
   });
+  const stored = storeWeights(fp32, opts.weightStorage, { where: description.name ?? 'PPLCNet' });
+  const bytes = stored.bytes;
   return {
     bytes,
     summary: {
@@ -232,6 +246,7 @@ export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, o
       opset: opts.opset,
       folded: opts.fold,
       bytes: bytes.length,
+      weights: { storage: stored.storage, maxError: stored.maxError },
     },
   };
 }

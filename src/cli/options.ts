@@ -4,7 +4,7 @@
  * its flags type and the mapping to the library's options. @internal
  */
 import { type Command, Option } from 'commander';
-import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, reportEnvironment, writeFileAtomic } from '../index.js';
+import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, WEIGHT_STORAGES, type WeightStorage, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, reportEnvironment, writeFileAtomic } from '../index.js';
 import type { CliContext } from './context.js';
 import { parseBatch, parseInputSize, parseInteger, parseIntegerList0, parsePositiveInteger, parseSeconds } from './parse.js';
 import { progressBar } from './progress.js';
@@ -142,6 +142,19 @@ export interface OutputModelFlags {
   name?: string;
   labels?: string;
   json: boolean;
+  weights: WeightStorage;
+}
+
+/** `--weights fp32|fp16|int8`: how a written or cached model stores its weights. */
+export function weightsOption(): Option {
+  return new Option('--weights <type>', 'weight storage: fp32; fp16 (conv/fc weights float16, ~1/2 the file); int8 (per-channel, ~1/4); turned back into fp32 when the model loads')
+    .choices(WEIGHT_STORAGES)
+    .default('fp32');
+}
+
+/** The resolve options' build part from `--weights` (nothing for fp32, so fp32 models keep their cache key). */
+export function weightsBuildFrom(flags: { weights?: WeightStorage }): { build?: { weightStorage: WeightStorage } } {
+  return flags.weights && flags.weights !== 'fp32' ? { build: { weightStorage: flags.weights } } : {};
 }
 
 /** `help`: the command's own wording of `--input-size` and `--labels` (their defaults differ). */
@@ -160,12 +173,14 @@ export function addOutputModelOptions(
     .addOption(new Option('--head <kind>', "what follows fc: softmax (output probs), sigmoid (multi-label, output scores) or none (logits only) (default: the program's, else softmax)").choices(HEADS))
     .option('--name <name>', 'model name recorded in the metadata')
     .option('--labels <file>', labels)
-    .option('--json', 'print a machine-readable summary', false);
+    .option('--json', 'print a machine-readable summary', false)
+    .addOption(weightsOption());
 }
 
 /** The library's build options from the flags. */
-export function outputModelOptionsFrom(flags: OutputModelFlags): { fold: boolean; opset: number; batch: 'dynamic' | number; features: boolean; head?: Head; inputSize?: [number, number] } {
+export function outputModelOptionsFrom(flags: OutputModelFlags): { fold: boolean; opset: number; batch: 'dynamic' | number; features: boolean; head?: Head; inputSize?: [number, number]; weightStorage?: WeightStorage } {
   return {
+    ...(flags.weights && flags.weights !== 'fp32' ? { weightStorage: flags.weights } : {}),
     ...(flags.head ? { head: flags.head } : {}),
     fold: !flags.keepBn,
     opset: flags.opset,

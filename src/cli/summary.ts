@@ -24,6 +24,7 @@ export function formatSummary(s: ModelSummary, output: string, extra: [string, s
     ['params', `${s.parameters.toLocaleString('en-US')} (${formatCount(s.parameters)})`],
     ['MACs', `${formatCount(s.multiplyAdds)} at ${input[2]}x${input[3]} (Paddle FLOPs ${formatCount(s.paddleFlops)})`],
     ['graph', `opset ${s.opset}, ${s.folded ? 'BatchNorm folded' : 'BatchNorm kept'}`],
+    ...(s.weights.storage !== 'fp32' ? [['weights', `${s.weights.storage} (largest weight change ${s.weights.maxError.toPrecision(3)}; fp32 when loaded)`] as [string, string]] : []),
     ...extra,
     ['wrote', `${output} (${formatBytes(s.bytes)})`],
   ];

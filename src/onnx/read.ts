@@ -13,7 +13,8 @@ export interface OnnxModelView {
   inputs: { name: string; dims: (number | string)[] }[];
   outputs: { name: string; dims: (number | string)[] }[];
   nodes: { name: string; opType: string; inputs: string[]; outputs: string[]; attributes: Record<string, number | string | number[]> }[];
-  initializers: { name: string; dims: number[]; data: Float32Array }[];
+  /** `data` holds the values of float32 initializers only (empty for other types: int8 or float16 weight storage). */
+  initializers: { name: string; dims: number[]; dataType: number; data: Float32Array }[];
   metadata: Record<string, string>;
 }
 
@@ -53,7 +54,12 @@ export function viewModel(bytes: Uint8Array): OnnxModelView {
       outputs: n.output ?? [],
       attributes: Object.fromEntries((n.attribute ?? []).map((a) => [a.name ?? '', attrValue(a)])),
     })),
-    initializers: (g.initializer ?? []).map((t) => ({ name: t.name ?? '', dims: (t.dims ?? []).map(Number), data: float32FromLE(t.rawData ?? new Uint8Array()) })),
+    initializers: (g.initializer ?? []).map((t) => ({
+      name: t.name ?? '',
+      dims: (t.dims ?? []).map(Number),
+      dataType: t.dataType ?? 0,
+      data: t.dataType === onnx.TensorProto.DataType.FLOAT ? float32FromLE(t.rawData ?? new Uint8Array()) : new Float32Array(0),
+    })),
     metadata: Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
   };
 }

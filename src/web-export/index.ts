@@ -12,8 +12,10 @@ import { PplcnetError, invalidOption } from '../errors.js';
 import { imagenetLabels } from '../labels.js';
 import { parseMetadata } from '../metadata.js';
 import { readMetadataProps } from '../onnx/metadata-props.js';
+import { type WeightStorage, storeWeights } from '../onnx/weight-storage.js';
 import { type ResolveOptions, resolveModel } from '../models/resolve.js';
 import { pageHtml } from './page-html.js';
+import { type CompressedCopy, compressedCopies, headersFile } from './precompress.js';
 
 export interface ExportWebOptions extends ResolveOptions {
   /** A zoo name, an `.onnx` file, or a Paddle model (converted on first use, as `--model` everywhere). */
@@ -29,6 +31,13 @@ export interface ExportWebOptions extends ResolveOptions {
   webgpu?: boolean;
   /** The page's heading. [the model's name] */
   title?: string;
+  /**
+   * How the site's model stores its weights (see `storeWeights`): a zoo or Paddle model is converted (and
+   * cached) that way, an fp32 `.onnx` is stored that way. ['fp32': as the model is]
+   */
+  weightStorage?: WeightStorage;
+  /** Write `.br` and `.gz` copies beside the files over 1 kB, and their headers in `_headers`. [true] */
+  precompress?: boolean;
 }
 
 export interface ExportedFile {
@@ -48,6 +57,8 @@ export interface ExportWebResult {
   readonly runtimeBytes: number;
   /** False for a model made by `pplcnet build` with initialized, untrained weights (its predictions mean nothing). */
   readonly trained: boolean;
+  /** What a browser that accepts brotli downloads: each file's `.br` copy where there is one (0 without copies). */
+  readonly brotliBytes: number;
 }
 
 /** Names of archives, which `outDir` must not look like: the site is a folder. */
@@ -55,11 +66,6 @@ const ARCHIVE_NAME = /\.(zip|tar|tgz|tar\.(gz|xz|bz2|zst)|7z|rar)[\\/]*$/i;
 
 /** The page script's size budget (pplcnet's code without onnxruntime-web, minified). */
 export const WEB_SCRIPT_BUDGET = 100_000;
-
-const HEADERS = `/*
-  Cross-Origin-Opener-Policy: same-origin
-  Cross-Origin-Embedder-Policy: require-corp
-`;
 
 const SITE_README = `This folder is a static site made by \`pplcnet export-web\`: it classifies images in the browser with
 onnxruntime-web. Serve it with any static file server, e.g.
@@ -75,6 +81,10 @@ which takes two response headers on every file:
 \`_headers\` sets them on Netlify and Cloudflare Pages; elsewhere add them in the server's configuration
 (nginx: add_header; Apache: Header set). Without them the page runs on one thread.
 .wasm files should be served as application/wasm, .js as text/javascript.
+
+The large files have precompressed copies beside them (model.onnx.br, model.onnx.gz, …). A server that
+serves those to browsers that accept them (nginx: gzip_static on, brotli_static on) sends a fraction of
+the bytes; \`_headers\` gives each copy its Content-Encoding and Content-Type when it is asked for by name.
 
 window.pplcnet.classify(blob) returns {topk: [{classId, label, score}], probs, timings}.
 URL parameters: ?threads=N, ?backend=webgpu (when exported with --webgpu).
@@ -145,6 +155,18 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
   }
 }
 
+/** Write the precompressed copies of `files` (already in `dir`) through `put`; returns them. */
+async function writeCopies(dir: string, files: readonly ExportedFile[], put: (path: string, data: Uint8Array) => Promise<void>): Promise<CompressedCopy[]> {
+  const copies: CompressedCopy[] = [];
+  for (const f of files) {
+    for (const c of await compressedCopies(f.path, new Uint8Array(await readFile(join(dir, f.path))))) {
+      await put(c.path, c.bytes);
+      copies.push(c);
+    }
+  }
+  return copies;
+}
+
 /** Write the site for `model` into `outDir`, atomically (built beside it, then renamed into place). */
 export async function exportWebSite(options: ExportWebOptions): Promise<ExportWebResult> {
   if (!options || typeof options.model !== 'string' || options.model === '') throw invalidOption('model', 'a zoo name or a model path', options?.model, 'type');
@@ -157,7 +179,9 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
   if (!options.force && !(await isEmptyOrMissing(outDir))) {
     throw new PplcnetError('E_IO', `${options.outDir}: the folder exists and is not empty; choose another or pass --force to replace it`);
   }
-  const resolved = await resolveModel(options.model, options);
+  const weights = options.weightStorage ?? 'fp32';
+  const given = await resolveModel(options.model, weights === 'fp32' ? options : { ...options, build: { ...options.build, weightStorage: weights } });
+  const resolved = weights === 'fp32' ? given : { ...given, bytes: storeWeights(given.bytes, weights, { where: given.path ?? given.name }).bytes };
   const metadata = parseMetadata(readMetadataProps(resolved.bytes, resolved.path ?? resolved.name));
   const name = metadata.name ?? resolved.name;
   const classNum = (metadata.architecture as { classNum?: unknown } | undefined)?.classNum;
@@ -186,7 +210,8 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
     files.push({ path: `ort/${rt.wasm[1]}`, bytes: (await stat(join(tmp, 'ort', rt.wasm[1]))).size });
     const config = { model: 'model.onnx', ort: { mjs: `ort/${rt.mjs[1]}`, wasm: `ort/${rt.wasm[1]}` }, webgpu: options.webgpu ?? false, ...(labels ? { labels } : {}) };
     await put('index.html', pageHtml({ title: options.title ?? name, config, ortModule: `./ort/${rt.module[1]}`, script: './app.js' }));
-    await put('_headers', HEADERS);
+    const copies = options.precompress === false ? [] : await writeCopies(tmp, [...files], put);
+    await put('_headers', headersFile(copies));
     await put('README.txt', SITE_README);
     if (await isEmptyOrMissing(outDir)) {
       await rm(outDir, { recursive: true, force: true });
@@ -203,13 +228,16 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
     throw err;
   }
   const size = (p: (f: ExportedFile) => boolean): number => files.filter(p).reduce((a, f) => a + f.bytes, 0);
+  const isCopy = (f: ExportedFile): boolean => /\.(br|gz)$/.test(f.path);
+  const hasBrotli = new Set(files.filter((f) => f.path.endsWith('.br')).map((f) => f.path.slice(0, -3)));
   return {
     outDir,
     model: name,
     files,
     scriptBytes: script.length,
     modelBytes: resolved.bytes.length,
-    runtimeBytes: size((f) => f.path.startsWith('ort/')),
     trained: metadata.trained !== false,
+    runtimeBytes: size((f) => f.path.startsWith('ort/') && !isCopy(f)),
+    brotliBytes: hasBrotli.size ? size((f) => f.path.endsWith('.br') || (!isCopy(f) && !hasBrotli.has(f.path) && f.path !== '_headers' && f.path !== 'README.txt')) : 0,
   };
 }

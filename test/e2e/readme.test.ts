@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildPPLCNet, convertInferenceModel, convertPdparams } from '../../src/index.js';
+import { buildPPLCNet, convertInferenceModel, convertPdparams, storeWeights } from '../../src/index.js';
 import { makeTar } from '../archives.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { type CliRun, ROOT, childOutput, tempDir } from '../helpers.js';
@@ -96,7 +96,8 @@ describe('the README examples', () => {
     await writeFile(join(shared, 'paddle2onnx_export.onnx'), x1);
     const textline = (await convertInferenceModel(FIXTURES.textlineModel)).bytes;
     for (const f of ['textline.onnx', 'a.onnx', 'b.onnx']) await writeFile(join(shared, f), textline);
-    for (const name of ['scans', 'photos', 'val', 'PPLCNet_x1_0_pretrained.pdparams', 'PULC_textline.pdparams', 'exported.onnx', 'PPLCNet_x1_0.onnx', 'paddle2onnx_export.onnx', 'textline.onnx', 'a.onnx', 'b.onnx']) {
+    await writeFile(join(shared, 'textline-int8.onnx'), storeWeights(textline, 'int8').bytes);
+    for (const name of ['scans', 'photos', 'val', 'PPLCNet_x1_0_pretrained.pdparams', 'PULC_textline.pdparams', 'exported.onnx', 'PPLCNet_x1_0.onnx', 'paddle2onnx_export.onnx', 'textline.onnx', 'textline-int8.onnx', 'a.onnx', 'b.onnx']) {
       inputs.set(name, join(shared, name));
     }
     inputs.set('models', join(ROOT, 'models'));

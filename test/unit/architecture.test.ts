@@ -53,7 +53,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   output: [], // top-k and softmax, shared with the browser build
   labels: ['util', 'errors'],
   util: ['errors'],
-  onnx: ['util', 'errors'],
+  onnx: ['util', 'errors', 'metadata'], // weight storage records itself in the metadata
 };
 
 interface Edge {

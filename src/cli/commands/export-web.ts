@@ -1,8 +1,8 @@
 /** `pplcnet export-web`: a static site that classifies images in the browser with a model. */
 import { Command } from 'commander';
-import { exportWebSite, formatBytes } from '../../index.js';
+import { type WeightStorage, exportWebSite, formatBytes } from '../../index.js';
 import type { CliContext } from '../context.js';
-import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom, noticeFrom, requireModel, untrainedWarning } from '../options.js';
+import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom, noticeFrom, requireModel, untrainedWarning, weightsOption } from '../options.js';
 
 interface ExportWebFlags extends ModelSourceFlags {
   model?: string;
@@ -11,6 +11,8 @@ interface ExportWebFlags extends ModelSourceFlags {
   webgpu: boolean;
   title?: string;
   json: boolean;
+  weights: WeightStorage;
+  precompress: boolean;
 }
 
 export function exportWebCommand(ctx: CliContext): Command {
@@ -21,8 +23,9 @@ export function exportWebCommand(ctx: CliContext): Command {
     .option('--force', 'replace a non-empty output folder', false)
     .option('--webgpu', "ship onnxruntime-web's WebGPU build too (?backend=webgpu; 28 MB of .wasm instead of 14 MB)", false)
     .option('--title <text>', "the page's heading (default: the model's name)")
-    .option('--json', 'print the summary as JSON', false);
-  addModelSourceOptions(cmd);
+    .option('--json', 'print the summary as JSON', false)
+    .option('--no-precompress', 'no .br/.gz copies of the large files');
+  addModelSourceOptions(cmd).addOption(weightsOption());
   return cmd.action(async (flags: ExportWebFlags) => {
     const model = requireModel(flags);
     const r = await exportWebSite({
@@ -30,6 +33,8 @@ export function exportWebCommand(ctx: CliContext): Command {
       outDir: flags.output,
       force: flags.force,
       webgpu: flags.webgpu,
+      weightStorage: flags.weights,
+      precompress: flags.precompress,
       ...(flags.title ? { title: flags.title } : {}),
       ...modelSourceOptionsFrom(flags, ctx),
     });
@@ -39,7 +44,7 @@ export function exportWebCommand(ctx: CliContext): Command {
       return;
     }
     ctx.stdout(`${r.outDir}: ${r.model}, ${r.files.length} files\n`);
-    ctx.stdout(`  script ${formatBytes(r.scriptBytes)} (minified, without onnxruntime-web), model ${formatBytes(r.modelBytes)}, onnxruntime-web ${formatBytes(r.runtimeBytes)}\n`);
+    ctx.stdout(`  script ${formatBytes(r.scriptBytes)} (minified, without onnxruntime-web), model ${formatBytes(r.modelBytes)}, onnxruntime-web ${formatBytes(r.runtimeBytes)}${r.brotliBytes ? `; ${formatBytes(r.brotliBytes)} with the .br copies` : ''}\n`);
     ctx.stdout(`serve it with any static file server, e.g.  python3 -m http.server -d ${flags.output} 8000\n`);
     ctx.stdout('threads need the COOP/COEP headers in its _headers file (see its README.txt)\n');
   });

@@ -1,21 +1,21 @@
 /** `pplcnet pull`: download zoo models into the cache (resumable, checksummed) and convert them. */
 import { Command } from 'commander';
-import { PplcnetError, formatBytes, pullZooModel } from '../../index.js';
+import { PplcnetError, type WeightStorage, formatBytes, pullZooModel } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom, weightsBuildFrom, weightsOption } from '../options.js';
 
 export function pullCommand(ctx: CliContext): Command {
   const cmd = new Command('pull')
     .description('download zoo models into the cache (resumable, checksummed) and convert them; every name is tried, exit 1 if any failed')
     .argument('<names...>', 'zoo model names');
-  addModelSourceOptions(cmd);
-  return cmd.action(async (names: string[], flags: ModelSourceFlags) => {
+  addModelSourceOptions(cmd).addOption(weightsOption());
+  return cmd.action(async (names: string[], flags: ModelSourceFlags & { weights: WeightStorage }) => {
     const failed: string[] = [];
     for (const name of names) {
       try {
-        const r = await pullZooModel(name, modelSourceOptionsFrom(flags, ctx));
-        ctx.stdout(`${r.name}: ${r.path ?? '(in memory)'} (${formatBytes(r.bytes.length)} ONNX)\n`);
+        const r = await pullZooModel(name, { ...modelSourceOptionsFrom(flags, ctx), ...weightsBuildFrom(flags) });
+        ctx.stdout(`${r.name}: ${r.path ?? '(in memory)'} (${formatBytes(r.bytes.length)} ONNX${flags.weights !== 'fp32' ? `, ${flags.weights} weights` : ''})\n`);
       } catch (err) {
         // a bad command line (a malformed --mirror, …) fails every name alike: stop at once
         if (!(err instanceof PplcnetError)) throw err;
