@@ -42,7 +42,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   const classifyBatch: Classifier['classifyBatch'] = async (inputs) => {
     assertOpen('classifyBatch');
     const prepared = await Promise.all(inputs.map((i) => preparer.here(i).catch((err: unknown) => asImageError(nameOf(i), err))));
-    return classifyPrepared(model, prepared, model.topk);
+    return classifyPrepared(model, prepared);
   };
   let lanes: LanePool | undefined;
   async function* classifyStream(inputs: Iterable<ImageInput>, streamOptions: { batchSize?: number } = {}): AsyncGenerator<(Classification | PplcnetError)[]> {
@@ -74,7 +74,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       queuedPerWorker: Math.max(IMAGES_IN_HAND, batchSize),
       inWorker: (i) => preparer.anywhere(i),
       here: (i) => preparer.here(i),
-      classify: (prepared) => classifyPrepared(model, prepared, model.topk),
+      classify: (prepared) => classifyPrepared(model, prepared),
     });
   }
   const close = async (): Promise<void> => {
@@ -98,8 +98,8 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     get lastLogits() {
       return model.lastLogits;
     },
-    multiLabel: model.multiLabel,
-    threshold: model.threshold,
+    multiLabel: model.head.multiLabel,
+    threshold: model.head.threshold,
     inputName: model.inputName,
     outputNames: model.outputNames,
     embed: embedder.embed,
@@ -108,7 +108,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       if (prepareOptions.maxPixels !== undefined) pixelLimit(prepareOptions);
       return preparer.anywhere(input, name, prepareOptions.transfer ?? false, prepareOptions.maxPixels);
     },
-    classifyPrepared: (prepared) => classifyPrepared(model, prepared, model.topk),
+    classifyPrepared: (prepared) => classifyPrepared(model, prepared),
     classifyBatch,
     classifyStream,
     get workers() {

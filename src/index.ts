@@ -101,7 +101,8 @@ export {
 export { encodeNpyFloat32 } from './util/npy.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
-export { resultRow, errorRow, type ResultRow, type ErrorRow } from './output-row.js';
+export { resultRow, errorRow, rowOf, type ClassifiedImage, type ResultRow, type ErrorRow, type Row } from './output-row.js';
+export type { Answer, OutputOptions } from './classifier/head.js';
 export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './queue/connection.js';
 export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type DuplicateInput, type QueueStatus, type ExportReport } from './queue/producer.js';
 export type { BadRow } from './queue/rows.js';

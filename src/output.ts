@@ -9,6 +9,23 @@ export interface TopClass {
   readonly score: number;
 }
 
+/**
+ * Where one image's time went. `decodeMs` and `preprocessMs` are the wall time of this image's stages (a
+ * worker thread has two images in hand, so one's decode overlaps the other's resize; under a full load they
+ * include waiting for a core); `queueMs` is how long it waited before either began; the inference time is
+ * the whole batch's (one onnxruntime run for `batchSize` images), not this image's share.
+ */
+export interface Timings {
+  readonly decodeMs: number;
+  /** Resize, crop and normalize. */
+  readonly preprocessMs: number;
+  /** Waiting for a preprocessing worker (0 on the main thread). */
+  readonly queueMs: number;
+  /** The onnxruntime run of the batch this image was in. */
+  readonly batchInferenceMs: number;
+  readonly batchSize: number;
+}
+
 function label(labels: readonly string[] | undefined, id: number): string {
   return labels?.[id] ?? String(id);
 }

@@ -3,8 +3,7 @@
  * image with its own row of probabilities (and logits), its top-k and its timings.
  */
 import { PplcnetError } from '../errors.js';
-import { overThreshold, thresholdBinary, topK } from '../output.js';
-import { paddleClasAttributes } from './attributes.js';
+import { answerOf } from './head.js';
 import type { LoadedModel } from './model.js';
 import type { Classification, PreparedInput } from './types.js';
 
@@ -22,7 +21,7 @@ function groupBySize(prepared: readonly (PreparedInput | PplcnetError)[]): numbe
 }
 
 /** Classify prepared images; errors given in place stay in place. */
-export async function classifyPrepared(model: LoadedModel, prepared: readonly (PreparedInput | PplcnetError)[], topk: number): Promise<(Classification | PplcnetError)[]> {
+export async function classifyPrepared(model: LoadedModel, prepared: readonly (PreparedInput | PplcnetError)[]): Promise<(Classification | PplcnetError)[]> {
   const results: (Classification | PplcnetError)[] = prepared.map((p) => (p instanceof PplcnetError ? p : (undefined as never)));
   for (const idx of groupBySize(prepared)) {
     const group = idx.map((i) => prepared[i] as PreparedInput);
@@ -43,9 +42,7 @@ export async function classifyPrepared(model: LoadedModel, prepared: readonly (P
       const row = probs.slice(k * cols, (k + 1) * cols);
       results[idx[k]!] = {
         input: p.name,
-        topk: model.binaryThreshold && cols === 2 ? thresholdBinary(row, model.threshold, model.labels).slice(0, topk) : topK(row, topk, model.labels),
-        ...(model.multiLabel ? { labels: overThreshold(row, model.threshold, model.labels) } : {}),
-        ...(model.multiLabel && model.metadata.postprocess ? { attributes: paddleClasAttributes(model.metadata.postprocess, row) } : {}),
+        ...answerOf(model.head, row, model.labels),
         probs: row,
         ...(logits ? { logits: logits.slice(k * logitCols, (k + 1) * logitCols) } : {}),
         timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, queueMs: p.queueMs ?? 0, batchInferenceMs, batchSize: group.length },

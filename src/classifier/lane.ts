@@ -84,7 +84,7 @@ if (parentPort) {
       const { model } = await ready;
       const images = await prepared;
       if (closing) return;
-      const rows = await classifyPrepared(model, images, model.topk);
+      const rows = await classifyPrepared(model, images);
       port.postMessage({ id: req.id, rows: rows.map((r) => (r instanceof PplcnetError ? { error: { code: r.code, message: r.message } } : r)) } satisfies LaneReply);
     }).catch((err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);

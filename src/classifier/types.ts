@@ -4,11 +4,11 @@ import type { ImageInput } from '../image/decode.js';
 import type { DecodeMode } from '../image/fast-decode.js';
 import type { PreparedImage } from '../image/preprocess.js';
 import type { ModelMetadata, Preprocess } from '../metadata.js';
-import type { TopClass } from '../output.js';
 import type { SessionOptions } from '../runtime/providers.js';
 import type { ModelSource, ResolveOptions } from '../models/resolve.js';
-import type { AttributeResult } from './attributes.js';
+import type { Answer } from './head.js';
 import type { ExecutionPlan } from './plan.js';
+import type { Timings } from '../output.js';
 
 export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   /**
@@ -67,37 +67,15 @@ export interface EmbedOptions {
   normalize?: boolean;
 }
 
-/**
- * Where one image's time went. `decodeMs` and `preprocessMs` are the wall time of this image's stages (a
- * worker thread has two images in hand, so one's decode overlaps the other's resize; under a full load they
- * include waiting for a core); `queueMs` is how long it waited before either began; the inference time is
- * the whole batch's (one onnxruntime run for `batchSize` images), not this image's share.
- */
-export interface Timings {
-  readonly decodeMs: number;
-  /** Resize, crop and normalize. */
-  readonly preprocessMs: number;
-  /** Waiting for a preprocessing worker (0 on the main thread). */
-  readonly queueMs: number;
-  /** The onnxruntime run of the batch this image was in. */
-  readonly batchInferenceMs: number;
-  readonly batchSize: number;
-}
+export type { Timings } from '../output.js';
 
-export interface Classification {
+/**
+ * One image's result: its {@link Answer} (top-k; for multi-label models the labels over the threshold, and
+ * PaddleClas's attributes when the model names them), its scores and where the time went.
+ */
+export interface Classification extends Answer {
   /** The file name, or `<n bytes>` for an in-memory image. */
   readonly input: string;
-  readonly topk: readonly TopClass[];
-  /**
-   * Multi-label models only: every class whose score reaches the threshold, by class id. Scores are the
-   * per-class sigmoid probabilities (they do not sum to 1).
-   */
-  readonly labels?: readonly TopClass[];
-  /**
-   * Multi-label models whose source defines one (`pplcnet.postprocess`): PaddleClas's readable attributes and
-   * 0/1 output (`PersonAttribute`, `VehicleAttribute`, `TableAttribute` of attr_rec.py), at its own thresholds.
-   */
-  readonly attributes?: AttributeResult;
   /** Every class's probability (per-class scores for a multi-label model). */
   readonly probs: Float32Array;
   /** The model's `logits` row, when it has that output. */

@@ -3,20 +3,24 @@
  * the v2 inference protocol (KServe/Triton REST), `GET /v1/models`, `GET /metrics` and the page at `/`,
  * which runs on the server or in the browser (`/web/*`, `/v1/models/{name}/model.onnx`: see browser.ts).
  * Requests that arrive close together share one onnxruntime run (see batcher.ts); decoding and resizing run
- * in the classifier's preprocessing worker threads meanwhile.
+ * in the classifier's preprocessing worker threads meanwhile. The routes are fastify plugins by protocol
+ * (v1.ts, v2.ts, page-routes.ts, metrics.ts), each with its schemas, from which openapi.ts makes the
+ * OpenAPI document at `/openapi.json`; http.ts holds what every request goes through.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Classification, type Classifier, type Timings, topK } from '../classifier.js';
-import { PplcnetError } from '../errors.js';
-import { roundTimings } from '../output-row.js';
-import { ServeError, toHttpFailure } from './errors.js';
-import { type ServeMetrics, createMetrics } from './metrics.js';
-import { type ServedModel, describeModel, serveModel } from './models.js';
-import { servePageHtml } from './page.js';
-import { type BrowserAsset, BrowserAssets } from './browser.js';
-import { Admission, withTimeout } from './flow.js';
-import { registerV2 } from './v2.js';
+import type { FastifyInstance } from 'fastify';
+import type { Classifier } from '../classifier.js';
+import { BrowserAssets } from './browser.js';
+import { type ServeContext, type ServeLimits } from './context.js';
+import { Admission } from './flow.js';
+import { clientErrorHandler, frameworkErrors, installHttp, methodGuard, schemaErrorFormatter } from './http.js';
+import { type ServeMetrics, createMetrics, metricsRoutes } from './metrics.js';
+import { type ServedModel, serveModel } from './models.js';
+import { openApiRoutes, registerOpenApi } from './openapi.js';
+import { pageRoutes } from './page-routes.js';
+import { v1Routes } from './v1.js';
+import { v2Routes } from './v2.js';
+
+export type { ClassifyRow } from './v1.js';
 
 export interface ServeOptions {
   /** Most images per onnxruntime run. [8] */
@@ -60,6 +64,8 @@ export interface NamedClassifier {
    * mode). Without it that route answers 404 for this model.
    */
   onnx?: Uint8Array;
+  /** Other names the model answers to (a zoo alias such as `textline`); one already served is skipped. */
+  aliases?: readonly string[];
 }
 
 export interface ServeApp {
@@ -82,300 +88,88 @@ export const SERVE_DEFAULTS = Object.freeze({
   maxFiles: 64,
 });
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-function isV2(url: string): boolean {
-  return url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?');
-}
-
-/** The page and the browser code it loads (no model, no data): open without the API key, as a browser loads them without headers. */
-function isPublicAsset(method: string, url: string): boolean {
-  if (method !== 'GET' && method !== 'HEAD') return false;
-  const path = url.split('?')[0]!;
-  return path === '/' || path.startsWith('/web/');
-}
-
-/** COOP/COEP: the page is cross-origin isolated (WASM threads); everything it loads is same-origin. */
-const ISOLATION_HEADERS = Object.freeze({ 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
-
-function isHealth(url: string): boolean {
-  const path = url.split('?')[0]!;
-  return path === '/v2/health/live' || path === '/v2/health/ready';
-}
-
-/** A file of a classify request. */
-interface Upload {
-  file: string;
-  bytes: Uint8Array;
-}
-
-export interface ClassifyRow {
-  file: string;
-  topk?: { classId: number; label: string; score: number }[];
-  timings?: Timings;
-  error?: { code: string; message: string };
-}
-
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Images this request carried (for the log line). */
-    images: number;
-  }
-}
-
-/** Build the service over loaded classifiers (they stay open; the caller closes them). */
-export async function createServeApp(classifiers: readonly NamedClassifier[], options: ServeOptions = {}): Promise<ServeApp> {
-  const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ServeOptions & typeof SERVE_DEFAULTS;
+/** The options with their defaults, checked. */
+function limitsOf(options: ServeOptions): ServeLimits {
+  const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k in SERVE_DEFAULTS)) } as ServeLimits;
   for (const [k, min] of [['maxBatch', 1], ['maxQueue', 1], ['timeoutMs', 1], ['bodyLimit', 1], ['maxPixels', 1], ['maxFiles', 1], ['maxDelayMs', 0]] as const) {
     const v = o[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new RangeError(`Expected a number ≥ ${min} for '${k}' but received ${String(v)}`);
   }
-  if (classifiers.length === 0) throw new RangeError("Expected at least one model for 'models' but received none");
-  if (o.apiKey !== undefined && o.apiKey.length === 0) throw new RangeError("Expected a non-empty string for 'apiKey'");
-  const log = o.log ?? (() => {});
-  // fastify and its multipart plugin load when a server is built, not when the library is imported (the
-  // one-image predict stays quick)
-  const [{ default: Fastify }, { default: multipart }] = await Promise.all([import('fastify'), import('@fastify/multipart')]);
-  const metrics = await createMetrics({ processMetrics: o.processMetrics ?? true });
+  return o;
+}
+
+/** Each classifier wrapped for serving, its ONNX bytes and its aliases. */
+async function loadModels(classifiers: readonly NamedClassifier[], limits: ServeLimits, metrics: ServeMetrics): Promise<Pick<ServeContext, 'models' | 'aliases' | 'onnx'>> {
   const models = new Map<string, ServedModel>();
   const onnx = new Map<string, Uint8Array>();
   for (const { name, classifier, onnx: bytes } of classifiers) {
     if (models.has(name)) throw new RangeError(`Two models are named '${name}'; model names must differ`);
-    models.set(name, await serveModel(name, classifier, { maxBatch: o.maxBatch, maxDelayMs: o.maxDelayMs }, metrics));
+    models.set(name, await serveModel(name, classifier, { maxBatch: limits.maxBatch, maxDelayMs: limits.maxDelayMs }, metrics));
     if (bytes) onnx.set(name, bytes);
   }
-  const browser = o.browser === false ? undefined : new BrowserAssets();
-  const pageHtml = servePageHtml(browser ? { browser: true, ort: browser.ort } : { browser: false });
-  const admission = new Admission(o.maxQueue, (d) => metrics.queueDepth.set(d));
-  const keyDigest = o.apiKey === undefined ? undefined : sha256(o.apiKey);
-  const corsOrigins = new Set(o.cors ?? []);
+  const aliases = new Map<string, string>();
+  for (const { name, aliases: names = [] } of classifiers) {
+    for (const a of names) if (a && !models.has(a) && !aliases.has(a)) aliases.set(a, name);
+  }
+  return { models, aliases, onnx };
+}
 
+/** Build the service over loaded classifiers (they stay open; the caller closes them). */
+export async function createServeApp(classifiers: readonly NamedClassifier[], options: ServeOptions = {}): Promise<ServeApp> {
+  const limits = limitsOf(options);
+  if (classifiers.length === 0) throw new RangeError("Expected at least one model for 'models' but received none");
+  if (options.apiKey !== undefined && options.apiKey.length === 0) throw new RangeError("Expected a non-empty string for 'apiKey'");
+  const log = options.log ?? (() => {});
+  // fastify and its plugins load when a server is built, not when the library is imported (the one-image
+  // predict stays quick)
+  const [{ default: Fastify }, { default: multipart }] = await Promise.all([import('fastify'), import('@fastify/multipart')]);
+  const metrics = await createMetrics({ processMetrics: options.processMetrics ?? true });
+  const ctx: ServeContext = {
+    limits,
+    ...(await loadModels(classifiers, limits, metrics)),
+    admission: new Admission(limits.maxQueue, (d) => metrics.queueDepth.set(d)),
+    metrics,
+    browser: options.browser === false ? undefined : new BrowserAssets(),
+  };
   const app = Fastify({
     logger: false,
-    bodyLimit: o.bodyLimit,
+    bodyLimit: limits.bodyLimit,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16 * 1024 },
+    frameworkErrors: frameworkErrors(log),
+    clientErrorHandler,
+    schemaErrorFormatter,
+    ajv: { customOptions: { verbose: true } },
   });
-  app.decorateRequest('images', 0);
-
-  // image bodies as bytes; JSON stays fastify's (for v2)
-  for (const type of ['application/octet-stream', /^image\/[\w.+-]+(;|$)/]) {
-    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) => done(null, body));
-  }
-  await app.register(multipart, { limits: { fileSize: o.bodyLimit, files: o.maxFiles, fields: 16, parts: o.maxFiles + 16, fieldSize: 64 * 1024 } });
-
-  const sendFailure = (req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply => {
-    const f = toHttpFailure(err);
-    if (f.internal) log(`error: ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
-    reply.code(f.status).headers(f.headers);
-    return reply.send(isV2(req.url) ? { error: f.message } : { error: { code: f.code, message: f.message } });
-  };
-  app.setErrorHandler((err, req, reply) => sendFailure(req, reply, err));
-  app.setNotFoundHandler((req, reply) => sendFailure(req, reply, new ServeError('E_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
-
-  // CORS (only for the origins named), then the API key
-  app.addHook('onRequest', async (req, reply) => {
-    const origin = req.headers.origin;
-    if (origin && corsOrigins.size > 0 && (corsOrigins.has(origin) || corsOrigins.has('*'))) {
-      reply.header('access-control-allow-origin', corsOrigins.has('*') ? '*' : origin).header('vary', 'Origin');
-      if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-        return reply
-          .code(204)
-          .header('access-control-allow-methods', 'GET, POST')
-          .header('access-control-allow-headers', 'authorization, content-type')
-          .header('access-control-max-age', '600')
-          .send();
-      }
-    }
-    if (keyDigest && !isHealth(req.url) && !isPublicAsset(req.method, req.url)) {
-      const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-      // compared as SHA-256 digests with timingSafeEqual: equal lengths, constant time
-      if (!m || !timingSafeEqual(sha256(m[1]!.trim()), keyDigest)) {
-        reply.header('www-authenticate', 'Bearer');
-        return sendFailure(req, reply, new ServeError('E_UNAUTHORIZED', m ? 'the API key is wrong' : 'this server requires an API key: send Authorization: Bearer <key>'));
-      }
-    }
-    return undefined;
-  });
-
-  // once closing, answers end their keep-alive connection so the server can stop
   let closing = false;
-  app.addHook('onSend', async (_req, reply, payload) => {
-    if (closing) reply.header('connection', 'close');
-    return payload;
-  });
-
-  app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    const code = String(reply.statusCode);
-    metrics.requests.inc({ method: req.method, route, code });
-    if (reply.statusCode >= 400) metrics.errors.inc({ route, code });
-    metrics.latency.observe({ route }, reply.elapsedTime / 1000);
-    const ms = Number(reply.elapsedTime.toFixed(1));
-    const url = req.url.split('?')[0]!;
-    log(
-      o.logJson
-        ? JSON.stringify({ time: new Date().toISOString(), method: req.method, url, route, status: reply.statusCode, ms, images: req.images })
-        : `${req.method} ${url} ${reply.statusCode} ${ms} ms ${req.images} image(s)`,
-    );
-  });
-
-  const getModel = (name: string): ServedModel => {
-    const m = models.get(name);
-    if (!m) throw new ServeError('E_NOT_FOUND', `model '${name}' is not loaded; loaded: ${[...models.keys()].join(', ')}`);
-    return m;
-  };
-
-  /** Preprocessing (worker threads; the decoder refuses an image over --max-pixels from its header), then the batcher. */
-  const classifyOne = async (m: ServedModel, u: Upload, signal: AbortSignal): Promise<Classification> => {
-    // the upload's bytes are not used again: hand them to the worker thread without a copy
-    const prepared = await m.classifier.prepare(u.bytes, u.file, { transfer: true, maxPixels: o.maxPixels });
-    signal.throwIfAborted();
-    const r = await m.batcher.submit(prepared, signal);
-    metrics.images.inc({ model: m.name });
-    return r;
-  };
-
-  const parseTopk = (value: unknown, m: ServedModel): number => {
-    if (value === undefined || value === '') return m.classifier.metadata.topk ?? 5;
-    const k = Number(value);
-    const max = m.classes ?? Infinity;
-    if (!Number.isInteger(k) || k < 1) throw new ServeError('E_BAD_REQUEST', `Expected a positive integer for 'topk' but received ${JSON.stringify(value)}`);
-    return Math.min(k, max);
-  };
-
-  const readUploads = async (req: FastifyRequest): Promise<{ uploads: Upload[]; multipart: boolean }> => {
-    if (req.isMultipart()) {
-      const uploads: Upload[] = [];
-      let total = 0;
-      for await (const part of req.parts()) {
-        if (part.type !== 'file') continue;
-        const bytes = await part.toBuffer();
-        total += bytes.length;
-        if (total > o.bodyLimit) throw new ServeError('E_TOO_LARGE', `the upload is over ${o.bodyLimit} bytes (--body-limit)`);
-        uploads.push({ file: part.filename || part.fieldname || `file${uploads.length}`, bytes });
-      }
-      if (uploads.length === 0) throw new ServeError('E_BAD_REQUEST', 'the multipart upload holds no file');
-      return { uploads, multipart: true };
-    }
-    const body = req.body;
-    if (body === undefined || body === null || (Buffer.isBuffer(body) && body.length === 0)) {
-      throw new PplcnetError('E_IMAGE', 'the request body is empty: send the image bytes (content-type image/* or application/octet-stream) or a multipart/form-data upload');
-    }
-    if (!Buffer.isBuffer(body)) {
-      throw new ServeError('E_MEDIA_TYPE', `content-type ${req.headers['content-type'] ?? '(none)'} is not an image: send image/*, application/octet-stream or multipart/form-data`);
-    }
-    return { uploads: [{ file: 'body', bytes: body }], multipart: false };
-  };
-
-  const routes: { url: string; methods: string[] }[] = [];
-  const route = (method: 'GET' | 'POST', url: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void => {
-    app.route({ method, url, handler });
-    const r = routes.find((x) => x.url === url);
-    if (r) r.methods.push(method);
-    else routes.push({ url, methods: [method] });
-  };
-
-  route('GET', '/', async (_req, reply) => {
-    if (browser) reply.headers(ISOLATION_HEADERS);
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(pageHtml);
-  });
-
-  if (browser) {
-    /** An asset with its ETag (304 when the browser has it), isolated like the page. */
-    const sendAsset = async (req: FastifyRequest, reply: FastifyReply, asset: Promise<BrowserAsset>): Promise<FastifyReply> => {
-      const a = await asset;
-      reply.headers(ISOLATION_HEADERS).header('cache-control', 'no-cache').header('etag', a.etag).header('x-content-type-options', 'nosniff');
-      if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
-      return reply.type(a.type).header('content-length', a.size).send(BrowserAssets.body(a));
-    };
-    route('GET', '/web/app.js', async (req, reply) => sendAsset(req, reply, browser.script()));
-    route('GET', '/web/ort/:file', async (req, reply) => {
-      const file = (req.params as { file: string }).file;
-      const asset = browser.runtime(file);
-      if (!asset) throw new ServeError('E_NOT_FOUND', `no file ${JSON.stringify(file)} here; /web/ort/ serves ${browser.runtimeNames.join(', ')}`);
-      return sendAsset(req, reply, asset);
-    });
-    route('GET', '/v1/models/:name/model.onnx', async (req, reply) => {
-      const m = getModel((req.params as { name: string }).name);
-      const bytes = onnx.get(m.name);
-      if (!bytes) throw new ServeError('E_NOT_FOUND', `the ONNX bytes of model '${m.name}' are not available on this server`);
-      return reply
-        .type('application/octet-stream')
-        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(m.name)}.onnx`)
-        .header('cache-control', 'no-cache')
-        .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    });
+  installHttp(app, { bodyLimit: limits.bodyLimit, apiKey: options.apiKey, cors: options.cors ?? [], log, logJson: options.logJson ?? false, metrics }, () => closing);
+  const allowOthers = methodGuard(app, log);
+  await registerOpenApi(app, options.apiKey !== undefined);
+  app.removeAllContentTypeParsers();
+  // image bodies as bytes (JSON is v2's, read by its own parser)
+  for (const type of ['application/octet-stream', /^image\/[\w.+-]+(;|$)/]) {
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: limits.bodyLimit }, (_req, body, done) => done(null, body));
   }
-
-  route('GET', '/v1/models', async () => ({ models: [...models.values()].map((m) => describeModel(m, o.maxBatch)) }));
-  route('GET', '/v1/models/:name', async (req) => describeModel(getModel((req.params as { name: string }).name), o.maxBatch));
-  route('GET', '/v1/models/:name/labels', async (req) => {
-    const m = getModel((req.params as { name: string }).name);
-    return { model: m.name, labels: m.classifier.labels ?? null };
-  });
-
-  route('POST', '/v1/models/:name/classify', async (req) => {
-    const m = getModel((req.params as { name: string }).name);
-    const k = parseTopk((req.query as Record<string, unknown>).topk, m);
-    const { uploads, multipart: isMultipart } = await readUploads(req);
-    req.images = uploads.length;
-    admission.take(uploads.length);
-    const labels = m.classifier.labels;
-    const rows = await withTimeout(
-      o.timeoutMs,
-      (signal) =>
-        Promise.all(
-          uploads.map(async (u): Promise<ClassifyRow> => {
-            try {
-              const r = await classifyOne(m, u, signal);
-              return { file: u.file, topk: topK(r.probs, k, labels), timings: roundTimings(r.timings) };
-            } catch (err) {
-              const f = toHttpFailure(err);
-              // one bad file of a multipart upload is that file's row; anything else answers the request
-              if (!isMultipart || f.status >= 500 || f.status === 401) throw err;
-              return { file: u.file, error: { code: f.code, message: f.message } };
-            }
-          }),
-        ),
-      () => admission.give(uploads.length),
-    );
-    return { model: m.name, results: rows };
-  });
-
-  route('GET', '/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-
-  registerV2({ models, getModel, admission, timeoutMs: o.timeoutMs, maxBatch: o.maxBatch, route, metrics });
-
-  // a known path with another method: 405 with Allow
-  for (const r of routes) {
-    const allowed = r.methods.includes('GET') ? [...r.methods, 'HEAD'] : r.methods;
-    const others = METHODS.filter((mth) => !allowed.includes(mth));
-    app.route({
-      method: others as unknown as string[],
-      url: r.url,
-      handler: async (req, reply) => sendFailure(req, reply, new ServeError('E_METHOD', `${req.method} is not allowed on ${r.url}; use ${allowed.join(' or ')}`, { allow: allowed.join(', ') })),
-    });
-  }
-
+  await app.register(multipart, { limits: { fileSize: limits.bodyLimit, files: limits.maxFiles, fields: 16, parts: limits.maxFiles + 16, fieldSize: 64 * 1024 } });
+  await app.register(async (child) => pageRoutes(child, ctx));
+  await app.register(async (child) => v1Routes(child, ctx));
+  await app.register(async (child) => v2Routes(child, ctx));
+  await app.register(async (child) => metricsRoutes(child, metrics));
+  await app.register(openApiRoutes);
+  allowOthers();
   await app.ready();
   return {
     app,
-    models,
+    models: ctx.models,
     metrics,
     get queueDepth() {
-      return admission.depth;
+      return ctx.admission.depth;
     },
     async close() {
       closing = true;
       await app.close();
-      await Promise.all([...models.values()].map((m) => m.batcher.close()));
+      await Promise.all([...ctx.models.values()].map((m) => m.batcher.close()));
     },
   };
 }

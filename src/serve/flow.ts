@@ -1,4 +1,5 @@
 /** Admission against the queue limit, and the per-request time limit. @internal */
+import { setMaxListeners } from 'node:events';
 import { ServeError } from './errors.js';
 
 /** Counts images accepted and not yet answered, against the queue limit. @internal */
@@ -24,6 +25,8 @@ export class Admission {
 /** Run `work` with a time limit: on expiry the signal aborts (dropping queued items) and the answer is 504. */
 export async function withTimeout<T>(ms: number, work: (signal: AbortSignal) => Promise<T>, onSettled: () => void): Promise<T> {
   const controller = new AbortController();
+  // every image of the request listens to this one signal (a 64-file upload is not a leak)
+  setMaxListeners(0, controller.signal);
   const p = work(controller.signal);
   p.then(onSettled, onSettled);
   let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,7 @@
 /** Prometheus metrics of the service, in a registry of its own (several servers may share a process). */
+import type { FastifyInstance } from 'fastify';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { V1_ERROR, failures } from './schemas.js';
 
 export interface ServeMetrics {
   readonly registry: Registry;
@@ -40,4 +42,11 @@ export async function createMetrics({ processMetrics = true }: { processMetrics?
     queueDepth: new Gauge({ name: 'pplcnet_queue_depth', help: 'Images accepted and not yet answered (being decoded, waiting for a batch, or running)', registers }),
     images: new Counter({ name: 'pplcnet_images_classified_total', help: 'Images classified, by model', labelNames: ['model'], registers }),
   };
+}
+
+/** `GET /metrics`: the registry in Prometheus's text format. */
+export async function metricsRoutes(app: FastifyInstance, metrics: ServeMetrics): Promise<void> {
+  app.get('/metrics', { schema: { tags: ['metrics'], summary: "Prometheus metrics (the service's and the process's)", response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...failures(V1_ERROR) } } }, async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
 }

@@ -60,6 +60,7 @@ export function describeModel(m: ServedModel, maxBatch: number): Record<string, 
     ...(md.architecture ? { architecture: md.architecture } : {}),
     ...(md.source ? { source: md.source } : {}),
     ...(md.license ? { license: md.license } : {}),
+    trained: md.trained ?? null,
     maxBatch,
   };
 }

@@ -61,7 +61,9 @@ const PAGE = `<!doctype html>
   header h1 { font-size: 1.1rem; margin: 0; flex: 1 1 auto; }
   label.inline { display: flex; gap: .4rem; align-items: center; font-size: .9rem; }
   select, input[type=number], input[type=password] { font: inherit; padding: .25rem .4rem; max-width: 100%; }
-  select { min-width: 0; max-width: 14rem; }
+  select { min-width: 0; }
+  header label.inline:has(select) { flex: 1 1 16rem; min-width: 0; }
+  header label.inline select { flex: 1 1 auto; width: 100%; }
   input[type=number] { width: 4rem; }
   .switch { display: flex; align-items: center; gap: 0; border: 0; padding: 0; margin: 0; font-size: .9rem; }
   .switch legend { float: left; margin-right: .4rem; padding: 0; }
@@ -138,6 +140,7 @@ const PAGE = `<!doctype html>
       const o = document.createElement('option');
       o.value = m.name;
       o.textContent = m.name;
+      o.title = m.name;
       sel.append(o);
     }
     if (list[0]) $('topk').value = Math.min(list[0].topk || 3, list[0].classes || 5);
@@ -239,7 +242,7 @@ const PAGE = `<!doctype html>
     const rows = el('div', 'rows', 'classifying…');
     body.append(rows);
     li.append(img, body);
-    $('list').prepend(li);
+    $('list').append(li);
     const model = $('model').value;
     const k = Math.max(1, Number($('topk').value) || 1);
     const where = mode;
@@ -254,14 +257,13 @@ const PAGE = `<!doctype html>
         timings = r.timings;
         ran = describe(api);
       } else {
-        const res = await fetch('v1/models/' + encodeURIComponent(model) + '/classify?topk=' + k, {
-          method: 'POST',
-          headers: Object.assign({ 'content-type': file.type || 'application/octet-stream' }, headers()),
-          body: file,
-        });
+        // a multipart upload: the server knows the file's name, and its errors name it
+        const form = new FormData();
+        form.append('file', file, file.name);
+        const res = await fetch('v1/models/' + encodeURIComponent(model) + '/classify?topk=' + k, { method: 'POST', headers: headers(), body: form });
         if (res.status === 401) needKey();
         const answer = await res.json();
-        if (!res.ok) throw new Error(answer.error && answer.error.message || ('HTTP ' + res.status));
+        if (!res.ok) throw new Error(file.name + ': ' + (answer.error && answer.error.message || ('HTTP ' + res.status)));
         const r = answer.results[0];
         if (r.error) throw new Error(r.error.message);
         topk = r.topk;

@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isIP } from 'node:net';
 import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
+import { PplcnetError } from '../errors.js';
 import { resolveModel } from '../models/resolve.js';
+import { findZooEntry } from '../zoo/registry.js';
 import { type NamedClassifier, type ServeApp, type ServeOptions, createServeApp } from './app.js';
 
 export interface StartServerOptions extends ServeOptions, Omit<ClassifierOptions, 'model'> {
@@ -39,6 +41,29 @@ export function modelServeName(spec: string, classifier: Classifier): string {
   return classifier.name;
 }
 
+/** Other names a model answers to: the zoo name the user typed (`textline`) and its zoo entry's names. */
+export function modelAliases(spec: string, served: string, classifier: Classifier): string[] {
+  const names = new Set<string>();
+  if (!existsSync(spec)) names.add(spec);
+  const entry = findZooEntry(classifier.name) ?? (existsSync(spec) ? undefined : findZooEntry(spec));
+  if (entry) for (const n of [entry.name, ...entry.aliases]) names.add(n);
+  names.delete(served);
+  return [...names];
+}
+
+/** Listen, or say which port is taken and what to do. */
+async function listen(served: ServeApp, host: string, port: number): Promise<void> {
+  try {
+    await served.app.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new PplcnetError('E_IO', `port ${port} on ${host} is already in use: stop what listens there, choose another --port, or --port 0 for any free port`, { cause: err });
+    if (code === 'EACCES') throw new PplcnetError('E_IO', `port ${port} on ${host} needs privileges this process lacks: choose a --port above 1023, or --port 0 for any free port`, { cause: err });
+    if (code === 'EADDRNOTAVAIL') throw new PplcnetError('E_IO', `address ${host} is not one of this machine's: choose another --host (127.0.0.1, 0.0.0.0 for every interface)`, { cause: err });
+    throw err;
+  }
+}
+
 /** Whether an address is reachable only from this machine. */
 export function isLoopback(host: string): boolean {
   if (host === 'localhost' || host === '::1') return true;
@@ -53,7 +78,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     for (const spec of specs) {
       const classifier = await createClassifier({ ...rest, model: spec });
-      const named: NamedClassifier = { name: modelServeName(spec, classifier), classifier };
+      const name = modelServeName(spec, classifier);
+      const named: NamedClassifier = { name, classifier, aliases: modelAliases(spec, name, classifier) };
       classifiers.push(named);
       // the bytes the browser runs in the page's "this browser" mode: resolved as the classifier resolved
       // them (a zoo model or a converted Paddle model comes from the cache now)
@@ -66,7 +92,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   let served: ServeApp;
   try {
     served = await createServeApp(classifiers, rest);
-    await served.app.listen({ host, port });
+    await listen(served, host, port);
   } catch (err) {
     await Promise.all(classifiers.map((c) => c.classifier.close()));
     throw err;
@@ -77,6 +103,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const warnings: string[] = [];
   if (!isLoopback(host) && rest.apiKey === undefined) {
     warnings.push(`listening on ${host}, reachable from other machines, without an API key: anyone who can reach it may use it (set --api-key or PPLCNET_API_KEY)`);
+  }
+  for (const { name, classifier } of classifiers) {
+    if (classifier.metadata.trained === false) warnings.push(`model ${name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`);
   }
   let closing: Promise<boolean> | undefined;
   const closeAll = async (): Promise<void> => {

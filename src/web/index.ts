@@ -11,13 +11,18 @@ import { PplcnetError, invalidOption } from '../errors.js';
 import { toTensor } from '../image/pipeline.js';
 import { imageHeaderSize } from '../image/header.js';
 import type { Image8 } from '../image/resize.js';
+import { answerOf, headScores, modelHead, outputOptions } from '../classifier/head.js';
+import type { Answer } from '../classifier/head.js';
+import type { Timings } from '../output.js';
 import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from '../metadata.js';
 import { readMetadataProps } from '../onnx/metadata-props.js';
-import { type TopClass, asProbabilities, topK } from '../output.js';
 
 export { topK, type TopClass } from '../output.js';
 export type { ModelMetadata, Preprocess } from '../metadata.js';
+export type { Answer } from '../classifier/head.js';
+export type { Timings } from '../output.js';
 export { PplcnetError } from '../errors.js';
+export { errorRow, resultRow, rowOf, type ErrorRow, type ResultRow, type Row } from '../output-row.js';
 
 /** What the browser classifier accepts: an encoded image (a `File` from a drop or a picker, a fetched blob) or pixels. */
 export type WebImageInput = Blob | ImageBitmap | ImageData;
@@ -41,17 +46,23 @@ export interface WebClassifierOptions {
   wasmPaths?: string | { readonly wasm?: string; readonly mjs?: string };
   /** How many classes to return. [the model's `topk`, else 5] */
   topk?: number;
-  /** Class names, when the model's metadata has none (e.g. ImageNet-1k for a model built without labels). */
+  /** Multi-label models: the score a class must reach to be in `labels`. [the model's, else 0.5] */
+  threshold?: number;
+  /** Class names that replace the model's (e.g. ImageNet-1k for a model built without labels). */
   labels?: readonly string[];
 }
 
-export interface WebClassification {
+/**
+ * One image's result, as the Node classifier gives it: its answer (top-k; for multi-label models the labels
+ * over the threshold and PaddleClas's attributes), its scores and its timings (`queueMs` 0, a batch of 1).
+ * `resultRow(r, clf.name, file)` makes the JSON row `predict --json` writes.
+ */
+export interface WebClassification extends Answer {
   /** The file name of a `File`, else `<blob>`, `<ImageBitmap>` or `<ImageData>`. */
   readonly input: string;
-  readonly topk: readonly TopClass[];
-  /** Every class's probability. */
+  /** Every class's probability (per-class scores for a multi-label model). */
   readonly probs: Float32Array;
-  readonly timings: { readonly decodeMs: number; readonly preprocessMs: number; readonly inferenceMs: number; readonly batchSize: number };
+  readonly timings: Timings;
 }
 
 /** One image as the network reads it: a [3, H, W] float32 tensor and where the time went. */
@@ -255,9 +266,7 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
   const where = typeof options.model === 'string' || options.model instanceof URL ? String(options.model) : 'model';
   const metadata = parseMetadata(readMetadataProps(bytes, where));
   const preprocess = metadata.preprocess ?? IMAGENET_PREPROCESS;
-  const topk = options.topk ?? metadata.topk ?? 5;
-  if (!Number.isInteger(topk) || topk < 1) throw invalidOption('topk', 'a positive integer', topk);
-  const labels = metadata.labels ?? options.labels;
+  outputOptions(metadata, options); // checked before the session is made
 
   ort.env.wasm.numThreads = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated ? threads : 1;
   if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths as typeof ort.env.wasm.wasmPaths;
@@ -275,7 +284,7 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
     throw new PplcnetError('E_MODEL', `${where}: onnxruntime-web could not load the model on ${backend} (${(err as Error).message})`);
   }
   const inputName = session.inputNames[0]!;
-  const outputName = session.outputNames.includes('probs') ? 'probs' : session.outputNames[0]!;
+  const head = modelHead(metadata, session.outputNames, options);
 
   const prepare = async (input: WebImageInput): Promise<WebPreparedImage> => {
     const name = describeInput(input);
@@ -290,17 +299,21 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
     threads: ort.env.wasm.numThreads ?? 1,
     metadata,
     preprocess,
-    labels,
+    labels: head.labels,
     inputName,
     prepare,
     async classify(input: WebImageInput): Promise<WebClassification> {
       const p = await prepare(input);
       const t1 = performance.now();
       const out = await session.run({ [inputName]: new ort.Tensor('float32', p.data, [1, 3, p.height, p.width]) });
-      const values = (await out[outputName]!.getData()) as Float32Array;
-      const inferenceMs = performance.now() - t1;
-      const probs = outputName === 'probs' ? values : asProbabilities(values, 1);
-      return { input: describeInput(input), topk: topK(probs, topk, labels), probs, timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, inferenceMs, batchSize: 1 } };
+      const probs = headScores(head, (await out[head.outputName]!.getData()) as Float32Array, 1, where);
+      const batchInferenceMs = performance.now() - t1;
+      return {
+        input: describeInput(input),
+        ...answerOf(head, probs),
+        probs,
+        timings: { decodeMs: p.decodeMs, preprocessMs: p.preprocessMs, queueMs: 0, batchInferenceMs, batchSize: 1 },
+      };
     },
     async release() {
       await session.release();

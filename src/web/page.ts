@@ -71,7 +71,7 @@ function renderResult(file: File, r: WebClassification | Error): HTMLElement {
           `<div class="row"><span class="label" title="class ${c.classId}">${escapeText(c.label)}</span><span class="bar"><span style="width:${(c.score * 100).toFixed(2)}%"></span></span><span class="score">${c.score.toFixed(4)}</span></div>`,
       )
       .join('');
-    body.innerHTML = `<div class="name">${escapeText(file.name)}</div>${bars}<div class="time">inference ${t.inferenceMs.toFixed(1)} ms · decode ${t.decodeMs.toFixed(1)} ms · preprocess ${t.preprocessMs.toFixed(1)} ms</div>`;
+    body.innerHTML = `<div class="name">${escapeText(file.name)}</div>${bars}<div class="time">inference ${t.batchInferenceMs.toFixed(1)} ms · decode ${t.decodeMs.toFixed(1)} ms · preprocess ${t.preprocessMs.toFixed(1)} ms</div>`;
   }
   card.append(body);
   return card;

@@ -1,6 +1,7 @@
 /** `pplcnet serve` as a user runs it: the compiled CLI in a child process, stopped with SIGTERM. */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,5 +96,18 @@ describe('pplcnet serve (CLI)', () => {
     const size = await runCli(['serve', '-m', 'textline', '--body-limit', 'lots']);
     assert.equal(size.code, 2);
     assert.match(size.stderr, /Expected a size such as 20MB/);
+  });
+
+  test('a port in use → exit 1 naming the port and suggesting --port 0', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const run = await runCli(['serve', '-m', FIXTURES.textlineModel, '--port', String(port), '--no-browser', '--workers', '0']);
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr.trim().split('\n').at(-1), `pplcnet: error: port ${port} on 127.0.0.1 is already in use: stop what listens there, choose another --port, or --port 0 for any free port`);
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -6,7 +6,7 @@
  * are made). The screenshots are saved under test-artifacts/ (gitignored).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -62,7 +62,7 @@ describe('the page at / in headless Chromium', { timeout: 240_000 }, () => {
     return { page, foreign, failures };
   }
 
-  /** Pick `file` in the page's input with top-k 2; the newest result's rows, its file name and where it ran. */
+  /** Pick `file` in the page's input with top-k 2; the newest (last) result's rows, its file name and where it ran. */
   async function upload(page: Page, file: string, nth: number): Promise<{ shown: Shown[]; file: string | null; ran: string | undefined; time: string | null }> {
     await page.$eval('#topk', (i) => {
       (i as unknown as { value: string }).value = '2';
@@ -70,9 +70,10 @@ describe('the page at / in headless Chromium', { timeout: 240_000 }, () => {
     const input = await page.$('#file');
     await (input as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(file);
     await page.waitForFunction((n: number) => document.querySelectorAll('li.result[data-state="done"], li.result[data-state="error"]').length === n, { timeout: 60_000 }, nth);
-    const error = await page.$eval('li.result', (li) => li.querySelector('.error')?.textContent ?? null);
+    // results are listed in pick order: the newest is the last
+    const error = await page.$eval('li.result:last-child', (li) => li.querySelector('.error')?.textContent ?? null);
     assert.equal(error, null, `the page shows an error: ${error}`);
-    return page.$eval('li.result', (li) => ({
+    return page.$eval('li.result:last-child', (li) => ({
       shown: [...li.querySelectorAll('.row')].map((r) => ({ label: r.querySelector('.label')!.textContent, score: r.querySelector('.score')!.textContent, exact: Number((r as HTMLElement).dataset.score) })),
       file: li.querySelector('.file')!.textContent,
       ran: (li as HTMLElement).dataset.ran,
@@ -199,5 +200,37 @@ describe('the page at / in headless Chromium', { timeout: 240_000 }, () => {
     for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(shown.shown[i]!.exact - expected[i]!.score) <= 1e-5);
     assert.deepEqual(failures, []);
     await page.close();
+  });
+
+  test('several files at once: results in pick order; a bad file\'s error names the file; the model name is not cut', async (t) => {
+    if (!needChromium(t)) return;
+    const { base } = await serve();
+    const { page, failures } = await open(base);
+    const dir = await mkdtemp(join(tmpdir(), 'pplcnet-page-files-'));
+    try {
+      const broken = join(dir, 'broken.png');
+      await writeFile(broken, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]));
+      const files = [join(FIXTURES.textlines, '03_up.png'), broken, join(FIXTURES.textlines, '07_down.png')];
+      const input = await page.$('#file');
+      await (input as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(...files);
+      await page.waitForFunction(() => document.querySelectorAll('li.result[data-state="done"], li.result[data-state="error"]').length === 3, { timeout: 60_000 });
+      const shown = await page.$$eval('li.result', (lis) => lis.map((li) => ({ file: li.querySelector('.file')!.textContent, state: (li as HTMLElement).dataset.state, error: li.querySelector('.error')?.textContent ?? null })));
+      assert.deepEqual(shown.map((r) => r.file), ['03_up.png', 'broken.png', '07_down.png']);
+      assert.deepEqual(shown.map((r) => r.state), ['done', 'error', 'done']);
+      assert.match(shown[1]!.error!, /^broken\.png: /);
+      assert.doesNotMatch(shown[1]!.error!, /body:/);
+      // the select is at least as wide as the model name in its font
+      const fit = await page.$eval('#model', (sel) => {
+        const s = sel as HTMLSelectElement;
+        const ctx = document.createElement('canvas').getContext('2d')!;
+        ctx.font = getComputedStyle(s).font;
+        return { text: ctx.measureText(s.value).width, box: s.clientWidth };
+      });
+      assert.ok(fit.box >= fit.text, `the select is ${fit.box} px wide for a name of ${fit.text.toFixed(0)} px`);
+      assert.deepEqual(failures, []);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await page.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
-import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
+import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning, warnFrom } from '../options.js';
@@ -140,16 +140,16 @@ here; --save_dir says what to use instead.`,
       if (flags.json) ctx.stdout(line);
     };
     let progress: ImageProgress | undefined;
-    const failure = (file: string, code: string, message: string, prefix = ''): void => {
+    const failure = (file: string, err: PplcnetError, prefix = ''): void => {
       progress?.clear();
-      ctx.stderr(`pplcnet: ${prefix}${message}\n`);
-      emitRow({ file, error: { code, message } });
+      ctx.stderr(`pplcnet: ${prefix}${err.message}\n`);
+      emitRow(errorRow(file, err));
     };
     let j = 0; // next job to report
     const reportSkippedUpTo = (end: number): void => {
       for (; j < end; j++) {
         const job = jobs[j]!;
-        if (job.kind === 'skipped') failure(job.file, 'E_IO', `skipped ${job.file}: ${job.reason}`);
+        if (job.kind === 'skipped') failure(job.file, new PplcnetError('E_IO', `skipped ${job.file}: ${job.reason}`));
       }
     };
     const skippedNamed = jobs.length - inputs.length;
@@ -191,17 +191,11 @@ here; --save_dir says what to use instead.`,
           done++;
           if (r instanceof Error) {
             failed++;
-            failure(file, r.code, r.message, 'error: ');
+            failure(file, r, 'error: ');
           } else {
             if (r.warnings?.length) progress.clear();
             for (const w of r.warnings ?? []) warn(w);
-            emitRow({
-              ...resultRow(r, classifier.name),
-              file,
-              ...(r.labels ? { labels: r.labels, threshold: classifier.threshold } : {}),
-              ...(r.attributes ? { attributes: r.attributes } : {}),
-              ...(r.warnings ? { warnings: r.warnings } : {}),
-            });
+            emitRow({ ...resultRow(r, classifier.name, file), ...(r.warnings ? { warnings: r.warnings } : {}) });
             if (!flags.json) ctx.stdout(r.labels ? formatLabels(r, classifier.threshold, file) : formatText(r, file));
           }
         }

@@ -48,7 +48,7 @@ describe('pplcnet queue: checks at add, jobs of any size, rows checked on export
       const added = await q.add(files, { model: MODEL, jobSize: 100_000 });
       assert.equal(added.jobs, 1);
       assert.equal(added.addedImages, 100_000);
-      const w = worker('big');
+      const w = worker('big', '--workers', '0'); // errors only: no preprocessing thread needed
       assert.equal(await w.exit(600_000), 0, w.stderr);
       assert.match(w.stderr, /took 100000 images/);
       assert.match(w.stderr, /stored 100000 rows \(100000 unreadable\)/);
