@@ -6,9 +6,11 @@
 import { existsSync } from 'node:fs';
 import type { Architecture } from './builder/architecture.js';
 import { inferArchitecture } from './convert/from-weights.js';
-import { locateInferenceModel, readProgramFile } from './convert/inference-model.js';
+import { type InferenceModelFiles, locateInferenceModel, readInferenceModel, readProgramFile } from './convert/inference-model.js';
 import { interpretProgram } from './convert/interpret.js';
 import { readPdparams, selectPrefix } from './convert/pdparams.js';
+import { readProgramDesc } from './convert/pdmodel.js';
+import { readPirProgram } from './convert/pir.js';
 import type { Program } from './convert/program.js';
 import { PplcnetError } from './errors.js';
 import { METADATA_KEYS } from './metadata.js';
@@ -107,6 +109,19 @@ function float32Fields<T extends object>(a: T): T {
   return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, round(v)])) as T;
 }
 
+async function programFromFiles(input: string): Promise<{ files: InferenceModelFiles; program: Program }> {
+  const files = locateInferenceModel(input);
+  return { files, program: await readProgramFile(files) };
+}
+
+/** The program of a `*_infer.tar` archive (read in memory through the tar reader, as convert and predict read it). */
+async function programFromArchive(input: string): Promise<{ files: InferenceModelFiles; program: Program }> {
+  const src = await readInferenceModel(input);
+  const { files } = src;
+  const program = files.format === 'pir-json' ? readPirProgram(Buffer.from(src.program).toString('utf8'), files.program) : readProgramDesc(src.program, files.program);
+  return { files, program };
+}
+
 /** Values held by the initializers, by their shapes; the per-channel scales of int8 weight storage are not parameters. */
 function countParameters(m: OnnxModelView): number {
   const scales = new Set(m.nodes.filter((n) => n.opType === 'Mul' && n.name.endsWith('.dequantize')).map((n) => n.inputs[1]));
@@ -114,7 +129,7 @@ function countParameters(m: OnnxModelView): number {
 }
 
 /**
- * Inspect an `.onnx`, a `.pdparams`, or a Paddle inference model (folder, `.json` or `.pdmodel`). The
+ * Inspect an `.onnx`, a `.pdparams`, or a Paddle inference model (folder, `.json`, `.pdmodel` or `*_infer.tar`). The
  * file's first bytes choose the reader (the name only when they tell nothing); an image or another file
  * that is no model is refused (E_FORMAT) with what it is. A zoo name (when no such path exists) is the ONNX
  * model the other commands run for it: pulled and converted as they would (`options` says from where).
@@ -137,8 +152,7 @@ export async function inspectModel(
   if (options.prefix !== undefined && kind !== 'pickle') throw new RangeError('--prefix applies to .pdparams only: other models hold one network');
   if (kind === 'onnx') return { kind: 'onnx', file: input, report: onnxInspection(await readFileBounded(input, FILE_LIMITS.onnx)) };
   if (kind !== 'pickle') {
-    const files = locateInferenceModel(input);
-    const program = await readProgramFile(files);
+    const { files, program } = kind === 'tar' || /\.tar$/i.test(input) ? await programFromArchive(input) : await programFromFiles(input);
     const reading = interpretProgram(program, files.program);
     const report: InferenceModelInspection = {
       format: program.format,

@@ -127,14 +127,14 @@ export async function sniffFile(path: string): Promise<SniffedFile> {
 export type ModelFileUse = 'convert' | 'inspect' | 'model';
 
 const TAKES: Record<ModelFileUse, string> = {
-  convert: 'convert takes a .pdparams file, or a Paddle inference model folder, inference.json or inference.pdmodel',
-  inspect: 'inspect takes a .pdparams file, a Paddle inference model (folder, inference.json, inference.pdmodel) or an .onnx model',
-  model: '--model takes a zoo name, an .onnx model, a .pdparams file or a Paddle inference model (folder, inference.json, inference.pdmodel)',
+  convert: 'convert takes a .pdparams file, or a Paddle inference model (folder, inference.json, inference.pdmodel or a *_infer.tar archive)',
+  inspect: 'inspect takes a .pdparams file, a Paddle inference model (folder, inference.json, inference.pdmodel or a *_infer.tar archive) or an .onnx model',
+  model: '--model takes a zoo name, an .onnx model, a .pdparams file or a Paddle inference model (folder, inference.json, inference.pdmodel or a *_infer.tar archive)',
 };
 
 /**
  * Sniff a model path before any reader sees it, and refuse what is certainly the wrong kind of file with
- * what it is and what the command takes (an image, an ONNX model given to convert, a zip, a PDF). Returns
+ * what it is and what the command takes (an image, an ONNX model given to convert, a gzip, a zip, a PDF). Returns
  * what the file is, or undefined when nothing is at `path` (it may be a zoo name). Kinds it cannot tell
  * pass, for the reader to judge.
  */
@@ -152,6 +152,9 @@ export async function checkModelFile(path: string, use: ModelFileUse): Promise<S
   if (sniffed.kind === 'image') refuse(use === 'model' ? `the images go after the options: pplcnet predict -m MODEL ${path}` : `to classify it use pplcnet predict -m MODEL ${path}`);
   if (sniffed.kind === 'onnx' && use === 'convert') {
     throw new PplcnetError('E_FORMAT', `${path} is already an ONNX model: nothing to convert; use it directly with pplcnet predict -m ${path}, or look inside with pplcnet inspect ${path}`);
+  }
+  if (sniffed.kind === 'gzip') {
+    refuse(`if it is a compressed Paddle inference model archive (.tar.gz, .tgz), unpack it first (tar xzf ${path}) and pass the model's folder, or decompress it (gunzip) and pass the .tar`);
   }
   if (sniffed.kind === 'zip') refuse('a zip archive is no PaddlePaddle format (a PyTorch checkpoint is one); export the model to Paddle or ONNX first');
   if (sniffed.kind === 'pdf') refuse('');

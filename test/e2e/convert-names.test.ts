@@ -14,7 +14,7 @@ describe('convert and build: sniffed inputs, output names, --force', () => {
   test('an image given to convert, inspect or predict --model: what it is and what the command takes (exit 1)', async () => {
     const c = await runCli(['convert', png], { cwd: tmp.path });
     assert.equal(c.code, 1);
-    assert.equal(c.stderr, `pplcnet: error: ${png} is a PNG image, not a model; convert takes a .pdparams file, or a Paddle inference model folder, inference.json or inference.pdmodel; to classify it use pplcnet predict -m MODEL ${png}\n`);
+    assert.equal(c.stderr, `pplcnet: error: ${png} is a PNG image, not a model; convert takes a .pdparams file, or a Paddle inference model (folder, inference.json, inference.pdmodel or a *_infer.tar archive); to classify it use pplcnet predict -m MODEL ${png}\n`);
     const i = await runCli(['inspect', png]);
     assert.equal(i.code, 1);
     assert.match(i.stderr, /is a PNG image, not a model; inspect takes a \.pdparams file, a Paddle inference model .* or an \.onnx model/);

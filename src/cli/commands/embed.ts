@@ -25,8 +25,8 @@ export function embedCommand(ctx: CliContext): Command {
   return cmd.action(async (images: string[], flags: EmbedFlags) => {
     const model = requireModel(flags);
     if (flags.output !== undefined && !flags.output.endsWith('.npy')) throw new RangeError(`--output must name a .npy file, got '${flags.output}'`);
-    // the .npy is checked before any work: a folder or special file there fails now, not after the run
-    if (flags.output) await checkOutputPath(flags.output);
+    // an output that cannot be written is refused before any image is read
+    if (flags.output !== undefined) await checkOutputPath(flags.output);
     const { files, skipped } = await expandImageInputs(images);
     for (const s of skipped) ctx.stderr(`pplcnet: skipped ${s.path}: ${s.reason}\n`);
     if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);

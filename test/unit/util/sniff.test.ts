@@ -57,7 +57,7 @@ describe('sniffing what a file is', () => {
     const png = join(ROOT, 'models/examples/textline_upright.png');
     await assert.rejects(checkModelFile(png, 'convert'), {
       code: 'E_FORMAT',
-      message: `${png} is a PNG image, not a model; convert takes a .pdparams file, or a Paddle inference model folder, inference.json or inference.pdmodel; to classify it use pplcnet predict -m MODEL ${png}`,
+      message: `${png} is a PNG image, not a model; convert takes a .pdparams file, or a Paddle inference model (folder, inference.json, inference.pdmodel or a *_infer.tar archive); to classify it use pplcnet predict -m MODEL ${png}`,
     });
     await assert.rejects(checkModelFile(png, 'model'), { message: /--model takes a zoo name.*the images go after the options/ });
     await assert.rejects(checkModelFile(onnx, 'convert'), { code: 'E_FORMAT', message: /is already an ONNX model: nothing to convert; use it directly with pplcnet predict -m .*tiny\.onnx, or look inside with pplcnet inspect/ });
