@@ -56,7 +56,8 @@ export type ErrorCode =
   | 'E_IO'
   | 'E_CLOSED'
   | 'E_UNSAFE_PATH'
-  | 'E_TIMEOUT';
+  | 'E_TIMEOUT'
+  | 'E_DATASET';
 
 /** A run-time failure with a stable code; the message says which file, what was expected and what to do. */
 export class PplcnetError extends Error {

@@ -65,6 +65,9 @@ export {
   shellQuote,
   worstInputs,
   WORST_ROWS,
+  evalReportHtml,
+  worstRows,
+  WORST_IMAGES,
   type ReportEnvironment,
 } from './report/index.js';
 export {
@@ -118,3 +121,4 @@ export { shortestFloat32 } from './util/float.js';
 export { recordedStorage, storeWeights, WEIGHT_STORAGES, type StoredWeights, type StoreWeightsOptions, type WeightStorage } from './onnx/weight-storage.js';
 export { listCache, pruneCache, removeFromCache, type CacheItem, type CacheOptions, type PruneOptions, type PrunedItem } from './zoo/inventory.js';
 export type { ConvertedRecord, SourceStamp } from './zoo/cache.js';
+export * from './train/index.js';

@@ -14,7 +14,7 @@ import { asImageError, nameOf } from './prepare.js';
 import type { ImageInput } from '../image/decode.js';
 import type { Classification, PreparedInput } from './types.js';
 
-export interface StreamSteps {
+export interface StreamSteps<R = Classification> {
   /** Worker threads available (0: everything is prepared on this thread). */
   workers: number;
   /** Images handed to each worker thread at once (it works on some, the rest wait in its queue). [1] */
@@ -26,7 +26,7 @@ export interface StreamSteps {
   /** Prepare one image on this thread; likewise. */
   here(input: ImageInput): Promise<PreparedInput | PplcnetError>;
   /** Classify one batch of prepared images. */
-  classify(prepared: (PreparedInput | PplcnetError)[]): Promise<(Classification | PplcnetError)[]>;
+  classify(prepared: (PreparedInput | PplcnetError)[]): Promise<(R | PplcnetError)[]>;
 }
 
 interface Slot {
@@ -43,7 +43,7 @@ function withWait(r: PreparedInput | PplcnetError, waited: number): PreparedInpu
 }
 
 /** Yield each batch's results, in input order. */
-export async function* streamBatches(all: readonly ImageInput[], batchSize: number, steps: StreamSteps, ahead = 2): AsyncGenerator<(Classification | PplcnetError)[]> {
+export async function* streamBatches<R = Classification>(all: readonly ImageInput[], batchSize: number, steps: StreamSteps<R>, ahead = 2): AsyncGenerator<(R | PplcnetError)[]> {
   const slots: Slot[] = [];
   let next = 0; // the first slot no one has started
   // wakes everyone waiting for a change: a slot enqueued, started or done, or the stream closing

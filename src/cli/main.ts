@@ -8,11 +8,14 @@ import { compareCommand } from './commands/compare.js';
 import { convertCommand } from './commands/convert.js';
 import { exportWebCommand } from './commands/export-web.js';
 import { embedCommand } from './commands/embed.js';
+import { evalCommand } from './commands/eval.js';
 import { inspectCommand } from './commands/inspect.js';
 import { predictCommand } from './commands/predict.js';
 import { pullCommand } from './commands/pull.js';
 import { queueCommand } from './commands/queue.js';
 import { serveCommand } from './commands/serve.js';
+import { splitCommand } from './commands/split.js';
+import { trainCommand } from './commands/train.js';
 import { workerCommand } from './commands/worker.js';
 import { zooCommand } from './commands/zoo.js';
 import { type CliContext, processContext } from './context.js';
@@ -45,7 +48,7 @@ export function createProgram(ctx: CliContext): Command {
 Exit codes: 0 success; 1 a bad file, a failed download, or some image failed (see stderr); 2 a bad command line.
 Run pplcnet <command> --help for each command's options and examples.`,
     );
-  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), cacheCommand(ctx), benchCommand(ctx), compareCommand(ctx), embedCommand(ctx), serveCommand(ctx), exportWebCommand(ctx), queueCommand(ctx), workerCommand(ctx)]) {
+  for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), cacheCommand(ctx), benchCommand(ctx), compareCommand(ctx), embedCommand(ctx), splitCommand(ctx), trainCommand(ctx), evalCommand(ctx), serveCommand(ctx), exportWebCommand(ctx), queueCommand(ctx), workerCommand(ctx)]) {
     for (const c of [cmd, ...cmd.commands]) c.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).configureHelp(HELP).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }

@@ -69,8 +69,11 @@ svg text{font:11px system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,san
 svg .axis{stroke:#8c959f;stroke-width:1}svg .grid{stroke:#eaeef2;stroke-width:1}
 `;
 
-/** The whole document: title, the environment header, then the sections (HTML already escaped). */
-export function reportPage(title: string, subject: readonly (readonly [string, string])[], env: ReportEnvironment, sections: readonly string[]): string {
+/**
+ * The whole document: title, the environment header, then the sections (HTML already escaped). `inlineImages`
+ * lets the page show `data:` images (thumbnails embedded in it), and nothing else from outside.
+ */
+export function reportPage(title: string, subject: readonly (readonly [string, string])[], env: ReportEnvironment, sections: readonly string[], options: { inlineImages?: boolean } = {}): string {
   const header = facts([
     ...subject,
     ['machine', `${env.cpu}, ${env.cores} core${env.cores === 1 ? '' : 's'}`],
@@ -83,7 +86,7 @@ export function reportPage(title: string, subject: readonly (readonly [string, s
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'${options.inlineImages ? '; img-src data:' : ''}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>${STYLE}</style>

@@ -9,6 +9,7 @@ import type { ReportEnvironment } from './html.js';
 
 export { benchReportHtml, folderRows, peakImagesPerSec, MAX_BARS } from './bench.js';
 export { compareReportHtml, histogramBins, worstInputs, WORST_ROWS } from './compare.js';
+export { evalReportHtml, confusionSvg, metricBars, worstRows, WORST_IMAGES } from './eval.js';
 export { escapeHtml, shellQuote, type ReportEnvironment } from './html.js';
 
 /** This machine, this runtime, now; `commandLine` as typed, when the report comes from one. */

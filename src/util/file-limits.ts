@@ -65,6 +65,10 @@ export const FILE_LIMITS = Object.freeze({
   labels: { what: 'a label file', maxBytes: 16 << 20, advice: 'A label file holds one name per class (ImageNet-1k: 22 kB)' },
   /** `queue add --list`: 64 MiB, about 500,000 paths of 128 characters. */
   list: { what: 'an image list', maxBytes: 64 << 20, advice: 'Split the list into several files and add each', notRegularAdvice: 'save it to a file, or give it on standard input with --list -' },
+  /** A dataset list of `train`/`eval`/`split` (`train_list.txt`, `path label` lines): 64 MiB, about 500,000 images. */
+  datasetList: { what: 'a dataset list', maxBytes: 64 << 20, code: 'E_DATASET', readCode: 'E_DATASET', advice: 'Split the dataset into several lists' },
+  /** A dataset's `labels.txt`: 16 MiB, as `--labels`. */
+  datasetLabels: { what: 'a labels.txt', maxBytes: 16 << 20, code: 'E_DATASET', readCode: 'E_DATASET', advice: 'labels.txt holds one class name per line' },
   /** `$PPLCNET_REGISTRY`: 4 MiB, thousands of model records of under 1 kB each. */
   registry: { what: 'a model registry (PPLCNET_REGISTRY)', maxBytes: 4 << 20, advice: 'A registry is a JSON array of model records of under 1 kB each' },
   /** Small files pplcnet writes itself in its cache (digests, records, locks): 1 MiB. */

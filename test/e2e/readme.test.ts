@@ -11,7 +11,8 @@ import { spawn } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildPPLCNet, convertInferenceModel, convertPdparams, storeWeights } from '../../src/index.js';
+import sharp from 'sharp';
+import { buildPPLCNet, convertInferenceModel, convertPdparams, splitFolder, storeWeights, trainClassifier } from '../../src/index.js';
 import { makeTar } from '../archives.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { type CliRun, ROOT, childOutput, tempDir } from '../helpers.js';
@@ -29,6 +30,7 @@ const SKIP: readonly [string, string][] = [
   ['cache rm ./my_model.pdparams', "removes an earlier conversion of the reader's own file; test/unit/zoo/inventory.test.ts covers cache rm"],
   ['convert PPLCNet_x1_0_infer/inference.pdmodel', "needs PaddleClas's legacy inference model (the repository holds its program only)"],
   ['queue add --queue scans', 'needs a Redis server; test/e2e/queue/ runs the queue against a real redis-server'],
+  ['train -m PPLCNet_x1_0_ssld', 'downloads from PaddlePaddle (the offline train lines use the shipped backbone)'],
 ];
 
 /** Appended to lines that would run for long (the figures come from bench/, not from tests). */
@@ -112,6 +114,18 @@ describe('the README examples', () => {
     const files = await Promise.all(['inference.json', 'inference.pdiparams', 'inference.yml'].map(async (f) => ({ name: `${folder}/${f}`, data: new Uint8Array(await readFile(join(FIXTURES.textlineModel, f))) })));
     await writeFile(archive, makeTar([{ name: `${folder}/`, type: '5' }, ...files]));
     inputs.set('PP-LCNet_x1_0_doc_ori_infer.tar', archive);
+    // the panda/tiger walkthrough (docs/train.md): a stand-in dataset of rendered text lines, already split, a
+    // model trained on it with the shipped backbone, and a photo
+    const pandatiger = join(shared, 'pandatiger');
+    for (const [cls, from] of [['panda', 'sans'], ['tiger', 'script']] as const) {
+      await mkdir(join(pandatiger, cls), { recursive: true });
+      for (let i = 0; i < 12; i++) await cp(join(FIXTURES.fonts, from, `${String(i).padStart(3, '0')}.png`), join(pandatiger, cls, `${i}.png`));
+    }
+    await splitFolder(pandatiger, { val: 0.2, test: 0.1 });
+    const trained = await trainClassifier({ model: 'PP-LCNet_x0_25_textline_ori', data: pandatiger, epochs: 20, cacheDir: join(tmp.path, 'home') });
+    await writeFile(join(shared, 'pandatiger.onnx'), trained.bytes);
+    await sharp(join(FIXTURES.fonts, 'sans', '050.png')).jpeg().toFile(join(shared, 'photo.jpg'));
+    for (const name of ['pandatiger', 'pandatiger.onnx', 'photo.jpg']) inputs.set(name, join(shared, name));
   });
 
   test('every pplcnet line of the README and docs/ runs offline and exits 0, or is skipped for a stated reason', { timeout: 600_000 }, async () => {

@@ -13,7 +13,7 @@ import { ROOT } from '../helpers.js';
 /** The modules underneath everything: formats, errors and helpers. */
 const BASE = ['errors', 'version', 'metadata', 'labels', 'output', 'util', 'onnx'];
 /** Everything the public API is made of. */
-const LIBRARY = ['classifier', 'output-row', 'compare', 'bench', 'report', 'inspect', 'web-export', 'models', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE];
+const LIBRARY = ['classifier', 'output-row', 'train', 'compare', 'bench', 'report', 'inspect', 'web-export', 'models', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE];
 
 /**
  * Which areas each area may import besides itself. An area is a folder under src/ (`cli`, `zoo`, …) or a
@@ -34,7 +34,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'output-row': ['classifier', ...BASE], // the predict --json row, shared by predict, serve and the queue
   compare: ['classifier', 'models', 'zoo', 'convert', 'runtime', 'image', 'builder', ...BASE],
   bench: ['classifier', 'models', 'zoo', 'convert', 'runtime', 'builder', ...BASE], // the folder run goes through the classifier's stream
-  report: ['bench', 'compare', 'runtime', ...BASE], // result → HTML page (types of bench and compare; the runtime's version)
+  report: ['bench', 'compare', 'train', 'output-row', 'runtime', ...BASE], // result → HTML page (types of bench, compare and eval; the runtime's version)
+  // datasets, splits, cached features, the trainer and eval: features and eval run through the classifier
+  train: ['classifier', 'output-row', 'models', 'zoo', 'runtime', 'image', 'builder', ...BASE],
   inspect: ['models', 'zoo', 'convert', 'runtime', 'builder', ...BASE],
   // export-web: resolves the model and writes the static site around the browser bundle
   'web-export': ['models', 'zoo', ...BASE],
