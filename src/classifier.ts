@@ -6,12 +6,14 @@
  */
 import { type PplcnetError, invalidOption } from './errors.js';
 import type { ImageInput } from './image/decode.js';
-import { decodeMode } from './image/fast-decode.js';
+import { type DecodeMode, decodeMode } from './image/fast-decode.js';
+import type { ModelMetadata } from './metadata.js';
+import type { ResolvedModel } from './models/resolve.js';
 import { pixelLimit } from './image/limits.js';
 import { IMAGES_IN_HAND } from './image/pool.js';
 import { classifyPrepared } from './classifier/batch.js';
 import { createEmbedder } from './classifier/embed.js';
-import { closedError, loadModel, openModel, readModelMetadata } from './classifier/model.js';
+import { type LoadedModel, closedError, loadModel, openModel, readModelMetadata } from './classifier/model.js';
 import { inferenceEstimate, planExecution } from './classifier/plan.js';
 import { Preparer, asImageError, nameOf } from './classifier/prepare.js';
 import { streamBatches } from './classifier/stream.js';
@@ -23,7 +25,8 @@ export type { Classification, Classifier, ClassifierOptions, EmbedOptions, Prepa
 export { type AttributeResult, l2Normalize, paddleClasAttributes } from './classifier/attributes.js';
 export { type ExecutionPlan, planExecution } from './classifier/plan.js';
 
-export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
+/** The model resolved and loaded, with the plan of threads, workers and lanes its cost implies. */
+async function openParts(options: ClassifierOptions) {
   const decode = decodeMode(options?.decode);
   const resolved = await openModel(options);
   if (options.maxPixels !== undefined) pixelLimit(options);
@@ -33,6 +36,38 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
   // bench/predict-folder.ts: ~10% more images/s on 2 cores).
   const session = { ...options, threads: plan.threads, spinning: plan.spinning };
   const model = await loadModel(resolved, metadata, session, { topk: options.topk, threshold: options.threshold, labels: options.labels });
+  return { decode, resolved, metadata, plan, session, model };
+}
+
+/** Inference lanes: worker threads with a session each (1 intra-op thread) that prepare and run whole batches. */
+function newLanePool(options: ClassifierOptions, count: number, resolved: ResolvedModel, metadata: ModelMetadata, decode: DecodeMode): LanePool {
+  return new LanePool(count, {
+    resolved: { name: resolved.name, bytes: resolved.bytes, origin: resolved.origin },
+    metadata,
+    session: { ep: options.ep, interThreads: options.interThreads, graphOpt: options.graphOpt, threads: 1, spinning: false },
+    output: { topk: options.topk, threshold: options.threshold, labels: options.labels },
+    maxPixels: options.maxPixels,
+    decode,
+    inFlight: 2,
+  });
+}
+
+/** A stream on this thread: batches run here, images prepared in the preprocessing workers (when there are any) and here. */
+function streamHere(all: readonly ImageInput[], batchSize: number, preparer: Preparer, model: LoadedModel): AsyncGenerator<(Classification | PplcnetError)[]> {
+  if (all.length > batchSize) preparer.startWorkers();
+  return streamBatches(all, batchSize, {
+    workers: preparer.workers,
+    // a batch's worth per worker: enough to keep it busy through an onnxruntime run (measured in
+    // bench/folder-limit.ts: 2 per worker left a core idle a third of the time, 8 about a tenth)
+    queuedPerWorker: Math.max(IMAGES_IN_HAND, batchSize),
+    inWorker: (i) => preparer.anywhere(i),
+    here: (i) => preparer.here(i),
+    classify: (prepared) => classifyPrepared(model, prepared),
+  });
+}
+
+export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
+  const { decode, resolved, metadata, plan, session, model } = await openParts(options);
   const preparer = new Preparer(model.preprocess, plan.workers, options.maxPixels, decode);
   let closed = false;
   const assertOpen = (what: string): void => {
@@ -45,37 +80,20 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     return classifyPrepared(model, prepared);
   };
   let lanes: LanePool | undefined;
+  const lanePool = (): LanePool => (lanes ??= newLanePool(options, plan.lanes, resolved, metadata, decode));
   async function* classifyStream(inputs: Iterable<ImageInput>, streamOptions: { batchSize?: number } = {}): AsyncGenerator<(Classification | PplcnetError)[]> {
     assertOpen('classifyStream');
     const batchSize = streamOptions.batchSize ?? plan.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidOption('batchSize', 'a positive integer', batchSize);
     const all = [...inputs];
     if (plan.lanes > 0 && all.length > batchSize) {
-      lanes ??= new LanePool(plan.lanes, {
-        resolved: { name: resolved.name, bytes: resolved.bytes, origin: resolved.origin },
-        metadata,
-        session: { ep: options.ep, interThreads: options.interThreads, graphOpt: options.graphOpt, threads: 1, spinning: false },
-        output: { topk: options.topk, threshold: options.threshold, labels: options.labels },
-        maxPixels: options.maxPixels,
-        decode,
-        inFlight: 2,
-      });
-      for await (const rows of streamLanes(all, batchSize, lanes)) {
+      for await (const rows of streamLanes(all, batchSize, lanePool())) {
         yield rows;
         if (closed) return; // closed while the stream was read: the rest is not run
       }
       return;
     }
-    if (all.length > batchSize) preparer.startWorkers();
-    yield* streamBatches(all, batchSize, {
-      workers: preparer.workers,
-      // a batch's worth per worker: enough to keep it busy through an onnxruntime run (measured in
-      // bench/folder-limit.ts: 2 per worker left a core idle a third of the time, 8 about a tenth)
-      queuedPerWorker: Math.max(IMAGES_IN_HAND, batchSize),
-      inWorker: (i) => preparer.anywhere(i),
-      here: (i) => preparer.here(i),
-      classify: (prepared) => classifyPrepared(model, prepared),
-    });
+    yield* streamHere(all, batchSize, preparer, model);
   }
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -99,6 +117,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       return model.lastLogits;
     },
     multiLabel: model.head.multiLabel,
+    head: model.head,
     threshold: model.head.threshold,
     inputName: model.inputName,
     outputNames: model.outputNames,

@@ -1,8 +1,11 @@
 /**
  * pplcnet: PaddlePaddle PP-LCNet image classifiers on Node.js and ONNX Runtime.
  *
- * The public API, and the only door into the library: the CLI (`src/cli/`) and every other adapter import
- * from here and nowhere else (see docs/architecture.md; `test/unit/architecture.test.ts` checks it).
+ * The public API, and the only door into the library: the CLI (`src/cli/`) and the adapters `pplcnet/serve`
+ * (`src/serve/`) and `pplcnet/queue` (`src/queue/`) import from here and nowhere else; the browser's
+ * `pplcnet/web` (`src/web/`) imports `src/core.ts`, the part of it that imports no Node built-in (see
+ * docs/architecture.md; `test/unit/architecture.test.ts` checks it). The adapters are entry points of their
+ * own, not exported from here.
  */
 export * from './builder/architecture.js';
 export * from './builder/pplcnet.js';
@@ -13,14 +16,13 @@ export * from './metadata.js';
 export { imagenetLabels, parseLabelFile, readLabelFile } from './labels.js';
 export { VERSION } from './version.js';
 export * from './classifier.js';
-export { convertInferenceModel, locateInferenceModel, type InferenceConversion } from './convert/inference-model.js';
-export { interpretProgram, type ProgramReading } from './convert/interpret.js';
+export { convertInferenceModel, type InferenceConversion } from './convert/inference-model.js';
 export { decodeImage, type DecodedImage, type ImageInput } from './image/decode.js';
-export { DECODE_MODES, type DecodeMode, type ShrinkPlan, shrinkPlan } from './image/fast-decode.js';
+export { DECODE_MODES, type DecodeMode } from './image/fast-decode.js';
 export { IMAGE_METADATA_BYTES, MAX_PIXELS, SUPPORTED_FORMATS, maxImageFileBytes, type DecodeOptions } from './image/limits.js';
 export { expandImageInputs, IMAGE_EXTENSIONS, type ExpandedInputs, type SkippedInput } from './util/inputs.js';
-export { preprocess, resizeAndCrop, normalizeInto } from './image/preprocess.js';
-export { resizeLinear, centerCrop, resizeShortSize, type Image8 } from './image/resize.js';
+export { preprocess } from './image/preprocess.js';
+export type { Image8 } from './image/resize.js';
 export {
   chooseProvider,
   GRAPH_OPT_LEVELS,
@@ -31,18 +33,14 @@ export {
 export { ZOO, findZooEntry, type ZooEntry } from './zoo/registry.js';
 export { resolveModel, pullZooModel, type ModelSource, type ResolvedModel, type ResolveOptions } from './models/resolve.js';
 export { defaultCacheDir } from './zoo/cache.js';
-export { convertPdparams, inferArchitecture, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';
-export { readPdparams, type PdparamsFile, type WeightTensor } from './convert/pdparams.js';
-export { pullModel, removeModel, mirrorUrl, type PullOptions, type PulledModel } from './zoo/pull.js';
-export { loadZoo } from './zoo/registry.js';
-export { listZoo, requireZooEntry, zooModelInfo, zooPath, type ZooListing, type ZooModelInfo } from './zoo/catalog.js';
+export { convertPdparams, type PdparamsConversion, type PdparamsOptions } from './convert/from-weights.js';
+export { pullModel, removeModel, type PullOptions, type PulledModel } from './zoo/pull.js';
+export { listZoo, zooModelInfo, zooPath, type ZooListing, type ZooModelInfo } from './zoo/catalog.js';
 export type { ProgressEvent, ProgressCallback } from './zoo/download.js';
 export { compareModels, type CompareInputDiff, type CompareOptions, type CompareReport } from './compare.js';
-export { benchModel, measureMatmulPeak, type BenchOptions, type BenchResult } from './runtime/bench.js';
 export {
   benchmarkFolder,
   benchmarkModel,
-  stageStats,
   type BenchSubject,
   type FolderBenchResult,
   type FolderRunOptions,
@@ -52,7 +50,6 @@ export {
   type StageStats,
 } from './bench.js';
 export { onnxruntimeVersion } from './runtime/providers.js';
-export { logHistogram, type LogHistogram, type LogHistogramOptions } from './util/histogram.js';
 export {
   benchReportHtml,
   compareReportHtml,
@@ -71,7 +68,6 @@ export {
   type ReportEnvironment,
 } from './report/index.js';
 export {
-  decodeMetadataProps,
   inspectModel,
   type InferenceModelInspection,
   type ModelInspection,
@@ -105,17 +101,8 @@ export { encodeNpyFloat32 } from './util/npy.js';
 export { listProblems } from './convert/architecture-check.js';
 export { exportWebSite, bundlePageScript, WEB_SCRIPT_BUDGET, type ExportWebOptions, type ExportWebResult, type ExportedFile } from './web-export/index.js';
 export { resultRow, errorRow, rowOf, type ClassifiedImage, type ResultRow, type ErrorRow, type Row } from './output-row.js';
-export type { Answer, OutputOptions } from './classifier/head.js';
-export { parseRedisUrl, redactRedisUrl, type RedisTarget } from './queue/connection.js';
-export { ImageQueue, type QueueTargetOptions, type AddOptions, type AddReport, type DuplicateInput, type QueueStatus, type ExportReport } from './queue/producer.js';
-export type { BadRow } from './queue/rows.js';
+export { answerOf, headWith, type Answer, type OutputHead, type OutputOptions } from './classifier/head.js';
 export { checkModelArgument, nearestZooNames } from './models/check.js';
-export { startImageWorker, type ImageWorker, type ImageWorkerOptions } from './queue/worker.js';
-export { jobId, queueKeys, type ImageJobData, type QueueKeys } from './queue/keys.js';
-export { createServeApp, SERVE_DEFAULTS, type ServeApp, type ServeOptions, type NamedClassifier, type ClassifyRow } from './serve/app.js';
-export { startServer, modelServeName, type StartServerOptions, type RunningServer } from './serve/start.js';
-export { Batcher, BatcherFullError, BatcherClosedError, type BatcherOptions } from './serve/batcher.js';
-export { ServeError, STATUS_OF_CODE, toHttpFailure, type HttpFailure } from './serve/errors.js';
 export { checkModelFile, sniffBytes, sniffFile, type FileKind, type ModelFileUse, type SniffedFile } from './util/sniff.js';
 export { shortestFloat32 } from './util/float.js';
 export { recordedStorage, storeWeights, WEIGHT_STORAGES, type StoredWeights, type StoreWeightsOptions, type WeightStorage } from './onnx/weight-storage.js';

@@ -13,10 +13,12 @@ export type { Timings } from './output.js';
 export interface ClassifiedImage extends Answer {
   /** The file name, or `<n bytes>` for an in-memory image. */
   readonly input: string;
+  /** What was ignored in reading the image (e.g. bytes after its end). */
+  readonly warnings?: readonly string[];
   readonly timings: Timings;
 }
 
-/** `{file, model, topk, labels?, threshold?, attributes?, timings}`. */
+/** `{file, model, topk, labels?, threshold?, attributes?, warnings?, timings}`. */
 export interface ResultRow {
   readonly file: string;
   readonly model: string;
@@ -25,6 +27,8 @@ export interface ResultRow {
   readonly labels?: Answer['labels'];
   readonly threshold?: number;
   readonly attributes?: Answer['attributes'];
+  /** What was ignored in reading the image (bytes after its end). */
+  readonly warnings?: readonly string[];
   /** This image's decode and preprocess work, its wait for a worker, and its batch's inference (see {@link Timings}). */
   readonly timings: Timings;
 }
@@ -52,6 +56,7 @@ export function resultRow(r: ClassifiedImage, model: string, file: string = r.in
     ...(r.labels ? { labels: r.labels } : {}),
     ...(r.threshold !== undefined && r.labels ? { threshold: r.threshold } : {}),
     ...(r.attributes ? { attributes: r.attributes } : {}),
+    ...(r.warnings?.length ? { warnings: r.warnings } : {}),
     timings: roundTimings(r.timings),
   };
 }

@@ -20,7 +20,7 @@ export interface OutputOptions {
 }
 
 /** What {@link modelHead} decided. */
-export interface ModelHead {
+export interface OutputHead {
   readonly topk: number;
   /** A sigmoid head: independent per-class scores (the `scores` output). */
   readonly multiLabel: boolean;
@@ -60,7 +60,7 @@ export function outputOptions(metadata: ModelMetadata, options: OutputOptions = 
 }
 
 /** Decide a model's head from its metadata, its session's output names and the caller's options (checked). */
-export function modelHead(metadata: ModelMetadata, outputNames: readonly string[], options: OutputOptions = {}): ModelHead {
+export function modelHead(metadata: ModelMetadata, outputNames: readonly string[], options: OutputOptions = {}): OutputHead {
   const { topk, threshold, given } = outputOptions(metadata, options);
   const multiLabel = outputNames.includes('scores') && (metadata.head === 'sigmoid' || !outputNames.includes('probs'));
   return {
@@ -80,7 +80,7 @@ export function modelHead(metadata: ModelMetadata, outputNames: readonly string[
  * model's output as probabilities when it already is a distribution, else softmaxed. Refuses labels given for
  * another class count.
  */
-export function headScores(head: ModelHead, values: Float32Array, n: number, model: string): Float32Array {
+export function headScores(head: OutputHead, values: Float32Array, n: number, model: string): Float32Array {
   const cols = values.length / n;
   if (head.given && head.given.length !== cols) {
     throw new PplcnetError('E_MODEL', `${head.given.length} labels given for a model of ${cols} classes (${model}); give one label per class`);
@@ -90,7 +90,7 @@ export function headScores(head: ModelHead, values: Float32Array, n: number, mod
 }
 
 /** One image's answer from its row of scores. */
-export function answerOf(head: ModelHead, row: Float32Array, labels: readonly string[] | undefined = head.labels): Answer {
+export function answerOf(head: OutputHead, row: Float32Array, labels: readonly string[] | undefined = head.labels): Answer {
   const topk = head.binaryThreshold && row.length === 2 ? thresholdBinary(row, head.threshold, labels).slice(0, head.topk) : topK(row, head.topk, labels);
   if (!head.multiLabel) return { topk };
   return {
@@ -99,4 +99,16 @@ export function answerOf(head: ModelHead, row: Float32Array, labels: readonly st
     threshold: head.threshold,
     ...(head.postprocess ? { attributes: paddleClasAttributes(head.postprocess, row) } : {}),
   };
+}
+
+/**
+ * The head with another top-k or threshold (a request's `?topk=` and `?threshold=`), checked as the
+ * classifier's options are: a threshold given makes a two-class single-label model PaddleClas's `ThreshOutput`.
+ */
+export function headWith(head: OutputHead, options: Pick<OutputOptions, 'topk' | 'threshold'>): OutputHead {
+  const topk = options.topk ?? head.topk;
+  if (!Number.isInteger(topk) || topk < 1) throw invalidOption('topk', 'a positive integer', topk);
+  const threshold = options.threshold ?? head.threshold;
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) throw invalidOption('threshold', 'a number from 0 to 1', threshold);
+  return { ...head, topk, threshold, binaryThreshold: head.binaryThreshold || (!head.multiLabel && options.threshold !== undefined) };
 }

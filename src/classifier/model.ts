@@ -3,7 +3,7 @@
  * (preprocessing, labels, top-k), and the onnxruntime session that runs it.
  */
 import { PplcnetError, invalidOption } from '../errors.js';
-import { type ModelHead, type OutputOptions, headScores, modelHead, outputOptions } from './head.js';
+import { type OutputHead, type OutputOptions, headScores, modelHead, outputOptions } from './head.js';
 import { imagenetLabels } from '../labels.js';
 import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from '../metadata.js';
 import { readMetadataProps } from '../onnx/metadata-props.js';
@@ -27,7 +27,7 @@ export interface LoadedModel {
   readonly metadata: ModelMetadata;
   readonly preprocess: Preprocess;
   /** How its outputs become an answer (see head.ts, shared with the browser). */
-  readonly head: ModelHead;
+  readonly head: OutputHead;
   readonly provider: string;
   readonly inputName: string;
   readonly outputNames: readonly string[];

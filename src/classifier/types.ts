@@ -6,7 +6,7 @@ import type { PreparedImage } from '../image/preprocess.js';
 import type { ModelMetadata, Preprocess } from '../metadata.js';
 import type { SessionOptions } from '../runtime/providers.js';
 import type { ModelSource, ResolveOptions } from '../models/resolve.js';
-import type { Answer } from './head.js';
+import type { Answer, OutputHead } from './head.js';
 import type { ExecutionPlan } from './plan.js';
 import type { Timings } from '../output.js';
 
@@ -112,6 +112,11 @@ export interface Classifier {
   readonly labels: readonly string[] | undefined;
   /** Whether the model is multi-label (a sigmoid head: independent per-class scores). */
   readonly multiLabel: boolean;
+  /**
+   * How its outputs become an answer (scores output, head, top-k, threshold, labels): `answerOf(headWith(clf.head,
+   * { topk, threshold }), r.probs, clf.labels)` answers a classification again with another top-k or threshold.
+   */
+  readonly head: OutputHead;
   /** The threshold in use (see {@link ClassifierOptions.threshold}). */
   readonly threshold: number;
   /** The decode mode in use (see {@link ClassifierOptions.decode}). */

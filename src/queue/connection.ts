@@ -5,7 +5,7 @@
 // ioredis and bullmq are imported when a queue is used, so other commands do not pay for loading them
 import type { Redis, RedisOptions } from 'ioredis';
 import { isIP } from 'node:net';
-import { PplcnetError } from '../errors.js';
+import { PplcnetError } from '../index.js';
 
 export interface RedisTarget {
   readonly host: string;

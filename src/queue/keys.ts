@@ -1,6 +1,6 @@
 /** Names shared by the producer and the worker: Redis keys next to BullMQ's, job ids, job data. */
 import { createHash } from 'node:crypto';
-import { PplcnetError } from '../errors.js';
+import { PplcnetError } from '../index.js';
 
 /** BullMQ's default key prefix; every key of queue `q` starts with `bull:q:`. */
 export const DEFAULT_PREFIX = 'bull';

@@ -3,7 +3,7 @@
  * is written out, so a value that Redis holds but no worker wrote (a newline inside, not JSON, another
  * file's row) never passes through as lines of its own.
  */
-import type { ErrorRow, ResultRow } from '../output-row.js';
+import type { ErrorRow, ResultRow } from '../index.js';
 
 /** A stored row that is written out (`line`: re-serialized, one line), or why it is not. */
 export type CheckedRow = { readonly line: string; readonly error: boolean } | { readonly problem: string };

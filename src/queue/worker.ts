@@ -6,9 +6,7 @@
 import { hostname } from 'node:os';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
-import { PplcnetError, describe, invalidOption } from '../errors.js';
-import { errorRow, resultRow } from '../output-row.js';
+import { type Classifier, type ClassifierOptions, PplcnetError, createClassifier, describe, errorRow, invalidOption, resultRow } from '../index.js';
 import { type RedisTarget, connectRedis, parseRedisUrl, redactSecret, whenReady } from './connection.js';
 import { COUNT_STORED_JOB_LUA, DEFAULT_PREFIX, type ImageJobData, type QueueKeys, ROWS_PER_COMMAND, checkQueueName, plural, queueKeys } from './keys.js';
 import type { QueueTargetOptions } from './producer.js';

@@ -2,10 +2,7 @@
 import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isIP } from 'node:net';
-import { type Classifier, type ClassifierOptions, createClassifier } from '../classifier.js';
-import { PplcnetError } from '../errors.js';
-import { resolveModel } from '../models/resolve.js';
-import { findZooEntry } from '../zoo/registry.js';
+import { type Classifier, type ClassifierOptions, PplcnetError, createClassifier, findZooEntry, resolveModel } from '../index.js';
 import { type NamedClassifier, type ServeApp, type ServeOptions, createServeApp } from './app.js';
 
 export interface StartServerOptions extends ServeOptions, Omit<ClassifierOptions, 'model'> {

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Classification } from '../classifier.js';
-import { type ModelHead, answerOf, modelHead } from '../classifier/head.js';
+import { type OutputHead, answerOf, modelHead } from '../classifier/head.js';
 import { type ErrorRow, type ResultRow, resultRow } from '../output-row.js';
 import { type ServeContext, findModel } from './context.js';
 import { ServeError, toHttpFailure } from './errors.js';
@@ -28,7 +28,7 @@ const CLASSIFY_QUERY = {
  * The model's head with the request's top-k and threshold: the one the library decides (classifier/head.ts),
  * so a row is the row `predict --json --topk K --threshold T` writes.
  */
-function headOf(m: ServedModel, query: { topk?: string; threshold?: string }): ModelHead {
+function headOf(m: ServedModel, query: { topk?: string; threshold?: string }): OutputHead {
   const c = m.classifier;
   let topk = c.metadata.topk ?? 5;
   if (query.topk !== undefined && query.topk !== '') {
@@ -53,7 +53,7 @@ async function classifyOne(ctx: ServeContext, m: ServedModel, u: Upload, signal:
 }
 
 /** Classify each upload; one bad file of a multipart upload is that file's row, anything else answers the request. */
-async function classifyUploads(ctx: ServeContext, m: ServedModel, uploads: Upload[], multipart: boolean, head: ModelHead): Promise<ClassifyRow[]> {
+async function classifyUploads(ctx: ServeContext, m: ServedModel, uploads: Upload[], multipart: boolean, head: OutputHead): Promise<ClassifyRow[]> {
   return withTimeout(
     ctx.limits.timeoutMs,
     (signal) =>

@@ -7,22 +7,26 @@
  * Imports nothing from Node: every module reachable from here is checked by test/unit/web-imports.test.ts.
  */
 import * as ort from 'onnxruntime-web';
-import { PplcnetError, invalidOption } from '../errors.js';
-import { toTensor } from '../image/pipeline.js';
-import { imageHeaderSize } from '../image/header.js';
-import type { Image8 } from '../image/resize.js';
-import { answerOf, headScores, modelHead, outputOptions } from '../classifier/head.js';
-import type { Answer } from '../classifier/head.js';
-import type { Timings } from '../output.js';
-import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from '../metadata.js';
-import { readMetadataProps } from '../onnx/metadata-props.js';
+import {
+  type Answer,
+  IMAGENET_PREPROCESS,
+  type Image8,
+  type ModelMetadata,
+  PplcnetError,
+  type Preprocess,
+  type Timings,
+  answerOf,
+  headScores,
+  imageHeaderSize,
+  invalidOption,
+  modelHead,
+  outputOptions,
+  parseMetadata,
+  readMetadataProps,
+  toTensor,
+} from '../core.js';
 
-export { topK, type TopClass } from '../output.js';
-export type { ModelMetadata, Preprocess } from '../metadata.js';
-export type { Answer } from '../classifier/head.js';
-export type { Timings } from '../output.js';
-export { PplcnetError } from '../errors.js';
-export { errorRow, resultRow, rowOf, type ErrorRow, type ResultRow, type Row } from '../output-row.js';
+export { PplcnetError, errorRow, resultRow, rowOf, topK, type Answer, type ErrorRow, type ModelMetadata, type Preprocess, type ResultRow, type Row, type Timings, type TopClass } from '../core.js';
 
 /** What the browser classifier accepts: an encoded image (a `File` from a drop or a picker, a fetched blob) or pixels. */
 export type WebImageInput = Blob | ImageBitmap | ImageData;

@@ -171,6 +171,21 @@ describe('the README examples', () => {
       'models/examples/textline_upside_down.png 180_degree',
     ]);
   });
+  test('the library page (docs/library.md) type-checks against the built package as written', { timeout: 180_000 }, async () => {
+    // it names files and zoo models that are not here, so it is compiled, not run
+    const cwd = join(tmp.path, 'library-page');
+    await mkdir(join(cwd, 'node_modules'), { recursive: true });
+    await symlink(ROOT, join(cwd, 'node_modules', 'pplcnet'));
+    const page = await readFile(join(ROOT, 'docs/library.md'), 'utf8');
+    const block = /```ts\n([\s\S]*?)```/.exec(page);
+    assert.ok(block, 'docs/library.md: a ts block');
+    await writeFile(join(cwd, 'library.mts'), `${block[1]}\nexport {};\n`);
+    const types = join(ROOT, 'node_modules', '@types');
+    const tsconfig = { compilerOptions: { target: 'ES2022', module: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, lib: ['ES2022', 'ESNext.Disposable'], types: ['node'], typeRoots: [types] }, files: ['library.mts'] };
+    await writeFile(join(cwd, 'tsconfig.json'), JSON.stringify(tsconfig));
+    const r = await sh(`node ${JSON.stringify(join(ROOT, 'node_modules/typescript/bin/tsc'))} -p tsconfig.json`, cwd, {});
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
 });
 
 function sh(line: string, cwd: string, env: NodeJS.ProcessEnv): Promise<CliRun> {

@@ -1,6 +1,6 @@
 /**
  * One classification, one row: `predict --json`, the queue (worker + `queue results`) and `pplcnet/web` write
- * the same JSON for the same image, timings aside, for a softmax model (the shipped text-line model) and a
+ * the same JSON for the same image, timings aside (and serve, the same row with `file` the upload's name), for a softmax model (the shipped text-line model) and a
  * sigmoid model with labels and a threshold in its metadata. predict and the queue run on onnxruntime-node:
  * their rows are the same bytes. pplcnet/web runs onnxruntime-web's WASM kernels (here in Node, on the pixels
  * Node decodes: the browser's own decoding is test/e2e/web.test.ts's): its rows are the same bytes with the
@@ -10,7 +10,10 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ImageQueue, convertPdparams, decodeImage, parseLabelFile, resolveModel, startImageWorker } from '../../src/index.js';
+import { convertPdparams, decodeImage, parseLabelFile, resolveModel } from '../../src/index.js';
+import { ImageQueue, startImageWorker } from '../../src/queue/index.js';
+import { createServeApp } from '../../src/serve/index.js';
+import { createClassifier } from '../../src/index.js';
 import { createClassifier as createWebClassifier, resultRow as webRow } from '../../src/web/index.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { runCli, tempDir } from '../helpers.js';
@@ -145,6 +148,29 @@ describe('one row per classification, from every front-end', () => {
           assert.ok(expected.length > 0 && expected.length < 6, 'the threshold splits the classes');
           assert.deepEqual((row.labels as { classId: number; label: string }[]).map((l) => `${l.classId} ${l.label}`), expected);
         });
+      }
+    });
+
+    test(`${title}: serve answers predict's rows, the same bytes`, { timeout: 180_000 }, async () => {
+      const c = cases[i]!;
+      // one image per onnxruntime run on both sides: serve's batcher sees one request at a time
+      const r = await runCli(['predict', '-m', c.model, '--json', '--ep', 'cpu', '--threads', '1', '--workers', '0', '--lanes', '0', '-b', '1', ...c.images], { env: { PPLCNET_HOME: home() } });
+      assert.equal(r.code, 0, r.stderr);
+      const fromPredict = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Row);
+      const clf = await createClassifier({ model: c.model, ep: 'cpu', threads: 1, workers: 0, cacheDir: home() });
+      const served = await createServeApp([{ name: clf.name, classifier: clf }], { processMetrics: false, log: () => {} });
+      try {
+        const fromServe: Row[] = [];
+        for (const file of c.images) {
+          const res = await served.app.inject({ method: 'POST', url: `/v1/models/${encodeURIComponent(clf.name)}/classify`, headers: { 'content-type': 'application/octet-stream' }, payload: await readFile(file) });
+          assert.equal(res.statusCode, 200, res.body);
+          const body = res.json() as { results: Row[] };
+          fromServe.push({ ...body.results[0]!, file });
+        }
+        assert.deepEqual(fromServe.map(untimed), fromPredict.map(untimed));
+      } finally {
+        await served.close();
+        await clf.close();
       }
     });
 

@@ -1,7 +1,9 @@
 /** Redis URLs for the image queue: parsing, passwords kept out of what is printed, job ids, the img/s window. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PplcnetError, jobId, parseRedisUrl, redactRedisUrl } from '../../src/index.js';
+import { PplcnetError } from '../../src/index.js';
+import { parseRedisUrl, redactRedisUrl } from '../../src/queue/index.js';
+import { jobId } from '../../src/queue/keys.js';
 import { recentRate } from '../../src/queue/producer.js';
 
 test('parseRedisUrl: host, port, db, user, password, TLS; the display form hides the password', () => {

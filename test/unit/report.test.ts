@@ -16,14 +16,14 @@ import {
   escapeHtml,
   folderRows,
   histogramBins,
-  logHistogram,
   MAX_BARS,
   peakImagesPerSec,
   shellQuote,
-  stageStats,
   worstInputs,
 } from '../../src/index.js';
+import { stageStats } from '../../src/bench.js';
 import { percentile } from '../../src/runtime/bench.js';
+import { logHistogram } from '../../src/util/histogram.js';
 import { seededFloats } from '../helpers.js';
 import { assertBalanced, attr, elements, svgs, tickScale, unescapeHtml } from '../report-html.js';
 

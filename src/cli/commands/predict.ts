@@ -195,7 +195,7 @@ here; --save_dir says what to use instead.`,
           } else {
             if (r.warnings?.length) progress.clear();
             for (const w of r.warnings ?? []) warn(w);
-            emitRow({ ...resultRow(r, classifier.name, file), ...(r.warnings ? { warnings: r.warnings } : {}) });
+            emitRow(resultRow(r, classifier.name, file));
             if (!flags.json) ctx.stdout(r.labels ? formatLabels(r, classifier.threshold, file) : formatText(r, file));
           }
         }

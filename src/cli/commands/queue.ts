@@ -1,18 +1,8 @@
 /** `pplcnet queue add|status|results|retry`: feed and read an image queue on Redis (BullMQ). */
 import { lstat } from 'node:fs/promises';
 import { Command } from 'commander';
-import {
-  type AddReport,
-  FILE_LIMITS,
-  type ImageQueue as ImageQueueType,
-  ImageQueue,
-  PplcnetError,
-  type QueueStatus,
-  checkModelArgument,
-  expandImageInputs,
-  readStreamBounded,
-  readTextBounded,
-} from '../../index.js';
+import { FILE_LIMITS, PplcnetError, checkModelArgument, expandImageInputs, readStreamBounded, readTextBounded } from '../../index.js';
+import { type AddReport, type ImageQueue as ImageQueueType, ImageQueue, type QueueStatus } from '../../queue/index.js';
 import { EXIT } from '../errors.js';
 import type { CliContext } from '../context.js';
 import { addQueueTargetOptions, redisUrl } from '../options.js';

@@ -1,6 +1,7 @@
 /** `pplcnet serve`: an HTTP inference service (dynamic batching, a page, the v2 inference protocol). */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type DecodeMode, PplcnetError, SERVE_DEFAULTS, startServer } from '../../index.js';
+import { type DecodeMode, PplcnetError } from '../../index.js';
+import { SERVE_DEFAULTS, startServer } from '../../serve/index.js';
 import type { CliContext } from '../context.js';
 import { type ModelSourceFlags, type SessionFlags, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';

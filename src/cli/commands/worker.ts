@@ -1,6 +1,7 @@
 /** `pplcnet worker`: classify the images of a queue on Redis until stopped (SIGTERM: finish the job, exit 0). */
 import { Command } from 'commander';
-import { type DecodeMode, startImageWorker } from '../../index.js';
+import type { DecodeMode } from '../../index.js';
+import { startImageWorker } from '../../queue/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addQueueTargetOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, redisUrl, sessionOptionsFrom } from '../options.js';

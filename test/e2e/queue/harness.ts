@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { ImageQueue } from '../../../src/index.js';
+import { ImageQueue } from '../../../src/queue/index.js';
 import { ROOT, runCli, seededBytes } from '../../helpers.js';
 import { type RedisServer, startRedis } from '../../services.js';
 
