@@ -4,8 +4,9 @@
  */
 import { type ClassifierOptions, createClassifier, topK } from './classifier.js';
 import { PplcnetError } from './errors.js';
+import type { Preprocess } from './metadata.js';
 import { type LogHistogram, logHistogram } from './util/histogram.js';
-import { expandInputs } from './util/inputs.js';
+import { expandImageInputs } from './util/inputs.js';
 
 export interface CompareOptions extends Omit<ClassifierOptions, 'model'> {
   /** Images (files, folders, globs) fed through model A's preprocessing; random inputs when absent. */
@@ -44,6 +45,10 @@ export interface CompareReport {
   readonly histogram: LogHistogram;
   /** Each input's difference, in input order. */
   readonly perInput: readonly CompareInputDiff[];
+  /** Images that could not be read or decoded (not in the figures), as `bench` reports them. */
+  readonly failed: readonly { readonly file: string; readonly code: string; readonly message: string }[];
+  /** Paths the expansion skipped (not regular files, duplicates, …). */
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 
 function stats(a: Float32Array, b: Float32Array): { maxAbs: number; meanAbs: number } {
@@ -66,6 +71,33 @@ function* absDiffs(a: readonly Float32Array[], b: readonly Float32Array[]): Gene
   }
 }
 
+type InputBatch = { data: Float32Array; n: number; h: number; w: number; names: string[] };
+
+/**
+ * The images through model A's preprocessing, one per batch. An image that cannot be read or decoded is
+ * recorded in `failed` and the others go on; none readable is an error naming the first failure.
+ */
+async function readImages(images: readonly string[], spec: Preprocess): Promise<{ batches: InputBatch[]; failed: CompareReport['failed']; skipped: CompareReport['skipped'] }> {
+  const { files, skipped } = await expandImageInputs(images);
+  const { preprocess } = await import('./image/preprocess.js'); // sharp is loaded only when images are compared
+  const failed: { file: string; code: string; message: string }[] = [];
+  const batches: InputBatch[] = [];
+  for (const f of files) {
+    try {
+      const img = await preprocess(f, spec);
+      batches.push({ data: img.data, n: 1, h: img.height, w: img.width, names: [f] });
+    } catch (err) {
+      if (!(err instanceof PplcnetError)) throw err;
+      failed.push({ file: f, code: err.code, message: err.message });
+    }
+  }
+  if (batches.length === 0) {
+    const why = failed[0] ? `: ${failed[0].message}` : skipped[0] ? ` (${skipped.length} skipped; ${skipped[0].path}: ${skipped[0].reason})` : '';
+    throw new PplcnetError('E_IO', `no readable images in ${images.join(', ')}${why}; --images takes image files, folders and glob patterns`);
+  }
+  return { batches, failed, skipped: skipped.map((s) => ({ path: s.path, reason: s.reason })) };
+}
+
 const top = (row: Float32Array, k: number): number[] => topK(row, k).map((t) => t.classId);
 
 export async function compareModels(a: string, b: string, options: CompareOptions = {}): Promise<CompareReport> {
@@ -73,17 +105,16 @@ export async function compareModels(a: string, b: string, options: CompareOption
   const cb = await createClassifier({ ...options, model: b });
   try {
     const size = ca.metadata.inputSize ?? (ca.preprocess.crop ? [ca.preprocess.crop.height, ca.preprocess.crop.width] : undefined);
-    let batches: { data: Float32Array; n: number; h: number; w: number; names: string[] }[] = [];
+    let batches: InputBatch[] = [];
     let kind: CompareReport['inputKind'] = 'random';
+    let failed: CompareReport['failed'] = [];
+    let skipped: CompareReport['skipped'] = [];
     if (options.images?.length) {
       kind = 'images';
-      const files = await expandInputs(options.images);
-      if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${options.images.join(', ')}`);
-      const { preprocess } = await import('./image/preprocess.js');
-      for (const f of files) {
-        const img = await preprocess(f, ca.preprocess);
-        batches.push({ data: img.data, n: 1, h: img.height, w: img.width, names: [f] });
-      }
+      const read = await readImages(options.images, ca.preprocess);
+      batches = read.batches;
+      failed = read.failed;
+      skipped = read.skipped;
     } else {
       if (!size) throw new PplcnetError('E_MODEL', `${a}: its input size is not recorded; compare with --images`);
       const n = options.random ?? 8;
@@ -163,6 +194,8 @@ export async function compareModels(a: string, b: string, options: CompareOption
       models: [a, b],
       histogram: logHistogram(absDiffs(pa, pb)),
       perInput,
+      failed,
+      skipped,
     };
   } finally {
     await ca.close();

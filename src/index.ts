@@ -27,12 +27,11 @@ export { imageHeaderSize, type HeaderSize } from './image/header.js';
 export type { Image8 } from './image/resize.js';
 export {
   chooseProvider,
-  createSession,
   GRAPH_OPT_LEVELS,
   type ExecutionProviderChoice,
   type SessionOptions,
   type GraphOptimizationLevel,
-} from './runtime/session.js';
+} from './runtime/providers.js';
 export { ZOO, findZooEntry, type ZooEntry } from './zoo/registry.js';
 export { resolveModel, pullZooModel, type ModelSource, type ResolvedModel, type ResolveOptions } from './models/resolve.js';
 export { defaultCacheDir } from './zoo/cache.js';
@@ -52,7 +51,7 @@ export {
   type ModelBenchReport,
   type StageStats,
 } from './bench.js';
-export { onnxruntimeVersion } from './runtime/session.js';
+export { onnxruntimeVersion } from './runtime/providers.js';
 export {
   benchReportHtml,
   compareReportHtml,

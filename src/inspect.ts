@@ -3,6 +3,7 @@
  * inference model's program parameters and the architecture read off its ops; a `.pdparams` file's keys,
  * shapes and dtypes and the architecture they imply.
  */
+import { existsSync } from 'node:fs';
 import type { Architecture } from './builder/architecture.js';
 import { inferArchitecture } from './convert/from-weights.js';
 import { type InferenceModelFiles, locateInferenceModel, readInferenceModel, readProgramFile } from './convert/inference-model.js';
@@ -11,12 +12,15 @@ import { readPdparams, selectPrefix } from './convert/pdparams.js';
 import { readProgramDesc } from './convert/pdmodel.js';
 import { readPirProgram } from './convert/pir.js';
 import type { Program } from './convert/program.js';
+import { PplcnetError } from './errors.js';
 import { METADATA_KEYS } from './metadata.js';
+import { type ResolveOptions, resolveModel } from './models/resolve.js';
 import { type OnnxModelView, viewModel } from './onnx/read.js';
 import { shortestFloat32 } from './util/float.js';
 import { FILE_LIMITS } from './util/file-limits.js';
 import { readFileBounded } from './util/fs.js';
 import { checkModelFile } from './util/sniff.js';
+import { findZooEntry, nearestZooNames, zooNameHint } from './zoo/registry.js';
 
 export interface OnnxInspection {
   readonly producer: string;
@@ -66,6 +70,19 @@ export type ModelInspection =
   | { readonly kind: 'inference'; /** The program file read. */ readonly file: string; readonly report: InferenceModelInspection }
   | { readonly kind: 'pdparams'; readonly file: string; readonly report: PdparamsInspection };
 
+function onnxInspection(bytes: Uint8Array): OnnxInspection {
+  const m = viewModel(bytes);
+  return {
+    producer: `${m.producerName} ${m.producerVersion}`,
+    opset: m.opset,
+    inputs: m.inputs,
+    outputs: m.outputs,
+    nodes: m.nodes.length,
+    parameters: countParameters(m),
+    metadata: decodeMetadataProps(m.metadata),
+  };
+}
+
 /** Keys of `metadata_props` whose values are JSON (or numbers), decoded for the report. */
 const JSON_KEYS = new Set<string>([METADATA_KEYS.architecture, METADATA_KEYS.inputSize, METADATA_KEYS.preprocess, METADATA_KEYS.labels, METADATA_KEYS.topk, METADATA_KEYS.formatVersion]);
 
@@ -114,25 +131,26 @@ function countParameters(m: OnnxModelView): number {
 /**
  * Inspect an `.onnx`, a `.pdparams`, or a Paddle inference model (folder, `.json`, `.pdmodel` or `*_infer.tar`). The
  * file's first bytes choose the reader (the name only when they tell nothing); an image or another file
- * that is no model is refused (E_FORMAT) with what it is.
+ * that is no model is refused (E_FORMAT) with what it is. A zoo name (when no such path exists) is the ONNX
+ * model the other commands run for it: pulled and converted as they would (`options` says from where).
  */
-export async function inspectModel(input: string, options: { /** `.pdparams`: the distillation prefix to read. */ prefix?: string } = {}): Promise<ModelInspection> {
+export async function inspectModel(
+  input: string,
+  options: { /** `.pdparams`: the distillation prefix to read. */ prefix?: string } & ResolveOptions = {},
+): Promise<ModelInspection> {
   const sniffed = await checkModelFile(input, 'inspect');
+  if (sniffed === undefined && findZooEntry(input)) {
+    // a zoo name (no such path here): the ONNX model every command runs for it, pulled and converted as they do
+    if (options.prefix !== undefined) throw new RangeError('--prefix applies to .pdparams only: other models hold one network');
+    const resolved = await resolveModel(input, options);
+    return { kind: 'onnx', file: resolved.path ?? resolved.name, report: onnxInspection(resolved.bytes) };
+  }
+  if (sniffed === undefined && !existsSync(input) && nearestZooNames(input).length > 0) {
+    throw new PplcnetError('E_IO', `${input}: no such file or folder, nor a zoo model; ${zooNameHint(input)}`);
+  }
   const kind = sniffed?.kind === 'unknown' || sniffed === undefined ? (input.endsWith('.onnx') ? 'onnx' : input.endsWith('.pdparams') ? 'pickle' : 'unknown') : sniffed.kind;
   if (options.prefix !== undefined && kind !== 'pickle') throw new RangeError('--prefix applies to .pdparams only: other models hold one network');
-  if (kind === 'onnx') {
-    const m = viewModel(await readFileBounded(input, FILE_LIMITS.onnx));
-    const report: OnnxInspection = {
-      producer: `${m.producerName} ${m.producerVersion}`,
-      opset: m.opset,
-      inputs: m.inputs,
-      outputs: m.outputs,
-      nodes: m.nodes.length,
-      parameters: countParameters(m),
-      metadata: decodeMetadataProps(m.metadata),
-    };
-    return { kind: 'onnx', file: input, report };
-  }
+  if (kind === 'onnx') return { kind: 'onnx', file: input, report: onnxInspection(await readFileBounded(input, FILE_LIMITS.onnx)) };
   if (kind !== 'pickle') {
     const { files, program } = kind === 'tar' || /\.tar$/i.test(input) ? await programFromArchive(input) : await programFromFiles(input);
     const reading = interpretProgram(program, files.program);

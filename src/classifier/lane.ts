@@ -13,7 +13,7 @@ import type { ImageInput } from '../image/decode.js';
 import type { DecodeMode } from '../image/fast-decode.js';
 import type { ModelMetadata } from '../metadata.js';
 import type { ResolvedModel } from '../models/resolve.js';
-import type { SessionOptions } from '../runtime/session.js';
+import type { SessionOptions } from '../runtime/providers.js';
 import { limiter } from '../util/limit.js';
 import { type CLOSE_MESSAGE, isCloseMessage } from '../util/threads.js';
 import { classifyPrepared } from './batch.js';

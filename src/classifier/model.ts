@@ -7,7 +7,8 @@ import { type OutputHead, type OutputOptions, headScores, modelHead, outputOptio
 import { imagenetLabels } from '../labels.js';
 import { IMAGENET_PREPROCESS, type ModelMetadata, type Preprocess, parseMetadata } from '../metadata.js';
 import { readMetadataProps } from '../onnx/metadata-props.js';
-import { type SessionOptions, createSession, ort } from '../runtime/session.js';
+import type { SessionOptions } from '../runtime/providers.js';
+import { createSession, ort } from '../runtime/session.js';
 import { type ModelSource, type ResolveOptions, type ResolvedModel, resolveModel } from '../models/resolve.js';
 
 /** Turn what the user gave (`options.model`: a zoo name, a model path, ONNX bytes) into ONNX bytes. */

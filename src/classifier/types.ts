@@ -4,7 +4,7 @@ import type { ImageInput } from '../image/decode.js';
 import type { DecodeMode } from '../image/fast-decode.js';
 import type { PreparedImage } from '../image/preprocess.js';
 import type { ModelMetadata, Preprocess } from '../metadata.js';
-import type { SessionOptions } from '../runtime/session.js';
+import type { SessionOptions } from '../runtime/providers.js';
 import type { ModelSource, ResolveOptions } from '../models/resolve.js';
 import type { Answer, OutputHead } from './head.js';
 import type { ExecutionPlan } from './plan.js';

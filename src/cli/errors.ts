@@ -17,6 +17,7 @@ const FLAGS: Record<string, string> = {
   opset: '--opset',
   batch: '--batch',
   seed: '--seed',
+  outDir: '--output',
 };
 
 /** Rewrite "… for 'strideList[1]' …" as "… for '--stride-list' entry 1 …". */

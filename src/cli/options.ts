@@ -191,6 +191,21 @@ export function outputModelOptionsFrom(flags: OutputModelFlags): { fold: boolean
 }
 
 /**
+ * The model of a command that runs one: `--model`, else $PPLCNET_MODEL; neither is a command-line error
+ * (exit 2) saying what to pass.
+ */
+export function requireModel(flags: { model?: string }): string {
+  const model = flags.model ?? process.env.PPLCNET_MODEL;
+  if (!model) throw new RangeError("no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori (ships with pplcnet), or set PPLCNET_MODEL");
+  return model;
+}
+
+/** The warning given once for a model made by `pplcnet build` (predict, embed, export-web). */
+export function untrainedWarning(name: string): string {
+  return `${name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`;
+}
+
+/**
  * `--redis` and `--queue`, shared by the queue commands and `worker`; without `--redis` or $PPLCNET_REDIS the
  * command line is incomplete (exit 2, as for any missing required option). @internal
  */

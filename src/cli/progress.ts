@@ -61,9 +61,13 @@ export function formatImageProgress(done: number, total: number, elapsedMs: numb
   return `${done}/${total} images, ${done > 0 ? formatRate(rate) : '-'} img/s${eta}`;
 }
 
-/** The closing line of a run over images: `400 images, 2 failed, 183 img/s`. */
+/**
+ * The closing line of a run over images: `400 images, 2 failed, 183 img/s`; no rate when every image
+ * failed (nothing was classified: a rate would only time the failures).
+ */
 export function formatImageSummary(total: number, failed: number, elapsedMs: number): string {
-  return `${total} image${total === 1 ? '' : 's'}, ${failed} failed, ${formatRate(total / Math.max(elapsedMs / 1000, 1e-3))} img/s`;
+  const head = `${total} image${total === 1 ? '' : 's'}, ${failed} failed`;
+  return failed >= total ? head : `${head}, ${formatRate(total / Math.max(elapsedMs / 1000, 1e-3))} img/s`;
 }
 
 export interface ImageProgress {

@@ -19,7 +19,7 @@ import { VERSION } from '../version.js';
 import { type ConvertedRecord, type Notice, type SourceStamp, cachedModel, defaultCacheDir, sha256, sourceStamp } from '../zoo/cache.js';
 import { requireZooEntry } from '../zoo/catalog.js';
 import { type PullOptions, checkMirror, pullModel } from '../zoo/pull.js';
-import { type ZooEntry, findZooEntry, loadZoo } from '../zoo/registry.js';
+import { type ZooEntry, findZooEntry, loadZoo, zooNameHint } from '../zoo/registry.js';
 
 /** Everything that decides how a model is found, pulled and converted: one options object. */
 export interface ResolveOptions extends Omit<PullOptions, 'cacheDir' | 'zoo'> {
@@ -107,7 +107,7 @@ export async function resolveModel(model: ModelSource, options: ResolveOptions =
   }
   const zoo = loadZoo();
   const entry = findZooEntry(model, zoo);
-  if (!entry) throw new PplcnetError('E_MODEL', `'${model}' is neither a file nor a zoo model. Zoo models: ${zoo.map((e) => e.name).join(', ')}.`);
+  if (!entry) throw new PplcnetError('E_MODEL', `'${model}' is neither a file nor a zoo model; ${zooNameHint(model, zoo)}`);
   return resolveZooEntry(entry, zoo, { ...options, cacheDir });
 }
 

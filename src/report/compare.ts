@@ -48,7 +48,9 @@ export function compareReportHtml(report: CompareReport, env: ReportEnvironment)
   const subject: [string, string][] = [
     ['model A', a],
     ['model B', b],
-    ['inputs', `${report.inputs} ${report.inputKind === 'images' ? "images, through A's preprocessing" : 'random inputs'}`],
+    ['inputs', `${report.inputs} ${report.inputKind === 'images' ? `image${report.inputs === 1 ? '' : 's'}, through A's preprocessing` : `random input${report.inputs === 1 ? '' : 's'}`}`],
+    ...(report.failed.length ? [['failed', `${report.failed.length} image${report.failed.length === 1 ? '' : 's'} could not be read (not in the figures)`] as [string, string]] : []),
+    ...(report.skipped.length ? [['skipped', `${report.skipped.length} path${report.skipped.length === 1 ? '' : 's'}`] as [string, string]] : []),
   ];
   const summary = table(
     ['', 'max |A−B|', 'mean |A−B|'],
@@ -71,5 +73,14 @@ export function compareReportHtml(report: CompareReport, env: ReportEnvironment)
       table(['input', 'max |Δprob|', 'mean |Δprob|', 'top-1 A', 'top-1 B', 'same'], rows, [1, 2]),
       'worst',
     ),
+    ...(report.failed.length || report.skipped.length
+      ? [
+          section(
+            'Inputs left out',
+            table(['input', 'why'], [...report.failed.map((f) => [f.file, f.message]), ...report.skipped.map((x) => [x.path, `skipped: ${x.reason}`])].slice(0, WORST_ROWS * 2)),
+            'failed',
+          ),
+        ]
+      : []),
   ]);
 }

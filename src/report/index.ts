@@ -3,7 +3,7 @@
  * and SVG; no script, font or URL), and the environment header read from this machine.
  */
 import { availableParallelism, cpus } from 'node:os';
-import { onnxruntimeVersion } from '../runtime/session.js';
+import { onnxruntimeVersion } from '../runtime/providers.js';
 import { VERSION } from '../version.js';
 import type { ReportEnvironment } from './html.js';
 

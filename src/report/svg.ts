@@ -179,7 +179,38 @@ export interface HistogramBin {
   readonly range: string;
 }
 
-/** Vertical bars of counts, evenly spaced bins (log-spaced values give even bins), y linear from 0. */
+/** An x-axis label: its text, anchor point and how it hangs from it. */
+interface AxisLabel {
+  readonly text: string;
+  readonly x: number;
+  readonly anchor: 'middle' | 'end';
+}
+
+/** A generous width of one character of the charts' 11 px text (digits and signs run 5.5 to 6.5 px). */
+const CHAR_WIDTH = 7;
+
+/**
+ * Labels in rows so that none overlaps another: each in the first of `rows` rows where it clears the last
+ * label placed there by 4 px; one that fits in no row is left out (its bar keeps its tooltip).
+ */
+export function placeLabels(labels: readonly AxisLabel[], rows: number): (AxisLabel & { row: number })[] {
+  const ends = Array<number>(rows).fill(-Infinity);
+  const placed: (AxisLabel & { row: number })[] = [];
+  for (const l of labels) {
+    const w = l.text.length * CHAR_WIDTH;
+    const start = l.anchor === 'end' ? l.x - w : l.x - w / 2;
+    const row = ends.findIndex((e) => start >= e + 4);
+    if (row < 0) continue;
+    ends[row] = start + w;
+    placed.push({ ...l, row });
+  }
+  return placed;
+}
+
+/**
+ * Vertical bars of counts, evenly spaced bins (log-spaced values give even bins), y linear from 0. The labels
+ * under the bars take a second row where they would overlap (`0` and `< 1e-12` beside the first edge's).
+ */
 export function histogramChart(bins: readonly HistogramBin[], xLabel: string, title: string, endLabel = '', height = 280): string {
   const left = 56;
   const right = 16;
@@ -197,14 +228,18 @@ export function histogramChart(bins: readonly HistogramBin[], xLabel: string, ti
   for (const t of ticks) {
     out.push(`<g class="ytick" data-value="${t}"><line class="grid" x1="${left}" x2="${left + pw}" y1="${num(y(t))}" y2="${num(y(t))}"/><text x="${left - 6}" y="${num(y(t) + 4)}" text-anchor="end">${escapeHtml(label(t))}</text></g>`);
   }
+  const labels: AxisLabel[] = [];
   bins.forEach((b, i) => {
     const x = left + i * bw;
     const h = (b.count / top) * ph;
     out.push(`<rect class="bin" data-count="${b.count}" x="${num(x + 1)}" y="${num(topPad + ph - h)}" width="${num(Math.max(1, bw - 2))}" height="${num(h)}" fill="${PALETTE[0]}"><title>${escapeHtml(`${b.range}: ${b.count}`)}</title></rect>`);
     if (b.count > 0) out.push(`<text x="${num(x + bw / 2)}" y="${num(topPad + ph - h - 3)}" text-anchor="middle">${b.count}</text>`);
-    if (b.label) out.push(`<text class="xlabel" x="${num(b.edge ? x : x + bw / 2)}" y="${topPad + ph + 15}" text-anchor="middle">${escapeHtml(b.label)}</text>`);
+    if (b.label) labels.push({ text: b.label, x: b.edge ? x : x + bw / 2, anchor: 'middle' });
   });
-  if (endLabel) out.push(`<text class="xlabel" x="${num(left + pw)}" y="${topPad + ph + 15}" text-anchor="end">${escapeHtml(endLabel)}</text>`);
+  if (endLabel) labels.push({ text: endLabel, x: left + pw, anchor: 'end' });
+  for (const l of placeLabels(labels, 2)) {
+    out.push(`<text class="xlabel" x="${num(l.x)}" y="${topPad + ph + 15 + l.row * 13}" text-anchor="${l.anchor}">${escapeHtml(l.text)}</text>`);
+  }
   out.push(`<line class="axis" x1="${left}" x2="${left + pw}" y1="${topPad + ph}" y2="${topPad + ph}"/><line class="axis" x1="${left}" x2="${left}" y1="${topPad}" y2="${topPad + ph}"/>`);
   out.push(`<text x="${left + pw / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(xLabel)}</text>`);
   out.push('</svg>');

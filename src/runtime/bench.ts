@@ -5,7 +5,8 @@
  */
 import { GraphBuilder } from '../builder/graph.js';
 import * as op from '../builder/ops.js';
-import { type SessionOptions, createSession, ort } from './session.js';
+import type { SessionOptions } from './providers.js';
+import { createSession, ort } from './session.js';
 
 export interface BenchOptions extends Omit<SessionOptions, 'threads'> {
   /** Intra-op thread counts to try. [[0]] */
@@ -54,7 +55,7 @@ function fill(n: number, seed: number): Float32Array {
 }
 
 /** Time one session: warmup, then `runs` timed runs of `feeds`. Returns sorted latencies (ms). */
-export async function timeRuns(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number, warmup: number): Promise<number[]> {
+export async function timeRuns<F>(session: { run(feeds: F): Promise<unknown> }, feeds: F, runs: number, warmup: number): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await session.run(feeds);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {

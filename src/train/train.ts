@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import { PplcnetError, invalidOption } from '../errors.js';
 import { readModelMetadata } from '../classifier/model.js';
 import { type ModelSource, type ResolveOptions, resolveModel } from '../models/resolve.js';
-import type { SessionOptions } from '../runtime/session.js';
+import type { SessionOptions } from '../runtime/providers.js';
 import { type Dataset, checkTrainable, classCounts, openDataset } from './dataset.js';
 import { spliceHead, lastConvWeight } from './export.js';
 import { type Augment, type FeatureSet, extractFeatures } from './features.js';

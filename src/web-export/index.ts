@@ -55,9 +55,14 @@ export interface ExportWebResult {
   readonly modelBytes: number;
   /** onnxruntime-web's loader scripts and .wasm. */
   readonly runtimeBytes: number;
+  /** False for a model made by `pplcnet build` with initialized, untrained weights (its predictions mean nothing). */
+  readonly trained: boolean;
   /** What a browser that accepts brotli downloads: each file's `.br` copy where there is one (0 without copies). */
   readonly brotliBytes: number;
 }
+
+/** Names of archives, which `outDir` must not look like: the site is a folder. */
+const ARCHIVE_NAME = /\.(zip|tar|tgz|tar\.(gz|xz|bz2|zst)|7z|rar)[\\/]*$/i;
 
 /** The page script's size budget (pplcnet's code without onnxruntime-web, minified). */
 export const WEB_SCRIPT_BUDGET = 100_000;
@@ -166,6 +171,10 @@ async function writeCopies(dir: string, files: readonly ExportedFile[], put: (pa
 export async function exportWebSite(options: ExportWebOptions): Promise<ExportWebResult> {
   if (!options || typeof options.model !== 'string' || options.model === '') throw invalidOption('model', 'a zoo name or a model path', options?.model, 'type');
   if (typeof options.outDir !== 'string' || options.outDir === '') throw invalidOption('outDir', 'a folder path', options.outDir, 'type');
+  if (ARCHIVE_NAME.test(options.outDir)) {
+    const folder = basename(options.outDir.replace(/[\\/]+$/, '')).replace(ARCHIVE_NAME, '') || 'site';
+    throw invalidOption('outDir', `a folder, not an archive name (the site is a folder: write it with --output ${folder}, then archive it if need be: cd ${folder} && zip -r ../${folder}.zip .)`, options.outDir);
+  }
   const outDir = resolve(options.outDir);
   if (!options.force && !(await isEmptyOrMissing(outDir))) {
     throw new PplcnetError('E_IO', `${options.outDir}: the folder exists and is not empty; choose another or pass --force to replace it`);
@@ -227,6 +236,7 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
     files,
     scriptBytes: script.length,
     modelBytes: resolved.bytes.length,
+    trained: metadata.trained !== false,
     runtimeBytes: size((f) => f.path.startsWith('ort/') && !isCopy(f)),
     brotliBytes: hasBrotli.size ? size((f) => f.path.endsWith('.br') || (!isCopy(f) && !hasBrotli.has(f.path) && f.path !== '_headers' && f.path !== 'README.txt')) : 0,
   };

@@ -6,7 +6,7 @@ import { PplcnetError } from '../errors.js';
 import { diskBytes, packagedModelPath } from '../util/fs.js';
 import { defaultCacheDir } from './cache.js';
 import { type SourceRecord, cacheState, modelDir } from './pull.js';
-import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
+import { type ZooEntry, findZooEntry, loadZoo, zooNameHint } from './registry.js';
 
 /** A zoo record with its cache state. */
 export type ZooListing = ZooEntry & {
@@ -38,7 +38,7 @@ interface CacheOption {
 /** The zoo record of `name` (or an alias); a typed error naming the command that lists them when there is none. */
 export function requireZooEntry(name: string): ZooEntry {
   const e = findZooEntry(name);
-  if (!e) throw new PplcnetError('E_MODEL', `'${name}' is not a zoo model; 'pplcnet zoo list' shows them`);
+  if (!e) throw new PplcnetError('E_MODEL', `'${name}' is not a zoo model; ${zooNameHint(name)}`);
   return e;
 }
 

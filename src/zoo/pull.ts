@@ -12,7 +12,7 @@ import { diskBytes, writeFileAtomic } from '../util/fs.js';
 import { type FileStamp, type Notice, assertPlainName, cachePath, defaultCacheDir, fileStamp, sha256File, unchangedSince } from './cache.js';
 import { type ProgressCallback, download, unreachableReason } from './download.js';
 import { acquireLock } from './lock.js';
-import { type ZooEntry, findZooEntry, loadZoo } from './registry.js';
+import { type ZooEntry, findZooEntry, loadZoo, zooNameHint } from './registry.js';
 import { extractTar, listTar } from '../util/tar.js';
 
 export interface PullOptions {
@@ -259,7 +259,7 @@ async function cached(entry: ZooEntry, dir: string, verify: false | { notice?: N
 export async function pullModel(name: string | ZooEntry, options: PullOptions = {}): Promise<PulledModel> {
   const o = resolvePullOptions(options);
   const entry = typeof name === 'string' ? findZooEntry(name, o.zoo ?? loadZoo()) : name;
-  if (!entry) throw new PplcnetError('E_MODEL', `'${String(name)}' is not a zoo model; 'pplcnet zoo list' shows them`);
+  if (!entry) throw new PplcnetError('E_MODEL', `'${String(name)}' is not a zoo model; ${zooNameHint(String(name), o.zoo ?? loadZoo())}`);
   if (entry.format === 'packaged') throw new PplcnetError('E_MODEL', `${entry.name} ships with pplcnet; nothing to pull`);
   const dir = modelDir(o.cacheDir, entry.name);
   const check = { ...(o.notice ? { notice: o.notice } : {}) };

@@ -50,7 +50,7 @@ describe('inspect, compare and help (CLI)', () => {
     const same = await runCli(['compare', textline, textline, '--images', images, '--max-abs-diff', '0', '--min-top1', '1']);
     assert.equal(same.code, 0, same.stderr);
     assert.equal(same.stderr, '', 'the execution provider is said only with --verbose');
-    assert.match(same.stdout, /2 images input\(s\)\nlogits +max \|a-b\| 0\.00e\+0/);
+    assert.match(same.stdout, /2 images\nlogits +max \|a-b\| 0\.00e\+0/);
     const differ = await runCli(['compare', textline, built.replace('built', 'other'), '--random', '2']);
     assert.equal(differ.code, 1, 'a missing model is exit 1');
     // the text-line model against an untrained one of the same shape: far apart

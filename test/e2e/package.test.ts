@@ -44,4 +44,23 @@ describe('the package', () => {
     assert.equal(stdout.trim(), 'true');
     assert.doesNotMatch(stderr, /Unknown project config/);
   });
+
+  it('is installed into a project as docs/install.md says, which is what .ci/consumer.sh checks; the runtime is the version pinned', async () => {
+    const doc = await readFile(`${ROOT}docs/install.md`, 'utf8');
+    const ci = await readFile(`${ROOT}.ci/consumer.sh`, 'utf8');
+    assert.ok(doc.includes('echo "ignore-scripts=true" >> .npmrc'), 'docs/install.md gives the .npmrc line');
+    assert.match(ci, /echo 'ignore-scripts=true' > \.npmrc/);
+    assert.match(await readFile(`${ROOT}.ci/run`, 'utf8'), /^\.ci\/consumer\.sh$/m);
+    const pkg = JSON.parse(await readFile(`${ROOT}package.json`, 'utf8')) as { dependencies: Record<string, string>; overrides: Record<string, string> };
+    for (const name of ['onnxruntime-node', 'onnxruntime-web']) {
+      assert.equal(pkg.dependencies[name], '~1.30.0', `${name} pinned to the tested minor`);
+      assert.match(doc, new RegExp(`\`${name}\``));
+    }
+    const { onnxruntimeVersion } = await import('../../src/index.js');
+    assert.match(onnxruntimeVersion(), /^1\.30\./, 'the tests run on the pinned onnxruntime');
+    // the lock holds no package whose engines exclude Node 20 (npm ci would warn EBADENGINE)
+    const lock = JSON.parse(await readFile(`${ROOT}package-lock.json`, 'utf8')) as { packages: Record<string, { engines?: { node?: string } }> };
+    const node22 = Object.entries(lock.packages).filter(([, p]) => /^>=\s*2[2-9]/.test(p.engines?.node ?? '')).map(([k]) => k);
+    assert.deepEqual(node22, []);
+  });
 });

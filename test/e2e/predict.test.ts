@@ -114,7 +114,7 @@ describe('pplcnet predict (CLI)', () => {
 
   test('no model, a missing provider, unknown flags: clear errors and non-zero exits', async () => {
     const none = await runCli(['predict', 'models/examples/'], { env: { ...env, PPLCNET_MODEL: '' } });
-    assert.equal(none.code, 1);
+    assert.equal(none.code, 2, 'a missing model is a command-line error');
     assert.match(none.stderr, /no model given: pass --model NAME\|PATH/);
     const dnnl = await runCli(['predict', '-m', 'textline', '--ep', 'nosuchep', 'models/examples/'], { env });
     assert.equal(dnnl.code, 1);

@@ -46,10 +46,10 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^name\s+state\s+format\s+size\s+params\s+FLOPs\s+top-1\s+description$/m);
     assert.match(r.stdout, /^PPLCNet_x1_0\s+remote\s+pdparams\s+3M\s+161M\s+71\.32\s+PP-LCNet x1\.0 ImageNet-1k classifier$/m);
-    assert.match(r.stdout, /^state: packaged = ships with pplcnet .*; pulled = downloaded into the cache; remote = downloaded on first use/m);
+    assert.match(r.stdout, /^state: shipped = ships with pplcnet .*; pulled = downloaded into the cache; remote = downloaded on first use/m);
     assert.match(r.stdout, /^size: in the cache, download and converted ONNX \(pulled\); the download, where its publisher gives it \(remote; blank when unknown\)/m);
     assert.match(r.stdout, /'pplcnet cache ls' lists everything in it/);
-    assert.match(r.stdout, /^PP-LCNet_x0_25_textline_ori\s+packaged/m);
+    assert.match(r.stdout, /^PP-LCNet_x0_25_textline_ori\s+shipped\s+shipped\s/m);
     assert.match(r.stdout, /^tiny-x0_25\s+remote\s+pdparams\s+12 kB\s+a tiny test model$/m, 'the size a registry record gives');
     const j = JSON.parse((await runCli(['zoo', 'list', '--json'], { env })).stdout);
     assert.ok(j.find((e: { name: string }) => e.name === 'PPLCNet_x2_5_ssld').metrics.top1 === 80.82);
@@ -75,7 +75,7 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
   });
 
   test('zoo info, path, pull (already there), rm', async () => {
-    const info = JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25'], { env })).stdout);
+    const info = JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25', '--json'], { env })).stdout);
     assert.equal(info.state, 'pulled');
     const listed = JSON.parse((await runCli(['zoo', 'list', '--json'], { env })).stdout).find((e: { name: string }) => e.name === 'tiny-x0_25');
     assert.equal(listed.sizeBytes, info.cachedBytes, 'once pulled, the size is what the model takes in the cache');
@@ -89,10 +89,29 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     assert.equal(pull.code, 0, pull.stderr);
     assert.match(pull.stdout, /tiny-x0_25: .*models\/tiny-x0_25\/onnx\/[0-9a-f]{64}\.onnx/);
     assert.equal((await runCli(['zoo', 'rm', 'tiny-x0_25'], { env })).stdout.trim(), 'tiny-x0_25: removed');
-    assert.equal(JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25'], { env })).stdout).state, 'remote');
+    assert.equal(JSON.parse((await runCli(['zoo', 'info', 'tiny-x0_25', '--json'], { env })).stdout).state, 'remote');
     const none = await runCli(['zoo', 'info', 'nope'], { env });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /'nope' is not a zoo model/);
+    // the readable view: one line per field, the record's values on one line each
+    const text = await runCli(['zoo', 'info', 'PPLCNet_x1_0'], { env });
+    assert.equal(text.code, 0, text.stderr);
+    const record = JSON.parse((await runCli(['zoo', 'info', 'PPLCNet_x1_0', '--json'], { env })).stdout);
+    const field = (name: string): string => new RegExp(`^${name} +(.*)$`, 'm').exec(text.stdout)?.[1] ?? '';
+    assert.equal(field('name'), record.name);
+    assert.equal(field('aliases'), record.aliases.join(', '));
+    assert.equal(field('download'), record.urls[0]);
+    assert.equal(field('input'), `${record.inputSize[0]}x${record.inputSize[1]} (height x width)`);
+    assert.equal(field('preprocess'), `resize short side to ${record.preprocess.resize.size}, crop 224x224 (linear), rgb, mean 0.485, 0.456, 0.406, std 0.229, 0.224, 0.225`);
+    assert.match(field('published'), new RegExp(`^params ${record.metrics.paramsM}M, FLOPs ${record.metrics.flopsM}M, top-1 ${record.metrics.top1}%`));
+    assert.match(field('state'), /^remote: downloaded on first use/);
+    assert.ok(!text.stdout.includes('{') && !text.stdout.includes('"'), text.stdout);
+    assert.ok(text.stdout.split('\n').length < 20, 'no value spread over lines');
+    assert.match((await runCli(['zoo', 'info', 'textline'], { env })).stdout, /^state +shipped: ships with pplcnet/m);
+    // a misspelt name: the nearest names, not the whole zoo
+    const near = await runCli(['zoo', 'info', 'PPLCNet_x1_O'], { env });
+    assert.equal(near.code, 1);
+    assert.match(near.stderr, /'PPLCNet_x1_O' is not a zoo model; did you mean one of PPLCNet_x1_0, PPLCNet_x1_5\? \('pplcnet zoo list' shows all \d+\)/);
   });
 
   test("zoo rm of a path ('../../victim', '..') is a usage error and removes nothing", async () => {
@@ -170,7 +189,7 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     const r = await runCli(['pull', '--offline', '--cache-dir', cache, 'tiny-x0_25'], { env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests.length, before, 'no request');
-    const info = JSON.parse((await runCli(['zoo', 'info', '--cache-dir', cache, 'tiny-x0_25'], { env })).stdout);
+    const info = JSON.parse((await runCli(['zoo', 'info', '--json', '--cache-dir', cache, 'tiny-x0_25'], { env })).stdout);
     assert.equal(info.state, 'pulled');
     assert.equal(info.source.placedByHand, true);
     const bad = join(home, 'manual-bad');

@@ -69,8 +69,11 @@ describe('createClassifier with the shipped text-line model', () => {
     assert.deepEqual(topK([0.5, 0.5], 5).map((t) => t.label), ['0', '1']);
   });
 
-  test('unknown models are refused with the list of zoo names', async () => {
-    await assert.rejects(createClassifier({ model: 'resnet50', cacheDir: cache }), /'resnet50' is neither a file nor a zoo model. Zoo models: PP-LCNet_x0_25_textline_ori/);
+  test('unknown models are refused with the nearest zoo names, not the whole list', async () => {
+    await assert.rejects(createClassifier({ model: 'resnet50', cacheDir: cache }), /'resnet50' is neither a file nor a zoo model; 'pplcnet zoo list' shows all \d+$/);
+    // equally near to three SSLD models; the beginning of two PULC names
+    await assert.rejects(createClassifier({ model: 'PPLCNet_x1_5_ssl', cacheDir: cache }), /; did you mean one of PPLCNet_x0_5_ssld, PPLCNet_x1_0_ssld, PPLCNet_x2_5_ssld\? \('pplcnet zoo list' shows all \d+\)$/);
+    await assert.rejects(createClassifier({ model: 'pulc_person', cacheDir: cache }), /; did you mean one of PULC_person_attribute, PULC_person_exists\? /);
   });
 });
 

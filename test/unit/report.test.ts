@@ -262,6 +262,8 @@ describe('report HTML (bench --report, compare --report)', () => {
       models: [`a/${EVIL}.onnx`, 'b.onnx'],
       histogram,
       perInput,
+      failed: [],
+      skipped: [],
     };
     const html = compareReportHtml(report, env);
     assertInert(html);
@@ -290,5 +292,50 @@ describe('report HTML (bench --report, compare --report)', () => {
     // stage stats used by the bench page: percentiles as runtime/bench computes them
     const s = stageStats([5, 1, 4, 2, 3]);
     assert.deepEqual([s.mean, s.p50, s.p95, s.total], [3, percentile([1, 2, 3, 4, 5], 50), percentile([1, 2, 3, 4, 5], 95), 15]);
+  });
+
+  test('compare page: the labels under the histogram never overlap (0, < 1e-12 and 1e-12 side by side); inputs left out are listed', () => {
+    // every kind of bin: exact zeros, values under the 1e-12 floor, and every decade up to 1
+    const values = [0, 0, 3e-15, 5e-13, ...Array.from({ length: 25 }, (_, i) => 1.5 * 10 ** (-12 + i / 2)).filter((v) => v <= 1)];
+    const histogram = logHistogram(values);
+    assert.ok(histogram.zeros > 0 && histogram.below > 0);
+    const perInput: CompareInputDiff[] = [{ name: 'a.png', maxAbs: 0.9, meanAbs: 0.1, top1A: { classId: 0, score: 0.9 }, top1B: { classId: 1, score: 0.8 } }];
+    const report: CompareReport = {
+      inputs: 1,
+      inputKind: 'images',
+      probs: { maxAbs: 0.9, meanAbs: 0.1 },
+      top1Agreement: 0,
+      top5Agreement: 0,
+      worstInput: 'a.png',
+      models: ['a.onnx', 'b.onnx'],
+      histogram,
+      perInput,
+      failed: [{ file: `bad/${EVIL}`, code: 'E_IMAGE', message: `bad/${EVIL}: not an image` }],
+      skipped: [],
+    };
+    const html = compareReportHtml(report, env);
+    assertInert(html);
+    assert.ok(!html.includes(EVIL));
+    const left = html.slice(html.indexOf('<section id="failed">'));
+    assert.ok(html.includes('<section id="failed">') && left.includes(escapeHtml(`bad/${EVIL}: not an image`)), 'the failed image is listed');
+    const [hist] = svgs(html);
+    const labels = [...hist!.matchAll(/<text class="xlabel" x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)">([^<]*)<\/text>/g)].map((m) => {
+      const text = unescapeHtml(m[4]!);
+      // 11 px system-ui: digits, '<', '-' and 'e' are at most 6.6 px wide
+      const w = text.length * 6.6;
+      const x = Number(m[1]);
+      return { text, y: Number(m[2]), from: m[3] === 'end' ? x - w : x - w / 2, to: m[3] === 'end' ? x : x + w / 2 };
+    });
+    const texts = labels.map((l) => l.text);
+    for (const t of ['0', '< 1e-12', '1e-12', '1e-6', '1']) assert.ok(texts.includes(t), `${t} is drawn: ${texts.join(' | ')}`);
+    for (const a of labels) {
+      for (const b of labels) {
+        if (a !== b && a.y === b.y) assert.ok(a.to <= b.from || b.to <= a.from, `'${a.text}' [${a.from}, ${a.to}] overlaps '${b.text}' [${b.from}, ${b.to}]`);
+      }
+    }
+    // the bins as labelled: '< 1e-12' sits left of '1e-12'
+    const below = labels.find((l) => l.text === '< 1e-12')!;
+    const floor = labels.find((l) => l.text === '1e-12')!;
+    assert.ok(below.from < floor.from);
   });
 });

@@ -63,6 +63,10 @@ Examples:
       ...sessionOptionsFrom(flags, ctx),
       ...modelSourceOptionsFrom(flags, ctx),
     });
+    if (!flags.quiet) {
+      for (const x of r.skipped) ctx.stderr(`pplcnet: skipped ${x.path}: ${x.reason}\n`);
+      for (const x of r.failed) ctx.stderr(`pplcnet: error: ${x.message}\n`);
+    }
     const violations: string[] = [];
     const e = (v: number) => v.toExponential(2);
     if (flags.maxAbsDiff !== undefined) {
@@ -77,12 +81,13 @@ Examples:
     const { perInput, ...summary } = r;
     if (flags.json) ctx.stdout(`${JSON.stringify({ ...summary, worst: worstInputs(perInput, 10), ...(flags.maxAbsDiff !== undefined || flags.minTop1 !== undefined ? { pass: violations.length === 0, violations } : {}) })}\n`);
     else {
-      ctx.stdout(`${r.inputs} ${r.inputKind} input(s)\n`);
+      const left = r.failed.length ? `, ${r.failed.length} failed (left out)` : '';
+      ctx.stdout(`${r.inputs} ${r.inputKind === 'images' ? 'image' : 'random input'}${r.inputs === 1 ? '' : 's'}${left}\n`);
       if (r.logits) ctx.stdout(`logits         max |a-b| ${e(r.logits.maxAbs)}  mean ${e(r.logits.meanAbs)}\n`);
       ctx.stdout(`probabilities  max |a-b| ${e(r.probs.maxAbs)}  mean ${e(r.probs.meanAbs)}  (largest on ${r.worstInput})\n`);
       ctx.stdout(`top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}%, top-5 (same order) ${(r.top5Agreement * 100).toFixed(1)}%\n`);
     }
     for (const v of violations) ctx.stderr(`pplcnet: fail: ${v}\n`);
-    if (violations.length > 0) process.exitCode = EXIT.failure;
+    if (violations.length > 0 || r.failed.length > 0) process.exitCode = EXIT.failure;
   });
 }

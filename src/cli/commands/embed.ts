@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { PplcnetError, checkOutputPath, createClassifier, encodeNpyFloat32, expandImageInputs, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning } from '../options.js';
 
 interface EmbedFlags extends SessionFlags, ModelSourceFlags {
   model?: string;
@@ -23,8 +23,7 @@ export function embedCommand(ctx: CliContext): Command {
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
   return cmd.action(async (images: string[], flags: EmbedFlags) => {
-    const model = flags.model ?? process.env.PPLCNET_MODEL;
-    if (!model) throw new PplcnetError('E_MODEL', 'no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori, or set PPLCNET_MODEL');
+    const model = requireModel(flags);
     if (flags.output !== undefined && !flags.output.endsWith('.npy')) throw new RangeError(`--output must name a .npy file, got '${flags.output}'`);
     // an output that cannot be written is refused before any image is read
     if (flags.output !== undefined) await checkOutputPath(flags.output);
@@ -32,6 +31,7 @@ export function embedCommand(ctx: CliContext): Command {
     for (const s of skipped) ctx.stderr(`pplcnet: skipped ${s.path}: ${s.reason}\n`);
     if (files.length === 0) throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
     const classifier = await createClassifier({ model, ...sessionOptionsFrom(flags, ctx), ...modelSourceOptionsFrom(flags, ctx), workers: 0 });
+    if (classifier.metadata.trained === false) noticeFrom(flags, ctx)(untrainedWarning(classifier.name));
     const rows: Float32Array[] = [];
     let failed = 0;
     try {

@@ -1,8 +1,8 @@
 /** `pplcnet export-web`: a static site that classifies images in the browser with a model. */
 import { Command } from 'commander';
-import { PplcnetError, type WeightStorage, exportWebSite, formatBytes } from '../../index.js';
+import { type WeightStorage, exportWebSite, formatBytes } from '../../index.js';
 import type { CliContext } from '../context.js';
-import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom, weightsOption } from '../options.js';
+import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom, noticeFrom, requireModel, untrainedWarning, weightsOption } from '../options.js';
 
 interface ExportWebFlags extends ModelSourceFlags {
   model?: string;
@@ -19,7 +19,7 @@ export function exportWebCommand(ctx: CliContext): Command {
   const cmd = new Command('export-web')
     .description('write a static site (HTML, script, model, onnxruntime-web) that classifies images in the browser')
     .option('-m, --model <name|path>', 'zoo name, .onnx, .pdparams or Paddle inference model (default $PPLCNET_MODEL)')
-    .requiredOption('-o, --output <dir>', 'the site folder to write (must be new or empty unless --force)')
+    .requiredOption('-o, --output <dir>', 'the site folder to write (must be new or empty unless --force; not an archive name: zip the folder afterwards)')
     .option('--force', 'replace a non-empty output folder', false)
     .option('--webgpu', "ship onnxruntime-web's WebGPU build too (?backend=webgpu; 28 MB of .wasm instead of 14 MB)", false)
     .option('--title <text>', "the page's heading (default: the model's name)")
@@ -27,8 +27,7 @@ export function exportWebCommand(ctx: CliContext): Command {
     .option('--no-precompress', 'no .br/.gz copies of the large files');
   addModelSourceOptions(cmd).addOption(weightsOption());
   return cmd.action(async (flags: ExportWebFlags) => {
-    const model = flags.model ?? process.env.PPLCNET_MODEL;
-    if (!model) throw new PplcnetError('E_MODEL', 'no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori, or set PPLCNET_MODEL');
+    const model = requireModel(flags);
     const r = await exportWebSite({
       model,
       outDir: flags.output,
@@ -39,6 +38,7 @@ export function exportWebCommand(ctx: CliContext): Command {
       ...(flags.title ? { title: flags.title } : {}),
       ...modelSourceOptionsFrom(flags, ctx),
     });
+    if (!r.trained) noticeFrom(flags, ctx)(untrainedWarning(r.model));
     if (flags.json) {
       ctx.stdout(`${JSON.stringify(r)}\n`);
       return;

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { METADATA_KEYS, type OnnxInspection, inspectModel, listProblems, scaleTag, shortestFloat32 } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom } from '../options.js';
 import { formatCount } from '../summary.js';
 import { formatRow, formatTable } from '../table.js';
 
@@ -61,27 +62,30 @@ function onnxSummary(file: string, r: OnnxInspection): string {
 }
 
 export function inspectCommand(ctx: CliContext): Command {
-  return new Command('inspect')
+  const cmd = new Command('inspect')
     .description('list the keys, shapes and dtypes of a .pdparams (or a Paddle inference model / .onnx) and the architecture they imply')
-    .argument('<input>', '.pdparams, Paddle inference model folder/.json/.pdmodel, or .onnx')
+    .argument('<input>', '.pdparams, Paddle inference model folder/.json/.pdmodel, .onnx, or a zoo name (the ONNX model predict runs)')
     .option('--prefix <prefix>', 'key prefix of a distillation checkpoint to read the architecture from')
-    .option('--json', 'machine-readable output (metadata decoded into objects)', false)
+    .option('--json', 'machine-readable output (metadata decoded into objects)', false);
+  addModelSourceOptions(cmd);
+  return cmd
     .addHelpText(
       'after',
       `
 Examples:
   $ pplcnet inspect PPLCNet_x1_0_pretrained.pdparams     # keys, shapes, the architecture they imply
   $ pplcnet inspect models/PP-LCNet_x0_25_textline_ori   # program parameters and architecture
-  $ pplcnet inspect textline.onnx --json                 # inputs, outputs, metadata as JSON`,
+  $ pplcnet inspect textline.onnx --json                 # inputs, outputs, metadata as JSON
+  $ pplcnet inspect textline                             # a zoo name: the ONNX model predict runs for it`,
     )
-    .action(async (input: string, flags: { prefix?: string; json: boolean }) => {
-      const inspection = await inspectModel(input, flags.prefix !== undefined ? { prefix: flags.prefix } : {});
+    .action(async (input: string, flags: { prefix?: string; json: boolean } & ModelSourceFlags) => {
+      const inspection = await inspectModel(input, { ...(flags.prefix !== undefined ? { prefix: flags.prefix } : {}), ...modelSourceOptionsFrom(flags, ctx) });
       if (flags.json) {
         ctx.stdout(`${JSON.stringify(inspection.report)}\n`);
         return;
       }
       if (inspection.kind === 'onnx') {
-        ctx.stdout(onnxSummary(input, inspection.report));
+        ctx.stdout(onnxSummary(inspection.file, inspection.report));
         return;
       }
       if (inspection.kind === 'inference') {

@@ -1,9 +1,9 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
-import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
+import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, sessionOptionsFrom, warnFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning, warnFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 import { type ImageProgress, imageProgress } from '../progress.js';
 
@@ -125,11 +125,10 @@ here; --save_dir says what to use instead.`,
       flags.threads = flags.cpu_num_threads;
     }
     if (images.length === 0) throw new RangeError("no images given: name files, folders, glob patterns or '-' (standard input)");
-    const model = flags.model ?? process.env.PPLCNET_MODEL;
-    if (!model) {
-      throw new PplcnetError('E_MODEL', "no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori (ships with pplcnet), or set PPLCNET_MODEL");
-    }
+    const model = requireModel(flags);
     await checkModelFile(model, 'model');
+    // the results file is checked before any work: a folder or special file there fails now, not after the run
+    if (flags.output) await checkOutputPath(flags.output);
     const say = noticeFrom(flags, ctx);
     const warn = warnFrom(flags, ctx);
     const jobs = await expandJobs(images, ctx, say);
@@ -176,7 +175,7 @@ here; --save_dir says what to use instead.`,
     if (flags.verbose && !flags.quiet && classifier.decode === 'fast') {
       ctx.stderr('pplcnet: --decode fast: JPEGs over 5x the model input are decoded at reduced scale (shrink-on-load); scores are not Paddle-exact\n');
     }
-    if (classifier.metadata.trained === false) say(`${classifier.name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`);
+    if (classifier.metadata.trained === false) say(untrainedWarning(classifier.name));
     progress = imageProgress(ctx.stderr, { total: inputs.length, isTTY: ctx.isTTY, quiet: flags.quiet === true });
     let failed = 0;
     let done = 0;

@@ -4,6 +4,7 @@ import { formatBytes, listZoo, removeModel, zooModelInfo, zooPath } from '../../
 import type { CliContext } from '../context.js';
 import { type CacheFlags, addCacheOption, cacheOptionsFrom } from '../options.js';
 import { formatTable } from '../table.js';
+import { STATE_WORDS, formatZooInfo } from '../zoo-info.js';
 
 export function zooCommand(ctx: CliContext): Command {
   const list = new Command('list').description('every zoo model, its published figures and whether it is in the cache').option('--json', 'machine-readable', false);
@@ -15,8 +16,8 @@ export function zooCommand(ctx: CliContext): Command {
     }
     const rows = models.map((e) => [
       e.name,
-      e.state,
-      e.format,
+      STATE_WORDS[e.state],
+      e.format === 'packaged' ? 'shipped' : e.format,
       e.sizeBytes !== undefined ? formatBytes(e.sizeBytes) : '',
       e.metrics.paramsM !== undefined ? `${e.metrics.paramsM}M` : '',
       e.metrics.flopsM !== undefined ? `${e.metrics.flopsM}M` : '',
@@ -27,17 +28,18 @@ export function zooCommand(ctx: CliContext): Command {
     ctx.stdout(
       [
         '',
-        "state: packaged = ships with pplcnet (converted into the cache on first use); pulled = downloaded into the cache; remote = downloaded on first use or by 'pplcnet pull <name>'",
-        'size: in the cache, download and converted ONNX (pulled); the download, where its publisher gives it (remote; blank when unknown); the shipped files (packaged)',
+        "state: shipped = ships with pplcnet (converted into the cache on first use); pulled = downloaded into the cache; remote = downloaded on first use or by 'pplcnet pull <name>'",
+        'size: in the cache, download and converted ONNX (pulled); the download, where its publisher gives it (remote; blank when unknown); the shipped files (shipped)',
         `cache: ${zooPath(undefined, cacheOptionsFrom(flags))}; 'pplcnet cache ls' lists everything in it, models converted from your own files included`,
         '',
       ].join('\n'),
     );
   });
 
-  const info = new Command('info').description('the full record of one model and its cache state').argument('<name>');
-  addCacheOption(info).action(async (name: string, flags: CacheFlags) => {
-    ctx.stdout(`${JSON.stringify(await zooModelInfo(name, cacheOptionsFrom(flags)), null, 2)}\n`);
+  const info = new Command('info').description('the full record of one model and its cache state').argument('<name>').option('--json', 'the record as JSON', false);
+  addCacheOption(info).action(async (name: string, flags: CacheFlags & { json: boolean }) => {
+    const record = await zooModelInfo(name, cacheOptionsFrom(flags));
+    ctx.stdout(flags.json ? `${JSON.stringify(record, null, 2)}\n` : formatZooInfo(record));
   });
 
   const rm = new Command('rm').description('remove a pulled model and its converted ONNX from the cache').argument('<names...>');

@@ -22,6 +22,9 @@ describe('predict progress and summary', () => {
     assert.equal(formatImageProgress(400, 400, 2000), '400/400 images, 200 img/s');
     assert.equal(formatImageSummary(400, 2, 2186), '400 images, 2 failed, 183 img/s');
     assert.equal(formatImageSummary(1, 0, 500), '1 image, 0 failed, 2.0 img/s');
+    // nothing classified: no rate (it would time the failures)
+    assert.equal(formatImageSummary(1, 1, 6), '1 image, 1 failed');
+    assert.equal(formatImageSummary(3, 3, 6000), '3 images, 3 failed');
   });
 
   test('on a terminal: nothing in the first second, then a line redrawn at most every 100 ms, cleared before the summary', () => {
