@@ -53,6 +53,9 @@ export class LanePool {
   }
 
   private setRef(on: boolean): void {
+    // closing: stopWorker holds each thread until it exits; a reply that empties the queue must not let go of
+    // it (the process would end while close() still waits for the exit)
+    if (!on && this.closing) return;
     refWorkers(this.lanes, on);
   }
 

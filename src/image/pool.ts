@@ -69,6 +69,9 @@ export class PreprocessPool {
 
   /** Keep the process alive while work is pending, and only then. */
   private setRef(on: boolean): void {
+    // closing: stopWorker holds each thread until it exits; a reply that empties the queue must not let go of
+    // it (the process would end while close() still waits for the exit)
+    if (!on && this.closing) return;
     refWorkers(this.workers, on);
   }
 
