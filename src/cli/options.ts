@@ -194,10 +194,17 @@ export function outputModelOptionsFrom(flags: OutputModelFlags): { fold: boolean
  * The model of a command that runs one: `--model`, else $PPLCNET_MODEL; neither is a command-line error
  * (exit 2) saying what to pass.
  */
-export function requireModel(flags: { model?: string }): string {
-  const model = flags.model ?? process.env.PPLCNET_MODEL;
-  if (!model) throw new RangeError("no model given: pass --model NAME|PATH, e.g. --model PP-LCNet_x0_25_textline_ori (ships with pplcnet), or set PPLCNET_MODEL");
+export function requireModel(flags: { model?: string }, example = 'PP-LCNet_x0_25_textline_ori (ships with pplcnet)'): string {
+  const model = flags.model || process.env.PPLCNET_MODEL;
+  if (!model) throw new RangeError(`no model given: pass --model NAME|PATH, e.g. --model ${example}, or set PPLCNET_MODEL`);
   return model;
+}
+
+/** `serve`'s models: every `-m` given, else $PPLCNET_MODEL; none is a command-line error (exit 2). */
+export function requireModels(given: readonly string[]): string[] {
+  const models = given.length > 0 ? [...given] : process.env.PPLCNET_MODEL ? [process.env.PPLCNET_MODEL] : [];
+  if (models.length === 0) throw new RangeError('no model given: pass -m NAME|PATH (repeatable), e.g. -m PP-LCNet_x0_25_textline_ori (ships with pplcnet), or set PPLCNET_MODEL');
+  return models;
 }
 
 /** The warning given once for a model made by `pplcnet build` (predict, embed, export-web). */

@@ -116,9 +116,9 @@ describe('pplcnet serve (CLI)', () => {
     assert.match(running.stderr(), /pplcnet: stopped/);
   });
 
-  test('no model → exit 1 naming what to pass; a bad flag value → exit 2', async () => {
+  test('no model → exit 2 naming what to pass; a bad flag value → exit 2', async () => {
     const none = await runCli(['serve', '--port', '0'], { env: { PPLCNET_MODEL: '' } });
-    assert.equal(none.code, 1);
+    assert.equal(none.code, 2);
     assert.match(none.stderr, /no model given: pass -m NAME\|PATH/);
     const bad = await runCli(['serve', '-m', 'textline', '--max-batch', '0']);
     assert.equal(bad.code, 2);

@@ -1,9 +1,9 @@
 /** `pplcnet eval`: a model's accuracy on a labelled folder or list, with an optional HTML report. */
 import { Command } from 'commander';
-import { type EvalReport, PplcnetError, checkOutputPath, evalReportHtml, evaluateModel, thumbnails, worstRows } from '../../index.js';
+import { type EvalReport, checkOutputPath, evalReportHtml, evaluateModel, thumbnails, worstRows } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { type ModelSourceFlags, type SessionFlags, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, sessionOptionsFrom, writeReport } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, requireModel, sessionOptionsFrom, writeReport } from '../options.js';
 import { formatImageProgress } from '../progress.js';
 import { parseNumber, parsePositiveInteger } from '../parse.js';
 
@@ -59,8 +59,7 @@ Example:
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
   return cmd.action(async (flags: EvalFlags, command: Command) => {
-    const model = flags.model ?? process.env.PPLCNET_MODEL;
-    if (!model) throw new PplcnetError('E_MODEL', 'no model given: pass --model NAME|PATH or set PPLCNET_MODEL');
+    const model = requireModel(flags);
     if (flags.report) await checkOutputPath(flags.report);
     const started = performance.now();
     const r = await evaluateModel({

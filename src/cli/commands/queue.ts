@@ -5,7 +5,7 @@ import { FILE_LIMITS, PplcnetError, checkModelArgument, expandImageInputs, readS
 import { type AddReport, type ImageQueue as ImageQueueType, ImageQueue, type QueueStatus } from '../../queue/index.js';
 import { EXIT } from '../errors.js';
 import type { CliContext } from '../context.js';
-import { addQueueTargetOptions, redisUrl } from '../options.js';
+import { addQueueTargetOptions, redisUrl, requireModel } from '../options.js';
 import { parseInteger, parsePositiveInteger } from '../parse.js';
 
 interface TargetFlags {
@@ -111,8 +111,7 @@ export function queueCommand(ctx: CliContext): Command {
     .option('--no-check', 'do not check here that the model and the named images exist (for workers that see files this machine does not)')
     .option('--json', 'print the summary as JSON', false);
   addQueueTargetOptions(add).action(async (images: string[], flags: AddFlags, cmd: Command) => {
-    const model = flags.model ?? process.env.PPLCNET_MODEL;
-    if (!model) cmd.error('error: no model given: pass --model NAME|PATH (e.g. PP-LCNet_x0_25_textline_ori) or set PPLCNET_MODEL', { exitCode: EXIT.usage, code: 'pplcnet.missingModel' });
+    const model = requireModel(flags);
     if (images.length === 0 && !flags.list) cmd.error('error: no images given: pass files, folders or globs, or --list FILE', { exitCode: EXIT.usage, code: 'pplcnet.missingImages' });
     if (flags.check) await checkModelArgument(model); // before the images, which may take a while to list
     const files = await collectImages(images, flags, ctx);

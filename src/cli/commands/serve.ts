@@ -1,9 +1,9 @@
 /** `pplcnet serve`: an HTTP inference service (dynamic batching, a page, the v2 inference protocol). */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { type DecodeMode, PplcnetError } from '../../index.js';
+import { type DecodeMode } from '../../index.js';
 import { SERVE_DEFAULTS, startServer } from '../../serve/index.js';
 import type { CliContext } from '../context.js';
-import { type ModelSourceFlags, type SessionFlags, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, sessionOptionsFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, requireModels, sessionOptionsFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 
 interface ServeFlags extends SessionFlags, ModelSourceFlags {
@@ -83,10 +83,7 @@ export function serveCommand(ctx: CliContext): Command {
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
   return cmd.action(async (flags: ServeFlags) => {
-    const models = flags.model.length > 0 ? flags.model : process.env.PPLCNET_MODEL ? [process.env.PPLCNET_MODEL] : [];
-    if (models.length === 0) {
-      throw new PplcnetError('E_MODEL', 'no model given: pass -m NAME|PATH (repeatable), e.g. -m PP-LCNet_x0_25_textline_ori (ships with pplcnet), or set PPLCNET_MODEL');
-    }
+    const models = requireModels(flags.model);
     const apiKey = flags.apiKey ?? (process.env.PPLCNET_API_KEY || undefined);
     const server = await startServer({
       models,

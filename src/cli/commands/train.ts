@@ -1,8 +1,8 @@
 /** `pplcnet train`: a labelled dataset and a pretrained backbone → one ONNX classifier (backbone + trained head). */
 import { Command, Option } from 'commander';
-import { type EpochReport, PplcnetError, type TrainReport, checkOutputPath, errorRow, trainClassifier, writeFileAtomic } from '../../index.js';
+import { type EpochReport, type TrainReport, checkOutputPath, errorRow, trainClassifier, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
-import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom, warnFrom } from '../options.js';
+import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, requireModel, sessionOptionsFrom, warnFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 
 interface TrainFlags extends SessionFlags, ModelSourceFlags {
@@ -96,8 +96,7 @@ Examples:
 
 /** The command's body: train, write the model, say what happened. */
 async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
-  const model = flags.model ?? process.env.PPLCNET_MODEL;
-  if (!model) throw new PplcnetError('E_MODEL', 'no backbone given: pass --model NAME|PATH, e.g. --model PPLCNet_x1_0_ssld, or set PPLCNET_MODEL');
+  const model = requireModel(flags, 'PPLCNet_x1_0_ssld (a pretrained backbone)');
   if (!flags.output.endsWith('.onnx')) throw new RangeError(`--output must name a .onnx file, got '${flags.output}'`);
   const augment = parseAugment(flags.augment, flags.views);
   const write = { force: flags.force, overwrite: false };
