@@ -93,7 +93,7 @@ describe('pplcnet bench and compare (CLI)', () => {
   test('compare prints differences and agreement', async () => {
     const r = await runCli(['compare', 'textline', 'models/PP-LCNet_x0_25_textline_ori', '--random', '2', '--ep', 'cpu']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /2 random input\(s\)\nlogits\s+max \|a-b\| 0\.00e\+0/);
+    assert.match(r.stdout, /2 random inputs\nlogits\s+max \|a-b\| 0\.00e\+0/);
     assert.match(r.stdout, /top-1 agreement 100\.0%/);
   });
 });
