@@ -173,7 +173,9 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
   if (typeof options.outDir !== 'string' || options.outDir === '') throw invalidOption('outDir', 'a folder path', options.outDir, 'type');
   if (ARCHIVE_NAME.test(options.outDir)) {
     const folder = basename(options.outDir.replace(/[\\/]+$/, '')).replace(ARCHIVE_NAME, '') || 'site';
-    throw invalidOption('outDir', `a folder, not an archive name (the site is a folder: write it with --output ${folder}, then archive it if need be: cd ${folder} && zip -r ../${folder}.zip .)`, options.outDir);
+    throw new RangeError(
+      `'outDir' ${JSON.stringify(options.outDir)} names an archive, not a folder: the site is a folder; write it with --output ${folder}, then archive it if need be (cd ${folder} && zip -r ../${folder}.zip .)`,
+    );
   }
   const outDir = resolve(options.outDir);
   if (!options.force && !(await isEmptyOrMissing(outDir))) {

@@ -36,7 +36,7 @@ describe('newcomer paths (CLI)', () => {
     const r = await runCli(['compare', textline, textline, '--images', dir, '--report', report]);
     assert.equal(r.code, 1, 'a failed image is exit 1, as in predict and bench');
     assert.match(r.stderr, /pplcnet: error: .*broken\.png/);
-    assert.match(r.stdout, /^2 images, 1 failed \(left out\)\n/);
+    assert.match(r.stdout, /^3 images, 1 failed \(left out\)\n/);
     const html = await readFile(report, 'utf8');
     assert.match(html, /<section id="failed">[\s\S]*broken\.png/);
     // the figures are those of the two good images alone
@@ -114,7 +114,7 @@ describe('newcomer paths (CLI)', () => {
       const out = join(tmp.path, name);
       const r = await runCli(['export-web', '-m', textline, '-o', out]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /not an archive name .* for '--output'/);
+      assert.match(r.stderr, /names an archive, not a folder: .*--output site/);
       assert.match(r.stderr, /--output site, then archive it/);
       assert.equal(existsSync(out), false);
     }

@@ -81,8 +81,10 @@ Examples:
     const { perInput, ...summary } = r;
     if (flags.json) ctx.stdout(`${JSON.stringify({ ...summary, worst: worstInputs(perInput, 10), ...(flags.maxAbsDiff !== undefined || flags.minTop1 !== undefined ? { pass: violations.length === 0, violations } : {}) })}\n`);
     else {
+      // as predict counts: every image given, then those that failed (left out of the figures below)
+      const given = r.inputs + r.failed.length;
       const left = r.failed.length ? `, ${r.failed.length} failed (left out)` : '';
-      ctx.stdout(`${r.inputs} ${r.inputKind === 'images' ? 'image' : 'random input'}${r.inputs === 1 ? '' : 's'}${left}\n`);
+      ctx.stdout(`${given} ${r.inputKind === 'images' ? 'image' : 'random input'}${given === 1 ? '' : 's'}${left}\n`);
       if (r.logits) ctx.stdout(`logits         max |a-b| ${e(r.logits.maxAbs)}  mean ${e(r.logits.meanAbs)}\n`);
       ctx.stdout(`probabilities  max |a-b| ${e(r.probs.maxAbs)}  mean ${e(r.probs.meanAbs)}  (largest on ${r.worstInput})\n`);
       ctx.stdout(`top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}%, top-5 (same order) ${(r.top5Agreement * 100).toFixed(1)}%\n`);
