@@ -1,10 +1,10 @@
 /** Shared test helpers: float comparison with absolute + relative tolerance, running models. */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 
@@ -129,4 +129,28 @@ export function tempDir(prefix: string, hooks: { before: (fn: () => Promise<void
     await rm(box.path, { recursive: true, force: true });
   });
   return box;
+}
+
+const IMPORT = /(?:^|[;\s])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[;\s])import\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+/**
+ * Every module reachable from `entry` through relative imports (a `.js` specifier read as the file with
+ * `extension`: `.ts` for the sources, `.d.ts` for the built declarations), and the bare specifiers they import,
+ * by importer. Paths relative to the repository.
+ */
+export function reachableModules(entry: string, extension: '.ts' | '.d.ts'): { modules: string[]; external: Map<string, string[]> } {
+  const seen = new Set<string>();
+  const external = new Map<string, string[]>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, '');
+    for (const m of text.matchAll(IMPORT)) {
+      const spec = (m[1] ?? m[2] ?? m[3])!;
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, extension)));
+      else external.set(spec, [...(external.get(spec) ?? []), relative(ROOT, file)]);
+    }
+  };
+  visit(join(ROOT, entry));
+  return { modules: [...seen].map((f) => relative(ROOT, f)).sort(), external };
 }

@@ -5,34 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../helpers.js';
-
-const IMPORT = /(?:^|[;\s])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
-
-/** The bare specifiers the declarations reachable from `entry` import, each with its importers. */
-function declarationImports(entry: string): { files: number; external: Map<string, string[]> } {
-  const seen = new Set<string>();
-  const external = new Map<string, string[]>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, '');
-    for (const m of text.matchAll(IMPORT)) {
-      const spec = (m[1] ?? m[2])!;
-      if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.d.ts')));
-      else external.set(spec, [...(external.get(spec) ?? []), relative(ROOT, file)]);
-    }
-  };
-  visit(join(ROOT, entry));
-  return { files: seen.size, external };
-}
+import { ROOT, reachableModules } from '../helpers.js';
 
 test("the main entry's declarations reach no onnxruntime package", () => {
   const entry = 'dist/src/index.d.ts';
   assert.ok(existsSync(join(ROOT, entry)), `${entry} (npm run build writes it)`);
-  const { files, external } = declarationImports(entry);
+  const { modules, external } = reachableModules(entry, '.d.ts');
+  const files = modules.length;
   const ort = [...external].filter(([spec]) => spec.startsWith('onnxruntime')).map(([spec, from]) => `${spec} (imported by ${from.join(', ')})`);
   assert.deepEqual(ort, []);
   // the walk reads the real declarations: the classifier's, among many

@@ -3,31 +3,12 @@
  * onnxruntime-node, and shares the preprocessing and output modules with the Node classifier (not copies).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../helpers.js';
-
-const IMPORT = /(?:^|[;\s])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[;\s])import\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+import { reachableModules } from '../helpers.js';
 
 /** Every module reachable from `entry` (TypeScript sources), and the bare specifiers they import, by importer. */
-function importGraph(entry: string): { modules: string[]; external: Map<string, string[]> } {
-  const seen = new Set<string>();
-  const external = new Map<string, string[]>();
-  const visit = (file: string): void => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, '');
-    for (const m of text.matchAll(IMPORT)) {
-      const spec = (m[1] ?? m[2] ?? m[3])!;
-      if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
-      else external.set(spec, [...(external.get(spec) ?? []), relative(ROOT, file)]);
-    }
-  };
-  visit(join(ROOT, entry));
-  return { modules: [...seen].map((f) => relative(ROOT, f)).sort(), external };
-}
+const importGraph = (entry: string): ReturnType<typeof reachableModules> => reachableModules(entry, '.ts');
 
 function nodeOnly(external: Map<string, string[]>): string[] {
   const builtins = new Set(builtinModules);
