@@ -8,7 +8,13 @@
 
 /** What a header says: the format and the size it declares, or that more bytes are needed to find it. */
 export type HeaderSize =
-  | { readonly format: 'PNG' | 'JPEG' | 'WebP' | 'GIF' | 'BMP'; readonly width: number; readonly height: number }
+  | {
+      readonly format: 'PNG' | 'JPEG' | 'WebP' | 'GIF' | 'BMP';
+      readonly width: number;
+      readonly height: number;
+      /** JPEG: the colour components its frame header declares. */
+      readonly components?: number;
+    }
   /** The size lies beyond the bytes given (a JPEG's frame header after large metadata): read more. */
   | { readonly format: 'JPEG'; readonly needMore: true }
   /** A format this reader knows, but its header is damaged or declares no size. */
@@ -42,8 +48,9 @@ export function imageHeaderSize(b: Uint8Array, complete = false): HeaderSize | u
       }
       // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
       if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-        if (i + 9 > b.length) return complete ? { format: 'JPEG', damaged: 'a cut frame header' } : { format: 'JPEG', needMore: true };
-        return { format: 'JPEG', width: u16be(i + 7), height: u16be(i + 5) };
+        // marker, length, precision, height, width, components: 10 bytes
+        if (i + 10 > b.length) return complete ? { format: 'JPEG', damaged: 'a cut frame header' } : { format: 'JPEG', needMore: true };
+        return { format: 'JPEG', width: u16be(i + 7), height: u16be(i + 5), components: b[i + 9]! };
       }
       if (marker === 0xda || marker === 0xd9) return { format: 'JPEG', damaged: 'no frame header (SOFn) before the image data' };
       // markers without a length: TEM and RSTn

@@ -5,6 +5,7 @@
 import { PplcnetError, invalidOption } from '../errors.js';
 import type { Preprocess } from '../metadata.js';
 import type { DecodeMode } from './fast-decode.js';
+import { imageHeaderSize } from './header.js';
 
 /**
  * The most pixels (width × height) an image may declare: 268,402,689 = 16383 × 16383, the limit sharp
@@ -165,25 +166,13 @@ function pngDeclared(b: Uint8Array): DeclaredImage | undefined {
   return { format: 'PNG', width, height, maxBytes: Math.ceil(height * (1 + rowBytes) * 1.25 * pngFrames(b)) + IMAGE_METADATA_BYTES };
 }
 
-/** A JPEG's frame header (SOFn): its size and number of colour components; undefined when none is found in `b`. */
+/**
+ * A JPEG's frame header (SOFn): its size and number of colour components; undefined when none is found in `b`.
+ * Read by the browser's header reader, so that Node and the page find the same frame.
+ */
 export function jpegFrame(b: Uint8Array): { width: number; height: number; components: number } | undefined {
-  let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) return undefined;
-    const marker = b[i + 1]!;
-    if (marker === 0xff) {
-      i++;
-      continue;
-    }
-    const len = (b[i + 2]! << 8) | b[i + 3]!;
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC)
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: (b[i + 5]! << 8) | b[i + 6]!, width: (b[i + 7]! << 8) | b[i + 8]!, components: b[i + 9]! };
-    }
-    if (marker === 0xda) return undefined; // start of scan: no frame header before it
-    i += 2 + len;
-  }
-  return undefined;
+  const h = imageHeaderSize(b);
+  return h?.format === 'JPEG' && 'width' in h ? { width: h.width, height: h.height, components: h.components! } : undefined;
 }
 
 /**
