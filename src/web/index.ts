@@ -25,7 +25,9 @@ import {
   readMetadataProps,
   toTensor,
 } from '../core.js';
+import { CACHE_NAME, type FileSource, fetchCached } from './cache.js';
 
+export { CACHE_NAME, type CachedFile, type FetchCachedOptions, type FileSource, clearCache, fetchCached, sha256Hex } from './cache.js';
 export { PplcnetError, errorRow, resultRow, rowOf, topK, type Answer, type ErrorRow, type ModelMetadata, type Preprocess, type ResultRow, type Row, type Timings, type TopClass } from '../core.js';
 
 /** What the browser classifier accepts: an encoded image (a `File` from a drop or a picker, a fetched blob) or pixels. */
@@ -48,6 +50,18 @@ export interface WebClassifierOptions {
   threads?: number;
   /** Where onnxruntime-web finds its .wasm and .mjs files: a URL prefix ending in `/`, or a map of file names. */
   wasmPaths?: string | { readonly wasm?: string; readonly mjs?: string };
+  /**
+   * The model's sha256 (64 lowercase hex digits). With a model URL, the model is kept in the browser's Cache
+   * API under it: a second visit reads it from there; bytes that do not hash to it are refused (E_CHECKSUM).
+   */
+  modelSha256?: string;
+  /**
+   * The .wasm's sha256, with `wasmPaths.wasm` a URL: the .wasm is kept in the Cache API likewise and handed to
+   * onnxruntime-web as bytes (only for the page's first classifier: onnxruntime-web loads its .wasm once).
+   */
+  wasmSha256?: string;
+  /** The Cache API cache the files are kept in, or false to fetch them every time. ['pplcnet'] */
+  cache?: string | false;
   /** How many classes to return. [the model's `topk`, else 5] */
   topk?: number;
   /** Multi-label models: the score a class must reach to be in `labels`. [the model's, else 0.5] */
@@ -88,6 +102,12 @@ export interface WebClassifier {
   readonly preprocess: Preprocess;
   readonly labels: readonly string[] | undefined;
   readonly inputName: string;
+  /**
+   * Where the model and onnxruntime-web's .wasm came from: `cache` (the Cache API), `network`, `bytes` (a
+   * model given as bytes) or `runtime` (.wasm loaded by onnxruntime-web itself: no sha256 given, or not the
+   * page's first classifier).
+   */
+  readonly loadedFrom: { readonly model: FileSource | 'bytes'; readonly wasm: FileSource | 'runtime' };
   /** Decode (if encoded), resize, crop and normalize one image, without running the network. */
   prepare(input: WebImageInput): Promise<WebPreparedImage>;
   classify(input: WebImageInput): Promise<WebClassification>;
@@ -226,10 +246,12 @@ export async function decodeImageWeb(input: WebImageInput, name = describeInput(
   }
 }
 
-async function modelBytes(model: WebClassifierOptions['model']): Promise<Uint8Array> {
-  if (model instanceof Uint8Array) return model;
-  if (model instanceof ArrayBuffer) return new Uint8Array(model);
+async function modelBytes(options: WebClassifierOptions): Promise<{ bytes: Uint8Array; from: FileSource | 'bytes' }> {
+  const model = options.model;
+  if (model instanceof Uint8Array) return { bytes: model, from: 'bytes' };
+  if (model instanceof ArrayBuffer) return { bytes: new Uint8Array(model), from: 'bytes' };
   if (typeof model !== 'string' && !(model instanceof URL)) throw invalidOption('model', 'a URL or the model bytes', model, 'type');
+  if (options.modelSha256 !== undefined) return fetchCached(String(model), options.modelSha256, { cacheName: options.cache ?? CACHE_NAME, what: `${String(model)} (the model)` });
   let res: Response;
   try {
     res = await fetch(model);
@@ -237,7 +259,24 @@ async function modelBytes(model: WebClassifierOptions['model']): Promise<Uint8Ar
     throw new PplcnetError('E_NETWORK', `${String(model)}: could not fetch the model (${(err as Error).message})`);
   }
   if (!res.ok) throw new PplcnetError('E_NETWORK', `${String(model)}: HTTP ${res.status} fetching the model`);
-  return new Uint8Array(await res.arrayBuffer());
+  return { bytes: new Uint8Array(await res.arrayBuffer()), from: 'network' };
+}
+
+/** Whether this page's onnxruntime-web has been given its .wasm (it loads it once, for its first session). */
+let wasmGiven = false;
+
+/**
+ * onnxruntime-web's .wasm from the Cache API (or fetched, checked and kept), handed to it as bytes; `runtime`
+ * when it loads the .wasm itself (no sha256, no .wasm URL, or already loaded on this page).
+ */
+async function provideWasm(options: WebClassifierOptions): Promise<FileSource | 'runtime'> {
+  const paths = options.wasmPaths;
+  const url = typeof paths === 'object' && paths !== null ? paths.wasm : undefined;
+  if (options.wasmSha256 === undefined || url === undefined || wasmGiven) return 'runtime';
+  const file = await fetchCached(url, options.wasmSha256, { cacheName: options.cache ?? CACHE_NAME, what: `${url} (onnxruntime-web's .wasm)` });
+  ort.env.wasm.wasmBinary = file.bytes;
+  wasmGiven = true;
+  return file.from;
 }
 
 async function hasWebGpu(): Promise<boolean> {
@@ -266,7 +305,8 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw invalidOption('threads', 'an integer from 1 to 64', threads);
   const wanted = options.backend ?? 'wasm';
   if (wanted !== 'wasm' && wanted !== 'webgpu') throw invalidOption('backend', "'wasm' or 'webgpu'", wanted);
-  const bytes = await modelBytes(options.model);
+  // the model and the .wasm download side by side
+  const [{ bytes, from: modelFrom }, wasmFrom] = await Promise.all([modelBytes(options), provideWasm(options)]);
   const where = typeof options.model === 'string' || options.model instanceof URL ? String(options.model) : 'model';
   const metadata = parseMetadata(readMetadataProps(bytes, where));
   const preprocess = metadata.preprocess ?? IMAGENET_PREPROCESS;
@@ -305,6 +345,7 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
     preprocess,
     labels: head.labels,
     inputName,
+    loadedFrom: { model: modelFrom, wasm: wasmFrom },
     prepare,
     async classify(input: WebImageInput): Promise<WebClassification> {
       const p = await prepare(input);
