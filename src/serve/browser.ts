@@ -139,6 +139,8 @@ function allowList(): ReadonlyMap<string, { file: string; type: string }> {
   ]);
 }
 
+let wasmHash: Promise<string> | undefined;
+
 export class BrowserAssets {
   /** The names the runtime route answers; anything else is 404. */
   readonly runtimeNames: readonly string[];
@@ -189,6 +191,14 @@ export class BrowserAssets {
       this.#runtime.set(name, p);
     }
     return p;
+  }
+
+  /** The sha256 (hex) of the .wasm the page loads: it keeps the .wasm in the browser's Cache API under it. */
+  wasmSha256(): Promise<string> {
+    // hashed once per process (14 MB, tens of ms), however many servers it starts
+    wasmHash ??= (async () => createHash('sha256').update(await readFile(join(onnxruntimeWebDist(), runtimeFiles(false).wasm[0]))).digest('hex'))();
+    wasmHash.catch(() => (wasmHash = undefined));
+    return wasmHash;
   }
 
   /** The compressed copies of an asset (made on first use, then kept; see CopyStore). */

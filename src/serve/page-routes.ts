@@ -71,7 +71,7 @@ function browserRoutes(app: FastifyInstance, ctx: ServeContext, browser: Browser
 
 export async function pageRoutes(app: FastifyInstance, ctx: ServeContext): Promise<void> {
   const browser = ctx.browser;
-  const html = Buffer.from(servePageHtml(browser ? { browser: true, ort: browser.ort } : { browser: false }));
+  const html = Buffer.from(servePageHtml(browser ? { browser: true, ort: browser.ort, wasmSha256: await browser.wasmSha256() } : { browser: false }));
   const copies = browser?.copies ?? new CopyStore();
   app.get('/', { schema: { tags: ['page'], summary: 'the page: drop images, see their classes', response: { 200: { description: 'the page', content: { 'text/html': { schema: { type: 'string' } } } }, ...failures(V1_ERROR) } } }, async (req, reply) => {
     if (browser) reply.headers(ISOLATION_HEADERS);

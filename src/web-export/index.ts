@@ -88,8 +88,12 @@ The large files have precompressed copies beside them (model.onnx.br, model.onnx
 serves those to browsers that accept them (nginx: gzip_static on, brotli_static on) sends a fraction of
 the bytes; \`_headers\` gives each copy its Content-Encoding and Content-Type when it is asked for by name.
 
+The page keeps model.onnx and the .wasm in the browser's Cache API under the sha256 written in
+index.html: a second visit downloads neither (the Cache API needs HTTPS or localhost). Its "Forget cached
+files" button, or opening it with ?clear-cache, deletes them.
+
 window.pplcnet.classify(blob) returns {topk: [{classId, label, score}], probs, timings}.
-URL parameters: ?threads=N, ?backend=webgpu (when exported with --webgpu).
+URL parameters: ?threads=N, ?backend=webgpu (when exported with --webgpu), ?clear-cache.
 `;
 
 /**
