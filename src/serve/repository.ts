@@ -31,10 +31,14 @@ export async function repositoryRoutes(app: FastifyInstance, ctx: ServeContext):
   const tags = ['v2'];
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: REQUEST_BYTES }, (_req: FastifyRequest, body: Buffer, done) => {
-    if (body.length === 0) return done(null, undefined);
+    if (body.length === 0) return done(null, {});
     parseJsonBounded(body, { maxDepth: 4, maxContainers: 64, what: 'the repository request' }).then((v) => done(null, v), (err: Error) => done(err));
   });
-  app.post('/v2/repository/index', { schema: { tags, summary: 'every model served, its version and state', body: INDEX_REQUEST, response: { 200: { type: 'array', items: INDEX_ENTRY }, ...failures(V2_ERROR) } } }, async (req) => {
+  // an empty body is the empty request (`ready` false)
+  const emptyIsEmptyObject = async (req: FastifyRequest): Promise<void> => {
+    if (req.body === undefined) req.body = {};
+  };
+  app.post('/v2/repository/index', { preValidation: emptyIsEmptyObject, schema: { tags, summary: 'every model served, its version and state', body: INDEX_REQUEST, response: { 200: { type: 'array', items: INDEX_ENTRY }, ...failures(V2_ERROR) } } }, async (req) => {
     const onlyReady = (req.body as { ready?: boolean } | undefined)?.ready === true;
     return [...ctx.models.keys()]
       .map((name) => ({ name, version: '1', state: modelReady(ctx, name) ? 'READY' : 'LOADING', reason: '' }))
