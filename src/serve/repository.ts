@@ -16,7 +16,7 @@ const REQUEST_BYTES = 4096;
 const INDEX_REQUEST = { type: 'object', properties: { ready: { type: 'boolean', description: 'only models ready for inference [false]' } } } as const;
 const INDEX_ENTRY = {
   type: 'object',
-  required: ['name', 'state'],
+  required: ['name', 'version', 'state', 'reason'],
   properties: { name: { type: 'string' }, version: { type: 'string' }, state: { type: 'string', description: 'READY, or LOADING while the warm-up run has not learnt its classes' }, reason: { type: 'string' } },
 } as const;
 const NAME = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;

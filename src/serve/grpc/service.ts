@@ -97,6 +97,7 @@ function handlers(ctx: ServeContext): Record<string, (req: never, call: CallInfo
     ServerLive: () => ({ live: true }),
     ServerReady: () => ({ ready: ready() }),
     ModelReady: (req: { name: string; version: string }) => ({ ready: modelOf(ctx, req.name, req.version) !== undefined }),
+    // the v2 extensions the HTTP service has are not served over gRPC
     ServerMetadata: () => ({ name: 'pplcnet', version: VERSION, extensions: [] }),
     ModelMetadata: (req: { name: string; version: string }) => v2ModelMetadata(modelOf(ctx, req.name, req.version)),
     ModelInfer: (req: ModelInferRequest, call: CallInfo) => modelInfer(ctx, req, call),
