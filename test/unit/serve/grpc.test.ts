@@ -149,6 +149,19 @@ describe('v2 inference protocol over gRPC', () => {
     await fails(call('ServerMetadata', {}, null), grpc.status.UNAUTHENTICATED, /API key/);
   });
 
+  test("ModelInfer calls count in the model's v2 statistics: rows, successes, failures", async () => {
+    const stats = async () => ((await (await fetch(`${server.url}v2/models/${MODEL}/stats`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { model_stats: { inference_count: number; inference_stats: Record<string, { count: number; ns: number }> }[] }).model_stats[0]!;
+    const before = await stats();
+    await call('ModelInfer', { model_name: MODEL, inputs: [input(2)], raw_input_contents: [leBytes(seededFloats(2 * ROW, 30))] });
+    await fails(call('ModelInfer', { model_name: MODEL, inputs: [input(1)], raw_input_contents: [leBytes(new Float32Array(5))] }), grpc.status.INVALID_ARGUMENT, /elements/);
+    const after = await stats();
+    assert.equal(after.inference_count - before.inference_count, 2);
+    assert.equal(after.inference_stats.success!.count - before.inference_stats.success!.count, 1);
+    assert.equal(after.inference_stats.fail!.count - before.inference_stats.fail!.count, 1);
+    assert.equal(after.inference_stats.compute_infer!.count - before.inference_stats.compute_infer!.count, 1);
+    assert.ok(after.inference_stats.compute_infer!.ns > before.inference_stats.compute_infer!.ns);
+  });
+
   test('bad tensors → INVALID_ARGUMENT naming what was expected; unknown model → NOT_FOUND; over the message bound → RESOURCE_EXHAUSTED', async () => {
     const zeros = (n: number) => leBytes(new Float32Array(n));
     const infer = (inputs: unknown[], raw?: Buffer[], model = MODEL) => call('ModelInfer', { model_name: model, inputs, ...(raw ? { raw_input_contents: raw } : {}) });
