@@ -186,12 +186,13 @@ export function statsRoutes(app: FastifyInstance, ctx: ServeContext): void {
 
 /**
  * Count a route's requests: an `onResponse` hook for the infer and classify routes. A request for a model not
- * served is not counted (there is no model to count it for).
+ * served is not counted (there is no model to count it for), nor one refused for its API key.
  */
 export function countRequests(ctx: ServeContext, timings: WeakMap<FastifyRequest, RequestTiming>) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const name = (req.params as { name?: string } | undefined)?.name;
-    if (name === undefined) return;
+    // a request refused for its API key never reached the model
+    if (name === undefined || reply.statusCode === 401) return;
     let m: ServedModel;
     try {
       m = findModel(ctx, name);
