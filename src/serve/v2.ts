@@ -166,7 +166,6 @@ function checkInput(input: Record<string, unknown>, m: ServedModel, maxRows: num
   return [n, h, w];
 }
 
-
 /** Every element finite in FP32, else 400 naming the first that is not. */
 function checkFinite(data: Float32Array, name: string, h: number, w: number): Float32Array {
   for (let i = 0; i < data.length; i++) {
@@ -324,8 +323,8 @@ function inferBodyReader(ctx: ServeContext, model: (req: FastifyRequest) => Serv
     const binary = req.headers[HEADER_LENGTH] !== undefined;
     const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
     const jsonLength = binary ? headerLength(req.headers[HEADER_LENGTH], length, jsonBound) : Infinity;
-    const bound = binary ? Math.min(jsonLength + binaryBound(m, maxBatch, bodyLimit), bodyLimit + jsonLength) : jsonBound;
-    const what = binary ? `${maxBatch} rows (--max-batch) of its input in binary after the JSON part` : `${maxBatch} rows (--max-batch) of its input in JSON, within --body-limit`;
+    const bound = binary ? Math.min(bodyLimit, jsonLength + binaryBound(m, maxBatch, bodyLimit)) : jsonBound;
+    const what = `${maxBatch} rows (--max-batch) of its input ${binary ? 'in binary after the JSON part' : 'in JSON'}, within --body-limit`;
     const tooLarge = (): ServeError => new ServeError('E_TOO_LARGE', `the infer request is over ${bound} bytes, the most model '${m.name}' can take (${what})`);
     const body = await readBounded(req, payload, bound, new JsonStructureScan(bounds), tooLarge, jsonLength);
     const timing = new RequestTiming();
