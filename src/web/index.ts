@@ -288,8 +288,6 @@ async function modelBytes(options: WebClassifierOptions): Promise<{ bytes: Uint8
   return { bytes: new Uint8Array(await res.arrayBuffer()), from: 'network' };
 }
 
-/** Whether this page's onnxruntime-web has been given its .wasm (it loads it once, for its first session). */
-let wasmGiven = false;
 
 /**
  * onnxruntime-web's .wasm from the Cache API (or fetched, checked and kept), handed to it as bytes; `runtime`
@@ -298,10 +296,11 @@ let wasmGiven = false;
 async function provideWasm(options: WebClassifierOptions): Promise<FileSource | 'runtime'> {
   const paths = options.wasmPaths;
   const url = typeof paths === 'object' && paths !== null ? paths.wasm : undefined;
-  if (options.wasmSha256 === undefined || url === undefined || wasmGiven) return 'runtime';
+  // onnxruntime-web loads its .wasm once per page, for its first session: given already (by this module or
+  // another copy of it, e.g. serve's page, which imports the bundle once per model), nothing to do
+  if (options.wasmSha256 === undefined || url === undefined || ort.env.wasm.wasmBinary !== undefined) return 'runtime';
   const file = await fetchCached(url, options.wasmSha256, { cacheName: options.cache ?? CACHE_NAME, what: `${url} (onnxruntime-web's .wasm)` });
-  ort.env.wasm.wasmBinary = file.bytes;
-  wasmGiven = true;
+  ort.env.wasm.wasmBinary ??= file.bytes;
   return file.from;
 }
 
