@@ -35,6 +35,8 @@ export interface LaneData {
 export interface LaneRequest {
   id: number;
   inputs: ImageInput[];
+  /** Images already prepared (a server's batch): run as they are, `inputs` is empty. */
+  prepared?: PreparedInput[];
 }
 
 /** A result row, or an error as plain data (rebuilt as a PplcnetError by the pool). */
@@ -65,7 +67,7 @@ if (parentPort) {
       });
       return;
     }
-    const prepared = ready.then(({ preparer }) =>
+    const prepared = req.prepared ? Promise.resolve(req.prepared) : ready.then(({ preparer }) =>
       Promise.all(
         req.inputs.map(async (input): Promise<PreparedInput | PplcnetError> => {
           const release = await slot();
@@ -88,7 +90,8 @@ if (parentPort) {
       port.postMessage({ id: req.id, rows: rows.map((r) => (r instanceof PplcnetError ? { error: { code: r.code, message: r.message } } : r)) } satisfies LaneReply);
     }).catch((err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
-      port.postMessage({ id: req.id, rows: req.inputs.map(() => ({ error: { code: err instanceof PplcnetError ? err.code : 'E_MODEL', message } })) } satisfies LaneReply);
+      const rows = (req.prepared ?? req.inputs).map(() => ({ error: { code: err instanceof PplcnetError ? err.code : 'E_MODEL', message } }));
+      port.postMessage({ id: req.id, rows } satisfies LaneReply);
     });
   });
 }
