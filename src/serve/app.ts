@@ -8,7 +8,6 @@
  * (v1.ts, v2.ts, page-routes.ts, metrics.ts), each with its schemas, from which openapi.ts makes the
  * OpenAPI document at `/openapi.json`; http.ts holds what every request goes through.
  */
-import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Classifier } from '../index.js';
 import { BrowserAssets } from './browser.js';
@@ -32,7 +31,7 @@ export interface ServeOptions {
   /**
    * Inference lanes per model: worker threads with their own onnxruntime session (one intra-op thread) that
    * run the batches, one batch each at a time, off the thread that answers requests; 0 runs them on that
-   * thread (health checks then wait behind every run). [{@link defaultServeLanes}]
+   * thread (health checks then wait behind every run). [per model: {@link defaultServeLanes}]
    */
   lanes?: number;
   /** Most images accepted and not yet answered; beyond, 503 with Retry-After. [256] */
@@ -99,17 +98,19 @@ export const SERVE_DEFAULTS = Object.freeze({
 });
 
 /**
- * Inference lanes per model when not given: one per core, at most 4 (PLACEHOLDER).
+ * Inference lanes for a model when not given: the intra-op threads its classifier's plan gives inference
+ * (its share of the cores beside the preprocessing workers, see `planExecution`), at least 1 and at most 4.
+ * On 2 cores: 1 lane and 1 preprocessing worker, for the text-line model as for x1_0 at 224.
  */
-export function defaultServeLanes(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(4, cores));
+export function defaultServeLanes(classifier: Pick<Classifier, 'plan'>): number {
+  return Math.max(1, Math.min(4, classifier.plan.threads));
 }
 
-/** Lanes per model: as given (an integer from 0 to 64), else {@link defaultServeLanes}. */
-function lanesOf(options: ServeOptions): number {
-  const n = options.lanes ?? defaultServeLanes();
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new RangeError(`Expected an integer from 0 to 64 for 'lanes' but received ${String(options.lanes)}`);
-  return n;
+/** Lanes for each model: as given (an integer from 0 to 64), else {@link defaultServeLanes}. */
+function lanesOf(options: ServeOptions): (classifier: Classifier) => number {
+  const n = options.lanes;
+  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 64)) throw new RangeError(`Expected an integer from 0 to 64 for 'lanes' but received ${String(n)}`);
+  return (classifier) => n ?? defaultServeLanes(classifier);
 }
 
 /** The options with their defaults, checked. */
@@ -123,13 +124,13 @@ function limitsOf(options: ServeOptions): ServeLimits {
 }
 
 /** Each classifier wrapped for serving (its lanes opened), its ONNX bytes and its aliases. */
-async function loadModels(classifiers: readonly NamedClassifier[], limits: ServeLimits, lanes: number, metrics: ServeMetrics): Promise<Pick<ServeContext, 'models' | 'aliases' | 'onnx'>> {
+async function loadModels(classifiers: readonly NamedClassifier[], limits: ServeLimits, lanes: (c: Classifier) => number, metrics: ServeMetrics): Promise<Pick<ServeContext, 'models' | 'aliases' | 'onnx'>> {
   const models = new Map<string, ServedModel>();
   const onnx = new Map<string, Uint8Array>();
   try {
     for (const { name, classifier, onnx: bytes } of classifiers) {
       if (models.has(name)) throw new RangeError(`Two models are named '${name}'; model names must differ`);
-      models.set(name, await serveModel(name, classifier, { maxBatch: limits.maxBatch, maxDelayMs: limits.maxDelayMs, lanes }, metrics));
+      models.set(name, await serveModel(name, classifier, { maxBatch: limits.maxBatch, maxDelayMs: limits.maxDelayMs, lanes: lanes(classifier) }, metrics));
       if (bytes) onnx.set(name, bytes);
     }
   } catch (err) {

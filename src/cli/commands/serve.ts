@@ -80,7 +80,7 @@ export function serveCommand(ctx: CliContext): Command {
     .option('--no-browser', "no \"Run on: this browser\" on the page: no /web/* files, no /v1/models/NAME/model.onnx")
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long in-flight requests may take before exiting', parsePositiveInteger, 10_000)
     .option('--workers <n>', 'preprocessing threads (0: main thread; default: planned from the core count)', parseInteger)
-    .option('--lanes <n>', 'inference lanes per model: threads with their own session that run the batches, so the main thread keeps answering (0: batches run on the main thread; default: one per core, at most 4)', parseInteger);
+    .option('--lanes <n>', 'inference lanes per model: threads with their own session that run the batches, so the main thread keeps answering (0: batches run on the main thread; default: the intra-op threads the plan gives inference, 1 to 4)', parseInteger);
   addDecodeOption(cmd);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
