@@ -4,7 +4,7 @@
  * Several lanes run batches side by side, each single-threaded, so the cores stay busy whatever the mix of
  * decoding and inference (onnxruntime's intra-op threads, by contrast, wait for each other inside every
  * operator, and idle when a decode holds one of their cores). The main thread only hands out batches and
- * yields results in order. @internal
+ * yields results in order. A batch of images already prepared elsewhere (a server's) is only run. @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
