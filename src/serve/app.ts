@@ -106,10 +106,15 @@ export function defaultServeLanes(classifier: Pick<Classifier, 'plan'>): number 
   return Math.max(1, Math.min(4, classifier.plan.threads));
 }
 
-/** Lanes for each model: as given (an integer from 0 to 64), else {@link defaultServeLanes}. */
-function lanesOf(options: ServeOptions): (classifier: Classifier) => number {
-  const n = options.lanes;
+/** `lanes` as given, checked: an integer from 0 to 64, or undefined. @internal */
+export function checkLanes(n: number | undefined): number | undefined {
   if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 64)) throw new RangeError(`Expected an integer from 0 to 64 for 'lanes' but received ${String(n)}`);
+  return n;
+}
+
+/** Lanes for each model: as given, else {@link defaultServeLanes}. */
+function lanesOf(options: ServeOptions): (classifier: Classifier) => number {
+  const n = checkLanes(options.lanes);
   return (classifier) => n ?? defaultServeLanes(classifier);
 }
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isIP } from 'node:net';
 import { type Classifier, type ClassifierOptions, PplcnetError, createClassifier, findZooEntry, resolveModel } from '../index.js';
-import { type NamedClassifier, type ServeApp, type ServeOptions, createServeApp } from './app.js';
+import { type NamedClassifier, type ServeApp, type ServeOptions, checkLanes, createServeApp } from './app.js';
 import { type GrpcService, startGrpcService } from './grpc/service.js';
 
 export interface StartServerOptions extends ServeOptions, Omit<ClassifierOptions, 'model'> {
@@ -134,6 +134,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   for (const [k, p] of [['port', port], ['grpcPort', grpcPort ?? 0]] as const) {
     if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`Expected a port from 0 to 65535 for '${k}' but received ${p}`);
   }
+  checkLanes(lanes); // before any model is loaded
   const classifiers = await loadClassifiers(specs, rest);
   const closeClassifiers = (): Promise<unknown> => Promise.all(classifiers.map((c) => c.classifier.close()));
   let served: ServeApp | undefined;
