@@ -69,14 +69,14 @@ describe('serve: inference lanes', () => {
   });
 
   /**
-   * A 32-image upload to an x1.0 at 224 (one batch of 32: a long run), while this process asks /v2/health/live
-   * one request after another. The run lasts D ms (its batchInferenceMs) within [sent, answered]; when every
+   * A 32-image upload to an x1.0 at 224 (one batch of 32, which starts when the 32nd image is prepared: a long
+   * run), while this process asks /v2/health/live one request after another. The run lasts D ms (its batchInferenceMs) within [sent, answered]; when every
    * gap between health answers over that interval is shorter than D, one answer came during the run.
    */
   async function healthDuringBatch(lanes: number): Promise<{ maxGap: number; runMs: number; answers: number }> {
     const clf = await createClassifier({ model: buildPPLCNet({ scale: 1.0 }).bytes, ep: 'cpu', threads: 1, workers: 1 });
     opened.push(clf);
-    const served = await createServeApp([{ name: 'x1', classifier: clf }], { lanes, maxBatch: 32, maxDelayMs: 5000, processMetrics: false, browser: false });
+    const served = await createServeApp([{ name: 'x1', classifier: clf }], { lanes, maxBatch: 32, maxDelayMs: 60_000, timeoutMs: 240_000, processMetrics: false, browser: false });
     apps.push(served);
     await served.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = served.app.server.address() as { port: number };
@@ -110,7 +110,7 @@ describe('serve: inference lanes', () => {
     // the same check fails when the batch runs on the event loop: the check can fail
     const here = await healthDuringBatch(0);
     t.diagnostic(`lanes 0: run ${here.runMs.toFixed(0)} ms, longest wait between health answers ${here.maxGap.toFixed(0)} ms`);
-    assert.ok(here.maxGap >= here.runMs - 1, `lanes 0: no health answer during the run (longest wait ${here.maxGap.toFixed(0)} ms, run ${here.runMs.toFixed(0)} ms)`);
+    assert.ok(here.maxGap >= 0.9 * here.runMs, `lanes 0: no health answer during the run (longest wait ${here.maxGap.toFixed(0)} ms, run ${here.runMs.toFixed(0)} ms)`);
   });
 
   test('a lane that dies: the request in flight and later ones answer 500, not a hang', { timeout: 120_000 }, async () => {
