@@ -51,17 +51,6 @@ export interface CompareReport {
   readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 
-function stats(a: Float32Array, b: Float32Array): { maxAbs: number; meanAbs: number } {
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (d > max) max = d;
-    sum += d;
-  }
-  return { maxAbs: max, meanAbs: sum / a.length };
-}
-
 /** |a − b| of every value of every row pair, without a copy. */
 function* absDiffs(a: readonly Float32Array[], b: readonly Float32Array[]): Generator<number> {
   for (let r = 0; r < a.length; r++) {
@@ -69,6 +58,19 @@ function* absDiffs(a: readonly Float32Array[], b: readonly Float32Array[]): Gene
     const y = b[r]!;
     for (let i = 0; i < x.length; i++) yield Math.abs(x[i]! - y[i]!);
   }
+}
+
+/** The largest and the mean |a − b| over every value of every row pair. */
+function stats(a: readonly Float32Array[], b: readonly Float32Array[]): { maxAbs: number; meanAbs: number } {
+  let max = 0;
+  let sum = 0;
+  let n = 0;
+  for (const d of absDiffs(a, b)) {
+    if (d > max) max = d;
+    sum += d;
+    n++;
+  }
+  return { maxAbs: max, meanAbs: sum / n };
 }
 
 type InputBatch = { data: Float32Array; n: number; h: number; w: number; names: string[] };
@@ -172,7 +174,7 @@ function agreement(out: PairedOutputs, labelsA: readonly string[] | undefined, l
   const perInput: CompareInputDiff[] = [];
   out.pa.forEach((row, i) => {
     const other = out.pb[i]!;
-    const s = stats(row, other);
+    const s = stats([row], [other]);
     perInput.push({ name: out.names[i]!, maxAbs: s.maxAbs, meanAbs: s.meanAbs, top1A: best(row, labelsA), top1B: best(other, labelsB) });
     if (s.maxAbs > worst) {
       worst = s.maxAbs;
@@ -186,17 +188,6 @@ function agreement(out: PairedOutputs, labelsA: readonly string[] | undefined, l
   return { perInput, worstIndex, top1, top5 };
 }
 
-/** The rows joined end to end. */
-function concat(rows: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
-  let o = 0;
-  for (const r of rows) {
-    out.set(r, o);
-    o += r.length;
-  }
-  return out;
-}
-
 export async function compareModels(a: string, b: string, options: CompareOptions = {}): Promise<CompareReport> {
   const ca = await createClassifier({ ...options, model: a });
   const cb = await createClassifier({ ...options, model: b });
@@ -208,8 +199,8 @@ export async function compareModels(a: string, b: string, options: CompareOption
     return {
       inputs: pa.length,
       inputKind: kind,
-      probs: stats(concat(pa), concat(pb)),
-      ...(logits && logits.la.length > 0 ? { logits: stats(concat(logits.la), concat(logits.lb)) } : {}),
+      probs: stats(pa, pb),
+      ...(logits && logits.la.length > 0 ? { logits: stats(logits.la, logits.lb) } : {}),
       top1Agreement: top1 / pa.length,
       top5Agreement: top5 / pa.length,
       worstInput: names[worstIndex]!,
