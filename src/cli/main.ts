@@ -1,5 +1,5 @@
 /** The `pplcnet` command line: assembles the commands; each lives in `commands/`. */
-import { Command, Help, type Option } from 'commander';
+import { Command, Help, type Option, type OutputConfiguration } from 'commander';
 import { VERSION } from '../index.js';
 import { benchCommand } from './commands/bench.js';
 import { buildCommand } from './commands/build.js';
@@ -34,11 +34,19 @@ const HELP = {
   },
 };
 
+/**
+ * Where commander writes: the context's streams, and its own usage errors (an unknown option, a missing
+ * argument, …) with the `pplcnet: ` prefix every other error has.
+ */
+function output(ctx: CliContext): OutputConfiguration {
+  return { writeOut: ctx.stdout, writeErr: ctx.stderr, outputError: (message, write) => write(`pplcnet: ${message}`) };
+}
+
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('pplcnet')
     .description('PaddlePaddle PP-LCNet image classifiers on ONNX Runtime: build, convert, predict')
     .version(VERSION)
-    .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
+    .configureOutput(output(ctx))
     .configureHelp(HELP)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
@@ -49,7 +57,7 @@ Exit codes: 0 success; 1 a bad file, a failed download, or some image failed (se
 Run pplcnet <command> --help for each command's options and examples.`,
     );
   for (const cmd of [predictCommand(ctx), convertCommand(ctx), inspectCommand(ctx), buildCommand(ctx), pullCommand(ctx), zooCommand(ctx), cacheCommand(ctx), benchCommand(ctx), compareCommand(ctx), embedCommand(ctx), splitCommand(ctx), trainCommand(ctx), evalCommand(ctx), serveCommand(ctx), exportWebCommand(ctx), queueCommand(ctx), workerCommand(ctx)]) {
-    for (const c of [cmd, ...cmd.commands]) c.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).configureHelp(HELP).exitOverride().showHelpAfterError('(run with --help for usage)');
+    for (const c of [cmd, ...cmd.commands]) c.configureOutput(output(ctx)).configureHelp(HELP).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }
   return program;

@@ -4,7 +4,7 @@
  * its flags type and the mapping to the library's options. @internal
  */
 import { type Command, Option } from 'commander';
-import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, WEIGHT_STORAGES, type WeightStorage, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, reportEnvironment, writeFileAtomic } from '../index.js';
+import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, WEIGHT_STORAGES, type WeightStorage, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, reportEnvironment, untrainedMessage, writeFileAtomic } from '../index.js';
 import type { CliContext } from './context.js';
 import { parseBatch, parseInputSize, parseInteger, parseIntegerList0, parsePositiveInteger, parseSeconds } from './parse.js';
 import { progressBar } from './progress.js';
@@ -207,9 +207,12 @@ export function requireModels(given: readonly string[]): string[] {
   return models;
 }
 
-/** The warning given once for a model made by `pplcnet build` (predict, embed, export-web). */
+/**
+ * The warning given once for a model made by `pplcnet build` (predict, embed, export-web), as a notice reads
+ * it: `pplcnet: warning: model … holds …`, the library's wording, the same line serve prints.
+ */
 export function untrainedWarning(name: string): string {
-  return `${name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`;
+  return `warning: ${untrainedMessage(name)}`;
 }
 
 /**
