@@ -309,6 +309,58 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
   });
 });
 
+describe('grouping along the channel axis', () => {
+  test('two MatMul weights [4,3] and [4,5] (channels on axis 1) are stored as one [4,8] tensor and restored exactly', async () => {
+    const T = onnx.TensorProto.DataType;
+    let seed = 7;
+    const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 4);
+    const a = random(12);
+    const b = random(20);
+    const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: T.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+    const fp32 = onnx.ModelProto.encode({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'two',
+        node: [
+          { name: 'ya', opType: 'MatMul', input: ['x', 'a'], output: ['ya'] },
+          { name: 'yb', opType: 'MatMul', input: ['x', 'b'], output: ['yb'] },
+        ],
+        initializer: [
+          { name: 'a', dims: [4, 3], dataType: T.FLOAT, rawData: new Uint8Array(a.buffer) },
+          { name: 'b', dims: [4, 5], dataType: T.FLOAT, rawData: new Uint8Array(b.buffer) },
+        ],
+        input: [vi('x', [1, 4])],
+        output: [vi('ya', [1, 3]), vi('yb', [1, 5])],
+      },
+    }).finish();
+    const x = Float32Array.of(1, -2, 0.5, 3);
+    // x · w in float64 over the restored weights, computed apart from the stored model
+    const product = (w: Float32Array, n: number): number[] => Array.from({ length: n }, (_, j) => x.reduce((acc, v, k) => acc + v * w[k * n + j]!, 0));
+    for (const storage of ['int8', 'fp16'] as const) {
+      const m = viewModel(storeWeights(fp32, storage).bytes);
+      const stored = m.initializers.filter((t) => t.dataType === (storage === 'int8' ? T.INT8 : T.FLOAT16) && t.dims.length === 2);
+      assert.deepEqual(stored.map((t) => t.dims), [[4, 8]], storage);
+      assert.deepEqual(m.nodes.filter((n) => n.opType === 'Split').map((n) => n.attributes.axis), [1], storage);
+      const restore = (w: Float32Array, dims: number[]): Float32Array => {
+        if (storage === 'fp16') return w.map((v) => float16Value(float16Bits(v)));
+        const { q, scales } = quantizePerChannel(w, dims, 1);
+        return Float32Array.from(q, (v, i) => Math.fround(v * scales[i % dims[1]!]!));
+      };
+      const session = await ort.InferenceSession.create(storeWeights(fp32, storage).bytes, { logSeverityLevel: 3 });
+      const out = await session.run({ x: new ort.Tensor('float32', x, [1, 4]) });
+      await session.release();
+      for (const [name, w, n] of [['ya', a, 3], ['yb', b, 5]] as const) {
+        const want = product(restore(w, [4, n]), n);
+        const got = [...(out[name]!.data as Float32Array)];
+        got.forEach((v, j) => assert.ok(Math.abs(v - want[j]!) <= 1e-5 * (1 + Math.abs(want[j]!)), `${storage} ${name}[${j}]: ${v} vs ${want[j]}`));
+        // and the stored weights are not the float32 ones (the test would pass on an unchanged model otherwise)
+        assert.ok(product(w, n).some((v, j) => Math.abs(v - want[j]!) > 1e-6), `${storage} ${name}: restored weights equal float32`);
+      }
+    }
+  });
+});
+
 describe('the zoo cache and export-web keep one converted model per storage', () => {
   const dir = tempDir('weights-zoo', { before, after });
 
