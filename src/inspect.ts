@@ -15,7 +15,8 @@ import type { Program } from './convert/program.js';
 import { PplcnetError } from './errors.js';
 import { METADATA_KEYS } from './metadata.js';
 import { type ResolveOptions, resolveModel } from './models/resolve.js';
-import { type OnnxModelView, viewModel } from './onnx/read.js';
+import { viewModel } from './onnx/read.js';
+import { countModelParameters } from './onnx/weight-storage.js';
 import { shortestFloat32 } from './util/float.js';
 import { FILE_LIMITS } from './util/file-limits.js';
 import { readFileBounded } from './util/fs.js';
@@ -85,7 +86,7 @@ function onnxInspection(bytes: Uint8Array): OnnxInspection {
     inputs: m.inputs,
     outputs: m.outputs,
     nodes: m.nodes.length,
-    parameters: countParameters(m),
+    parameters: countModelParameters(m),
     metadata: decodeMetadataProps(m.metadata),
   };
 }
@@ -127,12 +128,6 @@ async function programFromArchive(input: string): Promise<{ files: InferenceMode
   const { files } = src;
   const program = files.format === 'pir-json' ? readPirProgram(Buffer.from(src.program).toString('utf8'), files.program) : readProgramDesc(src.program, files.program);
   return { files, program };
-}
-
-/** Values held by the initializers, by their shapes; the per-channel scales of int8 weight storage are not parameters. */
-function countParameters(m: OnnxModelView): number {
-  const scales = new Set(m.nodes.filter((n) => n.opType === 'Mul' && n.name.endsWith('.dequantize')).map((n) => n.inputs[1]));
-  return m.initializers.filter((t) => !scales.has(t.name)).reduce((a, t) => a + t.dims.reduce((x, y) => x * y, 1), 0);
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { invalidOption } from '../errors.js';
 import { type ModelDescription, type ModelHead, metadataEntries } from '../metadata.js';
-import { type WeightStorage, WEIGHT_STORAGES, storeWeights } from '../onnx/weight-storage.js';
+import { viewModel } from '../onnx/read.js';
+import { type WeightStorage, WEIGHT_STORAGES, countModelParameters, storeWeights } from '../onnx/weight-storage.js';
 import { VERSION } from '../version.js';
 import {
   type Architecture,
@@ -14,7 +15,6 @@ import {
   type LayerPlan,
   countMultiplyAdds,
   countPaddleFlops,
-  countParameters,
   layerPlan,
   parameterShapes,
   resolveArchitecture,
@@ -73,7 +73,10 @@ export interface ModelSummary {
   readonly architecture: Architecture;
   readonly inputShape: readonly Dim[];
   readonly outputs: readonly { readonly name: string; readonly shape: readonly Dim[] }[];
-  /** Trainable parameters, as PaddleClas's tables count them (BatchNorm statistics excluded). */
+  /**
+   * The parameters the written model holds, counted as `inspect` counts them (countModelParameters): with
+   * BatchNorm folded, one bias per channel where PaddleClas's tables count BatchNorm's scale and shift.
+   */
   readonly parameters: number;
   /** Multiply-adds of one image at the input size (convs and fc). */
   readonly multiplyAdds: number;
@@ -280,7 +283,7 @@ export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, o
       architecture: arch,
       inputShape: image.shape,
       outputs: outputs.map((v) => ({ name: v.name, shape: v.shape })),
-      parameters: countParameters(arch, plan),
+      parameters: countModelParameters(viewModel(bytes)),
       multiplyAdds: countMultiplyAdds(arch, opts.inputSize, plan),
       paddleFlops: countPaddleFlops(arch, opts.inputSize, plan),
       opset: opts.opset,

@@ -23,6 +23,7 @@ import {
   storeWeights,
   writeFileAtomic,
 } from '../../../src/index.js';
+import { countParameters } from '../../../src/builder/architecture.js';
 import { viewModel } from '../../../src/onnx/read.js';
 import { readMetadataProps } from '../../../src/onnx/metadata-props.js';
 import { onnx } from '../../../src/onnx/proto.js';
@@ -106,6 +107,15 @@ describe('float16 and int8 against numpy', () => {
         expected = Math.max(expected, Math.abs(Math.fround(r.q[i]! * scales[c]!) - v));
       });
       assert.equal(maxError, expected);
+      // the reference moved some values off the nearest integer (so plain rounding would fail this test), and
+      // each channel's rounding errors then sum to at most half a step
+      const moved = r.q.filter((v, i) => v !== Math.sign(w[i]! / scales[Math.floor(i / inner) % r.dims[r.axis]!]!) * Math.round(Math.abs(w[i]! / scales[Math.floor(i / inner) % r.dims[r.axis]!]!)));
+      assert.ok(moved.length > 0, `${r.name}: no value moved`);
+      const sums = new Float64Array(r.dims[r.axis]!);
+      w.forEach((v, i) => (sums[Math.floor(i / inner) % r.dims[r.axis]!]! += r.q[i]! - v / scales[Math.floor(i / inner) % r.dims[r.axis]!]!));
+      for (const sum of sums) assert.ok(Math.abs(sum) <= 0.5 + 1e-9, `${r.name}: a channel's errors sum to ${sum} steps`);
+      // the scales are float16 values, none smaller than max|w| / 127
+      for (const sc of scales) assert.equal(float16Value(float16Bits(sc)), sc);
     }
   });
 });
@@ -120,14 +130,12 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
     for (const [name, bytes] of models) for (const s of ['fp16', 'int8'] as const) stored.set(`${name}.${s}`, storeWeights(bytes, s).bytes);
   });
 
-  test('sizes: x1_0 fp16 ≤ 0.52x and int8 ≤ 0.30x of fp32; the text-line model 0.55x and 0.37x (its names and shapes are 5% of the file)', () => {
-    const ratio = (m: string, s: string): number => stored.get(`${m}.${s}`)!.length / models.get(m)!.length;
-    assert.ok(ratio('x1_0', 'fp16') <= 0.52, `x1_0 fp16 ${ratio('x1_0', 'fp16')}`);
-    assert.ok(ratio('x1_0', 'int8') <= 0.3, `x1_0 int8 ${ratio('x1_0', 'int8')}`);
-    // the goals (0.52, 0.30) are missed here: the graph's names, shapes and metadata, which storage does not
-    // shrink, are 5.4% of this small fp32 file (so fp16 could not go under 0.527 even with free Cast nodes)
-    assert.ok(ratio('textline', 'fp16') <= 0.555, `textline fp16 ${ratio('textline', 'fp16')}`);
-    assert.ok(ratio('textline', 'int8') <= 0.37, `textline int8 ${ratio('textline', 'int8')}`);
+  test('sizes: fp16 ≤ 0.52x and int8 ≤ 0.30x of the fp32 file, for x1_0 and the text-line model', () => {
+    for (const m of ['x1_0', 'textline']) {
+      const ratio = (s: string): number => stored.get(`${m}.${s}`)!.length / models.get(m)!.length;
+      assert.ok(ratio('fp16') <= 0.52, `${m} fp16 ${ratio('fp16')}`);
+      assert.ok(ratio('int8') <= 0.3, `${m} int8 ${ratio('int8')}`);
+    }
   });
 
   test('the metadata records the storage and the largest weight change; storing again is refused or a no-op', () => {
@@ -144,18 +152,35 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
     assert.equal(storeWeights(models.get('x1_0')!, 'fp32').bytes, models.get('x1_0'));
   });
 
-  test('int8: the conv and fc weights are int8 with float32 scales, biases stay float32; fp16: the weights float16', () => {
-    const m = viewModel(stored.get('textline.int8')!);
-    const T = onnx.TensorProto.DataType;
-    const type = (n: string): number | undefined => m.initializers.find((t) => t.name === n)?.dataType;
-    assert.equal(type('blocks5.3.dw_conv.conv.weight.int8'), T.INT8);
-    assert.equal(type('blocks5.3.dw_conv.conv.weight.scale'), T.FLOAT);
-    assert.equal(type('fc.weight.int8'), T.INT8);
-    assert.deepEqual(m.initializers.find((t) => t.name === 'fc.weight.scale')?.dims, [1, 2]);
-    assert.equal(type('blocks5.3.dw_conv.conv.bias'), T.FLOAT);
-    const h = viewModel(stored.get('textline.fp16')!);
-    assert.equal(h.initializers.find((t) => t.name === 'conv1.conv.weight.fp16')?.dataType, T.FLOAT16);
-    assert.ok(h.initializers.every((t) => t.dataType === T.FLOAT16 || t.name.endsWith('bias') || t.dims.length < 2), 'only biases and scalars stay float32');
+  test('int8: every conv and fc weight comes from an int8 tensor with float16 scales; biases float32 in the first third, float16 after', () => {
+    for (const storage of ['int8', 'fp16'] as const) {
+      const m = viewModel(stored.get(`textline.${storage}`)!);
+      const T = onnx.TensorProto.DataType;
+      const producer = new Map(m.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+      const init = new Map(m.initializers.map((t) => [t.name, t]));
+      // the stored tensors a value is restored from (through Split, Mul and Cast)
+      const sources = (value: string): number[] => {
+        if (init.has(value)) return [init.get(value)!.dataType];
+        const n = producer.get(value)!;
+        if (n.opType === 'Split') return sources(n.inputs[0]!);
+        return n.inputs.flatMap(sources);
+      };
+      const computes = m.nodes.filter((n) => n.name !== '');
+      assert.equal(computes.length, 71, 'the fp32 graph\'s nodes keep their names');
+      const first = new Map<string, number>();
+      computes.forEach((n, k) => n.inputs.forEach((i) => first.has(i) || first.set(i, k)));
+      for (const n of computes.filter((c) => c.opType === 'Conv' || c.opType === 'Gemm')) {
+        assert.deepEqual(sources(n.inputs[1]!), storage === 'int8' ? [T.INT8, T.FLOAT16] : [T.FLOAT16], `${n.name} weight`);
+        const late: boolean = first.get(n.inputs[2]!)! >= computes.length / 3;
+        assert.deepEqual(sources(n.inputs[2]!), [late ? T.FLOAT16 : T.FLOAT], `${n.name} bias`);
+      }
+      // restoring nodes: one Cast (and for int8 one Cast of the scales and one Mul) per stored tensor, one Split per group
+      const restore = m.nodes.filter((n) => n.name === '');
+      const stores = m.initializers.filter((t) => t.dataType === (storage === 'int8' ? T.INT8 : T.FLOAT16) && !/^s/.test(t.name)).length;
+      assert.ok(restore.length < 40, `${restore.length} restoring nodes`);
+      assert.ok(restore.every((n) => ['Cast', 'Mul', 'Split'].includes(n.opType)));
+      assert.ok(stores <= 12, `${stores} stored tensors`);
+    }
   });
 
   test("onnxruntime folds the restoring nodes at load: its optimized graph has the fp32 graph's ops and no int8 or float16 tensor", async () => {
@@ -213,7 +238,7 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
     }
   });
 
-  test('text-line model: top-1 unchanged on every fixture image; |Δprob| ≤ 1e-3 (fp16), 2e-2 (int8) on text lines', async () => {
+  test('text-line model: top-1 unchanged on every fixture image and example; |Δprob| ≤ 1e-3 (fp16), 2e-2 (int8) on text lines', async () => {
     const base = await probabilities(models.get('textline')!);
     const half = await probabilities(stored.get('textline.fp16')!);
     const int8 = await probabilities(stored.get('textline.int8')!);
@@ -222,10 +247,10 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
       assert.deepEqual(compare(base, p).flipped, [], s);
       assert.ok(compare(base, p, text).maxDelta <= goal, `${s}: ${compare(base, p, text).maxDelta} on text lines`);
     }
-    // the photos of the preprocessing set are not text lines: the model is unsure there (p ≈ 0.3-0.7), and the
-    // goals are missed, fp16 by 3x and int8 by 9x (measured 3.2e-3 and 0.17)
-    assert.ok(compare(base, half).maxDelta <= 5e-3, `fp16 ${compare(base, half).maxDelta}`);
-    assert.ok(compare(base, int8).maxDelta <= 0.2, `int8 ${compare(base, int8).maxDelta}`);
+    // the photos of the preprocessing set are not text lines: the model is unsure there (p ≈ 0.3-0.7) and
+    // amplifies every weight change. The goals are missed there: measured 2.5e-3 (fp16) and 3.2e-2 (int8).
+    assert.ok(compare(base, half).maxDelta <= 3e-3, `fp16 ${compare(base, half).maxDelta}`);
+    assert.ok(compare(base, int8).maxDelta <= 4e-2, `int8 ${compare(base, int8).maxDelta}`);
   });
 
   test('seeded x1_0: fp16 keeps top-1 and |Δprob| ≤ 1e-3; int8 |Δprob| ≤ 2e-2, top-1 changes only between near-ties', async () => {
@@ -255,6 +280,22 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
     assert.equal(int8.metadata['pplcnet.weights'], 'int8');
     assert.equal(fp32.metadata['pplcnet.weights'], undefined);
     assert.equal(int8.parameters, fp32.parameters, 'the per-channel scales are not counted as parameters');
+    // the values an fp32 model holds, counted here from its initializers: every one is a parameter
+    assert.equal(fp32.parameters, viewModel(models.get('textline')!).initializers.reduce((a, t) => a + t.dims.reduce((x, y) => x * y, 1), 0));
+    // convert prints the count inspect gives, for every storage; with BatchNorm kept, PaddleClas's count
+    // (the builder's count from the architecture), running statistics left out
+    const paddleClas = countParameters(resolveArchitecture(fp32.metadata['pplcnet.architecture'] as Parameters<typeof resolveArchitecture>[0]));
+    const cases: [string, string[], number][] = [['int8', [], fp32.parameters], ['fp16', [], fp32.parameters], ['int8', ['--keep-bn'], paddleClas]];
+    assert.equal(paddleClas - fp32.parameters, 1376, 'folding leaves one value per channel of each of its BatchNorms');
+    for (const [weights, extra, expected] of cases) {
+      const file = join(dir.path, `count-${weights}${extra.length ? '-bn' : ''}.onnx`);
+      const converted = await runCli(['convert', FIXTURES.textlineModel, '-o', file, '--weights', weights, '--json', ...extra]);
+      assert.equal(converted.code, 0, converted.stderr);
+      const shown = await inspectModel(file);
+      assert.ok(shown.kind === 'onnx');
+      assert.equal(JSON.parse(converted.stdout).parameters, expected, `convert --weights ${weights} ${extra.join(' ')}`);
+      assert.equal(shown.report.parameters, expected, `inspect of --weights ${weights} ${extra.join(' ')}`);
+    }
     const out = join(dir.path, 'cli.onnx');
     const run = await runCli(['convert', FIXTURES.textlineModel, '-o', out, '--weights', 'fp16']);
     assert.equal(run.code, 0, run.stderr);
@@ -265,6 +306,58 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
     const bad = await runCli(['build', '--weights', 'int4', '-o', join(dir.path, 'x.onnx')]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /int4/);
+  });
+});
+
+describe('grouping along the channel axis', () => {
+  test('two MatMul weights [4,3] and [4,5] (channels on axis 1) are stored as one [4,8] tensor and restored exactly', async () => {
+    const T = onnx.TensorProto.DataType;
+    let seed = 7;
+    const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 4);
+    const a = random(12);
+    const b = random(20);
+    const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: T.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+    const fp32 = onnx.ModelProto.encode({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'two',
+        node: [
+          { name: 'ya', opType: 'MatMul', input: ['x', 'a'], output: ['ya'] },
+          { name: 'yb', opType: 'MatMul', input: ['x', 'b'], output: ['yb'] },
+        ],
+        initializer: [
+          { name: 'a', dims: [4, 3], dataType: T.FLOAT, rawData: new Uint8Array(a.buffer) },
+          { name: 'b', dims: [4, 5], dataType: T.FLOAT, rawData: new Uint8Array(b.buffer) },
+        ],
+        input: [vi('x', [1, 4])],
+        output: [vi('ya', [1, 3]), vi('yb', [1, 5])],
+      },
+    }).finish();
+    const x = Float32Array.of(1, -2, 0.5, 3);
+    // x · w in float64 over the restored weights, computed apart from the stored model
+    const product = (w: Float32Array, n: number): number[] => Array.from({ length: n }, (_, j) => x.reduce((acc, v, k) => acc + v * w[k * n + j]!, 0));
+    for (const storage of ['int8', 'fp16'] as const) {
+      const m = viewModel(storeWeights(fp32, storage).bytes);
+      const stored = m.initializers.filter((t) => t.dataType === (storage === 'int8' ? T.INT8 : T.FLOAT16) && t.dims.length === 2);
+      assert.deepEqual(stored.map((t) => t.dims), [[4, 8]], storage);
+      assert.deepEqual(m.nodes.filter((n) => n.opType === 'Split').map((n) => n.attributes.axis), [1], storage);
+      const restore = (w: Float32Array, dims: number[]): Float32Array => {
+        if (storage === 'fp16') return w.map((v) => float16Value(float16Bits(v)));
+        const { q, scales } = quantizePerChannel(w, dims, 1);
+        return Float32Array.from(q, (v, i) => Math.fround(v * scales[i % dims[1]!]!));
+      };
+      const session = await ort.InferenceSession.create(storeWeights(fp32, storage).bytes, { logSeverityLevel: 3 });
+      const out = await session.run({ x: new ort.Tensor('float32', x, [1, 4]) });
+      await session.release();
+      for (const [name, w, n] of [['ya', a, 3], ['yb', b, 5]] as const) {
+        const want = product(restore(w, [4, n]), n);
+        const got = [...(out[name]!.data as Float32Array)];
+        got.forEach((v, j) => assert.ok(Math.abs(v - want[j]!) <= 1e-5 * (1 + Math.abs(want[j]!)), `${storage} ${name}[${j}]: ${v} vs ${want[j]}`));
+        // and the stored weights are not the float32 ones (the test would pass on an unchanged model otherwise)
+        assert.ok(product(w, n).some((v, j) => Math.abs(v - want[j]!) > 1e-6), `${storage} ${name}: restored weights equal float32`);
+      }
+    }
   });
 });
 
