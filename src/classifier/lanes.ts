@@ -93,13 +93,15 @@ export class LanePool {
  * a lane decodes its next batch while it runs the current one).
  */
 export async function* streamLanes(all: readonly ImageInput[], batchSize: number, pool: LanePool, window = 2 * pool.size): AsyncGenerator<(Classification | PplcnetError)[]> {
-  const batches: Promise<(Classification | PplcnetError)[]>[] = [];
+  const batches: (Promise<(Classification | PplcnetError)[]> | undefined)[] = [];
   const count = Math.ceil(all.length / batchSize);
   for (let k = 0; k < count; k++) {
     while (batches.length < Math.min(count, k + window)) {
       const b = batches.length;
       batches.push(pool.run(all.slice(b * batchSize, (b + 1) * batchSize)));
     }
-    yield await batches[k]!;
+    const rows = await batches[k]!;
+    batches[k] = undefined; // yielded: the stream keeps no rows behind it
+    yield rows;
   }
 }
