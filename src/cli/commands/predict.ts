@@ -1,6 +1,7 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
-import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
+// essentials.ts, not the whole index: a one-image run loads only what it uses
+import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../essentials.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning, warnFrom } from '../options.js';
