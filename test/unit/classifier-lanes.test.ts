@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Classification, createClassifier, planExecution } from '../../src/classifier.js';
+import { streamLanes } from '../../src/classifier/lanes.js';
 import { inferenceEstimate } from '../../src/classifier/plan.js';
 import { PplcnetError } from '../../src/errors.js';
 import { FIXTURES } from '../fixtures/index.js';
@@ -96,5 +97,66 @@ describe('inference lanes', () => {
     assert.equal(planExecution({ lanes: 3 }, textline, 2).lanes, 3);
     assert.match(planExecution({}, x10, 2).reason, /streams: 2 inference lane\(s\)/);
     assert.throws(() => planExecution({ lanes: -1 }, x10, 2), (e: unknown) => e instanceof RangeError && /'lanes'/.test(e.message));
+  });
+});
+
+describe('streamLanes while the lanes start', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const row = (i: unknown): Classification | PplcnetError => (String(i).endsWith('bad') ? new PplcnetError('E_IMAGE', `${String(i)}: broken`) : ({ input: String(i) } as unknown as Classification));
+
+  /** A pool whose lanes load after `loadMs`: batches handed out before wait for it, like a lane's queue. */
+  function slowPool(loadMs: number, size = 2) {
+    const loaded = sleep(loadMs);
+    const pool = { size, ready: 0, batches: [] as string[][], run: async (inputs: readonly unknown[]) => (pool.batches.push(inputs.map(String)), await loaded, await sleep(2), inputs.map(row)) };
+    void loaded.then(() => (pool.ready = size));
+    return pool;
+  }
+
+  test('until a lane has loaded, batches run here; then on the lanes; every row once, in order, errors in place', async () => {
+    const inputs = Array.from({ length: 61 }, (_, i) => (i === 9 || i === 50 ? `i${i}bad` : `i${i}`));
+    const pool = slowPool(80);
+    const hereBatches: string[][] = [];
+    const here = async (batch: readonly unknown[]) => {
+      hereBatches.push(batch.map(String));
+      await sleep(25);
+      return batch.map(row);
+    };
+    const rows: string[] = [];
+    for await (const b of streamLanes(inputs as string[], 4, pool as never, undefined, here)) rows.push(...b.map((r) => (r instanceof PplcnetError ? `error:${r.message}` : r.input)));
+    assert.deepEqual(rows, inputs.map((i) => (i.endsWith('bad') ? `error:${i}: broken` : i)));
+    assert.ok(hereBatches.length >= 2, `batches run here while the lanes loaded: ${hereBatches.length}`);
+    assert.equal(hereBatches.length + pool.batches.length, 16, 'each batch ran once, here or in a lane');
+    assert.deepEqual(hereBatches[0], ['i0', 'i1', 'i2', 'i3'], 'the first batch starts here at once');
+    const lastHere = Math.max(...hereBatches.map((b) => Number(b[0]!.slice(1).replace('bad', ''))));
+    assert.ok(lastHere < 40, `no batch runs here long after the lanes are ready (last at image ${lastHere})`);
+  });
+
+  test('without `here`, or with lanes ready, every batch goes to the lanes', async () => {
+    const inputs = Array.from({ length: 20 }, (_, i) => `i${i}`);
+    for (const [pool, here] of [
+      [slowPool(30), undefined],
+      [Object.assign(slowPool(0), { ready: 2 }), async () => assert.fail('ran here with lanes ready')],
+    ] as const) {
+      const rows: string[] = [];
+      for await (const b of streamLanes(inputs, 4, pool as never, undefined, here)) rows.push(...b.map((r) => (r as Classification).input));
+      assert.deepEqual(rows, inputs);
+      assert.equal(pool.batches.length, 5);
+    }
+  });
+
+  test('a consumer that stops early: the batch running here settles before the stream returns', async () => {
+    let running = 0;
+    const here = async (batch: readonly unknown[]) => (running++, await sleep(30), running--, batch.map(row));
+    // lanes that answer at once but never report ready: after the first batch, the next one starts here
+    const pool = { size: 2, ready: 0, run: async (inputs: readonly unknown[]) => inputs.map(row) };
+    let seen = 0;
+    for await (const b of streamLanes(Array.from({ length: 40 }, (_, i) => `i${i}`), 4, pool as never, undefined, here)) {
+      assert.equal(b.length, 4);
+      if (++seen === 2) {
+        assert.equal(running, 1, 'a batch is running here as the consumer stops');
+        break;
+      }
+    }
+    assert.equal(running, 0);
   });
 });
