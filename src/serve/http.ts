@@ -156,8 +156,12 @@ function bodyChecks(app: FastifyInstance): void {
     if (accepts === 'image' && !(type.startsWith('image/') || type === 'application/octet-stream' || type === 'multipart/form-data')) {
       throw new ServeError('E_MEDIA_TYPE', `${shown} is not an image: ${WHAT_TO_SEND}`);
     }
-    if (accepts === 'json' && type !== 'application/json') {
-      throw new ServeError('E_MEDIA_TYPE', `${shown} is not an infer request: send the request as JSON with content-type application/json`);
+    // a binary infer request (JSON, then tensor bytes) is known by its Inference-Header-Content-Length, whatever its type
+    if (accepts === 'json' && type !== 'application/json' && req.headers['inference-header-content-length'] === undefined) {
+      if (type === 'application/octet-stream') {
+        throw new ServeError('E_BAD_REQUEST', 'Inference-Header-Content-Length is missing: a binary infer request must give the length of its JSON part in that header, the tensor bytes after it');
+      }
+      throw new ServeError('E_MEDIA_TYPE', `${shown} is not an infer request: send the request as JSON with content-type application/json, or JSON then the tensor bytes with the Inference-Header-Content-Length header`);
     }
     return payload;
   });

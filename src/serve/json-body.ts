@@ -347,3 +347,49 @@ export async function parseJsonBounded(body: Buffer, bounds: JsonBounds): Promis
   if (r.i !== r.b.length) r.fail('data after the end of the JSON value');
   return root;
 }
+
+/**
+ * Read a request body chunk by chunk, checking the structure bound on its first `scanBytes` bytes (the JSON
+ * part; all of it by default) as they arrive: a hostile body is refused at its first bad chunk, before the rest
+ * is read or held (the rest is drained by the service's hooks, up to a bound). Over `bound` bytes (by
+ * Content-Length, or as read) is `tooLarge()`.
+ */
+export function readBounded(
+  req: { headers: Record<string, string | string[] | undefined> },
+  payload: NodeJS.ReadableStream,
+  bound: number,
+  scan: JsonStructureScan,
+  tooLarge: () => Error,
+  scanBytes = Infinity,
+): Promise<Buffer> {
+  if (Number(req.headers['content-length'] ?? 0) > bound) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const stop = (err?: unknown): void => {
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', stop);
+      if (err !== undefined) reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      const at = total;
+      total += chunk.length;
+      try {
+        if (total > bound) throw tooLarge();
+        if (at < scanBytes) scan.feed(total <= scanBytes ? chunk : chunk.subarray(0, scanBytes - at));
+      } catch (err) {
+        payload.pause();
+        return stop(err);
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(chunks, total));
+    };
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', stop);
+  });
+}

@@ -10,8 +10,24 @@ import { V1_ERROR, failures } from './schemas.js';
 type Operation = Record<string, unknown>;
 type Paths = Record<string, Record<string, Operation>>;
 
+/** v2 infer's binary form (the binary tensor data extension): JSON then tensor bytes, both ways. */
+function addBinaryInfer(paths: Paths): void {
+  const binary = { schema: { type: 'string', format: 'binary', description: 'the JSON (Inference-Header-Content-Length bytes), then the tensor bytes, little-endian' } };
+  const header = { name: 'Inference-Header-Content-Length', in: 'header', required: false, description: "the length of the JSON part of a binary request; the tensors' bytes follow it", schema: { type: 'string', pattern: '^[0-9]{1,15}$' } };
+  for (const path of ['/v2/models/{name}/infer', '/v2/models/{name}/versions/{version}/infer']) {
+    const infer = paths[path]?.post;
+    if (!infer) continue;
+    const body = infer.requestBody as { content?: Record<string, unknown> } | undefined;
+    if (body?.content) body.content['application/octet-stream'] = binary;
+    infer.parameters = [...((infer.parameters as unknown[] | undefined) ?? []), header];
+    const ok = (infer.responses as Record<string, { content?: Record<string, unknown> }> | undefined)?.['200'];
+    if (ok?.content) ok.content['application/octet-stream'] = binary;
+  }
+}
+
 /** The request bodies the routes read themselves. */
 function addRawBodies(paths: Paths): void {
+  addBinaryInfer(paths);
   const classify = paths['/v1/models/{name}/classify']?.post;
   if (classify) {
     const bytes = { schema: { type: 'string', format: 'binary' } };

@@ -59,6 +59,7 @@ export const CLASSIFY_ROW = {
     labels: { type: 'array', items: TOP_CLASS, description: 'multi-label models: every class whose score reaches the threshold' },
     threshold: { type: 'number' },
     attributes: { type: 'object', additionalProperties: true },
+    warnings: { type: 'array', items: { type: 'string' }, description: 'what reading the image ignored (bytes after its end)' },
     timings: TIMINGS,
     error: V1_ERROR.properties.error,
   },

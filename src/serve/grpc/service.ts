@@ -13,8 +13,8 @@ import type * as Grpc from '@grpc/grpc-js';
 import { PplcnetError, VERSION } from '../../index.js';
 import { type ServeContext, findModel } from '../context.js';
 import { ServeError, toHttpFailure } from '../errors.js';
-import { withTimeout } from '../flow.js';
 import type { ServedModel } from '../models.js';
+import { RequestTiming, recordRequest, runRows } from '../stats.js';
 import { parseInferRequest, v2ModelMetadata } from '../v2.js';
 import { type ModelInferRequest, type ModelInferResponse, inferAnswer, inferBody } from './tensors.js';
 
@@ -69,22 +69,18 @@ function modelOf(ctx: ServeContext, name: string, version: string): ServedModel 
 /** ModelInfer: the v2 checks, admission, the model's batcher, the answer in the request's form. */
 async function modelInfer(ctx: ServeContext, req: ModelInferRequest, call: CallInfo): Promise<ModelInferResponse> {
   const m = modelOf(ctx, req.model_name, req.model_version);
-  const { rows, n, outputs } = parseInferRequest(inferBody(req), m, Math.min(ctx.limits.maxBatch, ctx.admission.limit));
-  ctx.admission.take(n);
-  call.images = n;
-  const results = await withTimeout(
-    ctx.limits.timeoutMs,
-    (signal) =>
-      Promise.all(
-        rows.map(async (row) => {
-          const r = await m.batcher.submit(row, AbortSignal.any([signal, call.cancelled]));
-          ctx.metrics.images.inc({ model: m.name });
-          return r;
-        }),
-      ),
-    () => ctx.admission.give(n),
-  );
-  return inferAnswer(m, req.id ?? '', results, outputs, (req.raw_input_contents ?? []).length > 0);
+  const timing = new RequestTiming();
+  try {
+    const { rows, n, outputs } = timing.time('inputMs', () => parseInferRequest(inferBody(req), m, Math.min(ctx.limits.maxBatch, ctx.admission.limit)));
+    call.images = n;
+    const results = await runRows(ctx, m, rows, timing, call.cancelled);
+    const answer = timing.time('outputMs', () => inferAnswer(m, req.id ?? '', results, outputs, (req.raw_input_contents ?? []).length > 0));
+    recordRequest(ctx, m.name, true, performance.now() - timing.start, timing);
+    return answer;
+  } catch (err) {
+    recordRequest(ctx, m.name, false, performance.now() - timing.start, undefined);
+    throw err;
+  }
 }
 
 /** What the log line says about a call. */
@@ -101,6 +97,7 @@ function handlers(ctx: ServeContext): Record<string, (req: never, call: CallInfo
     ServerLive: () => ({ live: true }),
     ServerReady: () => ({ ready: ready() }),
     ModelReady: (req: { name: string; version: string }) => ({ ready: modelOf(ctx, req.name, req.version) !== undefined }),
+    // the v2 extensions the HTTP service has are not served over gRPC
     ServerMetadata: () => ({ name: 'pplcnet', version: VERSION, extensions: [] }),
     ModelMetadata: (req: { name: string; version: string }) => v2ModelMetadata(modelOf(ctx, req.name, req.version)),
     ModelInfer: (req: ModelInferRequest, call: CallInfo) => modelInfer(ctx, req, call),

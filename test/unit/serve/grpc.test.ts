@@ -92,7 +92,8 @@ describe('v2 inference protocol over gRPC', () => {
     assert.deepEqual(await call('ServerLive', {}, null), { live: true });
     assert.deepEqual(await call('ServerReady', {}, null), { ready: true });
     const http = (await (await fetch(`${server.url}v2`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as Record<string, unknown>;
-    assert.deepEqual(await call('ServerMetadata', {}), http);
+    // the extensions HTTP lists (binary tensors, classification, repository, statistics) are HTTP's: gRPC has none
+    assert.deepEqual(await call('ServerMetadata', {}), { ...http, extensions: [] });
     const meta = { name: MODEL, versions: ['1'], platform: 'onnx', inputs: [{ name: 'image', datatype: 'FP32', shape: [-1, 3, 80, 160] }], outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 2] }, { name: 'probs', datatype: 'FP32', shape: [-1, 2] }] };
     assert.deepEqual(await call('ModelMetadata', { name: MODEL }), meta);
     assert.deepEqual(await call('ModelMetadata', { name: MODEL, version: '1' }), meta);
@@ -146,6 +147,19 @@ describe('v2 inference protocol over gRPC', () => {
     await fails(call('ModelInfer', req, 'not-the-key'), grpc.status.UNAUTHENTICATED, /the API key is wrong/);
     await fails(call('ModelMetadata', { name: MODEL }, null), grpc.status.UNAUTHENTICATED, /API key/);
     await fails(call('ServerMetadata', {}, null), grpc.status.UNAUTHENTICATED, /API key/);
+  });
+
+  test("ModelInfer calls count in the model's v2 statistics: rows, successes, failures", async () => {
+    const stats = async () => ((await (await fetch(`${server.url}v2/models/${MODEL}/stats`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { model_stats: { inference_count: number; inference_stats: Record<string, { count: number; ns: number }> }[] }).model_stats[0]!;
+    const before = await stats();
+    await call('ModelInfer', { model_name: MODEL, inputs: [input(2)], raw_input_contents: [leBytes(seededFloats(2 * ROW, 30))] });
+    await fails(call('ModelInfer', { model_name: MODEL, inputs: [input(1)], raw_input_contents: [leBytes(new Float32Array(5))] }), grpc.status.INVALID_ARGUMENT, /elements/);
+    const after = await stats();
+    assert.equal(after.inference_count - before.inference_count, 2);
+    assert.equal(after.inference_stats.success!.count - before.inference_stats.success!.count, 1);
+    assert.equal(after.inference_stats.fail!.count - before.inference_stats.fail!.count, 1);
+    assert.equal(after.inference_stats.compute_infer!.count - before.inference_stats.compute_infer!.count, 1);
+    assert.ok(after.inference_stats.compute_infer!.ns > before.inference_stats.compute_infer!.ns);
   });
 
   test('bad tensors → INVALID_ARGUMENT naming what was expected; unknown model → NOT_FOUND; over the message bound → RESOURCE_EXHAUSTED', async () => {

@@ -38,6 +38,12 @@ const ROUTES = [
   'GET /v2/models/{name}/versions/{version}',
   'GET /v2/models/{name}/versions/{version}/ready',
   'POST /v2/models/{name}/versions/{version}/infer',
+  'GET /v2/models/stats',
+  'GET /v2/models/{name}/stats',
+  'GET /v2/models/{name}/versions/{version}/stats',
+  'POST /v2/repository/index',
+  'POST /v2/repository/models/{name}/load',
+  'POST /v2/repository/models/{name}/unload',
   'GET /metrics',
   'GET /openapi.json',
 ].sort();

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Classifier, createClassifier } from '../../../src/classifier.js';
+import { type Classification, type Classifier, createClassifier } from '../../../src/classifier.js';
 import { convertPdparams } from '../../../src/convert/from-weights.js';
 import { resultRow } from '../../../src/output-row.js';
 import { type ServeApp, createServeApp } from '../../../src/serve/app.js';
@@ -103,6 +103,40 @@ describe('serve rows of a multi-label model', () => {
         const row = res.json().results[0] as Record<string, unknown>;
         assert.equal(withoutTimings(row), withoutTimings({ ...resultRow(await lines.classify(path), MODEL, name) }), name);
       }
+    } finally {
+      await app.close();
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+
+  test("a PNG with bytes after its IEND: the row carries the library's warning, byte for byte (timings aside)", async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'pplcnet-serve-rows-'));
+    const lines = await textlineClassifier(cache);
+    opened.push(lines);
+    const app = await createServeApp([{ name: MODEL, classifier: lines }], { processMetrics: false });
+    try {
+      const png = await readFile(join(FIXTURES.textlines, '03_down.png'));
+      const trailing = Buffer.concat([png, Buffer.from('7 bytes')]);
+      // the library's row of the same bytes under the same name: prepared, run, through the one row builder
+      const library = await lines.classifyPrepared([await lines.prepare(new Uint8Array(trailing), 'trail.png')]);
+      const expected = resultRow(library[0] as Classification, MODEL, 'trail.png');
+      assert.deepEqual(expected.warnings, [`trail.png: 7 bytes after the end of the PNG image (byte ${png.length}) ignored, as OpenCV's imread ignores them`]);
+      const form = new FormData();
+      form.append('f', new Blob([new Uint8Array(trailing)], { type: 'image/png' }), 'trail.png');
+      const req = new Request('http://x/', { method: 'POST', body: form });
+      const res = await app.app.inject({ method: 'POST', url: `/v1/models/${MODEL}/classify`, headers: Object.fromEntries(req.headers), payload: Buffer.from(await req.arrayBuffer()) });
+      assert.equal(res.statusCode, 200, res.body);
+      const row = res.json().results[0] as Record<string, unknown>;
+      assert.deepEqual(Object.keys(row), ['file', 'model', 'topk', 'warnings', 'timings']);
+      assert.equal(withoutTimings(row), withoutTimings(expected));
+      // the bytes after IEND change nothing else: the row of the clean PNG is the same but for the warning
+      const clean = resultRow(await lines.classify(png), MODEL, 'trail.png');
+      assert.equal(withoutTimings({ ...row, warnings: undefined }), withoutTimings(clean));
+      // a raw body is named 'body' in its warning and row
+      const raw = await app.app.inject({ method: 'POST', url: `/v1/models/${MODEL}/classify?topk=1`, headers: { 'content-type': 'image/png' }, payload: trailing });
+      const rawRow = raw.json().results[0];
+      assert.deepEqual(rawRow.warnings, [`body: 7 bytes after the end of the PNG image (byte ${png.length}) ignored, as OpenCV's imread ignores them`]);
+      assert.equal(rawRow.topk.length, 1);
     } finally {
       await app.close();
       await rm(cache, { recursive: true, force: true });

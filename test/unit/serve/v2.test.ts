@@ -58,7 +58,7 @@ describe('v2 inference protocol over HTTP', () => {
     assert.equal((await call('GET', '/v2/health/ready')).status, 200);
     const server = await call('GET', '/v2');
     assert.equal(server.json.name, 'pplcnet');
-    assert.deepEqual(server.json.extensions, []);
+    assert.deepEqual(server.json.extensions, ['binary_tensor_data', 'classification', 'model_repository', 'statistics']);
     const meta = await call('GET', `/v2/models/${MODEL}`);
     assert.equal(meta.status, 200);
     assert.deepEqual(meta.json, {
