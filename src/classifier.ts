@@ -87,9 +87,10 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidOption('batchSize', 'a positive integer', batchSize);
     const all = [...inputs];
     if (plan.lanes > 0 && all.length > batchSize) {
-      // until a lane has loaded, batches run here: this thread's session is loaded already
+      // until a lane has loaded (or throughout, when the plan makes this thread a lane), batches run here:
+      // this thread's session is loaded already
       const here = (batch: readonly ImageInput[]) => classifyBatch(batch).catch((err: unknown) => batch.map((i) => asImageError(nameOf(i), err)));
-      for await (const rows of streamLanes(all, batchSize, lanePool(), undefined, here)) {
+      for await (const rows of streamLanes(all, batchSize, lanePool(), undefined, here, plan.hereLane)) {
         yield rows;
         if (closed) return; // closed while the stream was read: the rest is not run
       }

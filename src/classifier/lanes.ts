@@ -106,18 +106,20 @@ export type BatchHere = (inputs: readonly ImageInput[]) => Promise<(Classificati
  * decodes its next batch while it runs the current one). Lanes take a moment to start (a thread, sharp,
  * onnxruntime, a session each): until one has loaded, `here` (when given) runs a batch at a time on the
  * calling thread, so the stream starts at once; the batches handed to the lanes meanwhile wait in their queue.
- * At most `window` batches are handed out beyond the one being read, and none is kept once yielded.
+ * `alongside`: the calling thread keeps taking a batch whenever it has none, as one more lane. At most
+ * `window` batches are handed out beyond the one being read, and none is kept once yielded.
  */
-export async function* streamLanes(all: readonly ImageInput[], batchSize: number, pool: Lanes, window = 2 * pool.size, here?: BatchHere): AsyncGenerator<(Classification | PplcnetError)[]> {
+export async function* streamLanes(all: readonly ImageInput[], batchSize: number, pool: Lanes, window?: number, here?: BatchHere, alongside = false): AsyncGenerator<(Classification | PplcnetError)[]> {
+  const ahead = window ?? 2 * (pool.size + (here && alongside ? 1 : 0));
   const batches: (Promise<(Classification | PplcnetError)[]> | undefined)[] = [];
   const count = Math.ceil(all.length / batchSize);
   let k = 0;
   let hereRunning: Promise<unknown> | undefined;
   let stopped = false;
   const handOut = (): void => {
-    while (!stopped && batches.length < Math.min(count, k + window)) {
+    while (!stopped && batches.length < Math.min(count, k + ahead)) {
       const inputs = all.slice(batches.length * batchSize, (batches.length + 1) * batchSize);
-      if (here && !hereRunning && pool.ready === 0) {
+      if (here && !hereRunning && (alongside || pool.ready === 0)) {
         const running = here(inputs).finally(() => {
           hereRunning = undefined;
           handOut();

@@ -85,17 +85,20 @@ describe('inference lanes', () => {
     assert.ok(errors.every((r) => (r as PplcnetError).code === 'E_CLOSED'), JSON.stringify(errors.slice(0, 2)));
   });
 
-  test('the plan: one lane per core (up to 4) for inference-heavy models, none when the layout is given', () => {
+  test('the plan: one lane per core (up to 4, the calling thread one of them on 2 cores) for inference-heavy models, none when the layout is given', () => {
     const x10 = inferenceEstimate({ architecture: { scale: 1.0 }, inputSize: [224, 224] })!;
     const textline = inferenceEstimate({ architecture: { scale: 0.25, classNum: 2 }, inputSize: [80, 160] })!;
-    assert.equal(planExecution({}, x10, 2).lanes, 2);
+    assert.equal(planExecution({}, x10, 2).lanes, 1);
+    assert.equal(planExecution({}, x10, 2).hereLane, true, '2 cores: the calling thread (1 intra-op thread) is the second lane');
     assert.equal(planExecution({}, x10, 16).lanes, 4);
+    assert.equal(planExecution({}, x10, 16).hereLane, false, 'its session has several threads: it only deals batches');
+    assert.equal(planExecution({ lanes: 2 }, x10, 2).hereLane, false, 'lanes as given');
     assert.equal(planExecution({}, x10, 1).lanes, 0, 'one core: the main thread');
     assert.equal(planExecution({}, textline, 2).lanes, 0, 'decoding outweighs inference: workers feed the main thread');
     assert.equal(planExecution({ threads: 2 }, x10, 2).lanes, 0);
     assert.equal(planExecution({ workers: 1 }, x10, 2).lanes, 0);
     assert.equal(planExecution({ lanes: 3 }, textline, 2).lanes, 3);
-    assert.match(planExecution({}, x10, 2).reason, /streams: 2 inference lane\(s\)/);
+    assert.match(planExecution({}, x10, 2).reason, /streams: 1 inference lane\(s\), .*and this thread as one more/);
     assert.throws(() => planExecution({ lanes: -1 }, x10, 2), (e: unknown) => e instanceof RangeError && /'lanes'/.test(e.message));
   });
 });
@@ -158,5 +161,21 @@ describe('streamLanes while the lanes start', () => {
       }
     }
     assert.equal(running, 0);
+  });
+});
+
+describe('streamLanes with the calling thread as a lane', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  test('`alongside`: the calling thread keeps taking batches after the lanes are ready; rows in order', async () => {
+    const inputs = Array.from({ length: 80 }, (_, i) => `i${i}`);
+    const lane: string[] = [];
+    const pool = { size: 1, ready: 1, run: async (b: readonly unknown[]) => (lane.push(String(b[0])), await sleep(15), b.map((i) => ({ input: String(i) }) as unknown as Classification)) };
+    const mine: string[] = [];
+    const here = async (b: readonly unknown[]) => (mine.push(String(b[0])), await sleep(15), b.map((i) => ({ input: String(i) }) as unknown as Classification));
+    const rows: string[] = [];
+    for await (const b of streamLanes(inputs, 4, pool as never, undefined, here, true)) rows.push(...b.map((r) => (r as Classification).input));
+    assert.deepEqual(rows, inputs);
+    assert.equal(mine.length + lane.length, 20);
+    assert.ok(mine.length >= 5 && lane.length >= 5, `batches here ${mine.length}, in the lane ${lane.length}: both take a share`);
   });
 });
