@@ -1,184 +1,356 @@
 /**
- * Load on `pplcnet serve`: the CLI in a child process, autocannon in this one, one real image per request.
- * Per concurrency: requests/s, images/s, latency p50/p99, errors; at concurrency 8 a 10,000-request run that
- * samples the server's resident memory every 1,000 answers. The baseline is `predict` (the library's
- * classifyStream, batch 8, same threads and workers) over a folder of copies of the same image, measured in
- * rounds that alternate with the server under load at concurrency 8 (the server idles meanwhile).
+ * Load on `pplcnet serve` against its goals: the CLI server in a child process, autocannon in this one, one
+ * real image per request (`POST /v1/models/M/classify`), for the shipped text-line model (a 254×43 PNG text
+ * line) and a PP-LCNet x1.0 at 224 (bench weights; a 640×480 photo JPEG). Per model, in rounds: `predict`
+ * (the library's classifyStream at its default plan, as `pplcnet predict DIR` runs) over a folder of copies of
+ * the same image, then the server under load at concurrency 8 over as many requests, while a worker thread of
+ * this process asks `/v2/health/live` every 10 ms (the server idles while predict runs). CPU per image: the
+ * server process's (/proc) and this process's during predict. Then, unless --quick, concurrency 1 and 32, a long
+ * run at 8 sampling the server's resident memory every 1,000 answers, and the same load with `--lanes 0`
+ * (inference on the event loop) for comparison. Prints a table of the goals with pass/fail, and `uptime`.
  *
- *   node dist/bench/serve-load.js [--model PP-LCNet_x0_25_textline_ori] [--image models/examples/textline_upright.png]
- *        [--requests 2000] [--long 10000] [--rounds 3] [--threads 0] [--workers N] [--json]
+ *   node dist/bench/serve-load.js [--quick] [--models textline,x1_0] [--requests 1000] [--rounds 3]
+ *        [--long 10000] [--lanes N] [--threads N] [--workers N] [--json]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import autocannon from 'autocannon';
+import { resolveArchitecture } from '../src/builder/architecture.js';
+import { buildPPLCNet } from '../src/builder/pplcnet.js';
 import { createClassifier } from '../src/classifier.js';
+import { imagenetLabels } from '../src/labels.js';
+import { resolveModel } from '../src/models/resolve.js';
+import { cpuMs, photoJpeg } from './images.js';
+import { benchWeights } from './paddle2onnx-style.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PROBE_EVERY_MS = 10;
+const GOALS = { ratio: 0.85, healthP99: 50, tail: 3 };
+
+const quantile = (xs: number[], q: number): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+const median = (xs: number[]): number => quantile(xs, 0.5);
+const round = (x: number, d = 1): number => Number(x.toFixed(d));
+
+/** The health probe, in a worker thread so that this process's own load does not delay its clock. */
+function probeThread(): void {
+  const { url } = workerData as { url: string };
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  let stop = false;
+  parentPort!.on('message', () => {
+    stop = true;
+  });
+  const once = (): Promise<void> =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const req = request(url, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          times.push(res.statusCode === 200 ? performance.now() - t0 : Infinity);
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        times.push(Infinity);
+        resolve();
+      });
+      req.end();
+    });
+  void (async () => {
+    while (!stop) {
+      await once();
+      await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
+    }
+    parentPort!.postMessage(times);
+    agent.destroy();
+  })();
+}
+
+/** Ask `url` every PROBE_EVERY_MS ms until the returned stop is called; it resolves with each answer's ms. */
+function startProbe(url: string): () => Promise<number[]> {
+  const w = new Worker(new URL(import.meta.url), { workerData: { url } });
+  const result = new Promise<number[]>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  return async () => {
+    w.postMessage('stop');
+    const times = await result;
+    await w.terminate();
+    return times;
+  };
+}
+
+/** CPU time (user + system, every thread) of a process, in ms, from /proc. */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString());
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+}
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function startServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/pplcnet.js'), 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+interface Server {
+  child: ChildProcess;
+  url: string;
+  classify: string;
+}
+
+async function startServer(model: string, args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/pplcnet.js'), 'serve', '--port', '0', '-m', model, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => {
     err += d;
     if (err.length > 1e6) err = err.slice(-1e5); // one log line per request: keep the tail only
   });
-  return new Promise((resolve, reject) => {
+  const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}\n${err.slice(-2000)}`)), 120_000);
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1]! });
+        resolve(m[1]!);
       }
     });
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}\n${err.slice(-2000)}`)));
   });
+  const listed = (await (await fetch(`${url}v1/models`)).json()) as { models: { name: string }[] };
+  return { child, url, classify: `${url}v1/models/${encodeURIComponent(listed.models[0]!.name)}/classify` };
 }
 
-interface Row {
+async function stopServer(s: Server): Promise<void> {
+  if (s.child.exitCode !== null) return;
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGTERM');
+  await exited;
+}
+
+interface Load {
   concurrency: number;
   requests: number;
-  seconds: number;
-  reqPerS: number;
   imagesPerS: number;
   p50: number;
   p99: number;
   errors: number;
-  non2xx: number;
+  /** Server CPU per answered image (ms). */
+  cpuMsPerImage: number;
+  health?: { answers: number; p50: number; p99: number; max: number };
   rssMiB?: number[];
 }
 
-async function load(url: string, body: Buffer, connections: number, amount: number, pid?: number): Promise<Row> {
+/** `amount` requests at `connections` at once; health probed meanwhile when `probe`; memory sampled when `rss`. */
+async function load(s: Server, body: Buffer, type: string, connections: number, amount: number, opts: { probe?: boolean; rss?: boolean } = {}): Promise<Load> {
+  const pid = s.child.pid!;
   const rss: number[] = [];
   let answered = 0;
-  const instance = autocannon({ url, connections, amount, method: 'POST', headers: { 'content-type': 'image/png' }, body, timeout: 60 });
-  if (pid !== undefined) {
+  const stopProbe = opts.probe ? startProbe(`${s.url}v2/health/live`) : undefined;
+  const cpu0 = processCpuMs(pid);
+  const instance = autocannon({ url: s.classify, connections, amount, method: 'POST', headers: { 'content-type': type }, body, timeout: 60 });
+  if (opts.rss) {
     instance.on('response', () => {
-      answered++;
-      if (answered % 1000 === 0) rss.push(Number(rssMiB(pid).toFixed(1)));
+      if (++answered % 1000 === 0) rss.push(round(rssMiB(pid)));
     });
   }
   const r = await instance;
+  const cpu = processCpuMs(pid) - cpu0;
+  const health = stopProbe ? await stopProbe() : undefined;
   const total = r.requests.total;
   return {
     concurrency: connections,
     requests: total,
-    seconds: Number(r.duration.toFixed(2)),
-    reqPerS: Number((total / r.duration).toFixed(1)),
-    imagesPerS: Number((total / r.duration).toFixed(1)),
+    imagesPerS: round(total / r.duration),
     p50: r.latency.p50,
     p99: r.latency.p99,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
-    ...(pid !== undefined ? { rssMiB: rss } : {}),
+    errors: r.errors + r.timeouts + r.non2xx,
+    cpuMsPerImage: round(cpu / Math.max(1, total - r.non2xx), 2),
+    ...(health ? { health: { answers: health.length, p50: round(quantile(health, 0.5)), p99: round(quantile(health, 0.99)), max: round(Math.max(...health)) } } : {}),
+    ...(opts.rss ? { rssMiB: rss } : {}),
   };
+}
+
+/** `predict` over the folder: classifyStream at the default plan (after a warm-up); images/s and CPU per image. */
+async function predict(model: string, files: string[], cacheDir: string, layout: { threads?: number; workers?: number }): Promise<{ imagesPerS: number; cpuMsPerImage: number }> {
+  const clf = await createClassifier({ model, cacheDir, ep: 'cpu', ...layout });
+  try {
+    for await (const _ of clf.classifyStream(files.slice(0, Math.min(files.length, 100)))) void _;
+    const t0 = performance.now();
+    const c0 = cpuMs();
+    let done = 0;
+    for await (const batch of clf.classifyStream(files)) done += batch.filter((r) => !(r instanceof Error)).length;
+    return { imagesPerS: round(done / ((performance.now() - t0) / 1000)), cpuMsPerImage: round((cpuMs() - c0) / done, 2) };
+  } finally {
+    await clf.close();
+  }
+}
+
+interface Subject {
+  name: string;
+  model: string;
+  image: Buffer;
+  type: string;
+  ext: string;
+}
+
+/** The two models: the shipped text-line model with its example PNG, x1_0 (bench weights) with a photo JPEG. */
+async function subjects(names: string[], dir: string, cacheDir: string): Promise<Subject[]> {
+  const out: Subject[] = [];
+  for (const n of names) {
+    if (n === 'textline') {
+      const tl = await resolveModel('PP-LCNet_x0_25_textline_ori', { cacheDir });
+      const model = join(dir, 'textline.onnx');
+      await writeFile(model, tl.bytes);
+      out.push({ name: 'textline (80x160)', model, image: readFileSync(join(ROOT, 'models/examples/textline_upright.png')), type: 'image/png', ext: 'png' });
+    } else if (n === 'x1_0') {
+      const arch = resolveArchitecture({ scale: 1.0 });
+      const model = join(dir, 'x1_0.onnx');
+      await writeFile(model, buildPPLCNet(arch, { weights: benchWeights(arch), description: { labels: imagenetLabels() } }).bytes);
+      out.push({ name: 'x1_0 (224)', model, image: await photoJpeg(640, 480, 7), type: 'image/jpeg', ext: 'jpg' });
+    } else throw new Error(`unknown model ${n}: textline or x1_0`);
+  }
+  return out;
+}
+
+interface Options {
+  quick: boolean;
+  requests: number;
+  rounds: number;
+  long: number;
+  serveArgs: string[];
+  layout: { threads?: number; workers?: number };
+}
+
+/** One model: alternating rounds of predict and serve at 8 (health probed), then the other rows. */
+async function measure(sub: Subject, dir: string, cacheDir: string, o: Options): Promise<Record<string, unknown>> {
+  const folder = join(dir, `images-${sub.ext}`);
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, 'src'), sub.image);
+  const files = Array.from({ length: o.requests }, (_, i) => join(folder, `${String(i).padStart(5, '0')}.${sub.ext}`));
+  for (const f of files) await copyFile(join(folder, 'src'), f);
+  const s = await startServer(sub.model, [...o.serveArgs, '--cache-dir', cacheDir, '--ep', 'cpu']);
+  try {
+    await load(s, sub.image, sub.type, 8, Math.min(300, o.requests)); // warm-up
+    const rounds: { predict: number; predictCpu: number; serve: Load; ratio: number }[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      const p = await predict(sub.model, files, cacheDir, o.layout);
+      const serve = await load(s, sub.image, sub.type, 8, o.requests, { probe: true });
+      rounds.push({ predict: p.imagesPerS, predictCpu: p.cpuMsPerImage, serve, ratio: round(serve.imagesPerS / p.imagesPerS, 3) });
+    }
+    const rows: Load[] = [];
+    if (!o.quick) {
+      for (const c of [1, 32]) rows.push(await load(s, sub.image, sub.type, c, o.requests));
+      rows.push(await load(s, sub.image, sub.type, 8, o.long, { rss: true, probe: true }));
+    }
+    const metrics = await (await fetch(`${s.url}metrics`)).text();
+    const runs = Number(/pplcnet_batch_size_count\{[^}]*\} (\d+)/.exec(metrics)?.[1]);
+    const images = Number(/pplcnet_batch_size_sum\{[^}]*\} (\d+)/.exec(metrics)?.[1]);
+    return { name: sub.name, rounds, rows, meanBatch: round(images / runs, 2) };
+  } finally {
+    await stopServer(s);
+  }
+}
+
+/** The same load at 8 with `--lanes 0` (batches on the event loop), for comparison. */
+async function onEventLoop(sub: Subject, cacheDir: string, o: Options): Promise<Load> {
+  const s = await startServer(sub.model, [...o.serveArgs.filter((a, i, all) => a !== '--lanes' && all[i - 1] !== '--lanes'), '--lanes', '0', '--cache-dir', cacheDir, '--ep', 'cpu']);
+  try {
+    await load(s, sub.image, sub.type, 8, Math.min(300, o.requests));
+    return await load(s, sub.image, sub.type, 8, o.requests, { probe: true });
+  } finally {
+    await stopServer(s);
+  }
+}
+
+type Measured = Awaited<ReturnType<typeof measure>> & { rounds: { predict: number; predictCpu: number; serve: Load; ratio: number }[]; rows: Load[]; lanes0?: Load };
+
+function goals(results: Measured[]): { goal: string; measured: string; pass: boolean }[] {
+  const out: { goal: string; measured: string; pass: boolean }[] = [];
+  for (const m of results) {
+    const ratio = median(m.rounds.map((r) => r.ratio));
+    out.push({ goal: `${m.name}: images/s at concurrency 8 ≥ ${GOALS.ratio} × predict (median of rounds)`, measured: `${ratio.toFixed(2)} (rounds ${m.rounds.map((r) => r.ratio.toFixed(2)).join(', ')})`, pass: ratio >= GOALS.ratio });
+    const healths = [...m.rounds.map((r) => r.serve), ...m.rows].flatMap((l) => (l.health ? [l.health.p99] : []));
+    const worst = Math.max(...healths);
+    out.push({ goal: `${m.name}: /v2/health/live p99 ≤ ${GOALS.healthP99} ms under that load (worst run)`, measured: `${worst} ms (runs ${healths.join(', ')})`, pass: worst <= GOALS.healthP99 });
+    const tails = m.rounds.map((r) => r.serve.p99 / Math.max(1, r.serve.p50));
+    const tail = median(tails);
+    out.push({ goal: `${m.name}: p99 ≤ ${GOALS.tail} × p50 at concurrency 8 (median of rounds)`, measured: `${tail.toFixed(1)} (rounds ${tails.map((t) => t.toFixed(1)).join(', ')})`, pass: tail <= GOALS.tail });
+  }
+  return out;
+}
+
+function print(results: Measured[], before: string, after: string): void {
+  for (const m of results) {
+    console.log(`\n${m.name}: mean ${m.meanBatch} images per onnxruntime run`);
+    console.log('run                         images/s  predict  ratio  p50 ms  p99 ms  p99/p50  health p50/p99/max ms  CPU ms/img serve|predict  errors');
+    const line = (label: string, l: Load, p?: { predict: number; predictCpu: number; ratio: number }): string =>
+      `${label.padEnd(26)}  ${String(l.imagesPerS).padStart(8)}  ${String(p?.predict ?? '').padStart(7)}  ${(p ? p.ratio.toFixed(2) : '').padStart(5)}  ${String(l.p50).padStart(6)}  ${String(l.p99).padStart(6)}  ${(l.p99 / Math.max(1, l.p50)).toFixed(1).padStart(7)}  ${(l.health ? `${l.health.p50}/${l.health.p99}/${l.health.max} (${l.health.answers})` : '').padStart(21)}  ${`${l.cpuMsPerImage}|${p?.predictCpu ?? ''}`.padStart(24)}  ${l.errors}`;
+    m.rounds.forEach((r, i) => console.log(line(`round ${i + 1}: c=8 × ${r.serve.requests}`, r.serve, r)));
+    for (const l of m.rows) console.log(line(`c=${l.concurrency} × ${l.requests}`, l));
+    if (m.lanes0) console.log(line(`--lanes 0: c=8 × ${m.lanes0.requests}`, m.lanes0));
+    const long = m.rows.find((l) => l.rssMiB);
+    if (long?.rssMiB?.length) console.log(`resident memory every 1000 answers (MiB): ${long.rssMiB.join(' ')}`);
+  }
+  console.log('\ngoal                                                                          measured                                  pass');
+  for (const g of goals(results)) console.log(`${g.goal.padEnd(76)}  ${g.measured.padEnd(40)}  ${g.pass ? 'PASS' : 'FAIL'}`);
+  console.log(`\nuptime before: ${before}\nuptime after:  ${after}`);
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      model: { type: 'string', default: 'PP-LCNet_x0_25_textline_ori' },
-      image: { type: 'string', default: join(ROOT, 'models/examples/textline_upright.png') },
-      requests: { type: 'string', default: '2000' },
+      quick: { type: 'boolean', default: false },
+      models: { type: 'string', default: 'textline,x1_0' },
+      requests: { type: 'string' },
+      rounds: { type: 'string' },
       long: { type: 'string', default: '10000' },
-      rounds: { type: 'string', default: '3' },
-      threads: { type: 'string', default: '0' },
-      workers: { type: 'string', default: '' },
+      lanes: { type: 'string' },
+      threads: { type: 'string' },
+      workers: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
+  const quick = values.quick!;
+  const layout = { ...(values.threads ? { threads: Number(values.threads) } : {}), ...(values.workers ? { workers: Number(values.workers) } : {}) };
+  const o: Options = {
+    quick,
+    requests: Number(values.requests ?? (quick ? 300 : 1000)),
+    rounds: Number(values.rounds ?? (quick ? 1 : 3)),
+    long: Number(values.long),
+    serveArgs: [...(values.lanes ? ['--lanes', values.lanes] : []), ...(values.threads ? ['--threads', values.threads] : []), ...(values.workers ? ['--workers', values.workers] : [])],
+    layout,
+  };
+  const before = execFileSync('uptime').toString().trim();
   const dir = await mkdtemp(join(tmpdir(), 'pplcnet-serve-load-'));
   const cacheDir = join(dir, 'cache');
-  const body = await readFile(values.image!);
-  const threads = Number(values.threads);
-  const workers = values.workers ? Number(values.workers) : undefined;
-  let child: ChildProcess | undefined;
   try {
-    // baseline: predict over a folder of copies of the same image
-    const folder = join(dir, 'images');
-    await mkdir(folder);
-    const n = Number(values.requests);
-    const files: string[] = [];
-    for (let i = 0; i < n; i++) {
-      files.push(join(folder, `${String(i).padStart(5, '0')}.png`));
-      await copyFile(values.image!, files[i]!);
+    const results: Measured[] = [];
+    for (const sub of await subjects(values.models!.split(','), dir, cacheDir)) {
+      const m = (await measure(sub, dir, cacheDir, o)) as Measured;
+      if (!quick) m.lanes0 = await onEventLoop(sub, cacheDir, o);
+      results.push(m);
     }
-    // measured in rounds alternating with the server under load at concurrency 8 (the machine's load drifts)
-    const predict = async (): Promise<number> => {
-      const clf = await createClassifier({ model: values.model!, cacheDir, ep: 'cpu', threads, ...(workers !== undefined ? { workers } : {}) });
-      for await (const _ of clf.classifyStream(files.slice(0, 200), { batchSize: 8 })) void _; // warm-up
-      const t0 = performance.now();
-      let done = 0;
-      for await (const batch of clf.classifyStream(files, { batchSize: 8 })) done += batch.filter((r) => !(r instanceof Error)).length;
-      const perS = done / ((performance.now() - t0) / 1000);
-      await clf.close();
-      return perS;
-    };
-
-    const args = ['-m', values.model!, '--cache-dir', cacheDir, '--ep', 'cpu', '--threads', String(threads), ...(workers !== undefined ? ['--workers', String(workers)] : [])];
-    const server = await startServer(args);
-    child = server.child;
-    const listed = (await (await fetch(`${server.url}v1/models`)).json()) as { models: { name: string }[] };
-    const url = `${server.url}v1/models/${encodeURIComponent(listed.models[0]!.name)}/classify`;
-    const check = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'image/png' } });
-    if (check.status !== 200) throw new Error(`the server answered ${check.status}: ${await check.text()}`);
-    await load(url, body, 8, 500); // warm-up
-    const rounds: { predict: number; serve: number; ratio: number }[] = [];
-    for (let r = 0; r < Number(values.rounds); r++) {
-      const p = await predict();
-      const s = (await load(url, body, 8, n)).imagesPerS;
-      rounds.push({ predict: Number(p.toFixed(1)), serve: s, ratio: Number((s / p).toFixed(3)) });
-    }
-    const rows: Row[] = [];
-    for (const c of [1, 8, 32]) rows.push(await load(url, body, c, n));
-    const long = await load(url, body, 8, Number(values.long), child.pid!);
-    const metrics = await (await fetch(`${server.url}metrics`)).text();
-    const predictPerS = rounds.reduce((a, r) => a + r.predict, 0) / rounds.length;
-    const batches = /pplcnet_batch_size_count\{[^}]*\} (\d+)/.exec(metrics)?.[1];
-    const images = /pplcnet_batch_size_sum\{[^}]*\} (\d+)/.exec(metrics)?.[1];
-    const report = {
-      model: values.model,
-      image: values.image,
-      threads,
-      workers: workers ?? 'default',
-      rounds,
-      rows,
-      long: { ...long, rssSecondToLast: long.rssMiB!.length >= 2 ? Number((long.rssMiB!.at(-1)! / long.rssMiB![1]!).toFixed(3)) : null },
-      meanBatch: batches && images ? Number((Number(images) / Number(batches)).toFixed(2)) : null,
-    };
-    if (values.json) console.log(JSON.stringify(report));
-    else {
-      for (const r of rounds) console.log(`round: predict over ${n} copies (batch 8) ${r.predict} images/s, then serve at concurrency 8 ${r.serve} images/s: ratio ${r.ratio}`);
-      console.log(`below, "vs predict" uses the mean predict figure, ${predictPerS.toFixed(1)} images/s`);
-      console.log('concurrency  requests  req/s   images/s  vs predict  p50 ms  p99 ms  p99/p50  errors');
-      for (const r of [...rows, long]) {
-        console.log(
-          `${String(r.concurrency).padStart(11)}  ${String(r.requests).padStart(8)}  ${String(r.reqPerS).padStart(6)}  ${String(r.imagesPerS).padStart(8)}  ${(r.imagesPerS / predictPerS).toFixed(2).padStart(10)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${(r.p99 / Math.max(r.p50, 1)).toFixed(1).padStart(7)}  ${r.errors + r.non2xx}`,
-        );
-      }
-      console.log(`resident memory every 1000 answers (MiB): ${long.rssMiB!.join(' ')}; last / second: ${report.long.rssSecondToLast}`);
-      console.log(`mean images per onnxruntime run: ${report.meanBatch}`);
-    }
+    const after = execFileSync('uptime').toString().trim();
+    if (values.json) console.log(JSON.stringify({ options: o, results, goals: goals(results), uptime: { before, after } }));
+    else print(results, before, after);
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-await main();
+if (isMainThread) await main();
+else probeThread();

@@ -4,7 +4,10 @@
  * Timing is taken inside the page (`performance.now()` around `classify`, and the classifier's own inference
  * time), after warm-up runs (V8 compiles WebAssembly in two tiers: the first ~30 runs are slower).
  *
- *   node dist/bench/web-latency.js [--runs 30] [--warmup 30] [--threads 2] [--json]
+ *   node dist/bench/web-latency.js [--runs 30] [--warmup 30] [--threads 2] [--only x1_0] [--json]
+ *
+ * Also the preprocessing overhead, classify p50 − inference p50 (decode, resize, crop, normalize and the
+ * classifier's own work around `session.run`), in the browser against Node, with the CPU time of Node's runs.
  *
  * Models: the shipped PP-LCNet_x0_25_textline_ori (80×160) and a PP-LCNet x1.0 at 224 (`build --scale 1.0`).
  */
@@ -27,12 +30,23 @@ interface Row {
   /** The fastest run: the least disturbed by other processes on a shared machine. */
   inferenceMin: number;
   classifyP50: number;
+  decodeP50: number;
+  preprocessP50: number;
+  /** classify p50 − inference p50. */
+  overheadP50: number;
+}
+
+interface Times {
+  inference: number[];
+  total: number[];
+  decode: number[];
+  preprocess: number[];
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, warmup: { type: 'string', default: '30' }, threads: { type: 'string', default: '2' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, warmup: { type: 'string', default: '30' }, threads: { type: 'string', default: '2' }, json: { type: 'boolean', default: false }, only: { type: 'string' } } });
   const runs = Number(values.runs);
   const warmup = Number(values.warmup);
   const threads = Number(values.threads);
@@ -48,7 +62,7 @@ async function main(): Promise<void> {
       { name: 'x0_25 textline 80×160', model: 'PP-LCNet_x0_25_textline_ori', image: 'models/examples/textline_upright.png' },
       { name: 'x1_0 224×224', model: x1, image: 'test/fixtures/preprocess/photo_299x401.jpg' },
     ];
-    for (const m of models) {
+    for (const m of models.filter((x) => !values.only || x.name.startsWith(values.only!))) {
       const site = join(work, `site-${rows.length}`);
       const r = await exportWebSite({ model: m.model, outDir: site, cacheDir: join(work, 'cache') });
       if (!values.json) {
@@ -56,7 +70,7 @@ async function main(): Promise<void> {
       }
       // the four configurations run in alternation, a few images each per round, so that a shared machine's
       // changing load falls on all of them alike
-      const runners: { runtime: string; threads: number; run: (k: number) => Promise<{ inference: number[]; total: number[] }>; close: () => Promise<void> }[] = [];
+      const runners: { runtime: string; threads: number; run: (k: number) => Promise<Times>; close: () => Promise<void> }[] = [];
       for (const [isolated, n] of [[false, 1], [true, threads]] as const) {
         const server = await serveStatic(site, ROOT, { isolated });
         const page = await browser.newPage();
@@ -72,15 +86,16 @@ async function main(): Promise<void> {
           run: (k) =>
             page.evaluate(async (k: number) => {
               const blob = (window as unknown as { benchBlob: Blob }).benchBlob;
-              const inference: number[] = [];
-              const total: number[] = [];
+              const t: Times = { inference: [], total: [], decode: [], preprocess: [] };
               for (let i = 0; i < k; i++) {
                 const t0 = performance.now();
                 const r = await window.pplcnet!.classify(blob);
-                total.push(performance.now() - t0);
-                inference.push(r.timings.batchInferenceMs);
+                t.total.push(performance.now() - t0);
+                t.inference.push(r.timings.batchInferenceMs);
+                t.decode.push(r.timings.decodeMs);
+                t.preprocess.push(r.timings.preprocessMs);
               }
-              return { inference, total };
+              return t;
             }, k),
           close: async () => {
             await page.close();
@@ -94,31 +109,42 @@ async function main(): Promise<void> {
           runtime: 'Node onnxruntime-node',
           threads: n,
           run: async (k) => {
-            const inference: number[] = [];
-            const total: number[] = [];
+            const t: Times = { inference: [], total: [], decode: [], preprocess: [] };
             for (let i = 0; i < k; i++) {
               const t0 = performance.now();
               const r = await clf.classify(join(ROOT, m.image));
-              total.push(performance.now() - t0);
-              inference.push(r.timings.batchInferenceMs);
+              t.total.push(performance.now() - t0);
+              t.inference.push(r.timings.batchInferenceMs);
+              t.decode.push(r.timings.decodeMs);
+              t.preprocess.push(r.timings.preprocessMs);
             }
-            return { inference, total };
+            return t;
           },
           close: () => clf.close(),
         });
       }
       for (const r of runners) await r.run(warmup);
-      const times = runners.map(() => ({ inference: [] as number[], total: [] as number[] }));
+      const times: Times[] = runners.map(() => ({ inference: [], total: [], decode: [], preprocess: [] }));
       const perRound = 3;
       for (let done = 0; done < runs; done += perRound) {
         for (const [i, r] of runners.entries()) {
           const t = await r.run(Math.min(perRound, runs - done));
-          times[i]!.inference.push(...t.inference);
-          times[i]!.total.push(...t.total);
+          for (const key of ['inference', 'total', 'decode', 'preprocess'] as const) times[i]![key].push(...t[key]);
         }
       }
       for (const [i, r] of runners.entries()) {
-        rows.push({ model: m.name, runtime: r.runtime, threads: r.threads, inferenceP50: median(times[i]!.inference), inferenceMin: Math.min(...times[i]!.inference), classifyP50: median(times[i]!.total) });
+        const x = times[i]!;
+        rows.push({
+          model: m.name,
+          runtime: r.runtime,
+          threads: r.threads,
+          inferenceP50: median(x.inference),
+          inferenceMin: Math.min(...x.inference),
+          classifyP50: median(x.total),
+          decodeP50: median(x.decode),
+          preprocessP50: median(x.preprocess),
+          overheadP50: median(x.total) - median(x.inference),
+        });
         await r.close();
       }
     }
@@ -129,7 +155,19 @@ async function main(): Promise<void> {
   if (values.json) console.log(JSON.stringify({ rows, loadavg: loadavg() }));
   else {
     console.log(`load average (1 min) at the end: ${loadavg()[0]!.toFixed(1)}`);
-    for (const r of rows) console.log(`${r.model.padEnd(22)} ${r.runtime.padEnd(22)} ${r.threads} thread(s)  inference p50 ${r.inferenceP50.toFixed(2)} ms (min ${r.inferenceMin.toFixed(2)})  classify p50 ${r.classifyP50.toFixed(2)} ms`);
+    for (const r of rows) {
+      console.log(
+        `${r.model.padEnd(22)} ${r.runtime.padEnd(22)} ${r.threads} thread(s)  inference p50 ${r.inferenceP50.toFixed(2)} ms (min ${r.inferenceMin.toFixed(2)})  classify p50 ${r.classifyP50.toFixed(2)} ms  overhead ${r.overheadP50.toFixed(2)} ms (decode ${r.decodeP50.toFixed(2)}, preprocess ${r.preprocessP50.toFixed(2)})`,
+      );
+    }
+    for (const model of new Set(rows.map((r) => r.model))) {
+      const of = (runtime: string, threads: number): Row | undefined => rows.find((r) => r.model === model && r.runtime.startsWith(runtime) && r.threads === threads);
+      for (const n of new Set(rows.filter((r) => r.model === model).map((r) => r.threads))) {
+        const web = of('Chromium', n);
+        const node = of('Node', n);
+        if (web && node) console.log(`${model}, ${n} thread(s): browser overhead / Node overhead = ${(web.overheadP50 / node.overheadP50).toFixed(2)}`);
+      }
+    }
   }
 }
 

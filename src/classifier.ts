@@ -18,10 +18,10 @@ import { inferenceEstimate, planExecution } from './classifier/plan.js';
 import { Preparer, asImageError, nameOf } from './classifier/prepare.js';
 import { streamBatches } from './classifier/stream.js';
 import { LanePool, streamLanes } from './classifier/lanes.js';
-import type { Classification, Classifier, ClassifierOptions } from './classifier/types.js';
+import type { Classification, Classifier, ClassifierOptions, InferenceLanes } from './classifier/types.js';
 
 export { type TopClass, overThreshold, softmaxRows, thresholdBinary, topK } from './output.js';
-export type { Classification, Classifier, ClassifierOptions, EmbedOptions, PreparedInput, PrepareOptions, Timings } from './classifier/types.js';
+export type { Classification, Classifier, ClassifierOptions, EmbedOptions, InferenceLanes, PreparedInput, PrepareOptions, Timings } from './classifier/types.js';
 export { type AttributeResult, l2Normalize, paddleClasAttributes } from './classifier/attributes.js';
 export { type ExecutionPlan, planExecution } from './classifier/plan.js';
 
@@ -66,6 +66,26 @@ function streamHere(all: readonly ImageInput[], batchSize: number, preparer: Pre
   });
 }
 
+/** `Classifier.openLanes`, and closing every set of lanes still open when the classifier closes. */
+function laneOpener(options: ClassifierOptions, resolved: ResolvedModel, metadata: ModelMetadata, decode: DecodeMode, assertOpen: (what: string) => void) {
+  const opened = new Set<LanePool>();
+  const open = (count: number): InferenceLanes => {
+    assertOpen('openLanes');
+    if (!Number.isInteger(count) || count < 1 || count > 64) throw invalidOption('count', 'an integer from 1 to 64', count);
+    const pool = newLanePool(options, count, resolved, metadata, decode);
+    opened.add(pool);
+    return {
+      size: count,
+      classifyPrepared: (prepared, o = {}) => pool.runPrepared(prepared, o.transfer ?? false),
+      close: async () => {
+        opened.delete(pool);
+        await pool.close();
+      },
+    };
+  };
+  return { open, closeAll: () => Promise.all([...opened].map((p) => p.close())).then(() => undefined) };
+}
+
 export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
   const { decode, resolved, metadata, plan, session, model } = await openParts(options);
   const preparer = new Preparer(model.preprocess, plan.workers, options.maxPixels, decode);
@@ -98,11 +118,12 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     }
     yield* streamHere(all, batchSize, preparer, model);
   }
+  const lanesOpened = laneOpener(options, resolved, metadata, decode, assertOpen);
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
     await preparer.close();
-    await lanes?.close();
+    await Promise.all([lanes?.close(), lanesOpened.closeAll()]);
     await model.release();
     await embedder.release();
   };
@@ -131,6 +152,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       return preparer.anywhere(input, name, prepareOptions.transfer ?? false, prepareOptions.maxPixels);
     },
     classifyPrepared: (prepared) => classifyPrepared(model, prepared),
+    openLanes: lanesOpened.open,
     classifyBatch,
     classifyStream,
     get workers() {

@@ -4,7 +4,7 @@
  * Several lanes run batches side by side, each single-threaded, so the cores stay busy whatever the mix of
  * decoding and inference (onnxruntime's intra-op threads, by contrast, wait for each other inside every
  * operator, and idle when a decode holds one of their cores). The main thread only hands out batches and
- * yields results in order. @internal
+ * yields results in order. A batch of images already prepared elsewhere (a server's) is only run. @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
@@ -35,6 +35,8 @@ export interface LaneData {
 export interface LaneRequest {
   id: number;
   inputs: ImageInput[];
+  /** Images already prepared (a server's batch): run as they are, `inputs` is empty. */
+  prepared?: PreparedInput[];
 }
 
 /** A result row, or an error as plain data (rebuilt as a PplcnetError by the pool). */
@@ -68,7 +70,7 @@ if (parentPort) {
       });
       return;
     }
-    const prepared = ready.then(({ preparer }) =>
+    const prepared = req.prepared ? Promise.resolve(req.prepared) : ready.then(({ preparer }) =>
       Promise.all(
         req.inputs.map(async (input): Promise<PreparedInput | PplcnetError> => {
           const release = await slot();
@@ -91,7 +93,8 @@ if (parentPort) {
       port.postMessage({ id: req.id, rows: rows.map((r) => (r instanceof PplcnetError ? { error: { code: r.code, message: r.message } } : r)) } satisfies LaneReply);
     }).catch((err: unknown) => {
       const message = err instanceof Error ? err.message : String(err);
-      port.postMessage({ id: req.id, rows: req.inputs.map(() => ({ error: { code: err instanceof PplcnetError ? err.code : 'E_MODEL', message } })) } satisfies LaneReply);
+      const rows = (req.prepared ?? req.inputs).map(() => ({ error: { code: err instanceof PplcnetError ? err.code : 'E_MODEL', message } }));
+      port.postMessage({ id: req.id, rows } satisfies LaneReply);
     });
   });
 }

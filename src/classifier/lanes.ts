@@ -6,8 +6,8 @@ import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, PplcnetError } from '../errors.js';
 import type { ImageInput } from '../image/decode.js';
 import { refWorkers, spawnWorker, stopWorker } from '../util/threads.js';
-import type { LaneData, LaneReply, LaneRow } from './lane.js';
-import type { Classification } from './types.js';
+import type { LaneData, LaneReply, LaneRequest, LaneRow } from './lane.js';
+import type { Classification, PreparedInput } from './types.js';
 
 /** A batch of `n` rows, each the same error. */
 const failedRows = (n: number, code: ErrorCode, message: string): PplcnetError[] => Array.from({ length: n }, () => new PplcnetError(code, message));
@@ -68,16 +68,49 @@ export class LanePool {
 
   /** Classify one batch in the least busy lane; never rejects (failures are rows). */
   run(inputs: readonly ImageInput[]): Promise<(Classification | PplcnetError)[]> {
-    if (this.closing) return Promise.resolve(failedRows(inputs.length, 'E_CLOSED', 'the classifier is closed'));
-    if (this.failed) return Promise.resolve(failedRows(inputs.length, 'E_MODEL', this.failed));
+    return this.dispatch(inputs.length, (id) => ({ id, inputs: [...inputs] }), []);
+  }
+
+  /**
+   * Run one batch of images already prepared in the least busy lane; never rejects (failures are rows, the
+   * errors given in place stay in place). `transfer`: the images' tensors move to the lane without a copy
+   * (each one spanning its own ArrayBuffer; they are detached afterwards), else they are copied.
+   */
+  async runPrepared(prepared: readonly (PreparedInput | PplcnetError)[], transfer = false): Promise<(Classification | PplcnetError)[]> {
+    const images = prepared.filter((p): p is PreparedInput => !(p instanceof PplcnetError));
+    if (images.length === 0) return [...prepared] as PplcnetError[];
+    const moved = new Set<ArrayBuffer>();
+    if (transfer) {
+      for (const p of images) {
+        const b = p.data.buffer;
+        if (b instanceof ArrayBuffer && p.data.byteOffset === 0 && p.data.byteLength === b.byteLength) moved.add(b);
+      }
+    }
+    const rows = await this.dispatch(images.length, (id) => ({ id, inputs: [], prepared: images }), [...moved]);
+    let k = 0;
+    return prepared.map((p) => (p instanceof PplcnetError ? p : rows[k++]!));
+  }
+
+  /** Hand a message of `size` images to the least busy lane; resolves with its rows. */
+  private dispatch(size: number, message: (id: number) => LaneRequest, transfer: ArrayBuffer[]): Promise<(Classification | PplcnetError)[]> {
+    if (this.closing) return Promise.resolve(failedRows(size, 'E_CLOSED', 'the classifier is closed'));
+    if (this.failed) return Promise.resolve(failedRows(size, 'E_MODEL', this.failed));
     let best = 0;
     for (let i = 1; i < this.lanes.length; i++) if (this.outstanding[i]! < this.outstanding[best]!) best = i;
     const id = this.nextId++;
     this.outstanding[best]!++;
     if (this.pending.size === 0) this.setRef(true);
     return new Promise((resolve) => {
-      this.pending.set(id, { size: inputs.length, resolve });
-      this.lanes[best]!.postMessage({ id, inputs: [...inputs] });
+      this.pending.set(id, { size, resolve });
+      try {
+        this.lanes[best]!.postMessage(message(id), transfer);
+      } catch (err) {
+        // not cloneable: this batch fails, the lane goes on
+        this.pending.delete(id);
+        this.outstanding[best]!--;
+        if (this.pending.size === 0) this.setRef(false);
+        resolve(failedRows(size, 'E_MODEL', `a batch could not be handed to an inference lane: ${(err as Error).message}`));
+      }
     });
   }
 

@@ -12,11 +12,18 @@ import { createSession, ort } from '../runtime/session.js';
 import { type ModelSource, type ResolveOptions, type ResolvedModel, resolveModel } from '../models/resolve.js';
 
 /** Turn what the user gave (`options.model`: a zoo name, a model path, ONNX bytes) into ONNX bytes. */
-export async function openModel(options: ResolveOptions & { model: ModelSource }): Promise<ResolvedModel> {
+export async function openModel(options: ResolveOptions & { model: ModelSource | ResolvedModel }): Promise<ResolvedModel> {
+  if (isResolvedModel(options?.model)) return options.model;
   if (!options || !((typeof options.model === 'string' && options.model !== '') || options.model instanceof Uint8Array)) {
     throw invalidOption('model', 'a zoo name, a model path or ONNX model bytes (Uint8Array)', options?.model, 'type');
   }
   return resolveModel(options.model, options);
+}
+
+/** Whether `m` is what resolveModel returns (a name, ONNX bytes and how they were obtained). */
+function isResolvedModel(m: unknown): m is ResolvedModel {
+  const r = m as Partial<ResolvedModel> | null;
+  return typeof r === 'object' && r !== null && !(r instanceof Uint8Array) && r.bytes instanceof Uint8Array && typeof r.name === 'string' && typeof r.origin === 'string';
 }
 
 export type { OutputOptions } from './head.js';

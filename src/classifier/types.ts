@@ -5,7 +5,7 @@ import type { DecodeMode } from '../image/fast-decode.js';
 import type { PreparedImage } from '../image/preprocess.js';
 import type { ModelMetadata, Preprocess } from '../metadata.js';
 import type { SessionOptions } from '../runtime/providers.js';
-import type { ModelSource, ResolveOptions } from '../models/resolve.js';
+import type { ModelSource, ResolveOptions, ResolvedModel } from '../models/resolve.js';
 import type { Answer, OutputHead } from './head.js';
 import type { ExecutionPlan } from './plan.js';
 import type { Timings } from '../output.js';
@@ -13,9 +13,10 @@ import type { Timings } from '../output.js';
 export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   /**
    * A zoo name (`PP-LCNet_x0_25_textline_ori`), an `.onnx` file, a Paddle model to convert (`.pdparams`,
-   * inference model folder/`.json`/`.pdmodel`, `*_infer.tar`), or the bytes of an ONNX model.
+   * inference model folder/`.json`/`.pdmodel`, `*_infer.tar`), the bytes of an ONNX model, or what
+   * `resolveModel` returned for one of these (used as it is: nothing is read, pulled or converted again).
    */
-  model: ModelSource;
+  model: ModelSource | ResolvedModel;
   /**
    * onnxruntime intra-op threads; absent or 0: planned with the workers from the core count (see
    * {@link ExecutionPlan}). [planned]
@@ -104,6 +105,24 @@ export interface PrepareOptions {
   maxPixels?: number;
 }
 
+/**
+ * Inference lanes opened by {@link Classifier.openLanes}: worker threads, each with its own onnxruntime session
+ * of the classifier's model (one intra-op thread), that run batches of prepared images off the calling thread.
+ */
+export interface InferenceLanes {
+  /** Lanes (worker threads). */
+  readonly size: number;
+  /**
+   * Run prepared images in the least busy lane, as {@link Classifier.classifyPrepared} does (the same rows);
+   * never rejects: errors given in place stay in place, and a lane that fails (its model does not load, its
+   * thread dies) fails its batch and every later one with `E_MODEL` rows. `transfer`: each image's tensor
+   * moves to the lane without a copy when it spans its own ArrayBuffer (detached afterwards). [false]
+   */
+  classifyPrepared(prepared: readonly (PreparedInput | PplcnetError)[], options?: { transfer?: boolean }): Promise<(Classification | PplcnetError)[]>;
+  /** Stop the threads: each finishes the batch it runs; batches not yet run come back as `E_CLOSED` rows. */
+  close(): Promise<void>;
+}
+
 export interface Classifier {
   readonly name: string;
   readonly provider: string;
@@ -157,6 +176,12 @@ export interface Classifier {
    * place; each result carries its own row of probabilities (and logits).
    */
   classifyPrepared(prepared: readonly (PreparedInput | PplcnetError)[]): Promise<(Classification | PplcnetError)[]>;
+  /**
+   * Open `count` inference lanes on this model (its options: provider, top-k, threshold, labels), for a caller
+   * that batches prepared images itself and keeps its own thread free (a server). The classifier's `close`
+   * closes them too.
+   */
+  openLanes(count: number): InferenceLanes;
   /**
    * Release the onnxruntime session and the worker threads. Idempotent; any use afterwards throws a
    * `PplcnetError` with code `E_CLOSED`. `await using clf = await createClassifier(…)` closes it for you.

@@ -2,8 +2,9 @@
  * The HTTP service as a fastify instance built from loaded classifiers: `POST /v1/models/{name}/classify`,
  * the v2 inference protocol (KServe/Triton REST), `GET /v1/models`, `GET /metrics` and the page at `/`,
  * which runs on the server or in the browser (`/web/*`, `/v1/models/{name}/model.onnx`: see browser.ts).
- * Requests that arrive close together share one onnxruntime run (see batcher.ts); decoding and resizing run
- * in the classifier's preprocessing worker threads meanwhile. The routes are fastify plugins by protocol
+ * Requests that arrive close together share one onnxruntime run (see batcher.ts), which runs in an inference
+ * lane (a worker thread with its own session: see models.ts), so this thread only parses, admits, batches and
+ * answers; decoding and resizing run in the classifier's preprocessing worker threads. The routes are fastify plugins by protocol
  * (v1.ts, v2.ts, page-routes.ts, metrics.ts), each with its schemas, from which openapi.ts makes the
  * OpenAPI document at `/openapi.json`; http.ts holds what every request goes through.
  */
@@ -27,6 +28,12 @@ export interface ServeOptions {
   maxBatch?: number;
   /** How long the first image of a batch waits for others, in ms. [2] */
   maxDelayMs?: number;
+  /**
+   * Inference lanes per model: worker threads with their own onnxruntime session (one intra-op thread) that
+   * run the batches, one batch each at a time, off the thread that answers requests; 0 runs them on that
+   * thread (health checks then wait behind every run). [per model: {@link defaultServeLanes}]
+   */
+  lanes?: number;
   /** Most images accepted and not yet answered; beyond, 503 with Retry-After. [256] */
   maxQueue?: number;
   /** Per-request time limit in ms; beyond, 504. [30000] */
@@ -76,7 +83,7 @@ export interface ServeApp {
   readonly queueDepth: number;
   /** What the routes share (models, aliases, admission, limits): other protocols serve from it too. @internal */
   readonly context: ServeContext;
-  /** Stop accepting, finish what is in flight, close the batchers (not the classifiers). */
+  /** Stop accepting, finish what is in flight, close the batchers and the lanes (not the classifiers). */
   close(): Promise<void>;
 }
 
@@ -90,6 +97,27 @@ export const SERVE_DEFAULTS = Object.freeze({
   maxFiles: 64,
 });
 
+/**
+ * Inference lanes for a model when not given: the intra-op threads its classifier's plan gives inference
+ * (its share of the cores beside the preprocessing workers, see `planExecution`), at least 1 and at most 4.
+ * On 2 cores: 1 lane and 1 preprocessing worker, for the text-line model as for x1_0 at 224.
+ */
+export function defaultServeLanes(classifier: Pick<Classifier, 'plan'>): number {
+  return Math.max(1, Math.min(4, classifier.plan.threads));
+}
+
+/** `lanes` as given, checked: an integer from 0 to 64, or undefined. @internal */
+export function checkLanes(n: number | undefined): number | undefined {
+  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 64)) throw new RangeError(`Expected an integer from 0 to 64 for 'lanes' but received ${String(n)}`);
+  return n;
+}
+
+/** Lanes for each model: as given, else {@link defaultServeLanes}. */
+function lanesOf(options: ServeOptions): (classifier: Classifier) => number {
+  const n = checkLanes(options.lanes);
+  return (classifier) => n ?? defaultServeLanes(classifier);
+}
+
 /** The options with their defaults, checked. */
 function limitsOf(options: ServeOptions): ServeLimits {
   const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k in SERVE_DEFAULTS)) } as ServeLimits;
@@ -100,14 +128,19 @@ function limitsOf(options: ServeOptions): ServeLimits {
   return o;
 }
 
-/** Each classifier wrapped for serving, its ONNX bytes and its aliases. */
-async function loadModels(classifiers: readonly NamedClassifier[], limits: ServeLimits, metrics: ServeMetrics): Promise<Pick<ServeContext, 'models' | 'aliases' | 'onnx'>> {
+/** Each classifier wrapped for serving (its lanes opened), its ONNX bytes and its aliases. */
+async function loadModels(classifiers: readonly NamedClassifier[], limits: ServeLimits, lanes: (c: Classifier) => number, metrics: ServeMetrics): Promise<Pick<ServeContext, 'models' | 'aliases' | 'onnx'>> {
   const models = new Map<string, ServedModel>();
   const onnx = new Map<string, Uint8Array>();
-  for (const { name, classifier, onnx: bytes } of classifiers) {
-    if (models.has(name)) throw new RangeError(`Two models are named '${name}'; model names must differ`);
-    models.set(name, await serveModel(name, classifier, { maxBatch: limits.maxBatch, maxDelayMs: limits.maxDelayMs }, metrics));
-    if (bytes) onnx.set(name, bytes);
+  try {
+    for (const { name, classifier, onnx: bytes } of classifiers) {
+      if (models.has(name)) throw new RangeError(`Two models are named '${name}'; model names must differ`);
+      models.set(name, await serveModel(name, classifier, { maxBatch: limits.maxBatch, maxDelayMs: limits.maxDelayMs, lanes: lanes(classifier) }, metrics));
+      if (bytes) onnx.set(name, bytes);
+    }
+  } catch (err) {
+    await Promise.all([...models.values()].map((m) => m.lanes?.close()));
+    throw err;
   }
   const aliases = new Map<string, string>();
   for (const { name, aliases: names = [] } of classifiers) {
@@ -116,23 +149,13 @@ async function loadModels(classifiers: readonly NamedClassifier[], limits: Serve
   return { models, aliases, onnx };
 }
 
-/** Build the service over loaded classifiers (they stay open; the caller closes them). */
-export async function createServeApp(classifiers: readonly NamedClassifier[], options: ServeOptions = {}): Promise<ServeApp> {
-  const limits = limitsOf(options);
-  if (classifiers.length === 0) throw new RangeError("Expected at least one model for 'models' but received none");
-  if (options.apiKey !== undefined && options.apiKey.length === 0) throw new RangeError("Expected a non-empty string for 'apiKey'");
+/** The fastify instance over the shared context: hooks, parsers and the route plugins. */
+async function buildFastify(ctx: ServeContext, options: ServeOptions, isClosing: () => boolean): Promise<FastifyInstance> {
+  const { limits, metrics } = ctx;
   const log = options.log ?? (() => {});
   // fastify and its plugins load when a server is built, not when the library is imported (the one-image
   // predict stays quick)
   const [{ default: Fastify }, { default: multipart }] = await Promise.all([import('fastify'), import('@fastify/multipart')]);
-  const metrics = await createMetrics({ processMetrics: options.processMetrics ?? true });
-  const ctx: ServeContext = {
-    limits,
-    ...(await loadModels(classifiers, limits, metrics)),
-    admission: new Admission(limits.maxQueue, (d) => metrics.queueDepth.set(d)),
-    metrics,
-    browser: options.browser === false ? undefined : new BrowserAssets(),
-  };
   const app = Fastify({
     logger: false,
     bodyLimit: limits.bodyLimit,
@@ -144,8 +167,7 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
     schemaErrorFormatter,
     ajv: { customOptions: { verbose: true } },
   });
-  let closing = false;
-  installHttp(app, { bodyLimit: limits.bodyLimit, apiKey: options.apiKey, cors: options.cors ?? [], log, logJson: options.logJson ?? false, metrics }, () => closing);
+  installHttp(app, { bodyLimit: limits.bodyLimit, apiKey: options.apiKey, cors: options.cors ?? [], log, logJson: options.logJson ?? false, metrics }, isClosing);
   const allowOthers = methodGuard(app, log);
   await registerOpenApi(app, options.apiKey !== undefined);
   app.removeAllContentTypeParsers();
@@ -161,6 +183,41 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
   await app.register(openApiRoutes);
   allowOthers();
   await app.ready();
+  return app;
+}
+
+/** Close each model's batcher (what is queued runs), then its lanes. */
+function closeModels(ctx: Pick<ServeContext, 'models'>): Promise<void> {
+  return Promise.all(
+    [...ctx.models.values()].map(async (m) => {
+      await m.batcher.close();
+      await m.lanes?.close();
+    }),
+  ).then(() => undefined);
+}
+
+/** Build the service over loaded classifiers (they stay open; the caller closes them). */
+export async function createServeApp(classifiers: readonly NamedClassifier[], options: ServeOptions = {}): Promise<ServeApp> {
+  const limits = limitsOf(options);
+  const lanes = lanesOf(options);
+  if (classifiers.length === 0) throw new RangeError("Expected at least one model for 'models' but received none");
+  if (options.apiKey !== undefined && options.apiKey.length === 0) throw new RangeError("Expected a non-empty string for 'apiKey'");
+  const metrics = await createMetrics({ processMetrics: options.processMetrics ?? true });
+  const ctx: ServeContext = {
+    limits,
+    ...(await loadModels(classifiers, limits, lanes, metrics)),
+    admission: new Admission(limits.maxQueue, (d) => metrics.queueDepth.set(d)),
+    metrics,
+    browser: options.browser === false ? undefined : new BrowserAssets(),
+  };
+  let closing = false;
+  let app: FastifyInstance;
+  try {
+    app = await buildFastify(ctx, options, () => closing);
+  } catch (err) {
+    await closeModels(ctx);
+    throw err;
+  }
   return {
     app,
     models: ctx.models,
@@ -172,7 +229,7 @@ export async function createServeApp(classifiers: readonly NamedClassifier[], op
     async close() {
       closing = true;
       await app.close();
-      await Promise.all([...ctx.models.values()].map((m) => m.batcher.close()));
+      await closeModels(ctx);
     },
   };
 }

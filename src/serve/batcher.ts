@@ -1,8 +1,8 @@
 /**
  * Dynamic batching: items submitted close together share one run. A batch starts when `maxBatch` items
- * wait, or `maxDelayMs` after the first of them arrived, whichever comes first; one batch runs at a time
- * (items that arrive meanwhile form the next one). Independent of HTTP and of models, so any queue consumer
- * can reuse it.
+ * wait, or `maxDelayMs` after the first of them arrived, whichever comes first, and when fewer than
+ * `maxRunning` batches run (one by default; one per inference lane in a server): items that arrive meanwhile
+ * form the next one. Independent of HTTP and of models, so any queue consumer can reuse it.
  */
 
 export interface BatcherOptions<T, R> {
@@ -10,6 +10,8 @@ export interface BatcherOptions<T, R> {
   maxBatch: number;
   /** How long the first waiting item may wait for others before its batch runs. */
   maxDelayMs: number;
+  /** Most batches running at once. [1] */
+  maxRunning?: number;
   /** Most items waiting (not yet running); `submit` rejects with BatcherFullError beyond. [Infinity] */
   maxQueue?: number;
   /** Run one batch; resolves to one result per item, in order (an Error in place rejects that item). */
@@ -45,17 +47,20 @@ interface Waiting<T, R> {
 
 export class Batcher<T, R> {
   private readonly waiting: Waiting<T, R>[] = [];
-  private running = false;
+  private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private idle: (() => void)[] = [];
   private readonly maxQueue: number;
+  private readonly maxRunning: number;
 
   constructor(private readonly options: BatcherOptions<T, R>) {
     const { maxBatch, maxDelayMs } = options;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`Expected a positive integer for 'maxBatch' but received ${maxBatch}`);
     if (!(maxDelayMs >= 0)) throw new RangeError(`Expected a non-negative number for 'maxDelayMs' but received ${maxDelayMs}`);
     this.maxQueue = options.maxQueue ?? Infinity;
+    this.maxRunning = options.maxRunning ?? 1;
+    if (!Number.isInteger(this.maxRunning) || this.maxRunning < 1) throw new RangeError(`Expected a positive integer for 'maxRunning' but received ${options.maxRunning}`);
   }
 
   /** Items waiting for a run. */
@@ -65,6 +70,11 @@ export class Batcher<T, R> {
 
   /** Whether a batch is running now. */
   get busy(): boolean {
+    return this.running > 0;
+  }
+
+  /** Batches running now. */
+  get runningBatches(): number {
     return this.running;
   }
 
@@ -95,26 +105,28 @@ export class Batcher<T, R> {
     });
   }
 
+  /** Start every batch that may start now (a free slot, and a full batch or a first item waited enough); else wait. */
   private schedule(): void {
-    if (this.running || this.waiting.length === 0) return;
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const wait = this.waiting[0]!.at + this.options.maxDelayMs - performance.now();
-    if (this.waiting.length >= this.options.maxBatch || wait <= 0) {
+    while (this.running < this.maxRunning && this.waiting.length > 0) {
+      const wait = this.waiting[0]!.at + this.options.maxDelayMs - performance.now();
+      if (this.waiting.length < this.options.maxBatch && wait > 0) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.schedule();
+        }, wait);
+        return;
+      }
       void this.runNext();
-      return;
     }
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.runNext();
-    }, wait);
   }
 
   private async runNext(): Promise<void> {
-    if (this.running || this.waiting.length === 0) return;
-    this.running = true;
+    if (this.running >= this.maxRunning || this.waiting.length === 0) return;
+    this.running++;
     const batch = this.waiting.splice(0, this.options.maxBatch);
     for (const w of batch) if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
     const t0 = performance.now();
@@ -130,14 +142,14 @@ export class Batcher<T, R> {
       for (const w of batch) w.reject(err instanceof Error ? err : new Error(String(err)));
     } finally {
       this.options.onBatch?.(batch.length, performance.now() - t0);
-      this.running = false;
+      this.running--;
       this.schedule();
       this.notifyIdle();
     }
   }
 
   private notifyIdle(): void {
-    if (this.running || this.waiting.length > 0) return;
+    if (this.running > 0 || this.waiting.length > 0) return;
     const idle = this.idle;
     this.idle = [];
     for (const f of idle) f();
@@ -146,7 +158,7 @@ export class Batcher<T, R> {
   /** Accept no more items; resolves when every queued item has run. */
   close(): Promise<void> {
     this.closed = true;
-    if (!this.running && this.waiting.length === 0) return Promise.resolve();
+    if (this.running === 0 && this.waiting.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 }

@@ -18,6 +18,8 @@ export interface ServePageOptions {
   browser?: boolean;
   /** onnxruntime-web's files, relative to the page (see BrowserAssets.ort). */
   ort?: { readonly module: string; readonly mjs: string; readonly wasm: string };
+  /** The .wasm's sha256 (hex): the page keeps it in the browser's Cache API under it. */
+  wasmSha256?: string;
 }
 
 /** JSON safe inside a `<script>` element. */
@@ -38,7 +40,7 @@ export function servePageHtml(options: ServePageOptions = {}): string {
   const host = browser
     ? `<div id="web-host" hidden><script type="application/json" id="pplcnet-config">{}</script><div id="status"></div><div id="drop"></div><input id="picker" type="file"><div id="results"></div></div>\n`
     : '';
-  const config = scriptJson({ browser, ort: browser ? { mjs: ort!.mjs, wasm: ort!.wasm } : null });
+  const config = scriptJson({ browser, ort: browser ? { mjs: ort!.mjs, wasm: ort!.wasm } : null, sha256: options.wasmSha256 ? { wasm: options.wasmSha256 } : undefined });
   return PAGE.replace('<!--HEAD-->', () => head)
     .replace('<!--SWITCH-->', () => sw)
     .replace('<!--HOST-->', () => host)
@@ -166,7 +168,7 @@ const PAGE = `<!doctype html>
         if (!onnx.ok) throw new Error('cannot fetch the model: HTTP ' + onnx.status);
         const url = URL.createObjectURL(await onnx.blob());
         const labels = lab.ok ? (await lab.json()).labels : null;
-        $('pplcnet-config').textContent = JSON.stringify(Object.assign({ model: url, ort: CONFIG.ort, webgpu: false }, labels ? { labels } : {}));
+        $('pplcnet-config').textContent = JSON.stringify(Object.assign({ model: url, ort: CONFIG.ort, webgpu: false }, CONFIG.sha256 ? { sha256: CONFIG.sha256 } : {}, labels ? { labels } : {}));
         delete window.pplcnet;
         delete window.pplcnetError;
         const title = document.title;

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isIP } from 'node:net';
 import { type Classifier, type ClassifierOptions, PplcnetError, createClassifier, findZooEntry, resolveModel } from '../index.js';
-import { type NamedClassifier, type ServeApp, type ServeOptions, createServeApp } from './app.js';
+import { type NamedClassifier, type ServeApp, type ServeOptions, checkLanes, createServeApp } from './app.js';
 import { type GrpcService, startGrpcService } from './grpc/service.js';
 
 export interface StartServerOptions extends ServeOptions, Omit<ClassifierOptions, 'model'> {
@@ -72,53 +72,89 @@ export function isLoopback(host: string): boolean {
   return isIP(host) === 4 && host.startsWith('127.');
 }
 
-export async function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const { models: specs, host = '127.0.0.1', port = 8080, grpcPort, ...rest } = options;
-  if (!specs || specs.length === 0) throw new RangeError("Expected at least one model for 'models' but received none");
-  for (const [k, p] of [['port', port], ['grpcPort', grpcPort ?? 0]] as const) {
-    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`Expected a port from 0 to 65535 for '${k}' but received ${p}`);
-  }
+/**
+ * Each model resolved once (a zoo model or a converted Paddle model comes from the cache) and loaded; its
+ * bytes are also what the page's "this browser" mode runs. On a failure the ones loaded are closed.
+ */
+async function loadClassifiers(specs: readonly string[], options: Omit<ClassifierOptions, 'model'> & { browser?: boolean }): Promise<NamedClassifier[]> {
   const classifiers: NamedClassifier[] = [];
   try {
     for (const spec of specs) {
-      const classifier = await createClassifier({ ...rest, model: spec });
+      const resolved = await resolveModel(spec, options);
+      const classifier = await createClassifier({ ...options, model: resolved });
       const name = modelServeName(spec, classifier);
-      const named: NamedClassifier = { name, classifier, aliases: modelAliases(spec, name, classifier) };
-      classifiers.push(named);
-      // the bytes the browser runs in the page's "this browser" mode: resolved as the classifier resolved
-      // them (a zoo model or a converted Paddle model comes from the cache now)
-      if (rest.browser !== false) named.onnx = (await resolveModel(spec, { ...rest, notice: undefined })).bytes;
+      classifiers.push({ name, classifier, aliases: modelAliases(spec, name, classifier), ...(options.browser !== false ? { onnx: resolved.bytes } : {}) });
     }
   } catch (err) {
     await Promise.all(classifiers.map((c) => c.classifier.close()));
     throw err;
   }
-  let served: ServeApp | undefined;
-  let grpc: GrpcService | undefined;
-  try {
-    served = await createServeApp(classifiers, rest);
-    await listen(served, host, port);
-    if (grpcPort !== undefined) grpc = await startGrpcService(served.context, { host, port: grpcPort, ...(rest.apiKey !== undefined ? { apiKey: rest.apiKey } : {}), ...(rest.log ? { log: rest.log } : {}), ...(rest.logJson ? { logJson: true } : {}) });
-  } catch (err) {
-    await served?.close();
-    await Promise.all(classifiers.map((c) => c.classifier.close()));
-    throw err;
-  }
-  const address = served.app.server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return classifiers;
+}
+
+/** What is worth saying at start: a public address without a key, models that were never trained. */
+function startWarnings(host: string, apiKey: string | undefined, classifiers: readonly NamedClassifier[]): string[] {
   const warnings: string[] = [];
-  if (!isLoopback(host) && rest.apiKey === undefined) {
+  if (!isLoopback(host) && apiKey === undefined) {
     warnings.push(`listening on ${host}, reachable from other machines, without an API key: anyone who can reach it may use it (set --api-key or PPLCNET_API_KEY)`);
   }
   for (const { name, classifier } of classifiers) {
     if (classifier.metadata.trained === false) warnings.push(`model ${name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`);
   }
+  return warnings;
+}
+
+/** `shutdown(graceMs)`: close everything, or cut what is still in flight when the time runs out. */
+function shutdownWith(closeAll: () => Promise<void>, cut: () => void): (graceMs?: number) => Promise<boolean> {
   let closing: Promise<boolean> | undefined;
+  return (graceMs = 10_000) => {
+    closing ??= new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        cut();
+        resolve(false);
+      }, graceMs);
+      closeAll().then(
+        () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        () => {
+          clearTimeout(timer);
+          resolve(false);
+        },
+      );
+    });
+    return closing;
+  };
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { models: specs, host = '127.0.0.1', port = 8080, grpcPort, lanes, ...rest } = options;
+  if (!specs || specs.length === 0) throw new RangeError("Expected at least one model for 'models' but received none");
+  for (const [k, p] of [['port', port], ['grpcPort', grpcPort ?? 0]] as const) {
+    if (!Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`Expected a port from 0 to 65535 for '${k}' but received ${p}`);
+  }
+  checkLanes(lanes); // before any model is loaded
+  const classifiers = await loadClassifiers(specs, rest);
+  const closeClassifiers = (): Promise<unknown> => Promise.all(classifiers.map((c) => c.classifier.close()));
+  let served: ServeApp | undefined;
+  let grpc: GrpcService | undefined;
+  try {
+    served = await createServeApp(classifiers, { ...rest, ...(lanes !== undefined ? { lanes } : {}) });
+    await listen(served, host, port);
+    if (grpcPort !== undefined) grpc = await startGrpcService(served.context, { host, port: grpcPort, ...(rest.apiKey !== undefined ? { apiKey: rest.apiKey } : {}), ...(rest.log ? { log: rest.log } : {}), ...(rest.logJson ? { logJson: true } : {}) });
+  } catch (err) {
+    await served?.close();
+    await closeClassifiers();
+    throw err;
+  }
+  const address = served.app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
   const closeAll = async (): Promise<void> => {
     await grpc?.close();
     await served.close();
-    await Promise.all(classifiers.map((c) => c.classifier.close()));
+    await closeClassifiers();
   };
   return {
     ...served,
@@ -129,27 +165,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     port: actualPort,
     grpcPort: grpc?.port,
     provider: classifiers[0]!.classifier.provider,
-    warnings,
+    warnings: startWarnings(host, rest.apiKey, classifiers),
     close: closeAll,
-    shutdown(graceMs = 10_000) {
-      closing ??= new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          grpc?.forceClose();
-          served.app.server.closeAllConnections();
-          resolve(false);
-        }, graceMs);
-        closeAll().then(
-          () => {
-            clearTimeout(timer);
-            resolve(true);
-          },
-          () => {
-            clearTimeout(timer);
-            resolve(false);
-          },
-        );
-      });
-      return closing;
-    },
+    shutdown: shutdownWith(closeAll, () => {
+      grpc?.forceClose();
+      served.app.server.closeAllConnections();
+    }),
   };
 }

@@ -3,7 +3,7 @@
  * script (src/web/page.ts and the Node-free modules it imports, bundled by esbuild), the model, and
  * onnxruntime-web's loader and .wasm. It works from any static file server, with no server code and no CDN.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -59,6 +59,8 @@ export interface ExportWebResult {
   readonly trained: boolean;
   /** What a browser that accepts brotli downloads: each file's `.br` copy where there is one (0 without copies). */
   readonly brotliBytes: number;
+  /** The sha256 (hex) of the model and the .wasm, written into the page: its Cache API keys. */
+  readonly sha256: { readonly model: string; readonly wasm: string };
 }
 
 /** Names of archives, which `outDir` must not look like: the site is a folder. */
@@ -86,8 +88,12 @@ The large files have precompressed copies beside them (model.onnx.br, model.onnx
 serves those to browsers that accept them (nginx: gzip_static on, brotli_static on) sends a fraction of
 the bytes; \`_headers\` gives each copy its Content-Encoding and Content-Type when it is asked for by name.
 
+The page keeps model.onnx and the .wasm in the browser's Cache API under the sha256 written in
+index.html: a second visit downloads neither (the Cache API needs HTTPS or localhost). Its "Forget cached
+files" button, or opening it with ?clear-cache, deletes them.
+
 window.pplcnet.classify(blob) returns {topk: [{classId, label, score}], probs, timings}.
-URL parameters: ?threads=N, ?backend=webgpu (when exported with --webgpu).
+URL parameters: ?threads=N, ?backend=webgpu (when exported with --webgpu), ?clear-cache.
 `;
 
 /**
@@ -144,6 +150,10 @@ export async function bundlePageScript(): Promise<Uint8Array> {
   return result.outputFiles[0]!.contents;
 }
 
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 async function isEmptyOrMissing(dir: string): Promise<boolean> {
   try {
     const s = await stat(dir);
@@ -196,6 +206,7 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
   await mkdir(dirname(outDir), { recursive: true });
   const tmp = join(dirname(outDir), `.${basename(outDir)}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
   const files: ExportedFile[] = [];
+  const sha256 = { model: sha256Hex(resolved.bytes), wasm: '' };
   const put = async (path: string, data: Uint8Array | string): Promise<void> => {
     await mkdir(dirname(join(tmp, path)), { recursive: true });
     await writeFile(join(tmp, path), data);
@@ -210,7 +221,9 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
     }
     await copyFile(join(dist, rt.wasm[0]), join(tmp, 'ort', rt.wasm[1]));
     files.push({ path: `ort/${rt.wasm[1]}`, bytes: (await stat(join(tmp, 'ort', rt.wasm[1]))).size });
-    const config = { model: 'model.onnx', ort: { mjs: `ort/${rt.mjs[1]}`, wasm: `ort/${rt.wasm[1]}` }, webgpu: options.webgpu ?? false, ...(labels ? { labels } : {}) };
+    // the page keeps the model and the .wasm in the browser's Cache API under these hashes (src/web/cache.ts)
+    sha256.wasm = sha256Hex(await readFile(join(tmp, 'ort', rt.wasm[1])));
+    const config = { model: 'model.onnx', ort: { mjs: `ort/${rt.mjs[1]}`, wasm: `ort/${rt.wasm[1]}` }, webgpu: options.webgpu ?? false, sha256, ...(labels ? { labels } : {}) };
     await put('index.html', pageHtml({ title: options.title ?? name, config, ortModule: `./ort/${rt.module[1]}`, script: './app.js' }));
     const copies = options.precompress === false ? [] : await writeCopies(tmp, [...files], put);
     await put('_headers', headersFile(copies));
@@ -240,6 +253,7 @@ export async function exportWebSite(options: ExportWebOptions): Promise<ExportWe
     modelBytes: resolved.bytes.length,
     trained: metadata.trained !== false,
     runtimeBytes: size((f) => f.path.startsWith('ort/') && !isCopy(f)),
+    sha256,
     brotliBytes: hasBrotli.size ? size((f) => f.path.endsWith('.br') || (!isCopy(f) && !hasBrotli.has(f.path) && f.path !== '_headers' && f.path !== 'README.txt')) : 0,
   };
 }

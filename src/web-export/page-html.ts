@@ -44,6 +44,8 @@ export function pageHtml(o: PageHtmlOptions): string {
   .score { width: 4rem; text-align: right; font-variant-numeric: tabular-nums; }
   .time { color: #777; font-size: .85rem; margin-top: .3rem; }
   .error { color: #b00; }
+  footer { margin-top: 1.5rem; color: #777; font-size: .85rem; }
+  footer button { font: inherit; }
 </style>
 <script type="application/json" id="pplcnet-config">${scriptJson(o.config)}</script>
 <script type="importmap">${scriptJson({ imports: { 'onnxruntime-web': o.ortModule } })}</script>
@@ -54,6 +56,8 @@ export function pageHtml(o: PageHtmlOptions): string {
 <div id="status">loading the model…</div>
 <div id="drop">Drop images here, or click to pick them<input id="picker" type="file" accept="image/*" multiple hidden></div>
 <div id="results"></div>
+<footer>The model and the runtime are kept in this browser's cache, so the next visit downloads neither.
+<button id="clear-cache" type="button">Forget cached files</button> (or open the page with <code>?clear-cache</code>)</footer>
 </body>
 </html>
 `;

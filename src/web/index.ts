@@ -25,7 +25,9 @@ import {
   readMetadataProps,
   toTensor,
 } from '../core.js';
+import { CACHE_NAME, type FileSource, fetchCached } from './cache.js';
 
+export { CACHE_NAME, type CachedFile, type FetchCachedOptions, type FileSource, clearCache, fetchCached, sha256Hex } from './cache.js';
 export { PplcnetError, errorRow, resultRow, rowOf, topK, type Answer, type ErrorRow, type ModelMetadata, type Preprocess, type ResultRow, type Row, type Timings, type TopClass } from '../core.js';
 
 /** What the browser classifier accepts: an encoded image (a `File` from a drop or a picker, a fetched blob) or pixels. */
@@ -48,6 +50,18 @@ export interface WebClassifierOptions {
   threads?: number;
   /** Where onnxruntime-web finds its .wasm and .mjs files: a URL prefix ending in `/`, or a map of file names. */
   wasmPaths?: string | { readonly wasm?: string; readonly mjs?: string };
+  /**
+   * The model's sha256 (64 lowercase hex digits). With a model URL, the model is kept in the browser's Cache
+   * API under it: a second visit reads it from there; bytes that do not hash to it are refused (E_CHECKSUM).
+   */
+  modelSha256?: string;
+  /**
+   * The .wasm's sha256, with `wasmPaths.wasm` a URL: the .wasm is kept in the Cache API likewise and handed to
+   * onnxruntime-web as bytes (only for the page's first classifier: onnxruntime-web loads its .wasm once).
+   */
+  wasmSha256?: string;
+  /** The Cache API cache the files are kept in, or false to fetch them every time. ['pplcnet'] */
+  cache?: string | false;
   /** How many classes to return. [the model's `topk`, else 5] */
   topk?: number;
   /** Multi-label models: the score a class must reach to be in `labels`. [the model's, else 0.5] */
@@ -88,6 +102,12 @@ export interface WebClassifier {
   readonly preprocess: Preprocess;
   readonly labels: readonly string[] | undefined;
   readonly inputName: string;
+  /**
+   * Where the model and onnxruntime-web's .wasm came from: `cache` (the Cache API), `network`, `bytes` (a
+   * model given as bytes) or `runtime` (.wasm loaded by onnxruntime-web itself: no sha256 given, or not the
+   * page's first classifier).
+   */
+  readonly loadedFrom: { readonly model: FileSource | 'bytes'; readonly wasm: FileSource | 'runtime' };
   /** Decode (if encoded), resize, crop and normalize one image, without running the network. */
   prepare(input: WebImageInput): Promise<WebPreparedImage>;
   classify(input: WebImageInput): Promise<WebClassification>;
@@ -112,18 +132,44 @@ function describeInput(input: WebImageInput): string {
 
 /** RGBA (canvas order) → interleaved RGB; the alpha channel is dropped, as the Node decoder does. */
 function rgbFromRgba(rgba: Uint8ClampedArray, width: number, height: number): Image8 {
+  return rgbAndOpacity(rgba, width, height).image;
+}
+
+/**
+ * RGBA → interleaved RGB in one pass that also tells whether every pixel is opaque (the alpha bytes ANDed
+ * together): the conversion and the translucency check read each pixel once.
+ */
+function rgbAndOpacity(rgba: Uint8ClampedArray, width: number, height: number): { image: Image8; opaque: boolean } {
   const out = new Uint8Array(width * height * 3);
+  let alpha = 255;
   for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
     out[j] = rgba[i]!;
     out[j + 1] = rgba[i + 1]!;
     out[j + 2] = rgba[i + 2]!;
+    alpha &= rgba[i + 3]!;
   }
-  return { width, height, channels: 3, data: out };
+  return { image: { width, height, channels: 3, data: out }, opaque: alpha === 255 };
 }
 
-function hasTranslucency(rgba: Uint8ClampedArray): boolean {
-  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) return true;
-  return false;
+/**
+ * One 2D canvas for every decode (making a canvas and its context per image costs more than the copy), CPU
+ * backed (`willReadFrequently`), drawing with `copy` so nothing of the previous image shows through.
+ */
+let scratch: OffscreenCanvasRenderingContext2D | undefined;
+
+function canvasOf(width: number, height: number): OffscreenCanvasRenderingContext2D | undefined {
+  if (!scratch) {
+    const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true, alpha: true, colorSpace: 'srgb' });
+    if (!ctx) return undefined;
+    scratch = ctx;
+  }
+  const canvas = scratch.canvas;
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width; // resets the context's state
+    canvas.height = height;
+  }
+  scratch.globalCompositeOperation = 'copy';
+  return scratch;
 }
 
 /**
@@ -212,24 +258,26 @@ export async function decodeImageWeb(input: WebImageInput, name = describeInput(
       throw new PplcnetError('E_IMAGE', `${name}: ${width}×${height} pixels is more than the ${MAX_PIXELS / 1e6} megapixels pplcnet/web reads; downscale it first`);
     }
     if (width === 0 || height === 0) throw new PplcnetError('E_IMAGE', `${name}: the image is ${width}×${height} pixels`);
-    const canvas = new OffscreenCanvas(width, height);
-    const ctx = canvas.getContext('2d', { willReadFrequently: true, alpha: true, colorSpace: 'srgb' });
+    const ctx = canvasOf(width, height);
     if (!ctx) throw new PplcnetError('E_IMAGE', `${name}: this browser has no OffscreenCanvas 2D context`);
     ctx.drawImage(bitmap, 0, 0);
     const rgba = ctx.getImageData(0, 0, width, height).data;
+    const { image, opaque } = rgbAndOpacity(rgba, width, height);
+    if (opaque) return image;
     // A 2D canvas stores premultiplied alpha: translucent pixels lose their exact RGB (transparent ones become
     // black). The Node decoder drops alpha and keeps the stored RGB; WebGL uploads the bitmap unpremultiplied.
-    if (hasTranslucency(rgba)) return rgbFromRgba(readUnpremultiplied(bitmap) ?? rgba, width, height);
-    return rgbFromRgba(rgba, width, height);
+    return rgbFromRgba(readUnpremultiplied(bitmap) ?? rgba, width, height);
   } finally {
     if (own) bitmap.close();
   }
 }
 
-async function modelBytes(model: WebClassifierOptions['model']): Promise<Uint8Array> {
-  if (model instanceof Uint8Array) return model;
-  if (model instanceof ArrayBuffer) return new Uint8Array(model);
+async function modelBytes(options: WebClassifierOptions): Promise<{ bytes: Uint8Array; from: FileSource | 'bytes' }> {
+  const model = options.model;
+  if (model instanceof Uint8Array) return { bytes: model, from: 'bytes' };
+  if (model instanceof ArrayBuffer) return { bytes: new Uint8Array(model), from: 'bytes' };
   if (typeof model !== 'string' && !(model instanceof URL)) throw invalidOption('model', 'a URL or the model bytes', model, 'type');
+  if (options.modelSha256 !== undefined) return fetchCached(String(model), options.modelSha256, { cacheName: options.cache ?? CACHE_NAME, what: `${String(model)} (the model)` });
   let res: Response;
   try {
     res = await fetch(model);
@@ -237,7 +285,23 @@ async function modelBytes(model: WebClassifierOptions['model']): Promise<Uint8Ar
     throw new PplcnetError('E_NETWORK', `${String(model)}: could not fetch the model (${(err as Error).message})`);
   }
   if (!res.ok) throw new PplcnetError('E_NETWORK', `${String(model)}: HTTP ${res.status} fetching the model`);
-  return new Uint8Array(await res.arrayBuffer());
+  return { bytes: new Uint8Array(await res.arrayBuffer()), from: 'network' };
+}
+
+
+/**
+ * onnxruntime-web's .wasm from the Cache API (or fetched, checked and kept), handed to it as bytes; `runtime`
+ * when it loads the .wasm itself (no sha256, no .wasm URL, or already loaded on this page).
+ */
+async function provideWasm(options: WebClassifierOptions): Promise<FileSource | 'runtime'> {
+  const paths = options.wasmPaths;
+  const url = typeof paths === 'object' && paths !== null ? paths.wasm : undefined;
+  // onnxruntime-web loads its .wasm once per page, for its first session: given already (by this module or
+  // another copy of it, e.g. serve's page, which imports the bundle once per model), nothing to do
+  if (options.wasmSha256 === undefined || url === undefined || ort.env.wasm.wasmBinary !== undefined) return 'runtime';
+  const file = await fetchCached(url, options.wasmSha256, { cacheName: options.cache ?? CACHE_NAME, what: `${url} (onnxruntime-web's .wasm)` });
+  ort.env.wasm.wasmBinary ??= file.bytes;
+  return file.from;
 }
 
 async function hasWebGpu(): Promise<boolean> {
@@ -247,6 +311,25 @@ async function hasWebGpu(): Promise<boolean> {
     return (await gpu.requestAdapter()) != null;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Run the preprocessing a few times on a made-up image (1.5× the network input, resized and cropped like a
+ * photo) while the classifier is created. V8 first runs WebAssembly and JavaScript in a baseline tier and
+ * optimizes what ran hot, on background threads: measured on a loaded 2-core machine, the resize kernel took
+ * 4–18 ms per 299×401 image over its first ~50 calls and 0.3 ms after. Warming it here starts that earlier.
+ */
+function warmPreprocess(p: Preprocess): void {
+  const [h, w] = p.crop ? [p.crop.height, p.crop.width] : p.resize.mode === 'exact' ? [p.resize.height, p.resize.width] : [p.resize.size, p.resize.size];
+  const width = Math.ceil(w * 1.5);
+  const height = Math.ceil(h * 1.5) + 1;
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 37) & 255;
+  try {
+    for (let i = 0; i < 4; i++) toTensor({ width, height, channels: 3, data }, p, 'warm-up');
+  } catch {
+    // a pipeline this made-up size does not fit: nothing to warm, the first image runs it
   }
 }
 
@@ -266,7 +349,8 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw invalidOption('threads', 'an integer from 1 to 64', threads);
   const wanted = options.backend ?? 'wasm';
   if (wanted !== 'wasm' && wanted !== 'webgpu') throw invalidOption('backend', "'wasm' or 'webgpu'", wanted);
-  const bytes = await modelBytes(options.model);
+  // the model and the .wasm download side by side
+  const [{ bytes, from: modelFrom }, wasmFrom] = await Promise.all([modelBytes(options), provideWasm(options)]);
   const where = typeof options.model === 'string' || options.model instanceof URL ? String(options.model) : 'model';
   const metadata = parseMetadata(readMetadataProps(bytes, where));
   const preprocess = metadata.preprocess ?? IMAGENET_PREPROCESS;
@@ -289,6 +373,7 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
   }
   const inputName = session.inputNames[0]!;
   const head = modelHead(metadata, session.outputNames, options);
+  warmPreprocess(preprocess);
 
   const prepare = async (input: WebImageInput): Promise<WebPreparedImage> => {
     const name = describeInput(input);
@@ -305,6 +390,7 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
     preprocess,
     labels: head.labels,
     inputName,
+    loadedFrom: { model: modelFrom, wasm: wasmFrom },
     prepare,
     async classify(input: WebImageInput): Promise<WebClassification> {
       const p = await prepare(input);

@@ -3,8 +3,13 @@
 /**
  * The script of the page `pplcnet export-web` writes: loads the model named in the page's config, classifies
  * dropped or picked images (top-k bars, inference time, backend), and exposes the classifier as
- * `window.pplcnet` so the page can be scripted and tested. URL parameters: `?threads=N`, `?backend=webgpu`.
+ * `window.pplcnet` so the page can be scripted and tested. URL parameters: `?threads=N`, `?backend=webgpu`,
+ * `?clear-cache` (forget the files kept in the browser's Cache API before loading).
+ *
+ * The model and onnxruntime-web's .wasm are kept in the Cache API under the sha256 the config gives (see
+ * cache.ts): a second visit downloads neither; the page's "Forget cached files" button clears them.
  */
+import { CACHE_NAME, clearCache } from './cache.js';
 import { type WebBackend, type WebClassification, type WebClassifier, type WebImageInput, createClassifier, decodeImageWeb } from './index.js';
 
 /** The JSON the exporter embeds in the page (`<script type="application/json" id="pplcnet-config">`). */
@@ -17,6 +22,8 @@ export interface SiteConfig {
   readonly webgpu: boolean;
   /** Class names when the model's metadata has none. */
   readonly labels?: readonly string[];
+  /** The sha256 (hex) of the model and of the .wasm: they are kept in the browser's Cache API under them. */
+  readonly sha256?: { readonly model?: string; readonly wasm?: string };
 }
 
 /** What the page exposes on `window.pplcnet`. */
@@ -30,6 +37,10 @@ export interface PageApi {
   readonly backend: WebBackend;
   readonly threads: number;
   readonly crossOriginIsolated: boolean;
+  /** Where the model and the .wasm came from (see WebClassifier.loadedFrom). */
+  readonly loadedFrom: WebClassifier['loadedFrom'];
+  /** Forget the files kept in the Cache API (the next visit downloads them again). */
+  clearCache(): Promise<boolean>;
 }
 
 declare global {
@@ -77,6 +88,24 @@ function renderResult(file: File, r: WebClassification | Error): HTMLElement {
   return card;
 }
 
+/** The status line's note on where the model came from. */
+function sourceText(from: WebClassifier['loadedFrom']): string {
+  if (from.model !== 'cache') return '';
+  return from.wasm === 'network' ? ' · model from this browser’s cache' : ' · from this browser’s cache';
+}
+
+/** The "Forget cached files" button (absent where the page has none). */
+function wireClearButton(): void {
+  const button = document.getElementById('clear-cache');
+  if (!button) return;
+  button.addEventListener('click', () => {
+    void clearCache(CACHE_NAME).then(
+      (had) => (button.textContent = had ? 'Cached files forgotten: the next visit downloads them' : 'Nothing was cached'),
+      (err: unknown) => (button.textContent = `Could not clear the cache: ${(err as Error).message}`),
+    );
+  });
+}
+
 async function main(): Promise<void> {
   const config = JSON.parse($('pplcnet-config').textContent ?? '{}') as SiteConfig;
   const params = new URLSearchParams(location.search);
@@ -84,9 +113,13 @@ async function main(): Promise<void> {
   const backend = params.get('backend') === 'webgpu' && config.webgpu ? 'webgpu' : 'wasm';
   const status = $('status');
   const abs = (p: string): string => new URL(p, location.href).href;
+  if (params.has('clear-cache')) await clearCache(CACHE_NAME);
+  wireClearButton();
   let classifier: WebClassifier;
   try {
     classifier = await createClassifier({
+      ...(config.sha256?.model ? { modelSha256: config.sha256.model } : {}),
+      ...(config.sha256?.wasm ? { wasmSha256: config.sha256.wasm } : {}),
       model: abs(config.model),
       backend,
       wasmPaths: { mjs: abs(config.ort.mjs), wasm: abs(config.ort.wasm) },
@@ -100,7 +133,7 @@ async function main(): Promise<void> {
     return;
   }
   const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
-  status.textContent = `${classifier.name} · ${classifier.backend}${classifier.backend === 'wasm' ? ` · ${classifier.threads} thread${classifier.threads === 1 ? '' : 's'}` : ''}${isolated ? '' : ' (page not cross-origin isolated: 1 thread)'}`;
+  status.textContent = `${classifier.name} · ${classifier.backend}${classifier.backend === 'wasm' ? ` · ${classifier.threads} thread${classifier.threads === 1 ? '' : 's'}` : ''}${isolated ? '' : ' (page not cross-origin isolated: 1 thread)'}${sourceText(classifier.loadedFrom)}`;
   document.title = `${classifier.name} · pplcnet`;
 
   const results = $('results');
@@ -133,6 +166,8 @@ async function main(): Promise<void> {
     backend: classifier.backend,
     threads: classifier.threads,
     crossOriginIsolated: isolated,
+    loadedFrom: classifier.loadedFrom,
+    clearCache: () => clearCache(CACHE_NAME),
   };
 }
 

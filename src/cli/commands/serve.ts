@@ -24,6 +24,7 @@ interface ServeFlags extends SessionFlags, ModelSourceFlags {
   browser: boolean;
   graceMs: number;
   workers?: number;
+  lanes?: number;
 }
 
 /** `20MB`, `512k`, `1048576` → bytes (k/M/G are powers of 1024). */
@@ -78,7 +79,8 @@ export function serveCommand(ctx: CliContext): Command {
     .option('--log-json', 'one JSON object per request on stderr', false)
     .option('--no-browser', "no \"Run on: this browser\" on the page: no /web/* files, no /v1/models/NAME/model.onnx")
     .option('--grace-ms <ms>', 'on SIGTERM/SIGINT, how long in-flight requests may take before exiting', parsePositiveInteger, 10_000)
-    .option('--workers <n>', 'preprocessing threads (0: main thread; default: planned from the core count)', parseInteger);
+    .option('--workers <n>', 'preprocessing threads (0: main thread; default: planned from the core count)', parseInteger)
+    .option('--lanes <n>', 'inference lanes per model: threads with their own session that run the batches, so the main thread keeps answering (0: batches run on the main thread; default: the intra-op threads the plan gives inference, 1 to 4)', parseInteger);
   addDecodeOption(cmd);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
@@ -104,6 +106,7 @@ export function serveCommand(ctx: CliContext): Command {
       ...sessionOptionsFrom(flags, ctx),
       ...modelSourceOptionsFrom(flags, ctx),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...(flags.lanes !== undefined ? { lanes: flags.lanes } : {}),
       ...decodeOptionFrom(flags),
     });
     for (const w of server.warnings) ctx.stderr(`pplcnet: warning: ${w}\n`);

@@ -71,4 +71,32 @@ describe('Batcher', () => {
     const r = await Promise.allSettled([b.submit(1), b.submit(2)]);
     assert.ok(r.every((x) => x.status === 'rejected' && /session lost/.test(String(x.reason))));
   });
+
+  test('maxRunning 2: two batches run at once, the items arriving meanwhile wait for a free slot', async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let twoStarted!: () => void;
+    const bothRunning = new Promise<void>((r) => (twoStarted = r));
+    const b = new Batcher<number, number>({
+      maxBatch: 2,
+      maxDelayMs: 5,
+      maxRunning: 2,
+      async run(items) {
+        batches.push([...items]);
+        if (batches.length === 2) twoStarted();
+        await gate;
+        return items.map((x) => x + 1);
+      },
+    });
+    const all = [1, 2, 3, 4, 5, 6].map((x) => b.submit(x));
+    await bothRunning;
+    assert.equal(b.runningBatches, 2);
+    assert.equal(b.pending, 2, 'the third batch waits for a slot');
+    assert.deepEqual(batches, [[1, 2], [3, 4]]);
+    release();
+    assert.deepEqual(await Promise.all(all), [2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(batches, [[1, 2], [3, 4], [5, 6]]);
+    assert.throws(() => new Batcher<number, number>({ maxBatch: 1, maxDelayMs: 0, maxRunning: 0, run: async (x) => x }), /maxRunning/);
+  });
 });

@@ -52,6 +52,13 @@ describe('serve: starting a server', () => {
     }
   });
 
+  test('lanes: an integer from 0 to 64, checked before any model is loaded', async () => {
+    for (const lanes of [-1, 1.5, 65]) {
+      // a model that does not exist: had it been loaded first, the error would name it
+      await assert.rejects(startServer({ models: ['no-such-model'], lanes, port: 0 }), (err: unknown) => err instanceof RangeError && err.message === `Expected an integer from 0 to 64 for 'lanes' but received ${lanes}`);
+    }
+  });
+
   test('a port in use: an error naming the port and suggesting --port 0; nothing left open', async () => {
     const taken = net.createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
