@@ -9,6 +9,7 @@ export { PplcnetError } from './errors.js';
 export type { ImageInput } from './image/decode.js';
 export { DECODE_MODES, type DecodeMode } from './image/fast-decode.js';
 export { readLabelFile } from './labels.js';
+export { untrainedMessage } from './metadata.js';
 export { WEIGHT_STORAGES, type WeightStorage } from './onnx/weight-storage.js';
 export { errorRow, resultRow } from './output-row.js';
 export type { ReportEnvironment } from './report/index.js';

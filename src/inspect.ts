@@ -66,7 +66,14 @@ export interface PdparamsInspection {
 }
 
 export type ModelInspection =
-  | { readonly kind: 'onnx'; readonly file: string; readonly report: OnnxInspection }
+  | {
+      readonly kind: 'onnx';
+      /** The file, or for a zoo name the model as the user named it (`textline (PP-LCNet_x0_25_textline_ori)`). */
+      readonly file: string;
+      /** A zoo name's converted ONNX in the cache. */
+      readonly path?: string;
+      readonly report: OnnxInspection;
+    }
   | { readonly kind: 'inference'; /** The program file read. */ readonly file: string; readonly report: InferenceModelInspection }
   | { readonly kind: 'pdparams'; readonly file: string; readonly report: PdparamsInspection };
 
@@ -143,7 +150,8 @@ export async function inspectModel(
     // a zoo name (no such path here): the ONNX model every command runs for it, pulled and converted as they do
     if (options.prefix !== undefined) throw new RangeError('--prefix applies to .pdparams only: other models hold one network');
     const resolved = await resolveModel(input, options);
-    return { kind: 'onnx', file: resolved.path ?? resolved.name, report: onnxInspection(resolved.bytes) };
+    const named = input === resolved.name ? input : `${input} (${resolved.name})`;
+    return { kind: 'onnx', file: named, ...(resolved.path ? { path: resolved.path } : {}), report: onnxInspection(resolved.bytes) };
   }
   if (sniffed === undefined && !existsSync(input) && nearestZooNames(input).length > 0) {
     throw new PplcnetError('E_IO', `${input}: no such file or folder, nor a zoo model; ${zooNameHint(input)}`);

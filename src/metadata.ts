@@ -104,6 +104,14 @@ export interface ModelDescription {
   readonly postprocess?: AttributePostprocess;
 }
 
+/**
+ * The one wording of the warning about a model whose weights were initialized and never trained
+ * (`trained: false`, a model made by `pplcnet build`); every front-end says it with this sentence.
+ */
+export function untrainedMessage(name: string): string {
+  return `model ${name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`;
+}
+
 /** Everything `metadata_props` records, parsed back. */
 export interface ModelMetadata {
   readonly formatVersion: number;

@@ -11,6 +11,7 @@ import {
   type Architecture,
   type ArchitectureOptions,
   type ConvBNLayer,
+  type LayerPlan,
   countMultiplyAdds,
   countPaddleFlops,
   countParameters,
@@ -121,6 +122,132 @@ export function resolveBuildOptions(options: BuildOptions): {
   return { inputSize, opset, batch: b === 'dynamic' ? 'N' : b, features: options.features ?? false, fold: options.fold ?? true, seed, head, weightStorage };
 }
 
+/** Fails unless every parameter the architecture needs is there with its number of values. */
+function checkWeights(parameterList: readonly [string, number[]][], weights: ParameterMap): void {
+  for (const [key, shape] of parameterList) {
+    const w = weights.get(key);
+    const n = shape.reduce((a, c) => a * c, 1);
+    if (!w) throw new RangeError(`weights: parameter '${key}' ${JSON.stringify(shape)} is missing`);
+    if (w.length !== n) throw new RangeError(`weights: parameter '${key}' should hold ${n} values ${JSON.stringify(shape)} but holds ${w.length}`);
+  }
+}
+
+/** The graph being emitted, with what every layer reads: the architecture, the options and the weights. */
+class Emitter {
+  readonly g = new GraphBuilder();
+  private relu6Bounds: [Value, Value] | undefined;
+  private readonly shapes: Map<string, number[]>;
+
+  constructor(
+    readonly arch: Architecture,
+    readonly opts: ReturnType<typeof resolveBuildOptions>,
+    private readonly weights: ParameterMap,
+    parameterList: readonly [string, number[]][],
+  ) {
+    this.shapes = new Map(parameterList);
+  }
+
+  param(key: string): Float32Array {
+    return this.weights.get(key)!;
+  }
+
+  /** An initializer named after its parameter key: the parameter itself, or `data` computed from it. */
+  init(key: string, data?: Float32Array, shape?: number[]): Value {
+    return this.g.initializer(key, shape ?? this.shapes.get(key)!, data ?? this.param(key));
+  }
+
+  /** The architecture's activation. */
+  activation(name: string, x: Value): Value {
+    const g = this.g;
+    switch (this.arch.act) {
+      case 'hardswish':
+        return op.hardSwish(g, name, x);
+      case 'relu':
+        return op.relu(g, name, x);
+      case 'relu6':
+        this.relu6Bounds ??= [g.initializer('relu6.min', [], Float32Array.of(0)), g.initializer('relu6.max', [], Float32Array.of(6))];
+        return op.clip(g, name, x, this.relu6Bounds[0], this.relu6Bounds[1]);
+    }
+  }
+
+  /** Conv + BatchNorm (folded into the conv, or kept) + activation. */
+  convBN(l: ConvBNLayer, x: Value): Value {
+    const { g, arch } = this;
+    const pad = Math.floor((l.kernel - 1) / 2);
+    const attrs = { strides: l.stride, pads: [pad, pad, pad, pad] as const, group: l.groups };
+    let y: Value;
+    if (this.opts.fold) {
+      const p = (name: string): Float32Array => this.param(`${l.key}.${name}`);
+      const [w, b] = foldBatchNorm(p('conv.weight'), p('bn.weight'), p('bn.bias'), p('bn._mean'), p('bn._variance'), arch.bnEpsilon);
+      y = op.conv(g, `${l.key}.conv`, x, this.init(`${l.key}.conv.weight`, w), this.init(`${l.key}.conv.bias`, b, [l.outChannels]), attrs);
+    } else {
+      y = op.conv(g, `${l.key}.conv`, x, this.init(`${l.key}.conv.weight`), undefined, attrs);
+      const bn = (p: string): Value => this.init(`${l.key}.bn.${p}`);
+      y = op.batchNormalization(g, `${l.key}.bn`, y, bn('weight'), bn('bias'), bn('_mean'), bn('_variance'), { epsilon: arch.bnEpsilon });
+    }
+    return this.activation(`${l.key}.act`, y);
+  }
+
+  /** Squeeze-and-excitation: x scaled per channel by a gate computed from its average. */
+  squeezeExcite(k: string, x: Value): Value {
+    const { g, arch } = this;
+    let s = op.globalAveragePool(g, `${k}.avg_pool`, x);
+    s = op.conv(g, `${k}.conv1`, s, this.init(`${k}.conv1.weight`), this.init(`${k}.conv1.bias`));
+    s = op.relu(g, `${k}.relu`, s);
+    s = op.conv(g, `${k}.conv2`, s, this.init(`${k}.conv2.weight`), this.init(`${k}.conv2.bias`));
+    s = op.hardSigmoid(g, `${k}.hardsigmoid`, s, { alpha: arch.hardSigmoidSlope, beta: arch.hardSigmoidOffset });
+    return op.mul(g, `${k}.mul`, x, s);
+  }
+
+  /** The stem and the depthwise-separable blocks; resolves to the last map and each stage's output. */
+  backbone(plan: LayerPlan, image: Value): { x: Value; stageOut: Map<string, Value> } {
+    let x = this.convBN(plan.stem, image);
+    const stageOut = new Map<string, Value>();
+    for (const b of plan.blocks) {
+      x = this.convBN(b.dw, x);
+      if (b.se) x = this.squeezeExcite(b.se.key, x);
+      x = this.convBN(b.pw, x);
+      stageOut.set(b.stage, x);
+    }
+    return { x, stageOut };
+  }
+
+  /**
+   * Pooling, the last conv with dropout's inference scale (folded into fc, or a Mul), fc, and the outputs:
+   * logits, the head's probabilities, and the features when asked for.
+   */
+  head(plan: LayerPlan, stages: { x: Value; stageOut: Map<string, Value> }): Value[] {
+    const { g, arch, opts } = this;
+    const gap = op.globalAveragePool(g, 'avg_pool', stages.x);
+    let x = gap;
+    let fcWeight = this.param('fc.weight');
+    let dropoutScale: number | undefined;
+    if (plan.lastConv) {
+      x = op.conv(g, 'last_conv', x, this.init('last_conv.weight'), undefined);
+      x = this.activation('act', x);
+      const keep = 1 - arch.dropoutProb;
+      if (keep !== 1) {
+        if (opts.fold) fcWeight = scaled(fcWeight, keep);
+        else dropoutScale = keep;
+      }
+    }
+    // the embedding is the fc input before dropout's inference scale, folded or not
+    const embedding = op.flatten(g, 'flatten', x, { axis: 1 });
+    const fcInput = dropoutScale === undefined ? embedding : op.mul(g, 'dropout', embedding, g.initializer('dropout.scale', [], Float32Array.of(dropoutScale)));
+    const fc = op.gemm(g, 'fc', fcInput, this.init('fc.weight', fcWeight), this.init('fc.bias'));
+    const logits = op.identity(g, 'logits', fc);
+    const outputs: Value[] = [logits];
+    if (opts.head === 'softmax') outputs.push(op.softmax(g, 'probs', logits, { axis: 1 }));
+    if (opts.head === 'sigmoid') outputs.push(op.sigmoid(g, 'scores', logits));
+    if (opts.features) {
+      for (const stage of ['blocks3', 'blocks4', 'blocks5', 'blocks6']) outputs.push(op.identity(g, `feature.${stage}`, stages.stageOut.get(stage)!));
+      outputs.push(op.identity(g, 'feature.gap', gap));
+      outputs.push(op.identity(g, 'embedding', embedding));
+    }
+    return outputs;
+  }
+}
+
 /** Build a PP-LCNet ONNX model. */
 export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, options: BuildOptions = {}): BuiltModel {
   const arch = resolveArchitecture(architecture);
@@ -129,102 +256,15 @@ export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, o
   const plan = layerPlan(arch);
   const parameterList = parameterShapes(arch, plan);
   const weights = options.weights ?? initParameters(arch, opts.seed, parameterList);
-  for (const [key, shape] of parameterList) {
-    const w = weights.get(key);
-    const n = shape.reduce((a, c) => a * c, 1);
-    if (!w) throw new RangeError(`weights: parameter '${key}' ${JSON.stringify(shape)} is missing`);
-    if (w.length !== n) throw new RangeError(`weights: parameter '${key}' should hold ${n} values ${JSON.stringify(shape)} but holds ${w.length}`);
-  }
-  const g = new GraphBuilder();
-  const param = (key: string): Float32Array => weights.get(key)!;
-  const shapes = new Map(parameterList);
-  const init = (key: string, data?: Float32Array, shape?: number[]): Value =>
-    g.initializer(key, shape ?? shapes.get(key)!, data ?? param(key));
-
-  let relu6Bounds: [Value, Value] | undefined;
-  const activation = (name: string, x: Value): Value => {
-    switch (arch.act) {
-      case 'hardswish':
-        return op.hardSwish(g, name, x);
-      case 'relu':
-        return op.relu(g, name, x);
-      case 'relu6':
-        relu6Bounds ??= [g.initializer('relu6.min', [], Float32Array.of(0)), g.initializer('relu6.max', [], Float32Array.of(6))];
-        return op.clip(g, name, x, relu6Bounds[0], relu6Bounds[1]);
-    }
-  };
-
-  const convBN = (l: ConvBNLayer, x: Value): Value => {
-    const pad = Math.floor((l.kernel - 1) / 2);
-    const attrs = { strides: l.stride, pads: [pad, pad, pad, pad] as const, group: l.groups };
-    let y: Value;
-    if (opts.fold) {
-      const [w, b] = foldBatchNorm(
-        param(`${l.key}.conv.weight`),
-        param(`${l.key}.bn.weight`),
-        param(`${l.key}.bn.bias`),
-        param(`${l.key}.bn._mean`),
-        param(`${l.key}.bn._variance`),
-        arch.bnEpsilon,
-      );
-      y = op.conv(g, `${l.key}.conv`, x, init(`${l.key}.conv.weight`, w), init(`${l.key}.conv.bias`, b, [l.outChannels]), attrs);
-    } else {
-      y = op.conv(g, `${l.key}.conv`, x, init(`${l.key}.conv.weight`), undefined, attrs);
-      const bn = (p: string): Value => init(`${l.key}.bn.${p}`);
-      y = op.batchNormalization(g, `${l.key}.bn`, y, bn('weight'), bn('bias'), bn('_mean'), bn('_variance'), { epsilon: arch.bnEpsilon });
-    }
-    return activation(`${l.key}.act`, y);
-  };
-
-  const batch = opts.batch;
+  checkWeights(parameterList, weights);
+  const e = new Emitter(arch, opts, weights, parameterList);
   const [h, w] = opts.inputSize;
-  const image = g.input('image', [batch, 3, h, w]);
-  let x = convBN(plan.stem, image);
-  const stageOut = new Map<string, Value>();
-  for (const b of plan.blocks) {
-    x = convBN(b.dw, x);
-    if (b.se) {
-      const k = b.se.key;
-      let s = op.globalAveragePool(g, `${k}.avg_pool`, x);
-      s = op.conv(g, `${k}.conv1`, s, init(`${k}.conv1.weight`), init(`${k}.conv1.bias`));
-      s = op.relu(g, `${k}.relu`, s);
-      s = op.conv(g, `${k}.conv2`, s, init(`${k}.conv2.weight`), init(`${k}.conv2.bias`));
-      s = op.hardSigmoid(g, `${k}.hardsigmoid`, s, { alpha: arch.hardSigmoidSlope, beta: arch.hardSigmoidOffset });
-      x = op.mul(g, `${k}.mul`, x, s);
-    }
-    x = convBN(b.pw, x);
-    stageOut.set(b.stage, x);
-  }
-  x = op.globalAveragePool(g, 'avg_pool', x);
-  const gap = x;
-  let fcWeight = param('fc.weight');
-  let dropoutScale: number | undefined;
-  if (plan.lastConv) {
-    x = op.conv(g, 'last_conv', x, init('last_conv.weight'), undefined);
-    x = activation('act', x);
-    const keep = 1 - arch.dropoutProb;
-    if (keep !== 1) {
-      if (opts.fold) fcWeight = scaled(fcWeight, keep);
-      else dropoutScale = keep;
-    }
-  }
-  // the embedding is the fc input before dropout's inference scale, folded or not
-  const embedding = op.flatten(g, 'flatten', x, { axis: 1 });
-  const fcInput = dropoutScale === undefined ? embedding : op.mul(g, 'dropout', embedding, g.initializer('dropout.scale', [], Float32Array.of(dropoutScale)));
-  const fc = op.gemm(g, 'fc', fcInput, init('fc.weight', fcWeight), init('fc.bias'));
-  const logits = op.identity(g, 'logits', fc);
-  const outputs: Value[] = [logits];
-  if (opts.head === 'softmax') outputs.push(op.softmax(g, 'probs', logits, { axis: 1 }));
-  if (opts.head === 'sigmoid') outputs.push(op.sigmoid(g, 'scores', logits));
-  if (opts.features) {
-    for (const stage of ['blocks3', 'blocks4', 'blocks5', 'blocks6']) outputs.push(op.identity(g, `feature.${stage}`, stageOut.get(stage)!));
-    outputs.push(op.identity(g, 'feature.gap', gap));
-    outputs.push(op.identity(g, 'embedding', embedding));
-  }
-  for (const v of outputs) g.output(v);
+  const image = e.g.input('image', [opts.batch, 3, h, w]);
+  const outputs = e.head(plan, e.backbone(plan, image));
+  for (const v of outputs) e.g.output(v);
 
   const description = options.description ?? {};
-  const fp32 = g.toModel({
+  const fp32 = e.g.toModel({
     opset: opts.opset,
     producerName: 'pplcnet',
     producerVersion: VERSION,

@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 // essentials.ts, not the whole index: `predict` loads only what it uses
-import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, WEIGHT_STORAGES, type WeightStorage, writeFileAtomic } from '../essentials.js';
+import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, WEIGHT_STORAGES, type WeightStorage, untrainedMessage, writeFileAtomic } from '../essentials.js';
 import type { CliContext } from './context.js';
 import { parseBatch, parseInputSize, parseInteger, parseIntegerList0, parsePositiveInteger, parseSeconds } from './parse.js';
 import { progressBar } from './progress.js';
@@ -209,9 +209,12 @@ export function requireModels(given: readonly string[]): string[] {
   return models;
 }
 
-/** The warning given once for a model made by `pplcnet build` (predict, embed, export-web). */
+/**
+ * The warning given once for a model made by `pplcnet build` (predict, embed, export-web), as a notice reads
+ * it: `pplcnet: warning: model … holds …`, the library's wording, the same line serve prints.
+ */
 export function untrainedWarning(name: string): string {
-  return `${name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`;
+  return `warning: ${untrainedMessage(name)}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The `pplcnet` program around its commands: name, version, help layout, output and exit handling. */
-import { Command, Help, type Option } from 'commander';
+import { Command, Help, type Option, type OutputConfiguration } from 'commander';
 import { VERSION } from '../essentials.js';
 import type { CliContext } from './context.js';
 
@@ -16,12 +16,20 @@ const HELP = {
   },
 };
 
+/**
+ * Where commander writes: the context's streams, and its own usage errors (an unknown option, a missing
+ * argument, …) with the `pplcnet: ` prefix every other error has.
+ */
+function output(ctx: CliContext): OutputConfiguration {
+  return { writeOut: ctx.stdout, writeErr: ctx.stderr, outputError: (message, write) => write(`pplcnet: ${message}`) };
+}
+
 /** The program holding `commands`. */
 export function programWith(ctx: CliContext, commands: readonly Command[]): Command {
   const program = new Command('pplcnet')
     .description('PaddlePaddle PP-LCNet image classifiers on ONNX Runtime: build, convert, predict')
     .version(VERSION)
-    .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
+    .configureOutput(output(ctx))
     .configureHelp(HELP)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
@@ -32,7 +40,7 @@ Exit codes: 0 success; 1 a bad file, a failed download, or some image failed (se
 Run pplcnet <command> --help for each command's options and examples.`,
     );
   for (const cmd of commands) {
-    for (const c of [cmd, ...cmd.commands]) c.configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr }).configureHelp(HELP).exitOverride().showHelpAfterError('(run with --help for usage)');
+    for (const c of [cmd, ...cmd.commands]) c.configureOutput(output(ctx)).configureHelp(HELP).exitOverride().showHelpAfterError('(run with --help for usage)');
     program.addCommand(cmd);
   }
   return program;

@@ -43,6 +43,14 @@ function metricsLine(m: ZooModelInfo['metrics']): string {
   return parts.join(', ');
 }
 
+/** Where the model is: a shipped model's files and its conversions, or a pulled model's cache folder. */
+function cacheRows(e: ZooModelInfo): [string, string][] {
+  if (e.state !== 'packaged') return [['cache', `${e.folder} (${formatBytes(e.cachedBytes)})`]];
+  const rows: [string, string][] = e.packaged ? [['files', e.packaged]] : [];
+  if (e.converted.length === 0) return [...rows, ['cache', 'not converted yet (0 B)']];
+  return [...rows, ['cache', `${formatBytes(e.cachedBytes)}: ${e.converted.join(', ')}`]];
+}
+
 /** The record as `field  value` lines; fields the view does not know are shown compactly, never dropped. */
 export function formatZooInfo(e: ZooModelInfo): string {
   const rows: [string, string][] = [
@@ -59,9 +67,9 @@ export function formatZooInfo(e: ZooModelInfo): string {
   if (e.labels) rows.push(['labels', e.labels === 'imagenet1k' ? 'ImageNet-1k (1000 classes)' : `${e.labels.length}: ${e.labels.slice(0, 5).join(', ')}${e.labels.length > 5 ? ', …' : ''}`]);
   const figures = metricsLine(e.metrics);
   if (figures) rows.push(['published', figures]);
-  rows.push(['license', e.license], ['cache', `${e.folder} (${formatBytes(e.cachedBytes)})`]);
+  rows.push(['license', e.license], ...cacheRows(e));
   if (e.source) rows.push(['source', `${e.source.url}, sha256 ${e.source.sha256}, ${formatBytes(e.source.bytes)}, ${compact(e.source.verified)}`]);
-  const shown = new Set(['name', 'description', 'aliases', 'state', 'format', 'urls', 'sizeBytes', 'sha256', 'inputSize', 'preprocess', 'labels', 'metrics', 'license', 'folder', 'cachedBytes', 'source', 'packaged']);
+  const shown = new Set(['name', 'description', 'aliases', 'state', 'format', 'urls', 'sizeBytes', 'sha256', 'inputSize', 'preprocess', 'labels', 'metrics', 'license', 'folder', 'cachedBytes', 'converted', 'source', 'packaged']);
   for (const [k, v] of Object.entries(e)) if (!shown.has(k) && v !== undefined) rows.push([k, compact(v)]);
   return formatTable(rows);
 }

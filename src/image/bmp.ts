@@ -29,97 +29,116 @@ function maskField(mask: number, bpp: number, fail: (m: string) => never): { mas
   return { mask, shift, max };
 }
 
-export function decodeBmp(buf: Uint8Array, name: string, options?: DecodeOptions): Image8 {
-  const maxPixels = pixelLimit(options);
-  const fail = (m: string): never => {
-    throw new PplcnetError('E_IMAGE', `${name}: ${m}`);
-  };
-  if (!isBmp(buf)) fail('not a BMP file');
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const need = (n: number, what: string): void => {
-    if (n > buf.length) fail(`truncated BMP: its ${what} needs ${n} bytes, the file has ${buf.length}`);
-  };
+type Mask = ReturnType<typeof maskField>;
+
+/** The file with its name, for reads that fail with an E_IMAGE naming it. */
+interface BmpFile {
+  readonly buf: Uint8Array;
+  readonly dv: DataView;
+  fail(message: string): never;
+  /** Fails unless the file has `n` bytes for `what`. */
+  need(n: number, what: string): void;
+}
+
+/** The fields of the file and DIB headers the decoding uses, checked. */
+interface BmpHeader {
+  readonly dataOffset: number;
+  readonly headerSize: number;
+  readonly width: number;
+  readonly height: number;
+  readonly topDown: boolean;
+  readonly bpp: number;
+  readonly compression: number;
+  readonly colors: number;
+}
+
+/** Reads and checks the headers: size, depth, compression, and the pixel count against the limit. */
+function readHeader(f: BmpFile, name: string, maxPixels: number): BmpHeader {
+  const { dv, fail } = f;
   const dataOffset = dv.getUint32(10, true);
   const headerSize = dv.getUint32(14, true);
   if (!HEADER_SIZES.includes(headerSize)) fail(`BMP header of ${headerSize} bytes; expected one of ${HEADER_SIZES.join(', ')}`);
-  need(14 + headerSize, 'header');
-  let width: number;
-  let height: number;
-  let bpp: number;
-  let compression = 0;
-  let colors = 0;
-  if (headerSize === 12) {
-    width = dv.getUint16(18, true);
-    height = dv.getInt16(20, true);
-    bpp = dv.getUint16(24, true);
-  } else {
-    width = dv.getInt32(18, true);
-    height = dv.getInt32(22, true);
-    bpp = dv.getUint16(28, true);
-    compression = dv.getUint32(30, true);
-    colors = dv.getUint32(46, true);
-  }
+  f.need(14 + headerSize, 'header');
+  const core = headerSize === 12;
+  const width = core ? dv.getUint16(18, true) : dv.getInt32(18, true);
+  const signedHeight = core ? dv.getInt16(20, true) : dv.getInt32(22, true);
+  const bpp = dv.getUint16(core ? 24 : 28, true);
+  const compression = core ? 0 : dv.getUint32(30, true);
+  const colors = core ? 0 : dv.getUint32(46, true);
   // the colour-plane count (always 1 in practice) is not checked: OpenCV ignores it, and so does the decoding
   if (!BIT_DEPTHS.includes(bpp)) fail(`BMP with ${bpp} bits per pixel; expected one of ${BIT_DEPTHS.join(', ')}`);
   if (compression !== 0 && compression !== 3 && compression !== 6) {
     fail(`BMP compression ${compression} (${COMPRESSION[compression] ?? 'unknown'}) is not supported; save it as an uncompressed BMP or a PNG`);
   }
   if (compression !== 0 && bpp !== 16 && bpp !== 32) fail(`BMP bitfields compression with ${bpp} bits per pixel; expected 16 or 32`);
-  const topDown = height < 0;
-  height = Math.abs(height);
+  const height = Math.abs(signedHeight);
   if (width <= 0 || height <= 0) fail(`BMP size ${width}x${height}; expected a positive width and height`);
   checkPixels(name, width, height, maxPixels, 'BMP');
+  return { dataOffset, headerSize, width, height, topDown: signedHeight < 0, bpp, compression, colors };
+}
 
-  // where the colour masks and the palette are, and that they end before the pixels
-  let at = 14 + headerSize;
-  let masks: ReturnType<typeof maskField>[] | undefined;
-  if (compression === 3 || compression === 6) {
-    const inHeader = headerSize >= 52;
+/**
+ * The colour masks (bitfields, or 16-bit's default 5-5-5; none for the other depths), and where the data
+ * after the header and the masks starts.
+ */
+function readMasks(f: BmpFile, h: BmpHeader): { masks?: [Mask, Mask, Mask]; at: number } {
+  const at = 14 + h.headerSize;
+  if (h.compression === 3 || h.compression === 6) {
+    const inHeader = h.headerSize >= 52;
     const maskAt = inHeader ? 54 : at;
-    need(maskAt + 12, 'colour masks');
-    masks = [0, 4, 8].map((o) => maskField(dv.getUint32(maskAt + o, true), bpp, fail));
+    f.need(maskAt + 12, 'colour masks');
+    const masks = [0, 4, 8].map((o) => maskField(f.dv.getUint32(maskAt + o, true), h.bpp, f.fail)) as [Mask, Mask, Mask];
     const [r, g, b] = masks.map((m) => m.mask) as [number, number, number];
-    if ((r & g) | (r & b) | (g & b)) fail('BMP colour masks overlap');
-    if (!inHeader) at += compression === 6 ? 16 : 12;
-  } else if (bpp === 16) masks = [0x7c00, 0x03e0, 0x001f].map((m) => maskField(m, 16, fail));
-  const entry = headerSize === 12 ? 3 : 4;
-  if (bpp <= 8 && colors > 1 << bpp) fail(`BMP palette of ${colors} colours for ${bpp} bits per pixel; at most ${1 << bpp}`);
-  if (bpp > 8 && colors > 1 << 24) fail(`BMP declares a palette of ${colors} colours`);
-  const paletteSize = bpp <= 8 ? colors || 1 << bpp : 0;
-  const palette = new Uint8Array(256 * 3); // RGB; unlisted entries are checked per pixel
-  if (paletteSize > 0) {
-    need(at + paletteSize * entry, 'palette');
-    for (let i = 0; i < paletteSize; i++) {
-      const p = at + i * entry;
-      palette[3 * i] = buf[p + 2]!;
-      palette[3 * i + 1] = buf[p + 1]!;
-      palette[3 * i + 2] = buf[p]!;
-    }
-    at += paletteSize * entry;
+    if ((r & g) | (r & b) | (g & b)) f.fail('BMP colour masks overlap');
+    return { masks, at: inHeader ? at : at + (h.compression === 6 ? 16 : 12) };
   }
-  if (dataOffset < at) fail(`BMP pixel data at byte ${dataOffset} overlaps its header, masks or palette (which end at byte ${at})`);
-  const stride = Math.ceil((width * bpp) / 32) * 4;
-  if (stride * height > buf.length - Math.min(dataOffset, buf.length)) {
-    fail(`truncated BMP: ${height} rows of ${stride} bytes from byte ${dataOffset} need ${dataOffset + stride * height} bytes, the file has ${buf.length}`);
-  }
+  if (h.bpp === 16) return { masks: [0x7c00, 0x03e0, 0x001f].map((m) => maskField(m, 16, f.fail)) as [Mask, Mask, Mask], at };
+  return { at };
+}
 
+/** The palette as RGB (256 entries; unlisted ones are checked per pixel), its size, and where it ends. */
+function readPalette(f: BmpFile, h: BmpHeader, at: number): { palette: Uint8Array; paletteSize: number; end: number } {
+  const { bpp, colors } = h;
+  const entry = h.headerSize === 12 ? 3 : 4;
+  if (bpp <= 8 && colors > 1 << bpp) f.fail(`BMP palette of ${colors} colours for ${bpp} bits per pixel; at most ${1 << bpp}`);
+  if (bpp > 8 && colors > 1 << 24) f.fail(`BMP declares a palette of ${colors} colours`);
+  const paletteSize = bpp <= 8 ? colors || 1 << bpp : 0;
+  const palette = new Uint8Array(256 * 3);
+  if (paletteSize === 0) return { palette, paletteSize, end: at };
+  f.need(at + paletteSize * entry, 'palette');
+  for (let i = 0; i < paletteSize; i++) {
+    const p = at + i * entry;
+    palette[3 * i] = f.buf[p + 2]!;
+    palette[3 * i + 1] = f.buf[p + 1]!;
+    palette[3 * i + 2] = f.buf[p]!;
+  }
+  return { palette, paletteSize, end: at + paletteSize * entry };
+}
+
+/** A masked colour value scaled to 0–255. */
+function field(v: number, m: Mask): number {
+  return m.max === 0 ? 0 : Math.round((((v & m.mask) >>> m.shift) * 255) / m.max);
+}
+
+/** The pixels, row by row into RGB, by the kind of pixel: palette index, BGR bytes, or masked fields. */
+function decodePixels(f: BmpFile, h: BmpHeader, stride: number, masks: [Mask, Mask, Mask] | undefined, palette: Uint8Array, paletteSize: number): Uint8Array {
+  const { buf, dv } = f;
+  const { width, height, bpp } = h;
   const out = new Uint8Array(width * height * 3);
-  const field = (v: number, m: { mask: number; shift: number; max: number }): number =>
-    m.max === 0 ? 0 : Math.round((((v & m.mask) >>> m.shift) * 255) / m.max);
   for (let y = 0; y < height; y++) {
-    const row = dataOffset + (topDown ? y : height - 1 - y) * stride;
+    const row = h.dataOffset + (h.topDown ? y : height - 1 - y) * stride;
     let o = y * width * 3;
     if (bpp <= 8) {
       const valueMask = (1 << bpp) - 1;
       for (let x = 0; x < width; x++, o += 3) {
         const bit = x * bpp;
         const idx = (buf[row + (bit >> 3)]! >> (8 - bpp - (bit & 7))) & valueMask;
-        if (idx >= paletteSize) fail(`pixel (${x}, ${y}) uses palette entry ${idx} of ${paletteSize}`);
+        if (idx >= paletteSize) f.fail(`pixel (${x}, ${y}) uses palette entry ${idx} of ${paletteSize}`);
         out[o] = palette[3 * idx]!;
         out[o + 1] = palette[3 * idx + 1]!;
         out[o + 2] = palette[3 * idx + 2]!;
       }
-    } else if (bpp === 24 || (bpp === 32 && !masks)) {
+    } else if (!masks) {
       const step = bpp / 8;
       for (let x = 0, p = row; x < width; x++, o += 3, p += step) {
         out[o] = buf[p + 2]!;
@@ -127,7 +146,7 @@ export function decodeBmp(buf: Uint8Array, name: string, options?: DecodeOptions
         out[o + 2] = buf[p]!;
       }
     } else {
-      const [mr, mg, mb] = masks as [ReturnType<typeof maskField>, ReturnType<typeof maskField>, ReturnType<typeof maskField>];
+      const [mr, mg, mb] = masks;
       for (let x = 0; x < width; x++, o += 3) {
         const v = bpp === 16 ? dv.getUint16(row + x * 2, true) : dv.getUint32(row + x * 4, true);
         out[o] = field(v, mr);
@@ -136,5 +155,29 @@ export function decodeBmp(buf: Uint8Array, name: string, options?: DecodeOptions
       }
     }
   }
-  return { width, height, channels: 3, data: out };
+  return out;
+}
+
+export function decodeBmp(buf: Uint8Array, name: string, options?: DecodeOptions): Image8 {
+  const f: BmpFile = {
+    buf,
+    dv: new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+    fail(m: string): never {
+      throw new PplcnetError('E_IMAGE', `${name}: ${m}`);
+    },
+    need(n: number, what: string): void {
+      if (n > buf.length) f.fail(`truncated BMP: its ${what} needs ${n} bytes, the file has ${buf.length}`);
+    },
+  };
+  if (!isBmp(buf)) f.fail('not a BMP file');
+  const h = readHeader(f, name, pixelLimit(options));
+  // where the colour masks and the palette are, and that they end before the pixels
+  const { masks, at } = readMasks(f, h);
+  const { palette, paletteSize, end } = readPalette(f, h, at);
+  if (h.dataOffset < end) f.fail(`BMP pixel data at byte ${h.dataOffset} overlaps its header, masks or palette (which end at byte ${end})`);
+  const stride = Math.ceil((h.width * h.bpp) / 32) * 4;
+  if (stride * h.height > buf.length - Math.min(h.dataOffset, buf.length)) {
+    f.fail(`truncated BMP: ${h.height} rows of ${stride} bytes from byte ${h.dataOffset} need ${h.dataOffset + stride * h.height} bytes, the file has ${buf.length}`);
+  }
+  return { width: h.width, height: h.height, channels: 3, data: decodePixels(f, h, stride, masks, palette, paletteSize) };
 }

@@ -4,7 +4,7 @@
  * image (or per bad entry of its file list) in the queue's results hash, in one transaction per job.
  */
 import { hostname } from 'node:os';
-import type { Job, Queue } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Classifier, type ClassifierOptions, PplcnetError, createClassifier, describe, errorRow, invalidOption, resultRow } from '../index.js';
 import { type RedisTarget, connectRedis, parseRedisUrl, redactSecret, whenReady } from './connection.js';
@@ -114,28 +114,25 @@ export async function storeRows(redis: Redis, keys: QueueKeys, id: string, { ima
   if (failed) throw failed[0]!;
 }
 
-/** Start a worker on `options.queue`; it runs until `close()` (or until the queue is empty with `untilEmpty`). */
-export async function startImageWorker(options: ImageWorkerOptions): Promise<ImageWorker> {
-  const target = parseRedisUrl(options.redis);
-  const queue = checkQueueName(options.queue);
-  const concurrency = integer('concurrency', options.concurrency, 1, 1);
-  const batchSize = integer('batchSize', options.batchSize, 8, 1);
-  const lockMs = integer('lockMs', options.lockMs, 30_000, 200);
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const keys = queueKeys(queue, prefix);
+/**
+ * The worker's log: the Redis password redacted, and a line said again within 2 s said once (the worker's two
+ * connections report the same outage).
+ */
+function workerLog(target: RedisTarget, sink: ((message: string) => void) | undefined): (message: string) => void {
   let lastLine = '';
   let lastAt = 0;
-  const log = (m: string): void => {
+  return (m) => {
     const line = redactSecret(m, target);
-    // the worker's two connections report the same outage; say it once
     if (line === lastLine && Date.now() - lastAt < 2000) return;
     lastLine = line;
     lastAt = Date.now();
-    options.log?.(line);
+    sink?.(line);
   };
+}
 
-  const { Queue: QueueClass, Worker } = await import('bullmq');
-  const redis: Redis = await connectRedis(target, { role: 'worker', log, ...(options.retryBaseMs ? { retryBaseMs: options.retryBaseMs } : {}) });
+/** A connection to Redis that answered within 10 s (else it is closed and the error says what to check). */
+async function connectWorker(target: RedisTarget, log: (message: string) => void, retryBaseMs: number | undefined): Promise<Redis> {
+  const redis: Redis = await connectRedis(target, { role: 'worker', log, ...(retryBaseMs ? { retryBaseMs } : {}) });
   redis.on('error', () => {});
   const ready = whenReady(redis, target);
   const firstContact = new Promise<void>((_, reject) => setTimeout(() => reject(new PplcnetError('E_NETWORK', `cannot reach Redis at ${target.display} within 10 s: is redis-server running there, and are --redis's host, port and password right?`)), 10_000).unref());
@@ -145,45 +142,150 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
     redis.disconnect();
     throw err;
   }
+  return redis;
+}
 
+/** The classifiers of a worker: each model (with its top-k) loaded once per process, at its first job. */
+interface ModelCache {
+  classifierFor(data: ImageJobData): Promise<Classifier>;
+  close(): Promise<void>;
+}
+
+function modelCache(options: ImageWorkerOptions): ModelCache {
   const { redis: _r, queue: _q, prefix: _p, concurrency: _c, batchSize: _b, lockMs: _l, untilEmpty: _u, retryBaseMs: _rb, log: _log, notice, ...classifierOptions } = options;
   const models = new Map<string, Promise<Classifier>>();
-  const classifierFor = (data: ImageJobData): Promise<Classifier> => {
-    const key = `${data.model}\0${data.topk ?? ''}`;
-    let p = models.get(key);
-    if (!p) {
-      p = createClassifier({ ...classifierOptions, model: data.model, ...(data.topk ? { topk: data.topk } : {}), ...(notice ? { notice } : {}) });
-      models.set(key, p);
-      // a model that failed to load is tried again by the job's next attempt
-      p.catch(() => models.delete(key));
-    }
-    return p;
+  return {
+    classifierFor(data) {
+      const key = `${data.model}\0${data.topk ?? ''}`;
+      let p = models.get(key);
+      if (!p) {
+        p = createClassifier({ ...classifierOptions, model: data.model, ...(data.topk ? { topk: data.topk } : {}), ...(notice ? { notice } : {}) });
+        models.set(key, p);
+        // a model that failed to load is tried again by the job's next attempt
+        p.catch(() => models.delete(key));
+      }
+      return p;
+    },
+    async close() {
+      for (const p of models.values()) await p.then((c) => c.close()).catch(() => {});
+      models.clear();
+    },
   };
+}
 
-  let jobsDone = 0;
-  let jobsFailed = 0;
-  const processor = async (job: Job<ImageJobData>): Promise<{ images: number; errors: number }> => {
-    const data = job.data;
-    if (!data || !Array.isArray(data.files) || typeof data.model !== 'string') {
-      throw new PplcnetError('E_FORMAT', `job ${job.id} is not an image job (expected {files, model})`);
-    }
-    const t0 = performance.now();
-    let classifier: Classifier;
+/** What a worker has done so far. */
+interface WorkerCounts {
+  jobsDone: number;
+  jobsFailed: number;
+}
+
+/** What the worker's processor needs: where rows go, the models, the batch size, the log and the counts. */
+interface JobContext {
+  readonly redis: Redis;
+  readonly keys: QueueKeys;
+  readonly models: ModelCache;
+  readonly batchSize: number;
+  readonly log: (message: string) => void;
+  readonly counts: WorkerCounts;
+}
+
+/** One job: check its data, load its model, classify its images and store the rows. */
+async function processJob(job: Job<ImageJobData>, c: JobContext): Promise<{ images: number; errors: number }> {
+  const data = job.data;
+  if (!data || !Array.isArray(data.files) || typeof data.model !== 'string') {
+    throw new PplcnetError('E_FORMAT', `job ${job.id} is not an image job (expected {files, model})`);
+  }
+  const t0 = performance.now();
+  let classifier: Classifier;
+  try {
+    classifier = await c.models.classifierFor(data);
+  } catch (err) {
+    throw new PplcnetError('E_MODEL', `cannot load model ${JSON.stringify(data.model)}: ${(err as Error).message}`, { cause: err });
+  }
+  c.log(`job ${job.id}: took ${plural(data.files.length, 'image')} (model ${classifier.name}, attempt ${job.attemptsStarted})`);
+  const rows = await classifyJob(job, classifier, c.batchSize);
+  await storeRows(c.redis, c.keys, String(job.id), rows);
+  c.counts.jobsDone++;
+  const took = ((performance.now() - t0) / 1000).toFixed(2);
+  c.log(`job ${job.id}: stored ${plural(rows.rows.size, 'row')}${rows.errors ? ` (${rows.errors} unreadable)` : ''} in ${took} s`);
+  return { images: rows.images, errors: rows.errors };
+}
+
+/** Says the worker's errors and failed jobs in the log, and counts the jobs that failed their last attempt. */
+function logWorkerEvents(worker: Worker<ImageJobData>, log: (message: string) => void, counts: WorkerCounts): void {
+  worker.on('error', (err) => {
+    const message = (err as Error).message;
+    if (/missing lock|renew lock|lock.*(lost|expired)/i.test(message)) log(`${message} (the job's lock expired: whichever worker holds the job now completes it; its rows are overwritten, not doubled)`);
+    else log(`queue: ${message}`);
+  });
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const max = job.opts.attempts ?? 1;
+    const final = job.attemptsMade >= max;
+    if (final) counts.jobsFailed++;
+    log(`job ${job.id}: failed (attempt ${job.attemptsMade} of ${max}): ${err.message}${final ? '; kept as failed (`pplcnet queue retry` puts it back)' : '; will be retried'}`);
+  });
+}
+
+/** The watch that closes an `untilEmpty` worker once no job is waiting, delayed or active. */
+interface EmptyWatch {
+  /** Stops the polling. */
+  stop(): void;
+  /** Closes the connection the counts were read on. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the queue's job counts every min(lockMs, 2 s), and at once whenever a job ends or the queue runs
+ * dry; calls `close` when they are all 0.
+ */
+function watchUntilEmpty(worker: Worker<ImageJobData>, newCounter: () => Queue, lockMs: number, closing: () => boolean, close: () => void): EmptyWatch {
+  let poll: NodeJS.Timeout | undefined;
+  let counter: Queue | undefined;
+  let checking = false;
+  const check = async (): Promise<void> => {
+    if (checking || closing()) return;
+    checking = true;
     try {
-      classifier = await classifierFor(data);
-    } catch (err) {
-      throw new PplcnetError('E_MODEL', `cannot load model ${JSON.stringify(data.model)}: ${(err as Error).message}`, { cause: err });
+      counter ??= newCounter();
+      const counts = await counter.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      if (Object.values(counts).every((n) => n === 0)) close();
+    } catch {
+      // Redis unreachable: keep waiting; the connection retries by itself
+    } finally {
+      checking = false;
     }
-    log(`job ${job.id}: took ${plural(data.files.length, 'image')} (model ${classifier.name}, attempt ${job.attemptsStarted})`);
-    const rows = await classifyJob(job, classifier, batchSize);
-    await storeRows(redis, keys, String(job.id), rows);
-    jobsDone++;
-    const took = ((performance.now() - t0) / 1000).toFixed(2);
-    log(`job ${job.id}: stored ${plural(rows.rows.size, 'row')}${rows.errors ? ` (${rows.errors} unreadable)` : ''} in ${took} s`);
-    return { images: rows.images, errors: rows.errors };
   };
+  const tick = (): void => {
+    poll = setTimeout(() => void check().then(() => closing() || tick()), Math.min(lockMs, 2000));
+  };
+  tick();
+  worker.on('drained', () => void check());
+  worker.on('completed', () => void check());
+  worker.on('failed', () => void check());
+  return {
+    stop: () => clearTimeout(poll),
+    close: async () => {
+      await counter?.close().catch(() => {});
+    },
+  };
+}
 
-  const worker = new Worker<ImageJobData>(queue, processor, {
+/** Start a worker on `options.queue`; it runs until `close()` (or until the queue is empty with `untilEmpty`). */
+export async function startImageWorker(options: ImageWorkerOptions): Promise<ImageWorker> {
+  const target = parseRedisUrl(options.redis);
+  const queue = checkQueueName(options.queue);
+  const concurrency = integer('concurrency', options.concurrency, 1, 1);
+  const batchSize = integer('batchSize', options.batchSize, 8, 1);
+  const lockMs = integer('lockMs', options.lockMs, 30_000, 200);
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const log = workerLog(target, options.log);
+  const { Queue: QueueClass, Worker: WorkerClass } = await import('bullmq');
+  const redis = await connectWorker(target, log, options.retryBaseMs);
+  const models = modelCache(options);
+  const counts: WorkerCounts = { jobsDone: 0, jobsFailed: 0 };
+  const context: JobContext = { redis, keys: queueKeys(queue, prefix), models, batchSize, log, counts };
+  const worker = new WorkerClass<ImageJobData>(queue, (job) => processJob(job, context), {
     connection: redis,
     prefix,
     concurrency,
@@ -194,80 +296,41 @@ export async function startImageWorker(options: ImageWorkerOptions): Promise<Ima
     name: `pplcnet@${hostname()}:${process.pid}`,
     autorun: false,
   });
-  worker.on('error', (err) => {
-    const message = (err as Error).message;
-    if (/missing lock|renew lock|lock.*(lost|expired)/i.test(message)) log(`${message} (the job's lock expired: whichever worker holds the job now completes it; its rows are overwritten, not doubled)`);
-    else log(`queue: ${message}`);
-  });
-  worker.on('failed', (job, err) => {
-    if (!job) return;
-    const max = job.opts.attempts ?? 1;
-    const final = job.attemptsMade >= max;
-    if (final) jobsFailed++;
-    log(`job ${job.id}: failed (attempt ${job.attemptsMade} of ${max}): ${err.message}${final ? '; kept as failed (`pplcnet queue retry` puts it back)' : '; will be retried'}`);
-  });
+  logWorkerEvents(worker, log, counts);
 
-  let poll: NodeJS.Timeout | undefined;
-  let counter: Queue | undefined;
+  let watch: EmptyWatch | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      if (poll) clearTimeout(poll);
+      watch?.stop();
       await worker.close();
-      await counter?.close().catch(() => {});
-      for (const p of models.values()) await p.then((c) => c.close()).catch(() => {});
-      models.clear();
+      await watch?.close();
+      await models.close();
       await redis.quit().catch(() => redis.disconnect());
     })());
-
   const running = worker.run().catch((err: unknown) => log(`worker stopped: ${(err as Error).message}`));
   if (options.untilEmpty) {
-    // checked every min(lockMs, 2 s), and at once whenever a job ends or the queue runs dry
-    let checking = false;
-    const check = async (): Promise<void> => {
-      if (checking || closing) return;
-      checking = true;
-      try {
-        if (!counter) {
-          counter = new QueueClass(queue, { connection: redis, prefix });
-          counter.on('error', () => {});
-        }
-        const counts = await counter.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        if (Object.values(counts).every((n) => n === 0)) void close();
-      } catch {
-        // Redis unreachable: keep waiting; the connection retries by itself
-      } finally {
-        checking = false;
-      }
-    };
-    const tick = (): void => {
-      poll = setTimeout(() => void check().then(() => closing || tick()), Math.min(lockMs, 2000));
-    };
-    tick();
-    worker.on('drained', () => void check());
-    worker.on('completed', () => void check());
-    worker.on('failed', () => void check());
+    const newCounter = (): Queue => new QueueClass(queue, { connection: redis, prefix }).on('error', () => {});
+    watch = watchUntilEmpty(worker, newCounter, lockMs, () => closing !== undefined, () => void close());
   }
   const done = (async () => {
     await running;
     await close();
-    if (poll) clearTimeout(poll);
+    watch?.stop();
   })();
-
   return {
     target,
     done,
     get jobsDone() {
-      return jobsDone;
+      return counts.jobsDone;
     },
     get jobsFailed() {
-      return jobsFailed;
+      return counts.jobsFailed;
     },
     async close() {
-      if (poll) clearTimeout(poll);
+      watch?.stop();
       await close();
       await done;
     },
   };
 }
-

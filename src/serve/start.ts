@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isIP } from 'node:net';
-import { type Classifier, type ClassifierOptions, PplcnetError, createClassifier, findZooEntry, resolveModel } from '../index.js';
+import { type Classifier, type ClassifierOptions, PplcnetError, createClassifier, findZooEntry, resolveModel, untrainedMessage } from '../index.js';
 import { type NamedClassifier, type ServeApp, type ServeOptions, checkLanes, createServeApp } from './app.js';
 import { type GrpcService, startGrpcService } from './grpc/service.js';
 
@@ -99,7 +99,7 @@ function startWarnings(host: string, apiKey: string | undefined, classifiers: re
     warnings.push(`listening on ${host}, reachable from other machines, without an API key: anyone who can reach it may use it (set --api-key or PPLCNET_API_KEY)`);
   }
   for (const { name, classifier } of classifiers) {
-    if (classifier.metadata.trained === false) warnings.push(`model ${name} holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained`);
+    if (classifier.metadata.trained === false) warnings.push(untrainedMessage(name));
   }
   return warnings;
 }

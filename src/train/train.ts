@@ -136,7 +136,9 @@ export async function trainClassifier(options: TrainOptions): Promise<TrainRepor
   const { train, val, summary } = await datasets(options);
   const resolved = await resolveModel(options.model, options);
   const backbone = readModelMetadata(resolved).name ?? resolved.name;
-  const lastConv = mode === 'last-conv' ? lastConvWeight(resolved.bytes, resolved.path ?? resolved.name) : undefined;
+  // errors name the model as the user gave it (a zoo name or a path), not its converted file in the cache
+  const given = typeof options.model === 'string' ? options.model : resolved.name;
+  const lastConv = mode === 'last-conv' ? lastConvWeight(resolved.bytes, given) : undefined;
   const seed = options.seed ?? 0;
   const { augment: _augment, ...rest } = options;
   const common = { ...rest, layer: mode === 'head' ? ('embedding' as const) : ('gap' as const), workers: options.workers };

@@ -144,171 +144,279 @@ function contentRange(h: string | null): { start: number; end: number; total?: n
   return { start: Number(m[1]), end: Number(m[2]), ...(m[3] !== '*' ? { total: Number(m[3]) } : {}) };
 }
 
-/** Download `url` to `dest`. Resolves to the sha256 and size of the file (and what `validate` said). */
-export async function download(url: string, dest: string, options: DownloadOptions = {}): Promise<Downloaded> {
-  const name = options.name ?? url;
+/** One download's settings and what it has so far. */
+interface Transfer {
+  readonly url: string;
+  readonly dest: string;
+  readonly partial: string;
+  readonly name: string;
+  readonly host: string;
+  readonly timeoutMs: number;
+  readonly minRate: number;
+  readonly window: number;
+  readonly emit: ProgressCallback;
+  readonly options: DownloadOptions;
+  /** Bytes in the partial file. */
+  loaded: number;
+  /** Whether the current attempt has written anything. */
+  progressed: boolean;
+}
+
+/** The options with their defaults applied, and the bytes a previous pull left in `<dest>.partial`. */
+async function startTransfer(url: string, dest: string, options: DownloadOptions): Promise<Transfer> {
   const partial = `${dest}.partial`;
-  const attempts = options.attempts ?? 3;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const minRate = options.minBytesPerSecond ?? 1024;
-  const window = options.rateWindowMs ?? timeoutMs;
-  const emit = options.onProgress ?? (() => {});
-  const host = (() => {
+  let host: string;
+  try {
+    host = new URL(url).host;
+  } catch {
+    host = url;
+  }
+  return {
+    url,
+    dest,
+    partial,
+    name: options.name ?? url,
+    host,
+    timeoutMs,
+    minRate: options.minBytesPerSecond ?? 1024,
+    window: options.rateWindowMs ?? timeoutMs,
+    emit: options.onProgress ?? (() => {}),
+    options,
+    loaded: existsSync(partial) ? (await stat(partial)).size : 0,
+    progressed: false,
+  };
+}
+
+/**
+ * One attempt's deadlines: no data for `timeoutMs`, or a rate under `minRate` over `window`. Either aborts the
+ * attempt's signal with an E_TIMEOUT saying which.
+ */
+class Deadlines {
+  readonly controller = new AbortController();
+  private idle: NodeJS.Timeout | undefined;
+  private rate: NodeJS.Timeout | undefined;
+  private lastData = Date.now();
+
+  constructor(private readonly t: Transfer) {}
+
+  private expire(reason: string): void {
+    this.controller.abort(new PplcnetError('E_TIMEOUT', `${this.t.url}: ${reason}`));
+  }
+
+  /** Data arrived (or the attempt began): the idle deadline starts again. */
+  touch(): void {
+    const t = this.t;
+    this.lastData = Date.now();
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.expire(`no data from ${t.host} for ${t.timeoutMs / 1000} s (after ${t.loaded} bytes); try again later, or raise --timeout`), t.timeoutMs);
+  }
+
+  /** Samples the bytes loaded and fails a transfer that runs below the minimum rate over the window. */
+  watchRate(): void {
+    const t = this.t;
+    const samples: { t: number; loaded: number }[] = [{ t: Date.now(), loaded: t.loaded }];
+    this.rate = setInterval(() => {
+      const now = Date.now();
+      samples.push({ t: now, loaded: t.loaded });
+      while (samples.length > 1 && samples[1]!.t <= now - t.window) samples.shift();
+      const first = samples[0]!;
+      const span = now - first.t;
+      // a transfer that has stopped is the idle deadline's to report
+      const stopped = now - this.lastData >= Math.min(t.window, t.timeoutMs) / 2;
+      if (span >= t.window && !stopped && ((t.loaded - first.loaded) * 1000) / span < t.minRate) {
+        this.expire(`the transfer ran below ${formatBytes(t.minRate)}/s for ${(span / 1000).toFixed(1)} s (${t.loaded - first.loaded} bytes); try again later, or use a mirror`);
+      }
+    }, Math.max(10, Math.min(1000, t.window / 5)));
+  }
+
+  stop(): void {
+    clearTimeout(this.idle);
+    clearInterval(this.rate);
+  }
+}
+
+/**
+ * Checks the answer to a request for the bytes from `asked` on. Resolves to the file's total size (when
+ * known), or to undefined when the download is to start over at once (416: what we have is already the whole
+ * file, or the server changed it). Throws for an answer that is not the file, and for a 206 whose
+ * Content-Range is not what was asked for (after discarding the partial file: appending would join two
+ * different pieces).
+ */
+async function acceptAnswer(t: Transfer, res: Response, asked: number): Promise<{ total?: number } | undefined> {
+  const refuse = async (error: PplcnetError, discardPartial = false): Promise<never> => {
+    await res.body?.cancel().catch(() => {});
+    if (discardPartial) {
+      await rm(t.partial, { force: true });
+      t.loaded = 0;
+    }
+    throw error;
+  };
+  if (res.status === 416 && asked > 0) {
+    await res.body?.cancel().catch(() => {});
+    await rm(t.partial, { force: true });
+    t.loaded = 0;
+    return undefined;
+  }
+  if (res.status !== 200 && res.status !== 206) {
+    return refuse(new Final('E_NETWORK', `${t.url}: HTTP ${res.status} ${STATUS_TEXT[res.status] ?? ''}`.trim()));
+  }
+  const type = res.headers.get('content-type') ?? '';
+  if ((t.options.binary ?? true) && /^\s*text\/html\b/i.test(type)) {
+    return refuse(new Final('E_NETWORK', `${t.url}: the server answered with a web page (content-type ${type}) instead of the file; an error or login page? Check the URL or mirror.`));
+  }
+  const encoded = !/^(identity)?$/i.test((res.headers.get('content-encoding') ?? '').trim());
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  const length = !encoded && Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
+  if (res.status === 200) {
+    t.loaded = 0; // a 200 is the whole file (a server that ignored Range included)
+    return length !== undefined ? { total: length } : {};
+  }
+  const range = contentRange(res.headers.get('content-range'));
+  if (!range || range.start !== asked || (length !== undefined && range.end - range.start + 1 !== length)) {
+    const message = `${t.url}: asked for bytes from ${asked} and the server answered Content-Range ${JSON.stringify(res.headers.get('content-range'))}; the partial download was discarded`;
+    return refuse(new PplcnetError('E_NETWORK', message), true);
+  }
+  return { total: range.total ?? range.end + 1 };
+}
+
+/** The chunks of a body, read as they arrive. */
+interface BodyChunks {
+  /** The next chunk, or undefined at the end of the body (or when it failed). */
+  next(): Promise<Uint8Array | undefined>;
+  /** Why the body ended early, if it did. */
+  readonly failure: unknown;
+}
+
+/**
+ * Starts reading a body into a queue at once, before any other await: a stream that errors (a cut
+ * connection) drops what it has queued. `onData` is called per chunk.
+ */
+function readChunks(body: ReadableStream<Uint8Array>, onData: () => void): BodyChunks {
+  const reader = body.getReader();
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  void (async () => {
     try {
-      return new URL(url).host;
-    } catch {
-      return url;
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+        onData();
+        queue.push(r.value);
+        wake?.();
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      ended = true;
+      wake?.();
     }
   })();
-  await mkdir(dirname(dest), { recursive: true });
-  emit({ status: 'initiate', name, url });
-  let lastError: unknown;
-  let loaded = existsSync(partial) ? (await stat(partial)).size : 0;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    const controller = new AbortController();
-    const deadline = (reason: string) => controller.abort(new PplcnetError('E_TIMEOUT', `${url}: ${reason}`));
-    let idle: NodeJS.Timeout | undefined;
-    let lastData = Date.now();
-    const touch = () => {
-      lastData = Date.now();
-      clearTimeout(idle);
-      idle = setTimeout(() => deadline(`no data from ${host} for ${timeoutMs / 1000} s (after ${loaded} bytes); try again later, or raise --timeout`), timeoutMs);
-    };
-    let rateTimer: NodeJS.Timeout | undefined;
-    let progressed = false;
-    let fh: Awaited<ReturnType<typeof open>> | undefined;
-    try {
-      touch();
-      const asked = loaded;
-      const { res } = await get(url, asked > 0 ? { range: `bytes=${asked}-` } : {}, controller.signal);
-      if (res.status === 416 && asked > 0) {
-        // what we have is already the whole file (or the server changed it): start over
-        await res.body?.cancel().catch(() => {});
-        await rm(partial, { force: true });
-        loaded = 0;
-        continue;
-      }
-      if (res.status !== 200 && res.status !== 206) {
-        await res.body?.cancel().catch(() => {});
-        throw new Final('E_NETWORK', `${url}: HTTP ${res.status} ${STATUS_TEXT[res.status] ?? ''}`.trim());
-      }
-      const type = res.headers.get('content-type') ?? '';
-      if ((options.binary ?? true) && /^\s*text\/html\b/i.test(type)) {
-        await res.body?.cancel().catch(() => {});
-        throw new Final('E_NETWORK', `${url}: the server answered with a web page (content-type ${type}) instead of the file; an error or login page? Check the URL or mirror.`);
-      }
-      const encoded = !/^(identity)?$/i.test((res.headers.get('content-encoding') ?? '').trim());
-      const declared = Number(res.headers.get('content-length') ?? NaN);
-      const length = !encoded && Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
-      let total: number | undefined;
-      if (res.status === 206) {
-        const range = contentRange(res.headers.get('content-range'));
-        if (!range || range.start !== asked || (length !== undefined && range.end - range.start + 1 !== length)) {
-          // appending would join two different pieces: start again from zero
-          await res.body?.cancel().catch(() => {});
-          await rm(partial, { force: true });
-          lastError = new PplcnetError('E_NETWORK', `${url}: asked for bytes from ${asked} and the server answered Content-Range ${JSON.stringify(res.headers.get('content-range'))}; the partial download was discarded`);
-          loaded = 0;
-          continue;
-        }
-        total = range.total ?? range.end + 1;
-      } else {
-        loaded = 0; // a 200 is the whole file (a server that ignored Range included)
-        total = length;
-      }
-      if (!res.body) throw new PplcnetError('E_NETWORK', `${url}: no body in the answer`);
-      // Read before any other await: a stream that errors (a cut connection) drops what it has queued.
-      const reader = res.body.getReader();
-      const queue: Uint8Array[] = [];
-      let ended = false;
-      let failure: unknown;
-      let wake: (() => void) | undefined;
-      void (async () => {
-        try {
-          for (;;) {
-            const r = await reader.read();
-            if (r.done) break;
-            touch();
-            queue.push(r.value);
-            wake?.();
-          }
-        } catch (err) {
-          failure = err;
-        } finally {
-          ended = true;
-          wake?.();
-        }
-      })();
-      emit({ status: 'download', name, url, resumeFrom: loaded, ...(total !== undefined ? { total } : {}) });
-      const samples: { t: number; loaded: number }[] = [{ t: Date.now(), loaded }];
-      rateTimer = setInterval(() => {
-        const now = Date.now();
-        samples.push({ t: now, loaded });
-        while (samples.length > 1 && samples[1]!.t <= now - window) samples.shift();
-        const first = samples[0]!;
-        const span = now - first.t;
-        // a transfer that has stopped is the idle deadline's to report
-        const stopped = now - lastData >= Math.min(window, timeoutMs) / 2;
-        if (span >= window && !stopped && ((loaded - first.loaded) * 1000) / span < minRate) {
-          deadline(`the transfer ran below ${formatBytes(minRate)}/s for ${(span / 1000).toFixed(1)} s (${loaded - first.loaded} bytes); try again later, or use a mirror`);
-        }
-      }, Math.max(10, Math.min(1000, window / 5)));
-      fh = await open(partial, loaded > 0 ? 'a' : 'w');
+  return {
+    async next() {
       for (;;) {
-        while (queue.length) {
-          const chunk = queue.shift()!;
-          await fh.write(chunk);
-          loaded += chunk.length;
-          progressed = true;
-          if (total !== undefined && loaded > total) throw new Final('E_NETWORK', `${url}: the server sent more than the ${total} bytes it announced`);
-          emit({ status: 'progress', name, loaded, ...(total !== undefined ? { total } : {}) });
-        }
-        if (ended) break;
+        if (queue.length) return queue.shift()!;
+        if (ended) return undefined;
         await new Promise<void>((r) => {
           wake = r;
           if (queue.length || ended) r();
         });
         wake = undefined;
       }
-      if (failure !== undefined) {
-        if (controller.signal.aborted) throw controller.signal.reason;
-        throw new PplcnetError('E_NETWORK', `${url}: the transfer was cut after ${loaded} bytes (${networkReason(failure)})`, { cause: failure });
-      }
-      await fh.close();
-      fh = undefined;
-      clearTimeout(idle);
-      clearInterval(rateTimer);
-      if (total !== undefined && loaded < total) {
-        lastError = new PplcnetError('E_NETWORK', `${url}: the transfer ended after ${loaded} of ${total} bytes`);
-        continue;
-      }
-      const digest = await sha256File(partial);
-      if (options.sha256 && digest !== options.sha256.toLowerCase()) {
-        await rm(partial, { force: true });
-        throw new Final('E_CHECKSUM', `${url}: sha256 ${digest} does not match the expected ${options.sha256}; the download was removed. The file on the server differs from the one registered: check the URL or mirror.`);
-      }
-      let checked: string | undefined;
-      try {
-        checked = (await options.validate?.(partial)) ?? undefined;
-      } catch (err) {
-        await rm(partial, { force: true });
-        const why = err instanceof Error ? err.message : String(err);
-        throw new Final(err instanceof PplcnetError ? err.code : 'E_FORMAT', `${url}: the downloaded file does not read as expected, so it was removed (${why})`, { cause: err });
-      }
-      await rename(partial, dest);
-      emit({ status: 'done', name, loaded, sha256: digest });
-      return { sha256: digest, bytes: loaded, ...(checked ? { checked } : {}) };
+    },
+    get failure() {
+      return failure;
+    },
+  };
+}
+
+/** Appends the body's chunks to the partial file, reporting progress; throws when the transfer is cut. */
+async function receive(t: Transfer, chunks: BodyChunks, total: number | undefined, signal: AbortSignal): Promise<void> {
+  const fh = await open(t.partial, t.loaded > 0 ? 'a' : 'w');
+  try {
+    for (let chunk = await chunks.next(); chunk !== undefined; chunk = await chunks.next()) {
+      await fh.write(chunk);
+      t.loaded += chunk.length;
+      t.progressed = true;
+      if (total !== undefined && t.loaded > total) throw new Final('E_NETWORK', `${t.url}: the server sent more than the ${total} bytes it announced`);
+      t.emit({ status: 'progress', name: t.name, loaded: t.loaded, ...(total !== undefined ? { total } : {}) });
+    }
+    if (chunks.failure !== undefined) {
+      if (signal.aborted) throw signal.reason;
+      throw new PplcnetError('E_NETWORK', `${t.url}: the transfer was cut after ${t.loaded} bytes (${networkReason(chunks.failure)})`, { cause: chunks.failure });
+    }
+    await fh.close();
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/** Checks the whole partial file (sha256, the caller's `validate`) and renames it into place. */
+async function finish(t: Transfer): Promise<Downloaded> {
+  const { url, options } = t;
+  const digest = await sha256File(t.partial);
+  if (options.sha256 && digest !== options.sha256.toLowerCase()) {
+    await rm(t.partial, { force: true });
+    throw new Final('E_CHECKSUM', `${url}: sha256 ${digest} does not match the expected ${options.sha256}; the download was removed. The file on the server differs from the one registered: check the URL or mirror.`);
+  }
+  let checked: string | undefined;
+  try {
+    checked = (await options.validate?.(t.partial)) ?? undefined;
+  } catch (err) {
+    await rm(t.partial, { force: true });
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Final(err instanceof PplcnetError ? err.code : 'E_FORMAT', `${url}: the downloaded file does not read as expected, so it was removed (${why})`, { cause: err });
+  }
+  await rename(t.partial, t.dest);
+  t.emit({ status: 'done', name: t.name, loaded: t.loaded, sha256: digest });
+  return { sha256: digest, bytes: t.loaded, ...(checked ? { checked } : {}) };
+}
+
+/**
+ * One request, resuming from the partial file. Resolves to the finished download, or to undefined when the
+ * next attempt is to start over; throws what went wrong (a `Final` when another attempt will not help).
+ */
+async function attempt(t: Transfer): Promise<Downloaded | undefined> {
+  const deadlines = new Deadlines(t);
+  t.progressed = false;
+  try {
+    deadlines.touch();
+    const asked = t.loaded;
+    const { res } = await get(t.url, asked > 0 ? { range: `bytes=${asked}-` } : {}, deadlines.controller.signal);
+    const answer = await acceptAnswer(t, res, asked);
+    if (answer === undefined) return undefined;
+    if (!res.body) throw new PplcnetError('E_NETWORK', `${t.url}: no body in the answer`);
+    const chunks = readChunks(res.body, () => deadlines.touch());
+    const { total } = answer;
+    t.emit({ status: 'download', name: t.name, url: t.url, resumeFrom: t.loaded, ...(total !== undefined ? { total } : {}) });
+    deadlines.watchRate();
+    await receive(t, chunks, total, deadlines.controller.signal);
+    deadlines.stop();
+    if (total !== undefined && t.loaded < total) throw new PplcnetError('E_NETWORK', `${t.url}: the transfer ended after ${t.loaded} of ${total} bytes`);
+    return await finish(t);
+  } finally {
+    deadlines.stop();
+    deadlines.controller.abort();
+  }
+}
+
+/** Download `url` to `dest`. Resolves to the sha256 and size of the file (and what `validate` said). */
+export async function download(url: string, dest: string, options: DownloadOptions = {}): Promise<Downloaded> {
+  const t = await startTransfer(url, dest, options);
+  await mkdir(dirname(dest), { recursive: true });
+  t.emit({ status: 'initiate', name: t.name, url });
+  let lastError: unknown;
+  for (let n = 0; n < (options.attempts ?? 3); n++) {
+    try {
+      const done = await attempt(t);
+      if (done) return done;
     } catch (err) {
       if (err instanceof Final) throw new PplcnetError(err.code, err.message, { cause: err.cause });
       lastError = err;
       // a deadline is final unless this attempt made progress (then the next one resumes)
-      if (err instanceof PplcnetError && err.code === 'E_TIMEOUT' && !progressed) break;
-      if (err instanceof PplcnetError && err.code === 'E_TIMEOUT' && /ran below/.test(err.message)) break;
-    } finally {
-      clearTimeout(idle);
-      clearInterval(rateTimer);
-      controller.abort();
-      await fh?.close().catch(() => {});
+      if (err instanceof PplcnetError && err.code === 'E_TIMEOUT' && (!t.progressed || /ran below/.test(err.message))) break;
     }
   }
   // keep the partial file: the next pull resumes from it

@@ -95,6 +95,15 @@ async function convertedIn(dir: string): Promise<CacheItem[]> {
   return items;
 }
 
+/**
+ * The models converted from a shipped zoo model: `onnx/<key>.onnx` whose record names `packaged:<name>` as
+ * a source (a pulled model converts inside its own folder instead).
+ */
+export async function packagedConversions(name: string, options: CacheOptions = {}): Promise<CacheItem[]> {
+  const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
+  return (await convertedIn(join(cacheDir, 'onnx'))).filter((i) => i.record?.sources.some((s) => s.source === `packaged:${name}`));
+}
+
 /** Leftovers under `dir` (recursively; folders with a live lock are skipped). */
 async function leftoversIn(cacheDir: string, dir: string): Promise<CacheItem[]> {
   if (!existsSync(dir) || (await lockedByLiveProcess(dir))) return [];

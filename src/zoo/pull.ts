@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { PplcnetError, invalidOption } from '../errors.js';
 import { diskBytes, writeFileAtomic } from '../util/fs.js';
 import { type FileStamp, type Notice, assertPlainName, cachePath, defaultCacheDir, fileStamp, sha256File, unchangedSince } from './cache.js';
-import { type ProgressCallback, download, unreachableReason } from './download.js';
+import { type Downloaded, type ProgressCallback, download, unreachableReason } from './download.js';
 import { acquireLock } from './lock.js';
 import { type ZooEntry, findZooEntry, loadZoo, zooNameHint } from './registry.js';
 import { extractTar, listTar } from '../util/tar.js';
@@ -255,6 +255,101 @@ async function cached(entry: ZooEntry, dir: string, verify: false | { notice?: N
   return { entry, dir, source, sha256: r.sha256, fromCache: true };
 }
 
+/** Pull options with their defaults applied. */
+type ResolvedPullOptions = ReturnType<typeof resolvePullOptions>;
+
+/** The cached model if it is there and checks out, under the lock (a read-only cache is checked without one). */
+async function lockedCached(entry: ZooEntry, dir: string, verify: { notice?: Notice }): Promise<PulledModel | undefined> {
+  if (!existsSync(join(dir, 'source.json'))) return undefined;
+  // a check that fails moves files, so it runs under the lock
+  const release = await acquireLock(join(dir, '.lock')).catch((err: NodeJS.ErrnoException) => {
+    if (['EACCES', 'EPERM', 'EROFS'].includes(err.code ?? '')) return async () => {};
+    throw err;
+  });
+  try {
+    return await cached(entry, dir, verify);
+  } finally {
+    await release();
+  }
+}
+
+/** Offline with nothing in the cache: what to do instead. */
+function offlineError(entry: ZooEntry, dir: string, url: string, file: string): PplcnetError {
+  return new PplcnetError(
+    'E_OFFLINE',
+    `${entry.name} is not in the cache (${dir}) and offline mode forbids downloading. On a connected machine run 'pplcnet pull ${entry.name}' and copy ${dir}, or point --mirror/PPLCNET_MIRROR at a server holding ${new URL(entry.urls[0]!).pathname}, or download ${url} yourself and either put it at ${file} (checked and used on the next run) or pass the file with --model.`,
+  );
+}
+
+/** The check of a downloaded (or placed) file before it is kept: a readable pickle, or a tar with a program. */
+function fileCheck(entry: ZooEntry): (path: string) => Promise<'pickle' | 'tar'> {
+  return async (p) => {
+    if (entry.format === 'pdparams') return checkPdparams(p);
+    const files = await listTar(new Uint8Array(await readFile(p)), p);
+    if (!files.some((f) => PROGRAM.test(f))) throw new PplcnetError('E_FORMAT', `${p}: no inference.json or inference.pdmodel in the archive (it holds ${files.slice(0, 5).join(', ') || 'no files'})`);
+    return 'tar';
+  };
+}
+
+/** The model's file, adopted from where the user placed it or downloaded to it. */
+async function fetchFile(entry: ZooEntry, o: ResolvedPullOptions, url: string, file: string): Promise<Downloaded> {
+  const validate = fileCheck(entry);
+  if (existsSync(file)) return adoptPlacedFile(entry, file, validate);
+  return download(url, file, {
+    ...(entry.sha256 ? { sha256: entry.sha256 } : {}),
+    name: entry.name,
+    timeoutMs: o.timeoutMs,
+    ...(o.minBytesPerSecond !== undefined ? { minBytesPerSecond: o.minBytesPerSecond } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    validate,
+  }).catch((err: unknown) => {
+    throw unreachableAdvice(err, entry, url, file, o.mirror);
+  });
+}
+
+/**
+ * Unpacks an `*_infer.tar` into `<dir>/model` (through a staging folder) and removes the archive. Resolves to
+ * the model folder and the digests of its files. A failure removes the archive too.
+ */
+async function unpackInference(file: string, dir: string): Promise<{ source: string; files: Record<string, string> }> {
+  await rejectUnless(file, () => checkInferenceArchive(file));
+  const staging = join(dir, `model.tmp.${process.pid}`);
+  const source = join(dir, 'model');
+  await rm(staging, { recursive: true, force: true });
+  try {
+    const listed = await extractTar(new Uint8Array(await readFile(file)), staging, file);
+    const programs = listed.filter((f) => PROGRAM.test(f));
+    if (programs.length === 0) throw new PplcnetError('E_FORMAT', `${file}: no inference.json or inference.pdmodel in the archive (it holds ${listed.slice(0, 5).join(', ')})`);
+    const inner = programs[0]!.includes('/') ? programs[0]!.slice(0, programs[0]!.lastIndexOf('/')) : '';
+    await rm(source, { recursive: true, force: true });
+    await rename(join(staging, inner), source);
+  } catch (err) {
+    await rm(file, { force: true });
+    throw err;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  await rm(file, { force: true });
+  return { source, files: await digestTree(source) };
+}
+
+/** Fetches the model into `dir` (already locked), unpacks it, and records where it came from in source.json. */
+async function fetchIntoCache(entry: ZooEntry, dir: string, o: ResolvedPullOptions, url: string, file: string): Promise<PulledModel> {
+  const placed = existsSync(file);
+  const got = await fetchFile(entry, o, url, file);
+  const { source, files } = entry.format === 'inference' ? await unpackInference(file, dir) : { source: file, files: undefined };
+  const record: SourceRecord = {
+    url: placed ? `file:${file}` : url,
+    sha256: got.sha256,
+    bytes: got.bytes,
+    verified: { sha256: entry.sha256 ? 'registry' : 'recorded-on-first-pull', parsed: entry.format === 'pdparams' ? 'pickle' : 'tar', at: new Date().toISOString() },
+    ...(placed ? { placedByHand: true } : {}),
+    ...(files ? { files } : {}),
+  };
+  await writeFileAtomic(join(dir, 'source.json'), `${JSON.stringify(record, null, 1)}\n`);
+  return { entry, dir, source, sha256: got.sha256, fromCache: false };
+}
+
 /** Pull a zoo model (by name or record) into the cache, or find it there. */
 export async function pullModel(name: string | ZooEntry, options: PullOptions = {}): Promise<PulledModel> {
   const o = resolvePullOptions(options);
@@ -263,94 +358,23 @@ export async function pullModel(name: string | ZooEntry, options: PullOptions = 
   if (entry.format === 'packaged') throw new PplcnetError('E_MODEL', `${entry.name} ships with pplcnet; nothing to pull`);
   const dir = modelDir(o.cacheDir, entry.name);
   const check = { ...(o.notice ? { notice: o.notice } : {}) };
-  if (existsSync(join(dir, 'source.json'))) {
-    // a check that fails moves files, so it runs under the lock (a read-only cache is checked without one)
-    const release = await acquireLock(join(dir, '.lock')).catch((err: NodeJS.ErrnoException) => {
-      if (['EACCES', 'EPERM', 'EROFS'].includes(err.code ?? '')) return async () => {};
-      throw err;
-    });
-    try {
-      const have = await cached(entry, dir, check);
-      if (have) {
-        o.onProgress?.({ status: 'ready', name: entry.name, path: have.source });
-        return have;
-      }
-    } finally {
-      await release();
-    }
+  const have = await lockedCached(entry, dir, check);
+  if (have) {
+    o.onProgress?.({ status: 'ready', name: entry.name, path: have.source });
+    return have;
   }
   const url = mirrorUrl(entry.urls[0]!, o.mirror);
   const file = entry.format === 'pdparams' ? join(dir, `${entry.name}.pdparams`) : join(dir, `${entry.name}_infer.tar`);
-  if (o.offline && !existsSync(file)) {
-    throw new PplcnetError(
-      'E_OFFLINE',
-      `${entry.name} is not in the cache (${dir}) and offline mode forbids downloading. On a connected machine run 'pplcnet pull ${entry.name}' and copy ${dir}, or point --mirror/PPLCNET_MIRROR at a server holding ${new URL(entry.urls[0]!).pathname}, or download ${url} yourself and either put it at ${file} (checked and used on the next run) or pass the file with --model.`,
-    );
-  }
+  if (o.offline && !existsSync(file)) throw offlineError(entry, dir, url, file);
   const made = await makeDirs(o.cacheDir, dir);
   let done = false;
   const release = await acquireLock(join(dir, '.lock'));
   try {
-    const again = await cached(entry, dir, check); // another process may have finished while we waited
-    if (again) {
-      o.onProgress?.({ status: 'ready', name: entry.name, path: again.source });
-      done = true;
-      return again;
-    }
-    const validate = async (p: string): Promise<'pickle' | 'tar'> => {
-      if (entry.format === 'pdparams') return checkPdparams(p);
-      const files = await listTar(new Uint8Array(await readFile(p)), p);
-      if (!files.some((f) => PROGRAM.test(f))) throw new PplcnetError('E_FORMAT', `${p}: no inference.json or inference.pdmodel in the archive (it holds ${files.slice(0, 5).join(', ') || 'no files'})`);
-      return 'tar';
-    };
-    const placed = existsSync(file);
-    const got = placed
-      ? await adoptPlacedFile(entry, file, validate)
-      : await download(url, file, {
-          ...(entry.sha256 ? { sha256: entry.sha256 } : {}),
-          name: entry.name,
-          timeoutMs: o.timeoutMs,
-          ...(o.minBytesPerSecond !== undefined ? { minBytesPerSecond: o.minBytesPerSecond } : {}),
-          ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-          validate,
-        }).catch((err: unknown) => {
-          throw unreachableAdvice(err, entry, url, file, o.mirror);
-        });
-    let source = file;
-    let files: Record<string, string> | undefined;
-    if (entry.format === 'inference') {
-      await rejectUnless(file, () => checkInferenceArchive(file));
-      const staging = join(dir, `model.tmp.${process.pid}`);
-      await rm(staging, { recursive: true, force: true });
-      try {
-        const listed = await extractTar(new Uint8Array(await readFile(file)), staging, file);
-        const programs = listed.filter((f) => PROGRAM.test(f));
-        if (programs.length === 0) throw new PplcnetError('E_FORMAT', `${file}: no inference.json or inference.pdmodel in the archive (it holds ${listed.slice(0, 5).join(', ')})`);
-        const inner = programs[0]!.includes('/') ? programs[0]!.slice(0, programs[0]!.lastIndexOf('/')) : '';
-        source = join(dir, 'model');
-        await rm(source, { recursive: true, force: true });
-        await rename(join(staging, inner), source);
-      } catch (err) {
-        await rm(file, { force: true });
-        throw err;
-      } finally {
-        await rm(staging, { recursive: true, force: true });
-      }
-      await rm(file, { force: true });
-      files = await digestTree(source);
-    }
-    const record: SourceRecord = {
-      url: placed ? `file:${file}` : url,
-      sha256: got.sha256,
-      bytes: got.bytes,
-      verified: { sha256: entry.sha256 ? 'registry' : 'recorded-on-first-pull', parsed: entry.format === 'pdparams' ? 'pickle' : 'tar', at: new Date().toISOString() },
-      ...(placed ? { placedByHand: true } : {}),
-      ...(files ? { files } : {}),
-    };
-    await writeFileAtomic(join(dir, 'source.json'), `${JSON.stringify(record, null, 1)}\n`);
-    o.onProgress?.({ status: 'ready', name: entry.name, path: source });
+    // another process may have finished while we waited
+    const pulled = (await cached(entry, dir, check)) ?? (await fetchIntoCache(entry, dir, o, url, file));
+    o.onProgress?.({ status: 'ready', name: entry.name, path: pulled.source });
     done = true;
-    return { entry, dir, source, sha256: got.sha256, fromCache: false };
+    return pulled;
   } finally {
     await release();
     // a failed pull leaves nothing behind but what a retry resumes from (a .partial download)

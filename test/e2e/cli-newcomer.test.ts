@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ZOO, buildPPLCNet, convertInferenceModel, imagenetLabels, writeFileAtomic } from '../../src/index.js';
+import { ZOO, buildPPLCNet, convertInferenceModel, imagenetLabels, untrainedMessage, writeFileAtomic } from '../../src/index.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { ROOT, runCli, seededBytes, tempDir } from '../helpers.js';
 
@@ -84,15 +84,19 @@ describe('newcomer paths (CLI)', () => {
     assert.deepEqual([a.inputs, a.outputs, a.nodes, a.parameters], [b.inputs, b.outputs, b.nodes, b.parameters]);
     assert.deepEqual(a.metadata['pplcnet.labels'], ['0_degree', '180_degree']);
     const text = await runCli(['inspect', 'PP-LCNet_x0_25_textline_ori']);
-    assert.match(text.stdout, /\.onnx: ONNX model from pplcnet/);
+    // the heading names the model as given, not its file in the cache
+    assert.match(text.stdout, /^PP-LCNet_x0_25_textline_ori: ONNX model from pplcnet/);
+    assert.match((await runCli(['inspect', 'textline'])).stdout, /^textline \(PP-LCNet_x0_25_textline_ori\): ONNX model from pplcnet/);
     assert.match(text.stdout, /\nlabels: 2: 0_degree, 180_degree\n/);
     const typo = await runCli(['inspect', 'textlin']);
     assert.equal(typo.code, 1);
     assert.match(typo.stderr, /textlin: no such file or folder, nor a zoo model; did you mean textline \(PP-LCNet_x0_25_textline_ori\)\? /);
   });
 
-  test('embed and export-web warn once about an untrained model from build; predict as before', async () => {
-    const warning = /pplcnet: fresh holds initialized, untrained weights \(made by pplcnet build\): its predictions are meaningless until it is trained\n/g;
+  test('predict, embed and export-web warn once about an untrained model from build, in the words serve uses', async () => {
+    const line = `pplcnet: warning: ${untrainedMessage('fresh')}\n`;
+    assert.equal(line, 'pplcnet: warning: model fresh holds initialized, untrained weights (made by pplcnet build): its predictions are meaningless until it is trained\n');
+    const warning = new RegExp(line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g');
     const predict = await runCli(['predict', '-m', untrained, EXAMPLES]);
     assert.equal(predict.code, 0, predict.stderr);
     assert.equal(predict.stderr.match(warning)?.length, 1, predict.stderr);

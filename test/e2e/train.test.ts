@@ -51,6 +51,8 @@ describe('split, train and eval (CLI)', { timeout: 600_000 }, () => {
     const r = await runCli(['train', '-m', 'PP-LCNet_x0_25_textline_ori', '--data', data, '-o', model, '--epochs', '30'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^epoch {3}1 {2}loss \d\.\d{4} {2}train [\d.]+% {2}val loss/m);
+    // stderr is not a terminal here: the first epoch, every 10th and the last get a line
+    assert.deepEqual([...r.stderr.matchAll(/^epoch +(\d+) /gm)].map((m) => Number(m[1])), [1, 10, 20, 30]);
     assert.match(r.stdout, /dataset: .*pandatiger \(split\), 2 classes, 24 train \/ 8 val images; validation: .*val_list\.txt/);
     assert.match(r.stdout, /wrote .*pandatiger\.onnx/);
     const again = await runCli(['train', '-m', 'PP-LCNet_x0_25_textline_ori', '--data', data, '-o', model, '--epochs', '30', '--json'], { env: env() });
@@ -65,6 +67,12 @@ describe('split, train and eval (CLI)', { timeout: 600_000 }, () => {
     assert.equal(p.code, 0, p.stderr);
     const row = JSON.parse(p.stdout);
     assert.ok(['panda', 'tiger'].includes(row.topk[0].label));
+  });
+
+  test('train --train last-conv on a backbone without a last conv: the error names the model as given', async () => {
+    const r = await runCli(['train', '-m', 'textline', '--data', data, '-o', join(tmp.path, 'lc.onnx'), '--train', 'last-conv'], { env: env() });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^pplcnet: error: textline: this backbone has no last conv .*; use --train head\n$/);
   });
 
   test('eval: metrics from its own rows, the broken image an error row, and the report page', async () => {

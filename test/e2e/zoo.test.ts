@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FIXTURES } from '../fixtures/index.js';
 import { makeTar } from '../archives.js';
@@ -72,6 +72,30 @@ describe('pplcnet pull / zoo / predict by zoo name (CLI)', () => {
     const off = await runCli(['predict', '-m', 'tiny-x0_25', '--offline', '--ep', 'cpu', 'models/examples/textline_upright.png'], { env });
     assert.equal(off.code, 0, off.stderr);
     assert.equal(server.requests.length, 1);
+  });
+
+  test('zoo info of the shipped model: where its files are, and its conversion counted once converted', async () => {
+    const fresh = { ...env, PPLCNET_HOME: join(home, 'shipped-cache') };
+    const info = async (): Promise<Record<string, any>> => JSON.parse((await runCli(['zoo', 'info', 'textline', '--json'], { env: fresh })).stdout);
+    const first = await info();
+    assert.deepEqual([first.state, first.format, first.cachedBytes, first.converted], ['packaged', 'packaged', 0, []]);
+    assert.ok(existsSync(join(first.packaged, 'inference.json')), `packaged is the folder of the shipped files: ${first.packaged}`);
+    assert.match((await runCli(['zoo', 'info', 'textline'], { env: fresh })).stdout, /^cache +not converted yet \(0 B\)$/m);
+    const predict = await runCli(['predict', '-m', 'textline', join(FIXTURES.preprocess, 'bitmap_123x97.bmp')], { env: fresh });
+    assert.equal(predict.code, 0, predict.stderr);
+    const converted = await info();
+    assert.equal(converted.state, 'packaged');
+    assert.equal(converted.converted.length, 1, JSON.stringify(converted.converted));
+    const onnx: string = converted.converted[0];
+    assert.equal(dirname(onnx), join(home, 'shipped-cache', 'onnx'));
+    const sizes = await Promise.all([onnx, `${onnx}.sha256`, `${onnx}.json`].map(async (f) => (await stat(f)).size));
+    assert.ok(sizes[0]! > 100_000, 'the converted ONNX');
+    assert.equal(converted.cachedBytes, sizes[0]! + sizes[1]! + sizes[2]!, 'the ONNX, its digest and its record');
+    const listed = JSON.parse((await runCli(['zoo', 'list', '--json'], { env: fresh })).stdout).find((e: { name: string }) => e.name === converted.name);
+    assert.equal(listed.cachedBytes, converted.cachedBytes);
+    const text = (await runCli(['zoo', 'info', 'textline'], { env: fresh })).stdout;
+    assert.match(text, new RegExp(`^files +${first.packaged}$`, 'm'));
+    assert.ok(text.includes(`: ${onnx}`), text);
   });
 
   test('zoo info, path, pull (already there), rm', async () => {

@@ -43,6 +43,29 @@ function epochLine(e: EpochReport): string {
   return `epoch ${String(e.epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  train ${pct(e.trainAccuracy)}${e.valAccuracy !== undefined ? `  val loss ${e.valLoss!.toFixed(4)}  val ${pct(e.valAccuracy)}` : ''}${e.best ? '  *' : ''}\n`;
 }
 
+/** Epochs between progress lines when stderr is not a terminal (a log file or a CI job). */
+export const EPOCH_LINE_EVERY = 10;
+
+/**
+ * The per-epoch progress: on a terminal every epoch; otherwise the first, every `EPOCH_LINE_EVERY`th and the
+ * last (said by `finish`, once training has ended and the last epoch is known), so a log holds a few lines.
+ */
+export function epochPrinter(say: (line: string) => void, isTTY: boolean): { onEpoch: (e: EpochReport) => void; finish: () => void } {
+  let held: string | undefined;
+  return {
+    onEpoch(e) {
+      const line = epochLine(e);
+      held = undefined;
+      if (isTTY || e.epoch === 1 || e.epoch % EPOCH_LINE_EVERY === 0) say(line);
+      else held = line;
+    },
+    finish() {
+      if (held !== undefined) say(held);
+      held = undefined;
+    },
+  };
+}
+
 function summaryLines(r: TrainReport, output: string): string {
   const d = r.dataset;
   const f = r.features;
@@ -104,6 +127,7 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
   const say = (s: string): void => {
     if (!flags.json && !flags.quiet) ctx.stderr(s);
   };
+  const epochs = epochPrinter(say, ctx.isTTY);
   const r = await trainClassifier({
     model,
     data: flags.data,
@@ -126,8 +150,9 @@ async function runTrain(flags: TrainFlags, ctx: CliContext): Promise<void> {
     onFeatures: (stage, done, total) => {
       if (done === total || ctx.isTTY) say(`${ctx.isTTY ? '\r' : ''}features (${stage}): ${done}/${total} images${done === total ? '\n' : ''}`);
     },
-    onEpoch: (e) => say(epochLine(e)),
+    onEpoch: epochs.onEpoch,
   });
+  epochs.finish();
   const warn = warnFrom(flags, ctx);
   for (const f of r.failed) warn(`left out ${f.file}: ${f.error.message}`);
   await writeFileAtomic(flags.output, r.bytes, write);

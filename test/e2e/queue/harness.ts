@@ -1,5 +1,6 @@
 /**
- * What the queue tests share: generated images (a few unreadable), the local `predict --json` reference,
+ * What the queue tests share: the per-file set-up (`queueSuite`: Redis, images, the reference, workers),
+ * generated images (a few unreadable), the local `predict --json` reference,
  * long-running CLI children (workers) with bounded waits, and reading a queue's rows back.
  */
 import assert from 'node:assert/strict';
@@ -7,10 +8,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import sharp from 'sharp';
 import { ImageQueue } from '../../../src/queue/index.js';
-import { ROOT, runCli, seededBytes } from '../../helpers.js';
-import { type RedisServer, startRedis } from '../../services.js';
+import { type CliRun, ROOT, runCli, seededBytes } from '../../helpers.js';
+import { type RedisServer, redisServerPath, startRedis } from '../../services.js';
 
 export const MODEL = 'PP-LCNet_x0_25_textline_ori';
 
@@ -185,6 +187,74 @@ export async function stopQueueFixture(children: readonly Child[], fixture: Part
   await Promise.all(children.map((c) => c.exit(5000).catch(() => {})));
   await fixture.redis?.close();
   if (fixture.root) await rm(fixture.root, { recursive: true, force: true });
+}
+
+/** A queue test file's set-up, made by `queueSuite`: its fixture once `before` has run, and its workers. */
+export interface QueueSuite extends QueueFixture {
+  /** `pplcnet worker` on `queue` (CPU, one thread, one preprocessing worker, the file's flags, then `extra`). */
+  worker(queue: string, ...extra: string[]): Child;
+  /** Keeps a child started otherwise, to be killed with the workers at the end. */
+  track(child: Child): Child;
+  /** `queue add` of the image folder and the list (with the missing file) to `queue`; fails unless it exits 0. */
+  add(queue: string, ...extra: string[]): Promise<CliRun>;
+  /** The figures `queue status --json` prints, read in-process. */
+  status(queue: string): Promise<Record<string, any>>;
+  /** `queue results` of `queue` to a file in the fixture's folder: its lines, and what the command said. */
+  results(queue: string, ...extra: string[]): Promise<{ lines: string[]; stderr: string }>;
+}
+
+/**
+ * Registers the file's `before` (start the fixture, when this machine has redis-server: otherwise each test
+ * fails under CI=true or skips, through needRedis(t)) and `after` (kill the workers, stop Redis, remove the
+ * folder) hooks. `workerFlags` go on every worker's command line.
+ */
+export function queueSuite(prefix: string, workerFlags: readonly string[]): QueueSuite {
+  let fixture: QueueFixture | undefined;
+  const children: Child[] = [];
+  before(async () => {
+    if (redisServerPath()) fixture = await startQueueFixture(prefix);
+  });
+  after(() => stopQueueFixture(children, fixture ?? {}));
+  const started = (): QueueFixture => {
+    if (!fixture) throw new Error('the queue fixture is not started (no redis-server here)');
+    return fixture;
+  };
+  const track = (child: Child): Child => {
+    children.push(child);
+    return child;
+  };
+  return {
+    get redis() {
+      return started().redis;
+    },
+    get root() {
+      return started().root;
+    },
+    get env() {
+      return started().env;
+    },
+    get images() {
+      return started().images;
+    },
+    get reference() {
+      return started().reference;
+    },
+    worker: (queue, ...extra) => track(new Child(['worker', '--queue', queue, '--ep', 'cpu', '--threads', '1', '--workers', '1', ...workerFlags, ...extra], started().env)),
+    track,
+    async add(queue, ...extra) {
+      const { images, env } = started();
+      const r = await runCli(['queue', 'add', '--queue', queue, '-m', MODEL, images.dir, '--list', images.list, ...extra], { env });
+      assert.equal(r.code, 0, r.stderr);
+      return r;
+    },
+    status: (queue) => queueStatus(started().redis.url, queue),
+    async results(queue, ...extra) {
+      const out = join(started().root, `${queue}-results.jsonl`);
+      const r = await runCli(['queue', 'results', '--queue', queue, '-o', out, ...extra], { env: started().env });
+      assert.equal(r.code, 0, r.stderr);
+      return { lines: (await readFile(out, 'utf8')).split('\n').filter((l) => l), stderr: r.stderr };
+    },
+  };
 }
 
 /** The figures `queue status --json` prints, read in-process. */

@@ -8,43 +8,27 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ImageQueue } from '../../../src/queue/index.js';
 import { queueKeys } from '../../../src/queue/keys.js';
 import { runCli } from '../../helpers.js';
-import { type RedisServer, needRedis, redisServerPath } from '../../services.js';
-import { Child, type ImageSet, MODEL, type Row, assertRows, queueStatus, startQueueFixture, stopQueueFixture } from './harness.js';
+import { needRedis } from '../../services.js';
+import { MODEL, type Row, assertRows, queueStatus, queueSuite } from './harness.js';
 
 describe('pplcnet queue: checks at add, jobs of any size, rows checked on export', () => {
-  let redis: RedisServer | undefined;
-  let root = '';
-  let env: NodeJS.ProcessEnv = {};
-  let images: ImageSet;
-  let reference: Map<string, Row>;
-  const children: Child[] = [];
-
-  before(async () => {
-    if (!redisServerPath()) return; // each test then fails under CI=true or skips, through needRedis(t)
-    ({ redis, root, env, images, reference } = await startQueueFixture('pplcnet-queue-checks-'));
-  });
-  after(() => stopQueueFixture(children, { redis, root }));
-
-  const worker = (queue: string, ...extra: string[]): Child => {
-    const c = new Child(['worker', '--queue', queue, '--ep', 'cpu', '--threads', '1', '--workers', '1', '--lock-ms', '5000', '--until-empty', ...extra], env);
-    children.push(c);
-    return c;
-  };
-  const good = (): string[] => images.all.filter((f) => !images.bad.includes(f));
+  const suite = queueSuite('pplcnet-queue-checks-', ['--lock-ms', '5000', '--until-empty']);
+  const { worker } = suite;
+  const good = (): string[] => suite.images.all.filter((f) => !suite.images.bad.includes(f));
 
   test('a job of 100,000 images (empty files): all 100,000 error rows are stored and exported', async (t) => {
     if (!needRedis(t)) return;
-    const dir = join(root, 'big');
+    const dir = join(suite.root, 'big');
     await mkdir(dir);
     const files = Array.from({ length: 100_000 }, (_, i) => join(dir, `e${String(i).padStart(6, '0')}.png`));
     for (let i = 0; i < files.length; i += 1000) await Promise.all(files.slice(i, i + 1000).map((f) => writeFile(f, '')));
-    const q = await ImageQueue.open({ redis: redis!.url, queue: 'big' });
+    const q = await ImageQueue.open({ redis: suite.redis.url, queue: 'big' });
     try {
       const added = await q.add(files, { model: MODEL, jobSize: 100_000 });
       assert.equal(added.jobs, 1);
@@ -75,17 +59,17 @@ describe('pplcnet queue: checks at add, jobs of any size, rows checked on export
   test('one file under five paths (., .., a link, the same path twice) is enqueued, classified and stored once', async (t) => {
     if (!needRedis(t)) return;
     const first = good()[0]!;
-    const dir = join(root, 'images');
-    const link = join(root, 'link.png');
+    const dir = join(suite.root, 'images');
+    const link = join(suite.root, 'link.png');
     await symlink(first, link);
     const name = first.slice(dir.length + 1);
     const paths = [first, `${dir}/./${name}`, `${dir}/../images/${name}`, link, first, good()[1]!];
-    const list = join(root, 'dups.txt');
+    const list = join(suite.root, 'dups.txt');
     await writeFile(list, `${paths.join('\n')}\n`);
-    const r = await runCli(['queue', 'add', '--queue', 'dups', '-m', MODEL, '--list', list], { env });
+    const r = await runCli(['queue', 'add', '--queue', 'dups', '-m', MODEL, '--list', list], { env: suite.env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^queued 2 images in 1 job on 'dups'\nleft out 4 duplicate paths: the same file as one listed before \(e\.g\. .*images\/\.\/line_\d+\.png is .*images\/line_\d+\.png\)\n$/);
-    const json = await runCli(['queue', 'add', '--queue', 'dups2', '-m', MODEL, '--list', list, '--json'], { env });
+    const json = await runCli(['queue', 'add', '--queue', 'dups2', '-m', MODEL, '--list', list, '--json'], { env: suite.env });
     const report = JSON.parse(json.stdout);
     assert.equal(report.images, 2);
     assert.equal(report.duplicates, 4);
@@ -98,17 +82,17 @@ describe('pplcnet queue: checks at add, jobs of any size, rows checked on export
     assert.equal(await w.exit(120_000), 0, w.stderr);
     assert.match(w.stderr, /took 2 images/);
     assert.match(w.stderr, /stored 2 rows in/);
-    const s = await queueStatus(redis!.url, 'dups');
+    const s = await queueStatus(suite.redis.url, 'dups');
     assert.equal(s.done, 2);
     assert.equal(s.stored, 2);
-    const out = await runCli(['queue', 'results', '--queue', 'dups'], { env });
-    assertRows(out.stdout.trim().split('\n'), images, reference, [first, good()[1]!]);
+    const out = await runCli(['queue', 'results', '--queue', 'dups'], { env: suite.env });
+    assertRows(out.stdout.trim().split('\n'), suite.images, suite.reference, [first, good()[1]!]);
   });
 
   test('non-path entries in a job made by other software: one error row each, the images classified', async (t) => {
     if (!needRedis(t)) return;
     const [a, b] = good();
-    const client = new Redis(redis!.url, { maxRetriesPerRequest: null });
+    const client = new Redis(suite.redis.url, { maxRetriesPerRequest: null });
     const bull = new Queue('odd', { connection: client });
     try {
       await bull.add('classify', { files: [a, 42, null, { path: b }, b, ''], model: MODEL } as never, { jobId: 'odd1', removeOnComplete: true });
@@ -119,12 +103,12 @@ describe('pplcnet queue: checks at add, jobs of any size, rows checked on export
     const w = worker('odd');
     assert.equal(await w.exit(120_000), 0, w.stderr);
     assert.match(w.stderr, /job odd1: stored 6 rows \(4 unreadable\)/);
-    const out = await runCli(['queue', 'results', '--queue', 'odd'], { env });
+    const out = await runCli(['queue', 'results', '--queue', 'odd'], { env: suite.env });
     assert.equal(out.code, 0, out.stderr);
     const rows = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Row);
     const byFile = new Map(rows.map((r) => [r.file, r]));
     assert.equal(rows.length, 6);
-    assertRows(rows.filter((r) => !r.file.startsWith('job ')).map((r) => JSON.stringify(r)), images, reference, [a!, b!]);
+    assertRows(rows.filter((r) => !r.file.startsWith('job ')).map((r) => JSON.stringify(r)), suite.images, suite.reference, [a!, b!]);
     for (const [i, what] of [[1, '42 of type number'], [2, 'null'], [3, `{"path":${JSON.stringify(b)}} of type object`], [5, '"" of type string']] as const) {
       const row = byFile.get(`job odd1 entry ${i}`);
       assert.equal(row?.error?.code, 'E_FORMAT', `entry ${i}`);
@@ -136,12 +120,12 @@ describe('pplcnet queue: checks at add, jobs of any size, rows checked on export
     if (!needRedis(t)) return;
     // five good rows, as a worker stores them
     const five = good().slice(0, 5);
-    const add = await runCli(['queue', 'add', '--queue', 'hash', '-m', MODEL, ...five], { env });
+    const add = await runCli(['queue', 'add', '--queue', 'hash', '-m', MODEL, ...five], { env: suite.env });
     assert.equal(add.code, 0, add.stderr);
     const w = worker('hash');
     assert.equal(await w.exit(120_000), 0, w.stderr);
     const keys = queueKeys('hash');
-    const client = new Redis(redis!.url);
+    const client = new Redis(suite.redis.url);
     const goodValue = await client.hget(keys.results, five[0]!);
     const injected: Record<string, string> = {
       // a newline inside a value: written raw, it would be a second line (a sixth "row")
@@ -155,8 +139,8 @@ describe('pplcnet queue: checks at add, jobs of any size, rows checked on export
     // a value that is valid JSON but not in its canonical form is written re-serialized
     await client.hset(keys.results, five[2]!, JSON.stringify(JSON.parse((await client.hget(keys.results, five[2]!))!), null, 2));
     try {
-      const out = join(root, 'hash.jsonl');
-      const r = await runCli(['queue', 'results', '--queue', 'hash', '-o', out, '--delete'], { env });
+      const out = join(suite.root, 'hash.jsonl');
+      const r = await runCli(['queue', 'results', '--queue', 'hash', '-o', out, '--delete'], { env: suite.env });
       assert.equal(r.code, 1, 'bad entries make the export fail');
       const lines = (await readFile(out, 'utf8')).split('\n');
       assert.equal(lines.pop(), '', 'the file ends with a newline');
@@ -168,7 +152,7 @@ describe('pplcnet queue: checks at add, jobs of any size, rows checked on export
       assert.match(r.stderr, /"\/x\/other\.png" names file "\/x\/somewhere-else\.png", not its key/);
       assert.match(r.stderr, /"\/x\/array\.png" is an array, not a row object/);
       assert.match(r.stderr, /"\/x\/no-topk\.png" has no topk list/);
-      assertRows(lines, images, reference, [five[0]!, ...five.slice(2)]);
+      assertRows(lines, suite.images, suite.reference, [five[0]!, ...five.slice(2)]);
       assert.equal(await client.hlen(keys.results), 5, 'the bad entries stay for a look');
     } finally {
       client.disconnect();
@@ -178,36 +162,36 @@ describe('pplcnet queue: checks at add, jobs of any size, rows checked on export
   test('add refuses a misspelt model (with the nearest names), a missing folder, and a missing --redis or --model', async (t) => {
     if (!needRedis(t)) return;
     const one = good()[0]!;
-    const misspelt = await runCli(['queue', 'add', '--queue', 'chk', '-m', 'textlin', one], { env });
+    const misspelt = await runCli(['queue', 'add', '--queue', 'chk', '-m', 'textlin', one], { env: suite.env });
     assert.equal(misspelt.code, 1);
     assert.match(misspelt.stderr, /model 'textlin' is neither a file nor a zoo model; did you mean textline \(PP-LCNet_x0_25_textline_ori\)\?/);
-    const short = await runCli(['queue', 'add', '--queue', 'chk', '-m', 'PP-LCNet_x0_25_textline', one], { env });
+    const short = await runCli(['queue', 'add', '--queue', 'chk', '-m', 'PP-LCNet_x0_25_textline', one], { env: suite.env });
     assert.equal(short.code, 1);
     assert.match(short.stderr, /did you mean PP-LCNet_x0_25_textline_ori\?/);
-    const noFile = await runCli(['queue', 'add', '--queue', 'chk', '-m', join(root, 'nope.onnx'), one], { env });
+    const noFile = await runCli(['queue', 'add', '--queue', 'chk', '-m', join(suite.root, 'nope.onnx'), one], { env: suite.env });
     assert.equal(noFile.code, 1);
     assert.match(noFile.stderr, /model .*nope\.onnx: no such file or folder/);
-    const image = await runCli(['queue', 'add', '--queue', 'chk', '-m', one, one], { env });
+    const image = await runCli(['queue', 'add', '--queue', 'chk', '-m', one, one], { env: suite.env });
     assert.equal(image.code, 1);
     assert.match(image.stderr, /is a PNG image, not a model/);
-    const folder = await runCli(['queue', 'add', '--queue', 'chk', '-m', MODEL, '/no/such/folder', one], { env });
+    const folder = await runCli(['queue', 'add', '--queue', 'chk', '-m', MODEL, '/no/such/folder', one], { env: suite.env });
     assert.equal(folder.code, 1);
     assert.match(folder.stderr, /no such file or folder: \/no\/such\/folder; give images that exist here \(or --no-check when only the workers see them\)/);
-    const noRedis = await runCli(['queue', 'add', '--queue', 'chk', '-m', MODEL, one], { env: { ...env, PPLCNET_REDIS: '' } });
+    const noRedis = await runCli(['queue', 'add', '--queue', 'chk', '-m', MODEL, one], { env: { ...suite.env, PPLCNET_REDIS: '' } });
     assert.equal(noRedis.code, 2);
     assert.match(noRedis.stderr, /no Redis given: pass --redis/);
-    const noWorkerRedis = await runCli(['worker', '--queue', 'chk'], { env: { ...env, PPLCNET_REDIS: '' } });
+    const noWorkerRedis = await runCli(['worker', '--queue', 'chk'], { env: { ...suite.env, PPLCNET_REDIS: '' } });
     assert.equal(noWorkerRedis.code, 2);
-    const noModel = await runCli(['queue', 'add', '--queue', 'chk', one], { env: { ...env, PPLCNET_MODEL: '' } });
+    const noModel = await runCli(['queue', 'add', '--queue', 'chk', one], { env: { ...suite.env, PPLCNET_MODEL: '' } });
     assert.equal(noModel.code, 2);
     assert.match(noModel.stderr, /no model given: pass --model/);
-    const s = await queueStatus(redis!.url, 'chk');
+    const s = await queueStatus(suite.redis.url, 'chk');
     assert.equal(s.images, 0, 'nothing was enqueued');
   });
 
   test('one image: "took 1 image", "stored 1 row", "after 1 job"; a failed job makes --until-empty exit 1', async (t) => {
     if (!needRedis(t)) return;
-    const add = await runCli(['queue', 'add', '--queue', 'one', '-m', MODEL, good()[0]!], { env });
+    const add = await runCli(['queue', 'add', '--queue', 'one', '-m', MODEL, good()[0]!], { env: suite.env });
     assert.equal(add.code, 0, add.stderr);
     assert.equal(add.stdout, "queued 1 image in 1 job on 'one'\n");
     const w = worker('one');
@@ -217,9 +201,9 @@ describe('pplcnet queue: checks at add, jobs of any size, rows checked on export
     assert.match(w.stderr, /worker stopped after 1 job\n/);
 
     // a model file there at add, gone when the worker loads it
-    const model = join(root, 'gone.onnx');
+    const model = join(suite.root, 'gone.onnx');
     await writeFile(model, Buffer.from([8, 7, 18, 0]));
-    const addGone = await runCli(['queue', 'add', '--queue', 'gone', '-m', model, '--attempts', '1', good()[0]!], { env });
+    const addGone = await runCli(['queue', 'add', '--queue', 'gone', '-m', model, '--attempts', '1', good()[0]!], { env: suite.env });
     assert.equal(addGone.code, 0, addGone.stderr);
     await rm(model);
     const g = worker('gone');

@@ -3,47 +3,21 @@
  * SIGKILL mid-job, a worker stopped with SIGTERM, and Redis restarted under a running worker.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { ImageQueue } from '../../../src/queue/index.js';
 import { queueKeys } from '../../../src/queue/keys.js';
-import { runCli } from '../../helpers.js';
-import { type RedisServer, needRedis, redisServerPath } from '../../services.js';
-import { Child, type ImageSet, MODEL, type Row, assertRows, queueStatus, startQueueFixture, stopQueueFixture } from './harness.js';
+import { needRedis } from '../../services.js';
+import { assertRows, queueSuite } from './harness.js';
 
 describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
-  let redis: RedisServer | undefined;
-  let root = '';
-  let env: NodeJS.ProcessEnv = {};
-  let images: ImageSet;
-  let reference: Map<string, Row>;
-  const children: Child[] = [];
-
-  before(async () => {
-    if (!redisServerPath()) return; // each test then fails under CI=true or skips, through needRedis(t)
-    ({ redis, root, env, images, reference } = await startQueueFixture('pplcnet-queue-faults-'));
-  });
-  after(() => stopQueueFixture(children, { redis, root }));
-
-  const worker = (queue: string, ...extra: string[]): Child => {
-    const c = new Child(['worker', '--queue', queue, '--ep', 'cpu', '--threads', '1', '--workers', '1', '--lock-ms', '1000', ...extra], env);
-    children.push(c);
-    return c;
-  };
+  const suite = queueSuite('pplcnet-queue-faults-', ['--lock-ms', '1000']);
+  const { worker, status } = suite;
   const add = async (queue: string, jobSize: number): Promise<void> => {
-    const r = await runCli(['queue', 'add', '--queue', queue, '-m', MODEL, images.dir, '--list', images.list, '--job-size', String(jobSize)], { env });
-    assert.equal(r.code, 0, r.stderr);
+    await suite.add(queue, '--job-size', String(jobSize));
   };
-  const status = (queue: string): Promise<Record<string, any>> => queueStatus(redis!.url, queue);
-  const results = async (queue: string): Promise<string[]> => {
-    const out = join(root, `${queue}.jsonl`);
-    const r = await runCli(['queue', 'results', '--queue', queue, '-o', out], { env });
-    assert.equal(r.code, 0, r.stderr);
-    return (await readFile(out, 'utf8')).split('\n').filter((l) => l);
-  };
+  const results = async (queue: string): Promise<string[]> => (await suite.results(queue)).lines;
 
   test('SIGKILL mid-job: the lock expires, another worker takes the job, every image ends with exactly one row', async (t) => {
     if (!needRedis(t)) return;
@@ -53,7 +27,7 @@ describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
     const [, job] = await a.waitFor(/job (\S+): took 50 images/, 60_000);
     a.kill('SIGKILL');
     assert.equal(await a.exit(10_000), null, 'killed');
-    const client = new Redis(redis!.url);
+    const client = new Redis(suite.redis.url);
     try {
       const stored = await client.sismember(queueKeys('kill').stored, job!);
       assert.equal(stored, 0, `worker A had not stored job ${job} when it was killed`);
@@ -64,7 +38,7 @@ describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
     const b = worker('kill', '--until-empty');
     assert.equal(await b.exit(120_000), 0, b.stderr);
     assert.match(b.stderr, new RegExp(`job ${job}: stored 50 rows`), 'the killed job was taken over and completed');
-    assertRows(await results('kill'), images, reference);
+    assertRows(await results('kill'), suite.images, suite.reference);
     const s = await status('kill');
     assert.equal(s.done, 200, 'no image counted twice');
     assert.equal(s.stored, 200);
@@ -76,7 +50,7 @@ describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
     await add('term', 50);
     const w = worker('term', '--batch-size', '2', '--lock-ms', '10000');
     const [, job] = await w.waitFor(/job (\S+): took 50 images/, 60_000);
-    const q = await ImageQueue.open({ redis: redis!.url, queue: 'term' });
+    const q = await ImageQueue.open({ redis: suite.redis.url, queue: 'term' });
     const running = await q.status();
     await q.close();
     assert.equal(running.workers, 1, 'one worker process connected');
@@ -99,18 +73,18 @@ describe('pplcnet worker: SIGKILL, SIGTERM, Redis restarts', () => {
     const w = worker('restart', '--until-empty', '--batch-size', '2');
     await w.waitFor(/job \S+: stored 10 rows/, 60_000);
     // persist what is there, then restart on the same port and folder (the server reloads dump.rdb)
-    const client = new Redis(redis!.url);
+    const client = new Redis(suite.redis.url);
     await client.save();
     client.disconnect();
-    await redis!.stop();
+    await suite.redis.stop();
     await sleep(800);
-    await redis!.start();
+    await suite.redis.start();
     assert.equal(await w.exit(120_000), 0, w.stderr);
     assert.match(w.stderr, /lost the connection to Redis at redis:\/\/127\.0\.0\.1:\d+( \(\w+\))?; retrying in [\d.]+ s \(attempt 1\)/);
     assert.match(w.stderr, /connected to Redis at redis:\/\/127\.0\.0\.1:\d+ again/);
     const afterReconnect = w.stderr.slice(w.stderr.indexOf('again'));
     assert.match(afterReconnect, /stored 10 rows/, 'jobs were stored after the restart');
-    assertRows(await results('restart'), images, reference);
+    assertRows(await results('restart'), suite.images, suite.reference);
     const s = await status('restart');
     assert.equal(s.done, 200);
     assert.equal(s.waiting + s.active + s.failed, 0);

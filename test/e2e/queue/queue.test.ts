@@ -6,47 +6,20 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ROOT, runCli } from '../../helpers.js';
-import { type RedisServer, freePort, needRedis, redisServerPath, startRedis } from '../../services.js';
-import { Child, type ImageSet, MODEL, type Row, assertRows, queueStatus, startQueueFixture, stopQueueFixture } from './harness.js';
+import { freePort, needRedis, redisServerPath, startRedis } from '../../services.js';
+import { Child, MODEL, assertRows, queueSuite } from './harness.js';
 
 describe('pplcnet queue + worker on Redis', () => {
-  let redis: RedisServer | undefined;
-  let root = '';
-  let env: NodeJS.ProcessEnv = {};
-  let images: ImageSet;
-  let reference: Map<string, Row>;
-  const children: Child[] = [];
-
-  before(async () => {
-    if (!redisServerPath()) return; // each test then fails under CI=true or skips, through needRedis(t)
-    ({ redis, root, env, images, reference } = await startQueueFixture('pplcnet-queue-'));
-    assert.equal(reference.size, 196);
+  const suite = queueSuite('pplcnet-queue-', ['--lock-ms', '1000', '--until-empty']);
+  before(() => {
+    if (redisServerPath()) assert.equal(suite.reference.size, 196);
   });
-  after(() => stopQueueFixture(children, { redis, root }));
-
-  const worker = (queue: string, ...extra: string[]): Child => {
-    const c = new Child(['worker', '--queue', queue, '--ep', 'cpu', '--threads', '1', '--workers', '1', '--lock-ms', '1000', '--until-empty', ...extra], env);
-    children.push(c);
-    return c;
-  };
-  /** The figures `queue status --json` prints, read in-process (the CLI's own output is checked once below). */
-  const status = (queue: string): Promise<Record<string, any>> => queueStatus(redis!.url, queue);
+  const { worker, status, results } = suite;
   type Added = { images: number; jobs: number; addedJobs: number; addedImages: number; duplicates: number; duplicateExamples: unknown[]; missing: number };
-  const add = async (queue: string, ...extra: string[]): Promise<Added> => {
-    const r = await runCli(['queue', 'add', '--queue', queue, '-m', MODEL, images.dir, '--list', images.list, '--job-size', '16', '--json', ...extra], { env });
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  };
-  const results = async (queue: string, ...extra: string[]): Promise<{ lines: string[]; stderr: string }> => {
-    const out = join(root, `${queue}-results.jsonl`);
-    const r = await runCli(['queue', 'results', '--queue', queue, '-o', out, ...extra], { env });
-    assert.equal(r.code, 0, r.stderr);
-    const text = await readFile(out, 'utf8');
-    return { lines: text.split('\n').filter((l) => l), stderr: r.stderr };
-  };
+  const add = async (queue: string, ...extra: string[]): Promise<Added> => JSON.parse((await suite.add(queue, '--job-size', '16', '--json', ...extra)).stdout);
 
   test('200 images (4 unreadable), 2 workers: one row per image, scores equal local predict --json, errors only for the bad files', async (t) => {
     if (!needRedis(t)) return;
@@ -67,7 +40,7 @@ describe('pplcnet queue + worker on Redis', () => {
 
     const { lines, stderr } = await results('two');
     assert.match(stderr, /wrote 200 row\(s\) \(4 error rows\)/);
-    assertRows(lines, images, reference);
+    assertRows(lines, suite.images, suite.reference);
 
     const after = await status('two');
     assert.equal(after.images, 200);
@@ -79,27 +52,27 @@ describe('pplcnet queue + worker on Redis', () => {
     assert.equal(after.stored, 200);
     assert.ok(after.imagesPerSecond > 0, 'a rate over the last minute');
     assert.deepEqual(after.jobs, { waiting: 0, active: 0, delayed: 0, failed: 0 });
-    const json = await runCli(['queue', 'status', '--queue', 'two', '--json'], { env });
+    const json = await runCli(['queue', 'status', '--queue', 'two', '--json'], { env: suite.env });
     const cli = JSON.parse(json.stdout);
     for (const k of ['queue', 'redis', 'images', 'waiting', 'active', 'done', 'errors', 'failed', 'stored', 'jobs', 'failedReasons', 'workers']) assert.deepEqual(cli[k], after[k], k);
-    const text = await runCli(['queue', 'status', '--queue', 'two'], { env });
+    const text = await runCli(['queue', 'status', '--queue', 'two'], { env: suite.env });
     assert.match(text.stdout, /images {3}200 added: 200 done \(4 unreadable\), 0 active, 0 waiting, 0 failed/);
     assert.match(text.stdout, /rate {5}[\d.]+ img\/s over the last minute/);
   });
 
   test('adding the same inputs twice enqueues once; --again enqueues anew and the rows are overwritten, not doubled', async (t) => {
     if (!needRedis(t)) return;
-    const some = images.all.slice(0, 40); // the 4 unreadable and 36 good images
+    const some = suite.images.all.slice(0, 40); // the 4 unreadable and 36 good images
     const addSome = async (...extra: string[]): Promise<Added> => {
       // --no-check: one of the images does not exist (it gets its error row)
-      const r = await runCli(['queue', 'add', '--queue', 'dup', '-m', MODEL, '--job-size', '8', '--no-check', '--json', ...extra, ...some], { env });
+      const r = await runCli(['queue', 'add', '--queue', 'dup', '-m', MODEL, '--job-size', '8', '--no-check', '--json', ...extra, ...some], { env: suite.env });
       assert.equal(r.code, 0, r.stderr);
       return JSON.parse(r.stdout);
     };
     const none = { duplicates: 0, duplicateExamples: [], missing: 1 };
     assert.deepEqual(await addSome(), { images: 40, jobs: 5, addedJobs: 5, addedImages: 40, ...none });
     assert.deepEqual(await addSome(), { images: 40, jobs: 5, addedJobs: 0, addedImages: 0, ...none });
-    const text = await runCli(['queue', 'add', '--queue', 'dup', '-m', MODEL, '--job-size', '8', '--no-check', ...some], { env });
+    const text = await runCli(['queue', 'add', '--queue', 'dup', '-m', MODEL, '--job-size', '8', '--no-check', ...some], { env: suite.env });
     assert.match(text.stdout, /queued 0 images in 0 jobs on 'dup'; 5 jobs \(40 images\) were added before \(--again adds them again\)/);
     assert.equal((await status('dup')).jobs.waiting, 5);
 
@@ -113,7 +86,7 @@ describe('pplcnet queue + worker on Redis', () => {
     assert.equal(s.done, 80, 'both rounds counted');
     assert.equal(s.errors, 8);
     assert.equal(s.stored, 40, 'one row per image in Redis');
-    assertRows((await results('dup')).lines, images, reference, some);
+    assertRows((await results('dup')).lines, suite.images, suite.reference, some);
   });
 
   test('results: atomic -o (nothing half-written on failure), --delete removes what was written, standard output', async (t) => {
@@ -123,36 +96,36 @@ describe('pplcnet queue + worker on Redis', () => {
       await add('two');
       assert.equal(await worker('two').exit(120_000), 0);
     }
-    const dir = await mkdtemp(join(root, 'out-'));
+    const dir = await mkdtemp(join(suite.root, 'out-'));
     const out = join(dir, 'results.jsonl');
     await writeFile(out, 'previous export\n');
-    const down = await runCli(['queue', 'results', '--queue', 'two', '-o', out, '--redis', `redis://127.0.0.1:${await freePort()}`], { env });
+    const down = await runCli(['queue', 'results', '--queue', 'two', '-o', out, '--redis', `redis://127.0.0.1:${await freePort()}`], { env: suite.env });
     assert.equal(down.code, 1);
     assert.equal(await readFile(out, 'utf8'), 'previous export\n', 'a failed export leaves the old file');
     assert.deepEqual(await readdir(dir), ['results.jsonl'], 'and no temporary file');
 
-    const stdout = await runCli(['queue', 'results', '--queue', 'two'], { env });
+    const stdout = await runCli(['queue', 'results', '--queue', 'two'], { env: suite.env });
     assert.equal(stdout.code, 0, stdout.stderr);
-    assertRows(stdout.stdout.trim().split('\n'), images, reference);
+    assertRows(stdout.stdout.trim().split('\n'), suite.images, suite.reference);
 
-    const r = await runCli(['queue', 'results', '--queue', 'two', '-o', out, '--delete'], { env });
+    const r = await runCli(['queue', 'results', '--queue', 'two', '-o', out, '--delete'], { env: suite.env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /wrote 200 row\(s\) \(4 error rows\) to .*results\.jsonl; removed 200 from Redis/);
-    assertRows((await readFile(out, 'utf8')).trim().split('\n'), images, reference);
+    assertRows((await readFile(out, 'utf8')).trim().split('\n'), suite.images, suite.reference);
     assert.deepEqual(await readdir(dir), ['results.jsonl']);
     const s = await status('two');
     assert.equal(s.stored, 0);
     assert.equal(s.done, 200, 'done counts what was processed, exported or not');
-    const empty = await runCli(['queue', 'results', '--queue', 'two'], { env });
+    const empty = await runCli(['queue', 'results', '--queue', 'two'], { env: suite.env });
     assert.equal(empty.stdout, '');
     assert.match(empty.stderr, /wrote 0 row\(s\)/);
   });
 
   test('a model that cannot load fails the job (retried with backoff, then kept with its reason); retry puts it back', async (t) => {
     if (!needRedis(t)) return;
-    const missing = join(root, 'no-such-model.onnx');
+    const missing = join(suite.root, 'no-such-model.onnx');
     // --no-check: the workers are to find out (the model is checked at add otherwise: see queue-checks.test.ts)
-    const r = await runCli(['queue', 'add', '--queue', 'fail', '-m', missing, '--no-check', '--job-size', '5', '--attempts', '2', '--backoff-ms', '100', ...images.all.slice(0, 10)], { env });
+    const r = await runCli(['queue', 'add', '--queue', 'fail', '-m', missing, '--no-check', '--job-size', '5', '--attempts', '2', '--backoff-ms', '100', ...suite.images.all.slice(0, 10)], { env: suite.env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /queued 10 images in 2 jobs/);
     const w = worker('fail');
@@ -168,7 +141,7 @@ describe('pplcnet queue + worker on Redis', () => {
     assert.equal(s.failedReasons.length, 1);
     assert.match(s.failedReasons[0], /cannot load model ".*no-such-model\.onnx"/);
 
-    const retry = await runCli(['queue', 'retry', '--queue', 'fail'], { env });
+    const retry = await runCli(['queue', 'retry', '--queue', 'fail'], { env: suite.env });
     assert.equal(retry.code, 0, retry.stderr);
     assert.match(retry.stdout, /moved 2 failed job\(s\) \(10 images\) back to waiting/);
     const back = await status('fail');
@@ -191,11 +164,11 @@ describe('pplcnet queue + worker on Redis', () => {
       await admin.config('SET', 'requirepass', 's3cr3t-Pa55');
       admin.disconnect();
       const url = `rediss://:s3cr3t-Pa55@127.0.0.1:${tlsPort}/0`;
-      const penv = { ...env, PPLCNET_REDIS: url, NODE_EXTRA_CA_CERTS: join(tls, 'ca.pem') };
-      const r = await runCli(['queue', 'add', '--queue', 'pw', '-m', MODEL, '--no-check', ...images.all.slice(0, 6)], { env: penv });
+      const penv = { ...suite.env, PPLCNET_REDIS: url, NODE_EXTRA_CA_CERTS: join(tls, 'ca.pem') };
+      const r = await runCli(['queue', 'add', '--queue', 'pw', '-m', MODEL, '--no-check', ...suite.images.all.slice(0, 6)], { env: penv });
       assert.equal(r.code, 0, r.stderr);
       const w = new Child(['worker', '--queue', 'pw', '--ep', 'cpu', '--threads', '1', '--until-empty', '--lock-ms', '1000'], penv);
-      children.push(w);
+      suite.track(w);
       assert.equal(await w.exit(60_000), 0, w.stderr);
       assert.match(w.stderr, new RegExp(`worker on queue 'pw' at rediss://:\\*\\*\\*@127\\.0\\.0\\.1:${tlsPort}/0`));
       const s = await runCli(['queue', 'status', '--queue', 'pw'], { env: penv });
@@ -204,10 +177,10 @@ describe('pplcnet queue + worker on Redis', () => {
       const untrusted = await runCli(['queue', 'status', '--queue', 'pw'], { env: { ...penv, NODE_EXTRA_CA_CERTS: '' } });
       assert.equal(untrusted.code, 1);
       assert.match(untrusted.stderr, /cannot reach Redis at rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0 \(\w+\): the server's TLS certificate is not trusted: give its CA with NODE_EXTRA_CA_CERTS/);
-      const wrong = await runCli(['queue', 'status', '--queue', 'pw', '--redis', `redis://:not-it-0000@127.0.0.1:${locked.port}`], { env });
+      const wrong = await runCli(['queue', 'status', '--queue', 'pw', '--redis', `redis://:not-it-0000@127.0.0.1:${locked.port}`], { env: suite.env });
       assert.equal(wrong.code, 1);
       assert.match(wrong.stderr, /cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ \((WRONGPASS|NOAUTH)/);
-      const none = await runCli(['queue', 'status', '--queue', 'pw', '--redis', `redis://127.0.0.1:${locked.port}`], { env });
+      const none = await runCli(['queue', 'status', '--queue', 'pw', '--redis', `redis://127.0.0.1:${locked.port}`], { env: suite.env });
       assert.equal(none.code, 1);
       for (const text of [r.stdout, r.stderr, w.stderr, s.stdout, s.stderr, untrusted.stderr, wrong.stderr, none.stderr]) {
         assert.ok(!text.includes('s3cr3t'), `no password in: ${text}`);
@@ -220,31 +193,31 @@ describe('pplcnet queue + worker on Redis', () => {
 
   test('no Redis, an unreachable one, a bad URL or queue name: exit 1 with what to do', async (t) => {
     if (!needRedis(t)) return;
-    const none = await runCli(['queue', 'status', '--queue', 'x'], { env: { ...env, PPLCNET_REDIS: '' } });
+    const none = await runCli(['queue', 'status', '--queue', 'x'], { env: { ...suite.env, PPLCNET_REDIS: '' } });
     assert.equal(none.code, 2, 'a missing required option is a command-line error');
     assert.match(none.stderr, /no Redis given: pass --redis redis:\/\/host:6379 .* or set PPLCNET_REDIS/);
     const t0 = Date.now();
-    const down = await runCli(['queue', 'status', '--queue', 'x', '--redis', `redis://127.0.0.1:${await freePort()}`], { env });
+    const down = await runCli(['queue', 'status', '--queue', 'x', '--redis', `redis://127.0.0.1:${await freePort()}`], { env: suite.env });
     assert.equal(down.code, 1);
     assert.match(down.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
     assert.ok(Date.now() - t0 < 20_000, 'fails within seconds');
-    const bad = await runCli(['queue', 'status', '--queue', 'x', '--redis', 'http://user:pw123@host'], { env });
+    const bad = await runCli(['queue', 'status', '--queue', 'x', '--redis', 'http://user:pw123@host'], { env: suite.env });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /not a Redis URL: "http:\/\/user:\*\*\*@host" has scheme 'http:'/);
     assert.ok(!bad.stderr.includes('pw123'));
-    const name = await runCli(['queue', 'status', '--queue', 'a:b'], { env });
+    const name = await runCli(['queue', 'status', '--queue', 'a:b'], { env: suite.env });
     assert.equal(name.code, 1);
     assert.match(name.stderr, /queue name "a:b" is not allowed/);
-    const noQueue = await runCli(['queue', 'status'], { env });
+    const noQueue = await runCli(['queue', 'status'], { env: suite.env });
     assert.equal(noQueue.code, 2);
     assert.match(noQueue.stderr, /required option '--queue <name>'/);
-    const stdin = await runCli(['queue', 'add', '--queue', 'stdin', '-m', MODEL, '--list', '-', '--json'], { env, input: `${images.all[10]}\n\n${images.all[11]}\n` });
+    const stdin = await runCli(['queue', 'add', '--queue', 'stdin', '-m', MODEL, '--list', '-', '--json'], { env: suite.env, input: `${suite.images.all[10]}\n\n${suite.images.all[11]}\n` });
     assert.equal(stdin.code, 0, stdin.stderr);
     assert.deepEqual(JSON.parse(stdin.stdout), { images: 2, jobs: 1, addedJobs: 1, addedImages: 2, duplicates: 0, duplicateExamples: [], missing: 0 });
-    const noList = await runCli(['queue', 'add', '--queue', 'x', '-m', MODEL, '--list', join(root, 'nope.txt')], { env });
+    const noList = await runCli(['queue', 'add', '--queue', 'x', '-m', MODEL, '--list', join(suite.root, 'nope.txt')], { env: suite.env });
     assert.equal(noList.code, 1);
     assert.match(noList.stderr, /cannot read --list .*nope\.txt/);
-    const noImages = await runCli(['queue', 'add', '--queue', 'x', '-m', MODEL], { env });
+    const noImages = await runCli(['queue', 'add', '--queue', 'x', '-m', MODEL], { env: suite.env });
     assert.equal(noImages.code, 2);
     assert.match(noImages.stderr, /no images given/);
   });
