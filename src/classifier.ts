@@ -86,13 +86,24 @@ function laneOpener(options: ClassifierOptions, resolved: ResolvedModel, metadat
   return { open, closeAll: () => Promise.all([...opened].map((p) => p.close())).then(() => undefined) };
 }
 
+const throwClosed = (what: string, name: string): never => {
+  throw closedError(what, name);
+};
+
+/**
+ * A stream over inference lanes. Until a lane has loaded (or throughout, when the plan makes this thread a
+ * lane: `hereLane`), batches also run on this thread with `classifyBatch`: its session is loaded already.
+ */
+function streamOnLanes(all: readonly ImageInput[], batchSize: number, pool: LanePool, classifyBatch: Classifier['classifyBatch'], hereLane: boolean | undefined): AsyncGenerator<(Classification | PplcnetError)[]> {
+  const here = (batch: readonly ImageInput[]) => classifyBatch(batch).catch((err: unknown) => batch.map((i) => asImageError(nameOf(i), err)));
+  return streamLanes(all, batchSize, pool, undefined, here, hereLane);
+}
+
 export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
   const { decode, resolved, metadata, plan, session, model } = await openParts(options);
   const preparer = new Preparer(model.preprocess, plan.workers, options.maxPixels, decode);
   let closed = false;
-  const assertOpen = (what: string): void => {
-    if (closed) throw closedError(what, resolved.name);
-  };
+  const assertOpen = (what: string): void => void (closed && throwClosed(what, resolved.name));
   const embedder = createEmbedder(resolved, model.inputName, session, (i) => preparer.here(i), assertOpen);
   const classifyBatch: Classifier['classifyBatch'] = async (inputs) => {
     assertOpen('classifyBatch');
@@ -107,7 +118,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidOption('batchSize', 'a positive integer', batchSize);
     const all = [...inputs];
     if (plan.lanes > 0 && all.length > batchSize) {
-      for await (const rows of streamLanes(all, batchSize, lanePool())) {
+      for await (const rows of streamOnLanes(all, batchSize, lanePool(), classifyBatch, plan.hereLane)) {
         yield rows;
         if (closed) return; // closed while the stream was read: the rest is not run
       }

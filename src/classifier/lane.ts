@@ -42,15 +42,18 @@ export interface LaneRequest {
 /** A result row, or an error as plain data (rebuilt as a PplcnetError by the pool). */
 export type LaneRow = Classification | { error: { code: string; message: string } };
 
-/** A batch's rows, or the model failed to load (every batch fails). */
-export type LaneReply = { id: number; rows: LaneRow[] } | { failed: string };
+/** A batch's rows, or the model failed to load (every batch fails), or it loaded (the lane takes work now). */
+export type LaneReply = { id: number; rows: LaneRow[] } | { failed: string } | { ready: true };
 
 if (parentPort) {
   const port = parentPort;
   const d = workerData as LaneData;
   sharp.concurrency(1);
   const ready = loadModel(d.resolved as ResolvedModel, d.metadata, d.session, d.output).then((model) => ({ model, preparer: new Preparer(model.preprocess, 0, d.maxPixels, d.decode) }));
-  ready.catch((err: unknown) => port.postMessage({ failed: err instanceof Error ? err.message : String(err) } satisfies LaneReply));
+  ready.then(
+    () => port.postMessage({ ready: true } satisfies LaneReply),
+    (err: unknown) => port.postMessage({ failed: err instanceof Error ? err.message : String(err) } satisfies LaneReply),
+  );
   // images in preparation on this thread, across batches: a batch that arrives while the previous one runs
   // starts decoding at once (its resizes wait for the run to end)
   const slot = limiter(d.inFlight);

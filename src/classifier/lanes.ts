@@ -17,6 +17,7 @@ export class LanePool {
   private readonly outstanding: number[] = [];
   private readonly pending = new Map<number, { size: number; resolve: (rows: (Classification | PplcnetError)[]) => void }>();
   private failed: string | undefined;
+  private readyCount = 0;
   private nextId = 0;
   private closing = false;
 
@@ -24,6 +25,7 @@ export class LanePool {
     for (let i = 0; i < size; i++) {
       const w = spawnWorker(new URL('./lane.js', import.meta.url), data);
       w.on('message', (r: LaneReply) => {
+        if ('ready' in r) return void this.readyCount++;
         if ('failed' in r) return this.fail(`the model did not load in an inference lane: ${r.failed}`);
         const p = this.pending.get(r.id);
         if (!p) return;
@@ -40,6 +42,11 @@ export class LanePool {
       this.lanes.push(w);
       this.outstanding.push(0);
     }
+  }
+
+  /** Lanes whose model has loaded (they start on work at once). */
+  get ready(): number {
+    return this.readyCount;
   }
 
   /** Every outstanding batch fails with `why`; later ones too. */
@@ -121,18 +128,49 @@ export class LanePool {
   }
 }
 
+/** What {@link streamLanes} needs of a pool of lanes. */
+export type Lanes = Pick<LanePool, 'size' | 'ready' | 'run'>;
+
+/** Classify one batch on the calling thread (its own session, loaded already); never rejects. */
+export type BatchHere = (inputs: readonly ImageInput[]) => Promise<(Classification | PplcnetError)[]>;
+
 /**
- * Yield each batch's results in input order, keeping `window` batches handed out to the lanes (two per lane:
- * a lane decodes its next batch while it runs the current one).
+ * Yield each batch's results in input order, keeping `window` batches handed out (two per lane: a lane
+ * decodes its next batch while it runs the current one). Lanes take a moment to start (a thread, sharp,
+ * onnxruntime, a session each): until one has loaded, `here` (when given) runs a batch at a time on the
+ * calling thread, so the stream starts at once; the batches handed to the lanes meanwhile wait in their queue.
+ * `alongside`: the calling thread keeps taking a batch whenever it has none, as one more lane. At most
+ * `window` batches are handed out beyond the one being read, and none is kept once yielded.
  */
-export async function* streamLanes(all: readonly ImageInput[], batchSize: number, pool: LanePool, window = 2 * pool.size): AsyncGenerator<(Classification | PplcnetError)[]> {
-  const batches: Promise<(Classification | PplcnetError)[]>[] = [];
+export async function* streamLanes(all: readonly ImageInput[], batchSize: number, pool: Lanes, window?: number, here?: BatchHere, alongside = false): AsyncGenerator<(Classification | PplcnetError)[]> {
+  const ahead = window ?? 2 * (pool.size + (here && alongside ? 1 : 0));
+  const batches: (Promise<(Classification | PplcnetError)[]> | undefined)[] = [];
   const count = Math.ceil(all.length / batchSize);
-  for (let k = 0; k < count; k++) {
-    while (batches.length < Math.min(count, k + window)) {
-      const b = batches.length;
-      batches.push(pool.run(all.slice(b * batchSize, (b + 1) * batchSize)));
+  let k = 0;
+  let hereRunning: Promise<unknown> | undefined;
+  let stopped = false;
+  const handOut = (): void => {
+    while (!stopped && batches.length < Math.min(count, k + ahead)) {
+      const inputs = all.slice(batches.length * batchSize, (batches.length + 1) * batchSize);
+      if (here && !hereRunning && (alongside || pool.ready === 0)) {
+        const running = here(inputs).finally(() => {
+          hereRunning = undefined;
+          handOut();
+        });
+        hereRunning = running;
+        batches.push(running);
+      } else batches.push(pool.run(inputs));
     }
-    yield await batches[k]!;
+  };
+  try {
+    for (; k < count; k++) {
+      handOut();
+      const rows = await batches[k]!;
+      batches[k] = undefined; // yielded: the stream keeps no rows behind it
+      yield rows;
+    }
+  } finally {
+    stopped = true; // the consumer stopped (or all is done): nothing more is handed out
+    await hereRunning; // a batch running here settles before the stream returns (and the classifier may close)
   }
 }

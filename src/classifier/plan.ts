@@ -25,6 +25,11 @@ export interface ExecutionPlan {
    * session each (one intra-op thread) that prepare and run whole batches side by side.
    */
   readonly lanes: number;
+  /**
+   * Whether `classifyStream` also runs batches on the calling thread (its own session, 1 intra-op thread)
+   * beside the lanes, as one more lane: planned lanes on a machine where that session has one thread.
+   */
+  readonly hereLane?: boolean;
   /** The estimated CPU per image (ms, one core) the split was made from. */
   readonly estimate: { readonly preprocessMs: number; readonly inferenceMs: number };
   /** One line: what was chosen and why. */
@@ -104,9 +109,13 @@ export function planExecution(options: PlanOptions, inferenceMs: number | undefi
   // threads or workers (then their layout runs): one lane per core, up to 4. Measured on 2 cores
   // (bench/folder-limit.ts): x1_0 at 224, 640×480 JPEGs, 85–88 → 93–102 img/s; the text-line model gained
   // nothing (its batches are mostly decoding, which the workers already spread).
+  // When the calling thread's session has one intra-op thread (2 cores), it is one of the lanes: a lane fewer
+  // to start (about 90 MB and 0.2–0.9 s of CPU each for x1_0), the same cores busy.
   const lanesGiven = checked('lanes', options.lanes, 0, 64);
-  const lanes = lanesGiven ?? (threadsGiven === undefined && workersGiven === undefined && cores > 1 && inf >= pre ? Math.min(cores, 4) : 0);
-  const laneNote = lanes > 0 ? `; streams: ${lanes} inference lane(s), each a session with 1 intra-op thread preparing and running whole batches${lanesGiven === undefined ? ' (inference costs at least as much as preparing)' : ''}` : '';
+  const lanesPlanned = lanesGiven === undefined && threadsGiven === undefined && workersGiven === undefined && cores > 1 && inf >= pre;
+  const hereLane = lanesPlanned && threads === 1;
+  const lanes = lanesGiven ?? (lanesPlanned ? Math.min(cores, 4) - (hereLane ? 1 : 0) : 0);
+  const laneNote = lanes > 0 ? `; streams: ${lanes} inference lane(s), each a session with 1 intra-op thread preparing and running whole batches${hereLane ? ', and this thread as one more' : ''}${lanesGiven === undefined ? ' (inference costs at least as much as preparing)' : ''}` : '';
   const reason = `${cores} cores: ${threads} intra-op thread(s), ${workers} preprocessing worker(s), batch ${batchSize}, spinning ${spinning ? 'on' : 'off'} (${how})${laneNote}`;
-  return { cores, threads, workers, batchSize, spinning, lanes, estimate: { preprocessMs: pre, inferenceMs: inf }, reason };
+  return { cores, threads, workers, batchSize, spinning, lanes, hereLane, estimate: { preprocessMs: pre, inferenceMs: inf }, reason };
 }

@@ -104,6 +104,8 @@ export async function* streamBatches<R = Classification>(all: readonly ImageInpu
         await changed();
       }
       const ready = await Promise.all(batch.map((s) => s.result!));
+      // the batch's tensors are let go once it is classified: a slot keeps only its place in the queue
+      for (const s of batch) delete s.result;
       yield await steps.classify(ready);
     }
   } finally {

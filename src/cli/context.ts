@@ -1,5 +1,5 @@
 /** What a command writes to and reads from; tests pass their own. @internal */
-import { FILE_LIMITS, readStreamBounded } from '../index.js';
+import { FILE_LIMITS, readStreamBounded } from '../essentials.js';
 
 export interface CliContext {
   stdout(text: string): void;

@@ -1,6 +1,6 @@
 /** How the CLI reports errors and picks exit codes. @internal */
 import { CommanderError } from 'commander';
-import { PplcnetError } from '../index.js';
+import { PplcnetError } from '../essentials.js';
 
 /** Exit codes: 0 success, 1 a run-time failure (or some inputs failed), 2 bad usage or options. */
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });

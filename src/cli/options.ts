@@ -4,7 +4,8 @@
  * its flags type and the mapping to the library's options. @internal
  */
 import { type Command, Option } from 'commander';
-import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, WEIGHT_STORAGES, type WeightStorage, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, reportEnvironment, untrainedMessage, writeFileAtomic } from '../index.js';
+// essentials.ts, not the whole index: `predict` loads only what it uses
+import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, WEIGHT_STORAGES, type WeightStorage, untrainedMessage, writeFileAtomic } from '../essentials.js';
 import type { CliContext } from './context.js';
 import { parseBatch, parseInputSize, parseInteger, parseIntegerList0, parsePositiveInteger, parseSeconds } from './parse.js';
 import { progressBar } from './progress.js';
@@ -112,6 +113,7 @@ export function addBatchSizeOption(cmd: Command): Command {
  * written atomically, then said on stderr (unless quiet).
  */
 export async function writeReport(file: string, page: (env: ReportEnvironment) => string, command: Command, flags: { quiet?: boolean }, ctx: CliContext): Promise<void> {
+  const { reportEnvironment } = await import('../index.js'); // only bench and compare write reports
   await writeFileAtomic(file, page(reportEnvironment(['pplcnet', ...(command.parent?.args ?? [])])));
   if (!flags.quiet) ctx.stderr(`pplcnet: wrote ${file}\n`);
 }

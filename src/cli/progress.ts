@@ -1,5 +1,5 @@
 /** A one-line progress bar on stderr, drawn from download events (only on a terminal). @internal */
-import { type ProgressEvent, formatBytes } from '../index.js';
+import { type ProgressEvent, formatBytes } from '../essentials.js';
 
 export function progressBar(write: (s: string) => void, isTTY: boolean, quiet: boolean): (e: ProgressEvent) => void {
   let start = 0;

@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Classification, createClassifier, planExecution } from '../../src/classifier.js';
+import { streamLanes } from '../../src/classifier/lanes.js';
 import { inferenceEstimate } from '../../src/classifier/plan.js';
 import { PplcnetError } from '../../src/errors.js';
 import { FIXTURES } from '../fixtures/index.js';
@@ -84,17 +85,97 @@ describe('inference lanes', () => {
     assert.ok(errors.every((r) => (r as PplcnetError).code === 'E_CLOSED'), JSON.stringify(errors.slice(0, 2)));
   });
 
-  test('the plan: one lane per core (up to 4) for inference-heavy models, none when the layout is given', () => {
+  test('the plan: one lane per core (up to 4, the calling thread one of them on 2 cores) for inference-heavy models, none when the layout is given', () => {
     const x10 = inferenceEstimate({ architecture: { scale: 1.0 }, inputSize: [224, 224] })!;
     const textline = inferenceEstimate({ architecture: { scale: 0.25, classNum: 2 }, inputSize: [80, 160] })!;
-    assert.equal(planExecution({}, x10, 2).lanes, 2);
+    assert.equal(planExecution({}, x10, 2).lanes, 1);
+    assert.equal(planExecution({}, x10, 2).hereLane, true, '2 cores: the calling thread (1 intra-op thread) is the second lane');
     assert.equal(planExecution({}, x10, 16).lanes, 4);
+    assert.equal(planExecution({}, x10, 16).hereLane, false, 'its session has several threads: it only deals batches');
+    assert.equal(planExecution({ lanes: 2 }, x10, 2).hereLane, false, 'lanes as given');
     assert.equal(planExecution({}, x10, 1).lanes, 0, 'one core: the main thread');
     assert.equal(planExecution({}, textline, 2).lanes, 0, 'decoding outweighs inference: workers feed the main thread');
     assert.equal(planExecution({ threads: 2 }, x10, 2).lanes, 0);
     assert.equal(planExecution({ workers: 1 }, x10, 2).lanes, 0);
     assert.equal(planExecution({ lanes: 3 }, textline, 2).lanes, 3);
-    assert.match(planExecution({}, x10, 2).reason, /streams: 2 inference lane\(s\)/);
+    assert.match(planExecution({}, x10, 2).reason, /streams: 1 inference lane\(s\), .*and this thread as one more/);
     assert.throws(() => planExecution({ lanes: -1 }, x10, 2), (e: unknown) => e instanceof RangeError && /'lanes'/.test(e.message));
+  });
+});
+
+describe('streamLanes while the lanes start', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const row = (i: unknown): Classification | PplcnetError => (String(i).endsWith('bad') ? new PplcnetError('E_IMAGE', `${String(i)}: broken`) : ({ input: String(i) } as unknown as Classification));
+
+  /** A pool whose lanes load after `loadMs`: batches handed out before wait for it, like a lane's queue. */
+  function slowPool(loadMs: number, size = 2) {
+    const loaded = sleep(loadMs);
+    const pool = { size, ready: 0, batches: [] as string[][], run: async (inputs: readonly unknown[]) => (pool.batches.push(inputs.map(String)), await loaded, await sleep(2), inputs.map(row)) };
+    void loaded.then(() => (pool.ready = size));
+    return pool;
+  }
+
+  test('until a lane has loaded, batches run here; then on the lanes; every row once, in order, errors in place', async () => {
+    const inputs = Array.from({ length: 61 }, (_, i) => (i === 9 || i === 50 ? `i${i}bad` : `i${i}`));
+    const pool = slowPool(80);
+    const hereBatches: string[][] = [];
+    const here = async (batch: readonly unknown[]) => {
+      hereBatches.push(batch.map(String));
+      await sleep(25);
+      return batch.map(row);
+    };
+    const rows: string[] = [];
+    for await (const b of streamLanes(inputs as string[], 4, pool as never, undefined, here)) rows.push(...b.map((r) => (r instanceof PplcnetError ? `error:${r.message}` : r.input)));
+    assert.deepEqual(rows, inputs.map((i) => (i.endsWith('bad') ? `error:${i}: broken` : i)));
+    assert.ok(hereBatches.length >= 2, `batches run here while the lanes loaded: ${hereBatches.length}`);
+    assert.equal(hereBatches.length + pool.batches.length, 16, 'each batch ran once, here or in a lane');
+    assert.deepEqual(hereBatches[0], ['i0', 'i1', 'i2', 'i3'], 'the first batch starts here at once');
+    const lastHere = Math.max(...hereBatches.map((b) => Number(b[0]!.slice(1).replace('bad', ''))));
+    assert.ok(lastHere < 40, `no batch runs here long after the lanes are ready (last at image ${lastHere})`);
+  });
+
+  test('without `here`, or with lanes ready, every batch goes to the lanes', async () => {
+    const inputs = Array.from({ length: 20 }, (_, i) => `i${i}`);
+    for (const [pool, here] of [
+      [slowPool(30), undefined],
+      [Object.assign(slowPool(0), { ready: 2 }), async () => assert.fail('ran here with lanes ready')],
+    ] as const) {
+      const rows: string[] = [];
+      for await (const b of streamLanes(inputs, 4, pool as never, undefined, here)) rows.push(...b.map((r) => (r as Classification).input));
+      assert.deepEqual(rows, inputs);
+      assert.equal(pool.batches.length, 5);
+    }
+  });
+
+  test('a consumer that stops early: the batch running here settles before the stream returns', async () => {
+    let running = 0;
+    const here = async (batch: readonly unknown[]) => (running++, await sleep(30), running--, batch.map(row));
+    // lanes that answer at once but never report ready: after the first batch, the next one starts here
+    const pool = { size: 2, ready: 0, run: async (inputs: readonly unknown[]) => inputs.map(row) };
+    let seen = 0;
+    for await (const b of streamLanes(Array.from({ length: 40 }, (_, i) => `i${i}`), 4, pool as never, undefined, here)) {
+      assert.equal(b.length, 4);
+      if (++seen === 2) {
+        assert.equal(running, 1, 'a batch is running here as the consumer stops');
+        break;
+      }
+    }
+    assert.equal(running, 0);
+  });
+});
+
+describe('streamLanes with the calling thread as a lane', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  test('`alongside`: the calling thread keeps taking batches after the lanes are ready; rows in order', async () => {
+    const inputs = Array.from({ length: 80 }, (_, i) => `i${i}`);
+    const lane: string[] = [];
+    const pool = { size: 1, ready: 1, run: async (b: readonly unknown[]) => (lane.push(String(b[0])), await sleep(15), b.map((i) => ({ input: String(i) }) as unknown as Classification)) };
+    const mine: string[] = [];
+    const here = async (b: readonly unknown[]) => (mine.push(String(b[0])), await sleep(15), b.map((i) => ({ input: String(i) }) as unknown as Classification));
+    const rows: string[] = [];
+    for await (const b of streamLanes(inputs, 4, pool as never, undefined, here, true)) rows.push(...b.map((r) => (r as Classification).input));
+    assert.deepEqual(rows, inputs);
+    assert.equal(mine.length + lane.length, 20);
+    assert.ok(mine.length >= 5 && lane.length >= 5, `batches here ${mine.length}, in the lane ${lane.length}: both take a share`);
   });
 });

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { streamBatches } from '../../src/classifier/stream.js';
 import type { Classification, PreparedInput } from '../../src/classifier/types.js';
 import { PplcnetError } from '../../src/errors.js';
@@ -136,5 +138,36 @@ describe('streamBatches when a preparer throws', () => {
     // which preparer took r1 and r6 depends on timing; whichever threw, its image is the one that failed
     assert.ok(failed.length <= 2 && failed.every((r) => /^E_IMAGE:r[16]: (worker exploded|null)$/.test(r)), JSON.stringify(failed));
     assert.deepEqual(rows.filter((r) => !r.startsWith('E_IMAGE:')), inputs.filter((i) => !failed.some((f) => f.includes(`${i}:`))));
+  });
+});
+
+describe('streamBatches memory', () => {
+  test('images in flight stay bounded: at most (ahead + 1) batches of prepared tensors are reachable at once', async () => {
+    // a prepared image is released once its batch is classified: with a WeakRef on every one, a full GC
+    // while the consumer reads batch k finds at most the batches the stream may hold ahead of it
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const refs: WeakRef<Float32Array>[] = [];
+    const make = async (i: unknown): Promise<PreparedInput> => {
+      await sleep(0);
+      const data = new Float32Array(4096);
+      refs.push(new WeakRef(data));
+      return { ...prepared(i as string), data };
+    };
+    const batchSize = 4;
+    const ahead = 2;
+    const inputs = Array.from({ length: 80 }, (_, i) => `m${i}`);
+    const alive: number[] = [];
+    const names: string[] = [];
+    for await (const b of streamBatches(inputs, batchSize, { workers: 1, queuedPerWorker: 2, inWorker: make, here: make, classify: async (ready) => ready.map((r) => ({ input: (r as PreparedInput).name }) as unknown as Classification) }, ahead)) {
+      names.push(...b.map((r) => (r as unknown as { input: string }).input));
+      await new Promise((r) => setImmediate(r));
+      gc();
+      alive.push(refs.filter((r) => r.deref() !== undefined).length);
+    }
+    assert.deepEqual(names, inputs);
+    assert.equal(refs.length, 80);
+    const worst = Math.max(...alive.slice(3));
+    assert.ok(worst <= (ahead + 1) * batchSize, `prepared images reachable at once: ${worst} (per batch: ${alive.join(',')})`);
   });
 });

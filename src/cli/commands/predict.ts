@@ -1,6 +1,7 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
-import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../index.js';
+// essentials.ts, not the whole index: a one-image run loads only what it uses
+import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../essentials.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning, warnFrom } from '../options.js';
@@ -94,7 +95,7 @@ export function predictCommand(ctx: CliContext): Command {
     .option('--class_id_map_file <file>', 'the same as --labels (PaddleClas spelling)');
   addBatchSizeOption(cmd)
     .option('--workers <n>', 'preprocessing threads for folders (0: main thread; default: planned from the core count)', parseInteger)
-    .option('--lanes <n>', 'inference lanes for folders: threads with their own session running whole batches side by side (0: none; default: planned, one per core for models whose inference outweighs decoding)', parseInteger);
+    .option('--lanes <n>', 'inference lanes for folders: threads with their own session running whole batches side by side (0: none; default: planned, one per core for models whose inference outweighs decoding, the main thread counting as one on 2 cores)', parseInteger);
   addDecodeOption(cmd);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CliContext } from '../../../src/cli/context.js';
-import { createProgram } from '../../../src/cli/main.js';
+import { createProgram } from '../../../src/cli/program.js';
 import { noticeFrom, warnFrom } from '../../../src/cli/options.js';
 
 function capture(): { ctx: CliContext; err: string[] } {
