@@ -77,6 +77,9 @@ function laneOpener(options: ClassifierOptions, resolved: ResolvedModel, metadat
     return {
       size: count,
       classifyPrepared: (prepared, o = {}) => pool.runPrepared(prepared, o.transfer ?? false),
+      get failure() {
+        return pool.failure;
+      },
       close: async () => {
         opened.delete(pool);
         await pool.close();

@@ -4,7 +4,7 @@
  * the reports, compare or the other commands' code — so a one-image `predict` starts sooner.
  */
 export { HEADS, type Head } from './builder/pplcnet.js';
-export { type Classification, createClassifier } from './classifier.js';
+export { type Classification, type Classifier, createClassifier } from './classifier.js';
 export { PplcnetError } from './errors.js';
 export type { ImageInput } from './image/decode.js';
 export { DECODE_MODES, type DecodeMode } from './image/fast-decode.js';

@@ -49,6 +49,11 @@ export class LanePool {
     return this.readyCount;
   }
 
+  /** Why every batch fails (a model that did not load, a thread that died); undefined while the lanes work. */
+  get failure(): string | undefined {
+    return this.failed;
+  }
+
   /** Every outstanding batch fails with `why`; later ones too. */
   private fail(why: string): void {
     this.failed ??= why;

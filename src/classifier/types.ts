@@ -119,6 +119,8 @@ export interface InferenceLanes {
    * moves to the lane without a copy when it spans its own ArrayBuffer (detached afterwards). [false]
    */
   classifyPrepared(prepared: readonly (PreparedInput | PplcnetError)[], options?: { transfer?: boolean }): Promise<(Classification | PplcnetError)[]>;
+  /** Why the lanes fail every batch (a model that did not load, a thread that died); undefined while they work. */
+  readonly failure: string | undefined;
   /** Stop the threads: each finishes the batch it runs; batches not yet run come back as `E_CLOSED` rows. */
   close(): Promise<void>;
 }

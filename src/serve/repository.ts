@@ -24,7 +24,16 @@ const NAME = { type: 'object', required: ['name'], properties: { name: { type: '
 /** A model is ready once its warm-up run has told its class count (or its input size is not fixed). */
 export function modelReady(ctx: ServeContext, name: string): boolean {
   const m = ctx.models.get(name);
-  return m !== undefined && (m.classes !== undefined || m.inputSize === undefined);
+  // lanes that failed (a thread died) answer every batch with an error: not ready until restarted
+  return m !== undefined && m.lanes?.failure === undefined && (m.classes !== undefined || m.inputSize === undefined);
+}
+
+/** Why the server is not ready: a model whose lanes failed (named, with the reason), else loading. */
+export function notReadyReason(ctx: ServeContext): string {
+  for (const [name, m] of ctx.models) {
+    if (m.lanes?.failure !== undefined) return `model ${name} cannot run (${m.lanes.failure}): restart the server`;
+  }
+  return 'models are loading';
 }
 
 export async function repositoryRoutes(app: FastifyInstance, ctx: ServeContext): Promise<void> {
@@ -41,7 +50,11 @@ export async function repositoryRoutes(app: FastifyInstance, ctx: ServeContext):
   app.post('/v2/repository/index', { preValidation: emptyIsEmptyObject, schema: { tags, summary: 'every model served, its version and state', body: INDEX_REQUEST, response: { 200: { type: 'array', items: INDEX_ENTRY }, ...failures(V2_ERROR) } } }, async (req) => {
     const onlyReady = (req.body as { ready?: boolean } | undefined)?.ready === true;
     return [...ctx.models.keys()]
-      .map((name) => ({ name, version: '1', state: modelReady(ctx, name) ? 'READY' : 'LOADING', reason: '' }))
+      .map((name) => {
+        const failure = ctx.models.get(name)?.lanes?.failure;
+        if (failure !== undefined) return { name, version: '1', state: 'UNAVAILABLE', reason: failure };
+        return { name, version: '1', state: modelReady(ctx, name) ? 'READY' : 'LOADING', reason: '' };
+      })
       .filter((e) => !onlyReady || e.state === 'READY');
   });
   for (const action of ['load', 'unload'] as const) {

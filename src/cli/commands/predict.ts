@@ -1,7 +1,7 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
 // essentials.ts, not the whole index: a one-image run loads only what it uses
-import { type Classification, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../essentials.js';
+import { type Classification, type Classifier, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../essentials.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning, warnFrom } from '../options.js';
@@ -82,7 +82,8 @@ async function expandJobs(args: readonly string[], ctx: CliContext, say: (m: str
   return jobs;
 }
 
-export function predictCommand(ctx: CliContext): Command {
+/** The command line: options, PaddleClas's hidden spellings and the examples. */
+function defineCommand(): Command {
   const cmd = new Command('predict')
     .description('classify images (files, folders, globs, - for standard input) and print the top-k classes')
     .argument('[images...]', 'image files, folders (searched recursively), glob patterns, or - (one image on standard input)')
@@ -101,7 +102,7 @@ export function predictCommand(ctx: CliContext): Command {
   addModelSourceOptions(cmd);
   for (const option of PADDLECLAS.aliases) cmd.addOption(option.hideHelp());
   for (const name of Object.keys(PADDLECLAS.hints)) cmd.addOption(new Option(`--${name} <value>`).hideHelp());
-  cmd.addHelpText(
+  return cmd.addHelpText(
     'after',
     `
 Examples:
@@ -112,103 +113,145 @@ Examples:
 PaddleClas spellings: --infer_imgs, --batch_size, --cpu_num_threads, --topk and --class_id_map_file work as
 here; --save_dir says what to use instead.`,
   );
-  return cmd.action(async (args: string[], flags: PredictFlags, command: Command) => {
-    for (const [name, hint] of Object.entries(PADDLECLAS.hints)) {
-      if (flags[name as keyof typeof PADDLECLAS.hints] !== undefined) throw new RangeError(hint);
+}
+
+/** The images asked for, with PaddleClas's spellings folded into ours (both spellings of one option: refused). */
+function imagesFrom(args: readonly string[], flags: PredictFlags, command: Command): string[] {
+  for (const [name, hint] of Object.entries(PADDLECLAS.hints)) {
+    if (flags[name as keyof typeof PADDLECLAS.hints] !== undefined) throw new RangeError(hint);
+  }
+  if (flags.batch_size !== undefined) {
+    if (command.getOptionValueSource('batchSize') === 'cli') throw new RangeError('give --batch-size or --batch_size, not both');
+    flags.batchSize = flags.batch_size;
+  }
+  if (flags.cpu_num_threads !== undefined) {
+    if (command.getOptionValueSource('threads') === 'cli') throw new RangeError('give --threads or --cpu_num_threads, not both');
+    flags.threads = flags.cpu_num_threads;
+  }
+  const images = [...args, ...(flags.infer_imgs ?? [])];
+  if (images.length === 0) throw new RangeError("no images given: name files, folders, glob patterns or '-' (standard input)");
+  return images;
+}
+
+/**
+ * Where rows go, in command-line order: JSON lines to stdout (`--json`) and to the `-o` file (written at the
+ * end, atomically); failures to stderr too; skipped named inputs reported at their place.
+ */
+class Rows {
+  private readonly lines: string[] = [];
+  private next = 0; // next job to report
+  progress: ImageProgress | undefined;
+
+  constructor(private readonly ctx: CliContext, private readonly flags: PredictFlags, private readonly jobs: readonly Job[]) {}
+
+  emit(row: object): void {
+    const line = `${JSON.stringify(row)}\n`;
+    if (this.flags.output) this.lines.push(line);
+    if (this.flags.json) this.ctx.stdout(line);
+  }
+
+  failure(file: string, err: PplcnetError, prefix = ''): void {
+    this.progress?.clear();
+    this.ctx.stderr(`pplcnet: ${prefix}${err.message}\n`);
+    this.emit(errorRow(file, err));
+  }
+
+  /** Report the skipped named inputs before job `end`; the next report starts after `end`. */
+  reachJob(end: number): void {
+    for (; this.next < end; this.next++) {
+      const job = this.jobs[this.next]!;
+      if (job.kind === 'skipped') this.failure(job.file, new PplcnetError('E_IO', `skipped ${job.file}: ${job.reason}`));
     }
-    const images = [...args, ...(flags.infer_imgs ?? [])];
-    if (flags.batch_size !== undefined) {
-      if (command.getOptionValueSource('batchSize') === 'cli') throw new RangeError('give --batch-size or --batch_size, not both');
-      flags.batchSize = flags.batch_size;
-    }
-    if (flags.cpu_num_threads !== undefined) {
-      if (command.getOptionValueSource('threads') === 'cli') throw new RangeError('give --threads or --cpu_num_threads, not both');
-      flags.threads = flags.cpu_num_threads;
-    }
-    if (images.length === 0) throw new RangeError("no images given: name files, folders, glob patterns or '-' (standard input)");
-    const model = requireModel(flags);
-    await checkModelFile(model, 'model');
-    // the results file is checked before any work: a folder or special file there fails now, not after the run
-    if (flags.output) await checkOutputPath(flags.output);
-    const say = noticeFrom(flags, ctx);
-    const warn = warnFrom(flags, ctx);
-    const jobs = await expandJobs(images, ctx, say);
-    const inputs = jobs.filter((j) => j.kind === 'image');
-    const rows: string[] = [];
-    const emitRow = (row: object): void => {
-      const line = `${JSON.stringify(row)}\n`;
-      if (flags.output) rows.push(line);
-      if (flags.json) ctx.stdout(line);
-    };
-    let progress: ImageProgress | undefined;
-    const failure = (file: string, err: PplcnetError, prefix = ''): void => {
-      progress?.clear();
-      ctx.stderr(`pplcnet: ${prefix}${err.message}\n`);
-      emitRow(errorRow(file, err));
-    };
-    let j = 0; // next job to report
-    const reportSkippedUpTo = (end: number): void => {
-      for (; j < end; j++) {
-        const job = jobs[j]!;
-        if (job.kind === 'skipped') failure(job.file, new PplcnetError('E_IO', `skipped ${job.file}: ${job.reason}`));
-      }
-    };
-    const skippedNamed = jobs.length - inputs.length;
-    if (inputs.length === 0) {
-      reportSkippedUpTo(jobs.length);
-      if (flags.output) await writeFileAtomic(flags.output, rows.join(''));
-      throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
-    }
-    const labelFile = flags.labels ?? flags.class_id_map_file;
-    const labels = labelFile ? await readLabelFile(labelFile) : undefined;
-    const classifier = await createClassifier({
-      model,
-      ...(labels ? { labels } : {}),
-      ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
-      ...sessionOptionsFrom(flags, ctx),
-      ...(flags.topk ? { topk: flags.topk } : {}),
-      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
-      ...(flags.lanes !== undefined ? { lanes: flags.lanes } : {}),
-      ...decodeOptionFrom(flags),
-      ...modelSourceOptionsFrom(flags, ctx),
-    });
-    if (flags.verbose && !flags.quiet) ctx.stderr(`pplcnet: ${classifier.plan.reason}\n`);
-    if (flags.verbose && !flags.quiet && classifier.decode === 'fast') {
-      ctx.stderr('pplcnet: --decode fast: JPEGs over 5x the model input are decoded at reduced scale (shrink-on-load); scores are not Paddle-exact\n');
-    }
-    if (classifier.metadata.trained === false) say(untrainedWarning(classifier.name));
-    progress = imageProgress(ctx.stderr, { total: inputs.length, isTTY: ctx.isTTY, quiet: flags.quiet === true });
-    let failed = 0;
-    let done = 0;
-    // job index of each image, so results land at their place among skipped inputs
-    const jobOf = jobs.flatMap((job, k) => (job.kind === 'image' ? [k] : []));
-    try {
-      for await (const results of classifier.classifyStream(inputs.map((i) => i.input), { batchSize: flags.batchSize })) {
-        for (const r of results) {
-          const k = jobOf[done]!;
-          const file = jobs[k]!.file;
-          reportSkippedUpTo(k);
-          j = k + 1;
-          done++;
-          if (r instanceof Error) {
-            failed++;
-            failure(file, r, 'error: ');
-          } else {
-            if (r.warnings?.length) progress.clear();
-            for (const w of r.warnings ?? []) warn(w);
-            emitRow(resultRow(r, classifier.name, file));
-            if (!flags.json) ctx.stdout(r.labels ? formatLabels(r, classifier.threshold, file) : formatText(r, file));
-          }
-        }
-        progress.update(done);
-      }
-      reportSkippedUpTo(jobs.length);
-    } finally {
-      await classifier.close();
-    }
-    if (flags.output) await writeFileAtomic(flags.output, rows.join(''));
-    progress.finish(done, failed);
-    if (skippedNamed > 0 && !flags.quiet) ctx.stderr(`pplcnet: ${skippedNamed} input(s) named on the command line skipped\n`);
-    if (failed > 0 || skippedNamed > 0) process.exitCode = EXIT.failure;
+    this.next = Math.max(this.next, end + 1);
+  }
+
+  async save(): Promise<void> {
+    if (this.flags.output) await writeFileAtomic(this.flags.output, this.lines.join(''));
+  }
+}
+
+/** The classifier the flags describe; says its plan (`--verbose`) and whether it was never trained. */
+async function openClassifier(model: string, flags: PredictFlags, ctx: CliContext, say: (m: string) => void): Promise<Classifier> {
+  const labelFile = flags.labels ?? flags.class_id_map_file;
+  const labels = labelFile ? await readLabelFile(labelFile) : undefined;
+  const classifier = await createClassifier({
+    model,
+    ...(labels ? { labels } : {}),
+    ...(flags.threshold !== undefined ? { threshold: flags.threshold } : {}),
+    ...sessionOptionsFrom(flags, ctx),
+    ...(flags.topk ? { topk: flags.topk } : {}),
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+    ...(flags.lanes !== undefined ? { lanes: flags.lanes } : {}),
+    ...decodeOptionFrom(flags),
+    ...modelSourceOptionsFrom(flags, ctx),
   });
+  if (flags.verbose && !flags.quiet) ctx.stderr(`pplcnet: ${classifier.plan.reason}\n`);
+  if (flags.verbose && !flags.quiet && classifier.decode === 'fast') {
+    ctx.stderr('pplcnet: --decode fast: JPEGs over 5x the model input are decoded at reduced scale (shrink-on-load); scores are not Paddle-exact\n');
+  }
+  if (classifier.metadata.trained === false) say(untrainedWarning(classifier.name));
+  return classifier;
+}
+
+/** Classify every image job in order, each row at its job's place; returns how many were classified and failed. */
+async function classifyJobs(classifier: Classifier, jobs: readonly Job[], out: Rows, flags: PredictFlags, ctx: CliContext): Promise<{ done: number; failed: number }> {
+  const warn = warnFrom(flags, ctx);
+  // job index of each image, so results land at their place among skipped inputs
+  const jobOf = jobs.flatMap((job, k) => (job.kind === 'image' ? [k] : []));
+  const progress = out.progress!;
+  let failed = 0;
+  let done = 0;
+  for await (const results of classifier.classifyStream(jobOf.map((k) => (jobs[k] as Job & { kind: 'image' }).input), { batchSize: flags.batchSize })) {
+    for (const r of results) {
+      const k = jobOf[done++]!;
+      const file = jobs[k]!.file;
+      out.reachJob(k);
+      if (r instanceof Error) {
+        failed++;
+        out.failure(file, r, 'error: ');
+        continue;
+      }
+      if (r.warnings?.length) progress.clear();
+      for (const w of r.warnings ?? []) warn(w);
+      out.emit(resultRow(r, classifier.name, file));
+      if (!flags.json) ctx.stdout(r.labels ? formatLabels(r, classifier.threshold, file) : formatText(r, file));
+    }
+    progress.update(done);
+  }
+  out.reachJob(jobs.length);
+  return { done, failed };
+}
+
+async function runPredict(ctx: CliContext, images: readonly string[], flags: PredictFlags): Promise<void> {
+  const model = requireModel(flags);
+  await checkModelFile(model, 'model');
+  // the results file is checked before any work: a folder or special file there fails now, not after the run
+  if (flags.output) await checkOutputPath(flags.output);
+  const say = noticeFrom(flags, ctx);
+  const jobs = await expandJobs(images, ctx, say);
+  const out = new Rows(ctx, flags, jobs);
+  const total = jobs.filter((j) => j.kind === 'image').length;
+  const skippedNamed = jobs.length - total;
+  if (total === 0) {
+    out.reachJob(jobs.length);
+    await out.save();
+    throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
+  }
+  const classifier = await openClassifier(model, flags, ctx, say);
+  const progress = imageProgress(ctx.stderr, { total, isTTY: ctx.isTTY, quiet: flags.quiet === true });
+  out.progress = progress;
+  let counts: { done: number; failed: number };
+  try {
+    counts = await classifyJobs(classifier, jobs, out, flags, ctx);
+  } finally {
+    await classifier.close();
+  }
+  await out.save();
+  progress.finish(counts.done, counts.failed);
+  if (skippedNamed > 0 && !flags.quiet) ctx.stderr(`pplcnet: ${skippedNamed} input(s) named on the command line skipped\n`);
+  if (counts.failed > 0 || skippedNamed > 0) process.exitCode = EXIT.failure;
+}
+
+export function predictCommand(ctx: CliContext): Command {
+  return defineCommand().action((args: string[], flags: PredictFlags, command: Command) => runPredict(ctx, imagesFrom(args, flags, command), flags));
 }

@@ -139,12 +139,20 @@ describe('serve: inference lanes', () => {
     const [[, bytes]] = await textlines();
     const ask = () => served.app.inject({ method: 'POST', url: `/v1/models/${MODEL}/classify`, headers: { 'content-type': 'image/png' }, payload: bytes! });
     assert.equal((await ask()).statusCode, 200);
+    assert.equal((await served.app.inject({ url: '/v2/health/ready' })).statusCode, 200);
     const inFlight = ask();
     await started[0]!.terminate();
     for (const res of [await inFlight, await ask()]) {
       assert.equal(res.statusCode, 500, res.body);
       assert.equal(res.json().error.code, 'E_MODEL');
     }
+    // the server no longer says it is ready, and says why
+    const ready = await served.app.inject({ url: '/v2/health/ready' });
+    assert.equal(ready.statusCode, 503);
+    assert.match(ready.json().error, new RegExp(`model ${MODEL} cannot run \\(an inference lane exited`));
+    assert.deepEqual((await served.app.inject({ url: `/v2/models/${MODEL}/ready` })).json(), { name: MODEL, ready: false });
+    const index = (await served.app.inject({ method: 'POST', url: '/v2/repository/index' })).json() as { name: string; state: string; reason: string }[];
+    assert.equal(index.find((e) => e.name === MODEL)?.state, 'UNAVAILABLE');
   });
 
   test('closing the server stops its lanes: the process ends by itself', { timeout: 180_000 }, async () => {
