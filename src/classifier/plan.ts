@@ -105,14 +105,16 @@ export function planExecution(options: PlanOptions, inferenceMs: number | undefi
     how = `split by estimated CPU per image: preprocessing ${pre.toFixed(1)} ms, inference ${inf.toFixed(1)} ms${inferenceMs === undefined ? ' (unknown model: assumed equal)' : ''}`;
   }
   const spinning = options.spinning ?? false;
-  // Lanes when inference costs at least as much as preparing an image, on 2+ cores, unless the caller set the
-  // threads or workers (then their layout runs): one lane per core, up to 4. Measured on 2 cores
-  // (bench/folder-limit.ts): x1_0 at 224, 640×480 JPEGs, 85–88 → 93–102 img/s; the text-line model gained
-  // nothing (its batches are mostly decoding, which the workers already spread).
-  // When the calling thread's session has one intra-op thread (2 cores), it is one of the lanes: a lane fewer
-  // to start (about 90 MB and 0.2–0.9 s of CPU each for x1_0), the same cores busy.
+  // Lanes when inference costs at least as much as preparing an image, on 3+ cores, unless the caller set the
+  // threads or workers (then their layout runs): one lane per core, up to 4. Not on 2 cores: there a cold
+  // `predict` of x1_0 at 224 over 1,000 640×480 JPEGs (bench/throughput.ts, alternating, quiet machine) took
+  // 5.9–6.2 s and 450–465 MB with a lane and the calling thread as another, against 5.7–5.9 s and 340–360 MB
+  // with one worker feeding the calling thread's session; the text-line model gains nothing from lanes (its
+  // batches are mostly decoding, which the workers already spread).
+  // When the calling thread's session has one intra-op thread, it is one of the lanes: a lane fewer to start
+  // (about 90 MB and 0.2–0.9 s of CPU each for x1_0), the same cores busy.
   const lanesGiven = checked('lanes', options.lanes, 0, 64);
-  const lanesPlanned = lanesGiven === undefined && threadsGiven === undefined && workersGiven === undefined && cores > 1 && inf >= pre;
+  const lanesPlanned = lanesGiven === undefined && threadsGiven === undefined && workersGiven === undefined && cores > 2 && inf >= pre;
   const hereLane = lanesPlanned && threads === 1;
   const lanes = lanesGiven ?? (lanesPlanned ? Math.min(cores, 4) - (hereLane ? 1 : 0) : 0);
   const laneNote = lanes > 0 ? `; streams: ${lanes} inference lane(s), each a session with 1 intra-op thread preparing and running whole batches${hereLane ? ', and this thread as one more' : ''}${lanesGiven === undefined ? ' (inference costs at least as much as preparing)' : ''}` : '';

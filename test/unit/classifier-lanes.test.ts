@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Classification, createClassifier, planExecution } from '../../src/classifier.js';
 import { streamLanes } from '../../src/classifier/lanes.js';
-import { inferenceEstimate } from '../../src/classifier/plan.js';
+import { PREPROCESS_MS_ESTIMATE, inferenceEstimate } from '../../src/classifier/plan.js';
 import { PplcnetError } from '../../src/errors.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { tempDir } from '../helpers.js';
@@ -85,11 +85,14 @@ describe('inference lanes', () => {
     assert.ok(errors.every((r) => (r as PplcnetError).code === 'E_CLOSED'), JSON.stringify(errors.slice(0, 2)));
   });
 
-  test('the plan: one lane per core (up to 4, the calling thread one of them on 2 cores) for inference-heavy models, none when the layout is given', () => {
+  test('the plan: one lane per core (up to 4, the calling thread one of them when its session has one thread) for inference-heavy models on 3+ cores, none when the layout is given', () => {
     const x10 = inferenceEstimate({ architecture: { scale: 1.0 }, inputSize: [224, 224] })!;
     const textline = inferenceEstimate({ architecture: { scale: 0.25, classNum: 2 }, inputSize: [80, 160] })!;
-    assert.equal(planExecution({}, x10, 2).lanes, 1);
-    assert.equal(planExecution({}, x10, 2).hereLane, true, '2 cores: the calling thread (1 intra-op thread) is the second lane');
+    assert.equal(planExecution({}, x10, 2).lanes, 0, '2 cores: a worker feeds the calling thread (measured faster and smaller than lanes)');
+    assert.equal(planExecution({}, x10, 3).lanes, 3);
+    // inference as costly as preparing, on 3 cores: 2 workers, 1 intra-op thread, so the calling thread is a lane
+    const even = planExecution({}, PREPROCESS_MS_ESTIMATE, 3);
+    assert.deepEqual([even.threads, even.lanes, even.hereLane], [1, 2, true]);
     assert.equal(planExecution({}, x10, 16).lanes, 4);
     assert.equal(planExecution({}, x10, 16).hereLane, false, 'its session has several threads: it only deals batches');
     assert.equal(planExecution({ lanes: 2 }, x10, 2).hereLane, false, 'lanes as given');
@@ -98,7 +101,8 @@ describe('inference lanes', () => {
     assert.equal(planExecution({ threads: 2 }, x10, 2).lanes, 0);
     assert.equal(planExecution({ workers: 1 }, x10, 2).lanes, 0);
     assert.equal(planExecution({ lanes: 3 }, textline, 2).lanes, 3);
-    assert.match(planExecution({}, x10, 2).reason, /streams: 1 inference lane\(s\), .*and this thread as one more/);
+    assert.match(even.reason, /streams: 2 inference lane\(s\), .*and this thread as one more/);
+    assert.doesNotMatch(planExecution({}, x10, 2).reason, /lane/);
     assert.throws(() => planExecution({ lanes: -1 }, x10, 2), (e: unknown) => e instanceof RangeError && /'lanes'/.test(e.message));
   });
 });

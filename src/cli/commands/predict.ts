@@ -96,7 +96,7 @@ function defineCommand(): Command {
     .option('--class_id_map_file <file>', 'the same as --labels (PaddleClas spelling)');
   addBatchSizeOption(cmd)
     .option('--workers <n>', 'preprocessing threads for folders (0: main thread; default: planned from the core count)', parseInteger)
-    .option('--lanes <n>', 'inference lanes for folders: threads with their own session running whole batches side by side (0: none; default: planned, one per core for models whose inference outweighs decoding, the main thread counting as one on 2 cores)', parseInteger);
+    .option('--lanes <n>', 'inference lanes for folders: threads with their own session running whole batches side by side (0: none; default: planned on 3+ cores, one per core for models whose inference outweighs decoding)', parseInteger);
   addDecodeOption(cmd);
   addSessionOptions(cmd);
   addModelSourceOptions(cmd);
