@@ -173,6 +173,30 @@ function canvasOf(width: number, height: number): OffscreenCanvasRenderingContex
 }
 
 /**
+ * The RGBA of an opaque bitmap read through a WebCodecs `VideoFrame` (`copyTo` RGBA): the decoded pixels as
+ * they are, with no canvas drawn and read back (which costs a GPU-process round trip and a copy in Chromium).
+ * Undefined when the browser has no `VideoFrame`, or when the frame carries alpha (`RGBA`/`BGRA`, maybe
+ * translucent: those go through the canvas and, if translucent, WebGL, which keep unpremultiplied RGB), or
+ * when `copyTo` cannot convert the frame.
+ */
+async function opaqueFramePixels(bitmap: ImageBitmap): Promise<Uint8ClampedArray | undefined> {
+  if (typeof VideoFrame === 'undefined') return undefined;
+  let frame: VideoFrame | undefined;
+  try {
+    frame = new VideoFrame(bitmap, { timestamp: 0 });
+    if (frame.format !== 'RGBX' && frame.format !== 'BGRX') return undefined;
+    if (frame.codedWidth !== bitmap.width || frame.codedHeight !== bitmap.height) return undefined;
+    const out = new Uint8ClampedArray(bitmap.width * bitmap.height * 4);
+    await frame.copyTo(out, { format: 'RGBA' });
+    return out;
+  } catch {
+    return undefined;
+  } finally {
+    frame?.close();
+  }
+}
+
+/**
  * The RGBA of a bitmap as stored, without premultiplication: uploaded to a WebGL2 texture and read back from a
  * framebuffer. Undefined when the browser has no WebGL2 (then the canvas's premultiplied pixels are used).
  */
@@ -208,17 +232,40 @@ function readUnpremultiplied(bitmap: ImageBitmap): Uint8ClampedArray | undefined
 /**
  * The size an encoded image declares in its header, read before anything is decoded (from the first 64 kB,
  * more only for a JPEG whose frame header lies beyond them); refuses what is not PNG, JPEG, WebP, GIF or BMP.
+ * The bytes come from one stream over the blob, cancelled once the header is read: in Chromium a
+ * `blob.slice().arrayBuffer()` per attempt waits on the browser process for the slice and again for its bytes.
  */
 async function declaredSize(blob: Blob, name: string): Promise<{ format: string; width: number; height: number }> {
-  for (let n = 64 * 1024; ; n *= 4) {
-    const complete = n >= blob.size;
-    const head = imageHeaderSize(new Uint8Array(await blob.slice(0, Math.min(n, blob.size)).arrayBuffer()), complete);
-    if (!head) {
-      throw new PplcnetError('E_IMAGE', `${name}: cannot decode it: its first bytes are no PNG, JPEG, WebP, GIF or BMP header; pplcnet/web reads those (browsers do not read TIFF: convert it first)`);
+  const reader = blob.stream().getReader();
+  try {
+    let head: Uint8Array = new Uint8Array(0);
+    for (let n = 64 * 1024; ; n *= 4) {
+      let done = false;
+      while (!done && head.length < Math.min(n, blob.size)) {
+        const chunk = await reader.read();
+        done = chunk.done;
+        if (chunk.value) head = concat(head, chunk.value);
+      }
+      const complete = done || head.length >= blob.size;
+      const size = imageHeaderSize(head, complete);
+      if (!size) {
+        throw new PplcnetError('E_IMAGE', `${name}: cannot decode it: its first bytes are no PNG, JPEG, WebP, GIF or BMP header; pplcnet/web reads those (browsers do not read TIFF: convert it first)`);
+      }
+      if ('damaged' in size) throw new PplcnetError('E_IMAGE', `${name}: a damaged ${size.format} header (${size.damaged}): its size cannot be read, so it is not decoded`);
+      if ('width' in size) return size;
+      if (complete) throw new PplcnetError('E_IMAGE', `${name}: a damaged ${size.format} header (the file ends before it): its size cannot be read, so it is not decoded`);
     }
-    if ('damaged' in head) throw new PplcnetError('E_IMAGE', `${name}: a damaged ${head.format} header (${head.damaged}): its size cannot be read, so it is not decoded`);
-    if ('width' in head) return head;
+  } finally {
+    void reader.cancel().catch(() => undefined);
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /**
@@ -258,6 +305,8 @@ export async function decodeImageWeb(input: WebImageInput, name = describeInput(
       throw new PplcnetError('E_IMAGE', `${name}: ${width}×${height} pixels is more than the ${MAX_PIXELS / 1e6} megapixels pplcnet/web reads; downscale it first`);
     }
     if (width === 0 || height === 0) throw new PplcnetError('E_IMAGE', `${name}: the image is ${width}×${height} pixels`);
+    const framed = await opaqueFramePixels(bitmap);
+    if (framed) return rgbAndOpacity(framed, width, height).image;
     const ctx = canvasOf(width, height);
     if (!ctx) throw new PplcnetError('E_IMAGE', `${name}: this browser has no OffscreenCanvas 2D context`);
     ctx.drawImage(bitmap, 0, 0);
