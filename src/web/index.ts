@@ -22,6 +22,8 @@ import {
   modelHead,
   outputOptions,
   parseMetadata,
+  prepareInto,
+  preparedSize,
   readMetadataProps,
   toTensor,
 } from '../core.js';
@@ -179,6 +181,9 @@ function canvasOf(width: number, height: number): OffscreenCanvasRenderingContex
  * translucent: those go through the canvas and, if translucent, WebGL, which keep unpremultiplied RGB), or
  * when `copyTo` cannot convert the frame.
  */
+/** RGBA buffers `opaqueFramePixels` copies into, kept once their pixels are converted (none is shared: taken, then given back). */
+const spareRgba: Uint8ClampedArray[] = [];
+
 async function opaqueFramePixels(bitmap: ImageBitmap): Promise<Uint8ClampedArray | undefined> {
   if (typeof VideoFrame === 'undefined') return undefined;
   let frame: VideoFrame | undefined;
@@ -186,7 +191,9 @@ async function opaqueFramePixels(bitmap: ImageBitmap): Promise<Uint8ClampedArray
     frame = new VideoFrame(bitmap, { timestamp: 0 });
     if (frame.format !== 'RGBX' && frame.format !== 'BGRX') return undefined;
     if (frame.codedWidth !== bitmap.width || frame.codedHeight !== bitmap.height) return undefined;
-    const out = new Uint8ClampedArray(bitmap.width * bitmap.height * 4);
+    const n = bitmap.width * bitmap.height * 4;
+    const i = spareRgba.findIndex((b) => b.length === n);
+    const out = i >= 0 ? spareRgba.splice(i, 1)[0]! : new Uint8ClampedArray(n);
     await frame.copyTo(out, { format: 'RGBA' });
     return out;
   } catch {
@@ -306,7 +313,11 @@ export async function decodeImageWeb(input: WebImageInput, name = describeInput(
     }
     if (width === 0 || height === 0) throw new PplcnetError('E_IMAGE', `${name}: the image is ${width}×${height} pixels`);
     const framed = await opaqueFramePixels(bitmap);
-    if (framed) return rgbAndOpacity(framed, width, height).image;
+    if (framed) {
+      const image = rgbAndOpacity(framed, width, height).image;
+      if (spareRgba.length < 2) spareRgba.push(framed);
+      return image;
+    }
     const ctx = canvasOf(width, height);
     if (!ctx) throw new PplcnetError('E_IMAGE', `${name}: this browser has no OffscreenCanvas 2D context`);
     ctx.drawImage(bitmap, 0, 0);
@@ -424,13 +435,28 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
   const head = modelHead(metadata, session.outputNames, options);
   warmPreprocess(preprocess);
 
-  const prepare = async (input: WebImageInput): Promise<WebPreparedImage> => {
+  // classify's input tensors, reused once session.run has resolved: a fresh 600 kB Float32Array per image
+  // (zero-filled, then garbage) cost more than the resize itself in Chromium
+  const spare: Float32Array[] = [];
+  const prepareWith = async (input: WebImageInput, pooled: boolean): Promise<WebPreparedImage> => {
     const name = describeInput(input);
     const t0 = performance.now();
     const decoded = await decodeImageWeb(input, name);
     const t1 = performance.now();
-    return { ...toTensor(decoded, preprocess, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+    if (!pooled) return { ...toTensor(decoded, preprocess, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+    let size: { width: number; height: number };
+    try {
+      size = preparedSize(decoded.width, decoded.height, preprocess, name);
+    } catch (err) {
+      throw new PplcnetError('E_IMAGE', (err as Error).message);
+    }
+    const n = 3 * size.width * size.height;
+    const i = spare.findIndex((b) => b.length === n);
+    const data = i >= 0 ? spare.splice(i, 1)[0]! : new Float32Array(n);
+    prepareInto(decoded, preprocess, data, 0, name);
+    return { data, ...size, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
   };
+  const prepare = (input: WebImageInput): Promise<WebPreparedImage> => prepareWith(input, false);
   return {
     name: metadata.name ?? 'model',
     backend,
@@ -442,9 +468,14 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
     loadedFrom: { model: modelFrom, wasm: wasmFrom },
     prepare,
     async classify(input: WebImageInput): Promise<WebClassification> {
-      const p = await prepare(input);
+      const p = await prepareWith(input, true);
       const t1 = performance.now();
-      const out = await session.run({ [inputName]: new ort.Tensor('float32', p.data, [1, 3, p.height, p.width]) });
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await session.run({ [inputName]: new ort.Tensor('float32', p.data, [1, 3, p.height, p.width]) });
+      } finally {
+        if (spare.length < 4) spare.push(p.data);
+      }
       const probs = headScores(head, (await out[head.outputName]!.getData()) as Float32Array, 1, where);
       const batchInferenceMs = performance.now() - t1;
       return {
