@@ -141,8 +141,8 @@ function rgbFromRgba(rgba: Uint8ClampedArray, width: number, height: number): Im
  * RGBA → interleaved RGB in one pass that also tells whether every pixel is opaque (the alpha bytes ANDed
  * together): the conversion and the translucency check read each pixel once.
  */
-function rgbAndOpacity(rgba: Uint8ClampedArray, width: number, height: number): { image: Image8; opaque: boolean } {
-  const out = new Uint8Array(width * height * 3);
+function rgbAndOpacity(rgba: Uint8ClampedArray, width: number, height: number, into?: Uint8Array): { image: Image8; opaque: boolean } {
+  const out = into?.length === width * height * 3 ? into : new Uint8Array(width * height * 3);
   let alpha = 255;
   for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
     out[j] = rgba[i]!;
@@ -279,7 +279,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * The RGB pixels of an image, decoded by the browser (`createImageBitmap` + an OffscreenCanvas). An encoded
  * image's declared size is checked against {@link MAX_PIXELS} from its header bytes first.
  */
-export async function decodeImageWeb(input: WebImageInput, name = describeInput(input)): Promise<Image8> {
+export function decodeImageWeb(input: WebImageInput, name = describeInput(input)): Promise<Image8> {
+  return decodeWeb(input, name);
+}
+
+/** {@link decodeImageWeb}; the RGB of an opaque image goes into `into` when it has the right length. */
+async function decodeWeb(input: WebImageInput, name: string, into?: Uint8Array): Promise<Image8> {
   if (typeof ImageData !== 'undefined' && input instanceof ImageData) return rgbFromRgba(input.data, input.width, input.height);
   let bitmap: ImageBitmap;
   let own = false;
@@ -314,7 +319,7 @@ export async function decodeImageWeb(input: WebImageInput, name = describeInput(
     if (width === 0 || height === 0) throw new PplcnetError('E_IMAGE', `${name}: the image is ${width}×${height} pixels`);
     const framed = await opaqueFramePixels(bitmap);
     if (framed) {
-      const image = rgbAndOpacity(framed, width, height).image;
+      const image = rgbAndOpacity(framed, width, height, into).image;
       if (spareRgba.length < 2) spareRgba.push(framed);
       return image;
     }
@@ -322,7 +327,7 @@ export async function decodeImageWeb(input: WebImageInput, name = describeInput(
     if (!ctx) throw new PplcnetError('E_IMAGE', `${name}: this browser has no OffscreenCanvas 2D context`);
     ctx.drawImage(bitmap, 0, 0);
     const rgba = ctx.getImageData(0, 0, width, height).data;
-    const { image, opaque } = rgbAndOpacity(rgba, width, height);
+    const { image, opaque } = rgbAndOpacity(rgba, width, height, into);
     if (opaque) return image;
     // A 2D canvas stores premultiplied alpha: translucent pixels lose their exact RGB (transparent ones become
     // black). The Node decoder drops alpha and keeps the stored RGB; WebGL uploads the bitmap unpremultiplied.
@@ -438,10 +443,11 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
   // classify's input tensors, reused once session.run has resolved: a fresh 600 kB Float32Array per image
   // (zero-filled, then garbage) cost more than the resize itself in Chromium
   const spare: Float32Array[] = [];
+  const spareRgb: Uint8Array[] = []; // decoded RGB, free once resized
   const prepareWith = async (input: WebImageInput, pooled: boolean): Promise<WebPreparedImage> => {
     const name = describeInput(input);
     const t0 = performance.now();
-    const decoded = await decodeImageWeb(input, name);
+    const decoded = await decodeWeb(input, name, pooled ? spareRgb.pop() : undefined);
     const t1 = performance.now();
     if (!pooled) return { ...toTensor(decoded, preprocess, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
     let size: { width: number; height: number };
@@ -454,6 +460,7 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
     const i = spare.findIndex((b) => b.length === n);
     const data = i >= 0 ? spare.splice(i, 1)[0]! : new Float32Array(n);
     prepareInto(decoded, preprocess, data, 0, name);
+    if (spareRgb.length < 2) spareRgb.push(decoded.data);
     return { data, ...size, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
   };
   const prepare = (input: WebImageInput): Promise<WebPreparedImage> => prepareWith(input, false);
