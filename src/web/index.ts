@@ -405,6 +405,36 @@ export function defaultThreads(): number {
 }
 
 /**
+ * Decode and prepare one image. `pooled` (classify): the tensor comes from `spare`, where the caller gives it
+ * back once `session.run` has resolved, and the decoded RGB is reused once resized: a fresh 600 kB
+ * Float32Array per image (zero-filled, then garbage) cost more than the resize itself in Chromium.
+ */
+function preparer(preprocess: Preprocess): { prepareWith: (input: WebImageInput, pooled: boolean) => Promise<WebPreparedImage>; spare: Float32Array[] } {
+  const spare: Float32Array[] = [];
+  const spareRgb: Uint8Array[] = []; // decoded RGB, free once resized
+  const prepareWith = async (input: WebImageInput, pooled: boolean): Promise<WebPreparedImage> => {
+    const name = describeInput(input);
+    const t0 = performance.now();
+    const decoded = await decodeWeb(input, name, pooled ? spareRgb.pop() : undefined);
+    const t1 = performance.now();
+    if (!pooled) return { ...toTensor(decoded, preprocess, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+    let size: { width: number; height: number };
+    try {
+      size = preparedSize(decoded.width, decoded.height, preprocess, name);
+    } catch (err) {
+      throw new PplcnetError('E_IMAGE', (err as Error).message);
+    }
+    const n = 3 * size.width * size.height;
+    const i = spare.findIndex((b) => b.length === n);
+    const data = i >= 0 ? spare.splice(i, 1)[0]! : new Float32Array(n);
+    prepareInto(decoded, preprocess, data, 0, name);
+    if (spareRgb.length < 2) spareRgb.push(decoded.data);
+    return { data, ...size, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+  };
+  return { prepareWith, spare };
+}
+
+/**
  * Load a model and make a classifier. onnxruntime-web's WASM settings (threads, paths) are global to the page
  * and fixed when its first session is created: the first classifier's settings hold for the page.
  */
@@ -440,29 +470,7 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
   const head = modelHead(metadata, session.outputNames, options);
   warmPreprocess(preprocess);
 
-  // classify's input tensors, reused once session.run has resolved: a fresh 600 kB Float32Array per image
-  // (zero-filled, then garbage) cost more than the resize itself in Chromium
-  const spare: Float32Array[] = [];
-  const spareRgb: Uint8Array[] = []; // decoded RGB, free once resized
-  const prepareWith = async (input: WebImageInput, pooled: boolean): Promise<WebPreparedImage> => {
-    const name = describeInput(input);
-    const t0 = performance.now();
-    const decoded = await decodeWeb(input, name, pooled ? spareRgb.pop() : undefined);
-    const t1 = performance.now();
-    if (!pooled) return { ...toTensor(decoded, preprocess, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
-    let size: { width: number; height: number };
-    try {
-      size = preparedSize(decoded.width, decoded.height, preprocess, name);
-    } catch (err) {
-      throw new PplcnetError('E_IMAGE', (err as Error).message);
-    }
-    const n = 3 * size.width * size.height;
-    const i = spare.findIndex((b) => b.length === n);
-    const data = i >= 0 ? spare.splice(i, 1)[0]! : new Float32Array(n);
-    prepareInto(decoded, preprocess, data, 0, name);
-    if (spareRgb.length < 2) spareRgb.push(decoded.data);
-    return { data, ...size, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
-  };
+  const { prepareWith, spare } = preparer(preprocess);
   const prepare = (input: WebImageInput): Promise<WebPreparedImage> => prepareWith(input, false);
   return {
     name: metadata.name ?? 'model',
