@@ -12,5 +12,5 @@ export { answerOf, headScores, headWith, modelHead, outputOptions, type Answer, 
 export { type AttributeResult, paddleClasAttributes } from './classifier/attributes.js';
 export { errorRow, resultRow, roundTimings, rowOf, type ClassifiedImage, type ErrorRow, type ResultRow, type Row } from './output-row.js';
 export { imageHeaderSize } from './image/header.js';
-export { toTensor } from './image/pipeline.js';
+export { prepareInto, preparedSize, toTensor } from './image/pipeline.js';
 export type { Image8 } from './image/resize.js';

@@ -22,6 +22,8 @@ import {
   modelHead,
   outputOptions,
   parseMetadata,
+  prepareInto,
+  preparedSize,
   readMetadataProps,
   toTensor,
 } from '../core.js';
@@ -139,8 +141,8 @@ function rgbFromRgba(rgba: Uint8ClampedArray, width: number, height: number): Im
  * RGBA → interleaved RGB in one pass that also tells whether every pixel is opaque (the alpha bytes ANDed
  * together): the conversion and the translucency check read each pixel once.
  */
-function rgbAndOpacity(rgba: Uint8ClampedArray, width: number, height: number): { image: Image8; opaque: boolean } {
-  const out = new Uint8Array(width * height * 3);
+function rgbAndOpacity(rgba: Uint8ClampedArray, width: number, height: number, into?: Uint8Array): { image: Image8; opaque: boolean } {
+  const out = into?.length === width * height * 3 ? into : new Uint8Array(width * height * 3);
   let alpha = 255;
   for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
     out[j] = rgba[i]!;
@@ -170,6 +172,35 @@ function canvasOf(width: number, height: number): OffscreenCanvasRenderingContex
   }
   scratch.globalCompositeOperation = 'copy';
   return scratch;
+}
+
+/**
+ * The RGBA of an opaque bitmap read through a WebCodecs `VideoFrame` (`copyTo` RGBA): the decoded pixels as
+ * they are, with no canvas drawn and read back (which costs a GPU-process round trip and a copy in Chromium).
+ * Undefined when the browser has no `VideoFrame`, or when the frame carries alpha (`RGBA`/`BGRA`, maybe
+ * translucent: those go through the canvas and, if translucent, WebGL, which keep unpremultiplied RGB), or
+ * when `copyTo` cannot convert the frame.
+ */
+/** RGBA buffers `opaqueFramePixels` copies into, kept once their pixels are converted (none is shared: taken, then given back). */
+const spareRgba: Uint8ClampedArray[] = [];
+
+async function opaqueFramePixels(bitmap: ImageBitmap): Promise<Uint8ClampedArray | undefined> {
+  if (typeof VideoFrame === 'undefined') return undefined;
+  let frame: VideoFrame | undefined;
+  try {
+    frame = new VideoFrame(bitmap, { timestamp: 0 });
+    if (frame.format !== 'RGBX' && frame.format !== 'BGRX') return undefined;
+    if (frame.codedWidth !== bitmap.width || frame.codedHeight !== bitmap.height) return undefined;
+    const n = bitmap.width * bitmap.height * 4;
+    const i = spareRgba.findIndex((b) => b.length === n);
+    const out = i >= 0 ? spareRgba.splice(i, 1)[0]! : new Uint8ClampedArray(n);
+    await frame.copyTo(out, { format: 'RGBA' });
+    return out;
+  } catch {
+    return undefined;
+  } finally {
+    frame?.close();
+  }
 }
 
 /**
@@ -208,24 +239,52 @@ function readUnpremultiplied(bitmap: ImageBitmap): Uint8ClampedArray | undefined
 /**
  * The size an encoded image declares in its header, read before anything is decoded (from the first 64 kB,
  * more only for a JPEG whose frame header lies beyond them); refuses what is not PNG, JPEG, WebP, GIF or BMP.
+ * The bytes come from one stream over the blob, cancelled once the header is read: in Chromium a
+ * `blob.slice().arrayBuffer()` per attempt waits on the browser process for the slice and again for its bytes.
  */
 async function declaredSize(blob: Blob, name: string): Promise<{ format: string; width: number; height: number }> {
-  for (let n = 64 * 1024; ; n *= 4) {
-    const complete = n >= blob.size;
-    const head = imageHeaderSize(new Uint8Array(await blob.slice(0, Math.min(n, blob.size)).arrayBuffer()), complete);
-    if (!head) {
-      throw new PplcnetError('E_IMAGE', `${name}: cannot decode it: its first bytes are no PNG, JPEG, WebP, GIF or BMP header; pplcnet/web reads those (browsers do not read TIFF: convert it first)`);
+  const reader = blob.stream().getReader();
+  try {
+    let head: Uint8Array = new Uint8Array(0);
+    for (let n = 64 * 1024; ; n *= 4) {
+      let done = false;
+      while (!done && head.length < Math.min(n, blob.size)) {
+        const chunk = await reader.read();
+        done = chunk.done;
+        if (chunk.value) head = concat(head, chunk.value);
+      }
+      const complete = done || head.length >= blob.size;
+      const size = imageHeaderSize(head, complete);
+      if (!size) {
+        throw new PplcnetError('E_IMAGE', `${name}: cannot decode it: its first bytes are no PNG, JPEG, WebP, GIF or BMP header; pplcnet/web reads those (browsers do not read TIFF: convert it first)`);
+      }
+      if ('damaged' in size) throw new PplcnetError('E_IMAGE', `${name}: a damaged ${size.format} header (${size.damaged}): its size cannot be read, so it is not decoded`);
+      if ('width' in size) return size;
+      if (complete) throw new PplcnetError('E_IMAGE', `${name}: a damaged ${size.format} header (the file ends before it): its size cannot be read, so it is not decoded`);
     }
-    if ('damaged' in head) throw new PplcnetError('E_IMAGE', `${name}: a damaged ${head.format} header (${head.damaged}): its size cannot be read, so it is not decoded`);
-    if ('width' in head) return head;
+  } finally {
+    void reader.cancel().catch(() => undefined);
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /**
  * The RGB pixels of an image, decoded by the browser (`createImageBitmap` + an OffscreenCanvas). An encoded
  * image's declared size is checked against {@link MAX_PIXELS} from its header bytes first.
  */
-export async function decodeImageWeb(input: WebImageInput, name = describeInput(input)): Promise<Image8> {
+export function decodeImageWeb(input: WebImageInput, name = describeInput(input)): Promise<Image8> {
+  return decodeWeb(input, name);
+}
+
+/** {@link decodeImageWeb}; the RGB of an opaque image goes into `into` when it has the right length. */
+async function decodeWeb(input: WebImageInput, name: string, into?: Uint8Array): Promise<Image8> {
   if (typeof ImageData !== 'undefined' && input instanceof ImageData) return rgbFromRgba(input.data, input.width, input.height);
   let bitmap: ImageBitmap;
   let own = false;
@@ -258,11 +317,17 @@ export async function decodeImageWeb(input: WebImageInput, name = describeInput(
       throw new PplcnetError('E_IMAGE', `${name}: ${width}×${height} pixels is more than the ${MAX_PIXELS / 1e6} megapixels pplcnet/web reads; downscale it first`);
     }
     if (width === 0 || height === 0) throw new PplcnetError('E_IMAGE', `${name}: the image is ${width}×${height} pixels`);
+    const framed = await opaqueFramePixels(bitmap);
+    if (framed) {
+      const image = rgbAndOpacity(framed, width, height, into).image;
+      if (spareRgba.length < 2) spareRgba.push(framed);
+      return image;
+    }
     const ctx = canvasOf(width, height);
     if (!ctx) throw new PplcnetError('E_IMAGE', `${name}: this browser has no OffscreenCanvas 2D context`);
     ctx.drawImage(bitmap, 0, 0);
     const rgba = ctx.getImageData(0, 0, width, height).data;
-    const { image, opaque } = rgbAndOpacity(rgba, width, height);
+    const { image, opaque } = rgbAndOpacity(rgba, width, height, into);
     if (opaque) return image;
     // A 2D canvas stores premultiplied alpha: translucent pixels lose their exact RGB (transparent ones become
     // black). The Node decoder drops alpha and keeps the stored RGB; WebGL uploads the bitmap unpremultiplied.
@@ -340,6 +405,36 @@ export function defaultThreads(): number {
 }
 
 /**
+ * Decode and prepare one image. `pooled` (classify): the tensor comes from `spare`, where the caller gives it
+ * back once `session.run` has resolved, and the decoded RGB is reused once resized: a fresh 600 kB
+ * Float32Array per image (zero-filled, then garbage) cost more than the resize itself in Chromium.
+ */
+function preparer(preprocess: Preprocess): { prepareWith: (input: WebImageInput, pooled: boolean) => Promise<WebPreparedImage>; spare: Float32Array[] } {
+  const spare: Float32Array[] = [];
+  const spareRgb: Uint8Array[] = []; // decoded RGB, free once resized
+  const prepareWith = async (input: WebImageInput, pooled: boolean): Promise<WebPreparedImage> => {
+    const name = describeInput(input);
+    const t0 = performance.now();
+    const decoded = await decodeWeb(input, name, pooled ? spareRgb.pop() : undefined);
+    const t1 = performance.now();
+    if (!pooled) return { ...toTensor(decoded, preprocess, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+    let size: { width: number; height: number };
+    try {
+      size = preparedSize(decoded.width, decoded.height, preprocess, name);
+    } catch (err) {
+      throw new PplcnetError('E_IMAGE', (err as Error).message);
+    }
+    const n = 3 * size.width * size.height;
+    const i = spare.findIndex((b) => b.length === n);
+    const data = i >= 0 ? spare.splice(i, 1)[0]! : new Float32Array(n);
+    prepareInto(decoded, preprocess, data, 0, name);
+    if (spareRgb.length < 2) spareRgb.push(decoded.data);
+    return { data, ...size, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+  };
+  return { prepareWith, spare };
+}
+
+/**
  * Load a model and make a classifier. onnxruntime-web's WASM settings (threads, paths) are global to the page
  * and fixed when its first session is created: the first classifier's settings hold for the page.
  */
@@ -375,13 +470,8 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
   const head = modelHead(metadata, session.outputNames, options);
   warmPreprocess(preprocess);
 
-  const prepare = async (input: WebImageInput): Promise<WebPreparedImage> => {
-    const name = describeInput(input);
-    const t0 = performance.now();
-    const decoded = await decodeImageWeb(input, name);
-    const t1 = performance.now();
-    return { ...toTensor(decoded, preprocess, name), decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
-  };
+  const { prepareWith, spare } = preparer(preprocess);
+  const prepare = (input: WebImageInput): Promise<WebPreparedImage> => prepareWith(input, false);
   return {
     name: metadata.name ?? 'model',
     backend,
@@ -393,9 +483,14 @@ export async function createClassifier(options: WebClassifierOptions): Promise<W
     loadedFrom: { model: modelFrom, wasm: wasmFrom },
     prepare,
     async classify(input: WebImageInput): Promise<WebClassification> {
-      const p = await prepare(input);
+      const p = await prepareWith(input, true);
       const t1 = performance.now();
-      const out = await session.run({ [inputName]: new ort.Tensor('float32', p.data, [1, 3, p.height, p.width]) });
+      let out: ort.InferenceSession.OnnxValueMapType;
+      try {
+        out = await session.run({ [inputName]: new ort.Tensor('float32', p.data, [1, 3, p.height, p.width]) });
+      } finally {
+        if (spare.length < 4) spare.push(p.data);
+      }
       const probs = headScores(head, (await out[head.outputName]!.getData()) as Float32Array, 1, where);
       const batchInferenceMs = performance.now() - t1;
       return {
