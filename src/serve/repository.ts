@@ -28,6 +28,11 @@ export function modelReady(ctx: ServeContext, name: string): boolean {
   return m !== undefined && m.lanes?.failure === undefined && (m.classes !== undefined || m.inputSize === undefined);
 }
 
+/** Whether every served model is ready (the server's readiness, over HTTP and gRPC). */
+export function serverReady(ctx: ServeContext): boolean {
+  return [...ctx.models.keys()].every((name) => modelReady(ctx, name));
+}
+
 /** Why the server is not ready: a model whose lanes failed (named, with the reason), else loading. */
 export function notReadyReason(ctx: ServeContext): string {
   for (const [name, m] of ctx.models) {

@@ -13,7 +13,7 @@ import { type ServeContext, findModel } from './context.js';
 import { ServeError } from './errors.js';
 import { type JsonBounds, JsonStructureScan, parseJsonBounded, readBounded } from './json-body.js';
 import type { ServedModel } from './models.js';
-import { modelReady, notReadyReason, repositoryRoutes } from './repository.js';
+import { modelReady, notReadyReason, repositoryRoutes, serverReady } from './repository.js';
 import { V2_ERROR, failures } from './schemas.js';
 import { RequestTiming, countRequests, runRows, statsRoutes } from './stats.js';
 import { HEADER_LENGTH, binaryAnswer, binaryDataSize, bytesToBinary, float32FromLE, float32ToLE, headerLength } from './v2-binary.js';
@@ -366,7 +366,7 @@ export async function v2Routes(app: FastifyInstance, ctx: ServeContext): Promise
   app.get('/v2', { schema: { tags, summary: 'server metadata', response: { 200: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } } }, ...errs } } }, async () => ({ name: 'pplcnet', version: VERSION, extensions: [...V2_EXTENSIONS] }));
   app.get('/v2/health/live', { schema: { tags, summary: 'liveness', response: { 200: { type: 'object', properties: { live: { type: 'boolean' } } }, ...errs } } }, async () => ({ live: true }));
   app.get('/v2/health/ready', { schema: { tags, summary: 'readiness', response: { 200: { type: 'object', properties: { ready: { type: 'boolean' } } }, ...errs } } }, async (_req, reply) =>
-    [...ctx.models.keys()].every((name) => modelReady(ctx, name)) ? { ready: true } : (reply as FastifyReply).code(503).send({ error: notReadyReason(ctx) }),
+    serverReady(ctx) ? { ready: true } : (reply as FastifyReply).code(503).send({ error: notReadyReason(ctx) }),
   );
   statsRoutes(app, ctx);
   await app.register(async (child) => repositoryRoutes(child, ctx));

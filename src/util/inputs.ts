@@ -10,6 +10,7 @@
 import { type Dirent, readdir } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, sep } from 'node:path';
+import { fileTypeName } from './fs.js';
 
 export const IMAGE_EXTENSIONS = Object.freeze(['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif', '.avif']);
 
@@ -30,16 +31,6 @@ function isImage(name: string): boolean {
   return IMAGE_EXTENSIONS.some((e) => n.endsWith(e));
 }
 
-/** What kind of non-regular file a stat describes, for messages. */
-function kindOf(s: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isDirectory(): boolean }): string {
-  if (s.isFIFO()) return 'a FIFO (named pipe)';
-  if (s.isSocket()) return 'a socket';
-  if (s.isCharacterDevice()) return 'a character device';
-  if (s.isBlockDevice()) return 'a block device';
-  if (s.isDirectory()) return 'a folder';
-  return 'not a regular file';
-}
-
 type Probe = { kind: 'file'; real: string } | { kind: 'dir' } | { kind: 'missing' } | { kind: 'skip'; reason: string };
 
 /** stat (following links) without opening: a FIFO is never opened, so it cannot block. */
@@ -48,7 +39,7 @@ async function probe(path: string): Promise<Probe> {
     const s = await stat(path);
     if (s.isFile()) return { kind: 'file', real: await realpath(path) };
     if (s.isDirectory()) return { kind: 'dir' };
-    return { kind: 'skip', reason: `${kindOf(s)}, not a regular file; not read` };
+    return { kind: 'skip', reason: `${fileTypeName(s)}, not a regular file; not read` };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') return { kind: 'skip', reason: 'a symbolic link loop; not followed' };

@@ -14,7 +14,7 @@ import { PplcnetError, VERSION } from '../../index.js';
 import { type ServeContext, findModel } from '../context.js';
 import { ServeError, toHttpFailure } from '../errors.js';
 import type { ServedModel } from '../models.js';
-import { modelReady } from '../repository.js';
+import { modelReady, serverReady } from '../repository.js';
 import { RequestTiming, recordRequest, runRows } from '../stats.js';
 import { parseInferRequest, v2ModelMetadata } from '../v2.js';
 import { type ModelInferRequest, type ModelInferResponse, inferAnswer, inferBody } from './tensors.js';
@@ -93,10 +93,9 @@ interface CallInfo {
 
 /** The calls by name: each takes the request and answers the response message. */
 function handlers(ctx: ServeContext): Record<string, (req: never, call: CallInfo) => unknown> {
-  const ready = (): boolean => [...ctx.models.keys()].every((name) => modelReady(ctx, name));
   return {
     ServerLive: () => ({ live: true }),
-    ServerReady: () => ({ ready: ready() }),
+    ServerReady: () => ({ ready: serverReady(ctx) }),
     ModelReady: (req: { name: string; version: string }) => ({ ready: modelReady(ctx, modelOf(ctx, req.name, req.version).name) }),
     // the v2 extensions the HTTP service has are not served over gRPC
     ServerMetadata: () => ({ name: 'pplcnet', version: VERSION, extensions: [] }),
