@@ -174,6 +174,9 @@ function canvasOf(width: number, height: number): OffscreenCanvasRenderingContex
   return scratch;
 }
 
+/** RGBA buffers `opaqueFramePixels` copies into, kept once their pixels are converted (none is shared: taken, then given back). */
+const spareRgba: Uint8ClampedArray[] = [];
+
 /**
  * The RGBA of an opaque bitmap read through a WebCodecs `VideoFrame` (`copyTo` RGBA): the decoded pixels as
  * they are, with no canvas drawn and read back (which costs a GPU-process round trip and a copy in Chromium).
@@ -181,9 +184,6 @@ function canvasOf(width: number, height: number): OffscreenCanvasRenderingContex
  * translucent: those go through the canvas and, if translucent, WebGL, which keep unpremultiplied RGB), or
  * when `copyTo` cannot convert the frame.
  */
-/** RGBA buffers `opaqueFramePixels` copies into, kept once their pixels are converted (none is shared: taken, then given back). */
-const spareRgba: Uint8ClampedArray[] = [];
-
 async function opaqueFramePixels(bitmap: ImageBitmap): Promise<Uint8ClampedArray | undefined> {
   if (typeof VideoFrame === 'undefined') return undefined;
   let frame: VideoFrame | undefined;
