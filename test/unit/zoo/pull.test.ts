@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -67,11 +67,14 @@ describe('zoo pulls from a local server', () => {
       '/a/evil.tar': { body: makeTar([{ name: 'm/inference.json', data: new Uint8Array([1]) }, { name: '../../escaped.txt', data: new Uint8Array([1]) }]) },
     });
   });
+  const made: string[] = [];
   after(async () => {
     await server.close();
+    await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
   });
   const fresh = async () => {
     cache = await mkdtemp(join(tmpdir(), 'pplcnet-zoo-'));
+    made.push(cache);
     return cache;
   };
 
