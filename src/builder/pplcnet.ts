@@ -186,7 +186,8 @@ class Emitter {
       const p = (name: string): Float32Array => this.param(`${l.key}.${name}`);
       const [w, b] = foldBatchNorm(p('conv.weight'), p('bn.weight'), p('bn.bias'), p('bn._mean'), p('bn._variance'), arch.bnEpsilon);
       y = op.conv(g, `${l.key}.conv`, x, this.init(`${l.key}.conv.weight`, w), this.init(`${l.key}.conv.bias`, b, [l.outChannels]), attrs);
-      this.statistics.set(y.name, { mean: p('bn.bias'), std: p('bn.weight') });
+      // a BatchNorm still at its initial running statistics (mean 0, variance 1) has seen no data: it tells nothing
+      if (p('bn._mean').some((v) => v !== 0) || p('bn._variance').some((v) => v !== 1)) this.statistics.set(y.name, { mean: p('bn.bias'), std: p('bn.weight') });
     } else {
       y = op.conv(g, `${l.key}.conv`, x, this.init(`${l.key}.conv.weight`), undefined, attrs);
       const bn = (p: string): Value => this.init(`${l.key}.bn.${p}`);

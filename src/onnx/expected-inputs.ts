@@ -3,9 +3,12 @@
  * the distributions a model records: a BatchNorm's output is distributed as N(shift, scale²) per channel
  * over its training data (given as `statistics` for a graph whose BatchNorms are folded, read from the
  * BatchNormalization nodes otherwise). Means are carried forward through the activations (the expectation
- * under that normal distribution where it is known, the activation of the mean where it is not), pooling,
- * flattening, products and linear layers (W·E[x] + b). A value whose expectation cannot be derived (the
- * graph's inputs, an op not listed here) has none, and neither has anything computed from it.
+ * under that normal distribution), pooling, flattening, scaling and linear layers (W·E[x] + b), which keep
+ * expectations exact. An activation of a value whose distribution is not known (only its mean: after a
+ * linear layer without BatchNorm) and a product of two values (a squeeze-and-excitation gate) give only an
+ * approximation (the activation of the mean; the product of the means); inputs whose expectation is only
+ * approximate are not reported. A value whose expectation cannot be derived (the graph's inputs, an op not
+ * listed here) has none, and neither has anything computed from it.
  * @internal
  */
 import { float32FromLE } from '../util/float32.js';
@@ -19,6 +22,8 @@ export interface ChannelDistribution {
 
 interface Known {
   mean: Float64Array;
+  /** Whether `mean` is the expectation itself rather than an approximation of it. */
+  exact: boolean;
   /** Per channel standard deviation, where the value is a BatchNorm's output. */
   std?: Float64Array;
 }
@@ -113,29 +118,29 @@ function nodeOutput(node: OnnxTypes.INodeProto, known: Map<string, Known>, init:
   const scalar = (name: string | undefined): number | undefined => (name && init.get(name)?.data.length === 1 ? init.get(name)!.data[0] : undefined);
   if (node.opType === 'BatchNormalization') {
     const [scale, shift] = [init.get(inputs[1] ?? ''), init.get(inputs[2] ?? '')];
-    return scale && shift ? { mean: Float64Array.from(shift.data), std: Float64Array.from(scale.data, Math.abs) } : undefined;
+    return scale && shift ? { mean: Float64Array.from(shift.data), std: Float64Array.from(scale.data, Math.abs), exact: true } : undefined;
   }
   if (!x) return undefined;
   const f = activation(node, scalar);
-  if (f) return { mean: x.mean.map((m, c) => expectation(f, m, x.std?.[c] ?? 0)) };
-  if (['GlobalAveragePool', 'Flatten', 'Identity'].includes(node.opType ?? '')) return { mean: x.mean };
+  if (f) return { mean: x.mean.map((m, c) => expectation(f, m, x.std?.[c] ?? 0)), exact: x.exact && x.std !== undefined };
+  if (['GlobalAveragePool', 'Flatten', 'Identity'].includes(node.opType ?? '')) return { mean: x.mean, exact: x.exact };
   if (node.opType === 'Mul') {
     const y = known.get(inputs[1] ?? '')?.mean;
     const k = scalar(inputs[1]);
-    if (y && y.length === x.mean.length) return { mean: x.mean.map((v, c) => v * y[c]!) };
-    return k === undefined ? undefined : { mean: x.mean.map((v) => v * k) };
+    if (y && y.length === x.mean.length) return { mean: x.mean.map((v, c) => v * y[c]!), exact: false };
+    return k === undefined ? undefined : { mean: x.mean.map((v) => v * k), exact: x.exact };
   }
   const w = init.get(inputs[1] ?? '');
   if (['Conv', 'Gemm', 'MatMul'].includes(node.opType ?? '') && w) {
     const mean = linearMean(node, x.mean, w, node.opType === 'MatMul' ? undefined : init.get(inputs[2] ?? '')?.data);
-    return mean && { mean };
+    return mean && { mean, exact: x.exact };
   }
   return undefined;
 }
 
 /**
  * The expected value of each input channel of every Conv, Gemm and MatMul node whose input's expectation
- * can be derived, by the node's weight (initializer) name. `statistics` gives the distribution of values
+ * can be derived exactly, by the node's weight (initializer) name. `statistics` gives the distribution of values
  * (by name) whose BatchNorm was folded into the node computing them.
  */
 export function expectedInputs(graph: OnnxTypes.IGraphProto, statistics: ReadonlyMap<string, ChannelDistribution> = new Map()): Map<string, Float64Array> {
@@ -145,9 +150,9 @@ export function expectedInputs(graph: OnnxTypes.IGraphProto, statistics: Readonl
   // ONNX lists nodes in an order where every input is computed before it is read
   for (const node of graph.node ?? []) {
     const x = known.get(node.input?.[0] ?? '');
-    if (x && ['Conv', 'Gemm', 'MatMul'].includes(node.opType ?? '') && node.input?.[1]) out.set(node.input[1], x.mean);
+    if (x?.exact && ['Conv', 'Gemm', 'MatMul'].includes(node.opType ?? '') && node.input?.[1]) out.set(node.input[1], x.mean);
     const given = statistics.get(node.output?.[0] ?? '');
-    const y = given ? { mean: Float64Array.from(given.mean), std: Float64Array.from(given.std, Math.abs) } : nodeOutput(node, known, init);
+    const y = given ? { mean: Float64Array.from(given.mean), std: Float64Array.from(given.std, Math.abs), exact: true } : nodeOutput(node, known, init);
     if (y && node.output?.[0]) known.set(node.output[0], y);
   }
   return out;

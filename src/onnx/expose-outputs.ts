@@ -6,6 +6,9 @@
 import { PplcnetError } from '../errors.js';
 import { onnx } from './proto.js';
 
+/** The intermediate values pplcnet exposes (embeddings, training's cut): stored models keep their shapes. */
+export const EXPOSED_VALUES: readonly string[] = Object.freeze(['avg_pool', 'flatten']);
+
 /**
  * `bytes` with `names` added to the graph outputs. Each must be a value the graph lists in `value_info`
  * (pplcnet's builder lists every intermediate) or already an output.
