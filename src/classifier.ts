@@ -53,10 +53,11 @@ function newLanePool(options: ClassifierOptions, count: number, resolved: Resolv
 }
 
 /** A stream on this thread: batches run here, images prepared in the preprocessing workers (when there are any) and here. */
-function streamHere(all: readonly ImageInput[], batchSize: number, preparer: Preparer, model: LoadedModel): AsyncGenerator<(Classification | PplcnetError)[]> {
-  if (all.length > batchSize) preparer.startWorkers();
+function streamHere(all: readonly ImageInput[], batchSize: number, preparer: Preparer, model: LoadedModel, workersFrom: number): AsyncGenerator<(Classification | PplcnetError)[]> {
+  if (all.length > batchSize && all.length >= workersFrom) preparer.startWorkers();
   return streamBatches(all, batchSize, {
     workers: preparer.workers,
+    workersReady: preparer.workersReady,
     // a batch's worth per worker: enough to keep it busy through an onnxruntime run (measured in
     // bench/folder-limit.ts: 2 per worker left a core idle a third of the time, 8 about a tenth)
     queuedPerWorker: Math.max(IMAGES_IN_HAND, batchSize),
@@ -127,7 +128,7 @@ export async function createClassifier(options: ClassifierOptions): Promise<Clas
       }
       return;
     }
-    yield* streamHere(all, batchSize, preparer, model);
+    yield* streamHere(all, batchSize, preparer, model, plan.streamWorkersFrom);
   }
   const lanesOpened = laneOpener(options, resolved, metadata, decode, assertOpen);
   const close = async (): Promise<void> => {

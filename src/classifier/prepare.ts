@@ -33,6 +33,11 @@ export class Preparer {
     return this.pool?.size ?? 0;
   }
 
+  /** Resolves when the worker threads can take images (at once when there are none). */
+  get workersReady(): Promise<void> {
+    return this.pool?.ready ?? Promise.resolve();
+  }
+
   /** Start the worker threads now, when the plan has any. */
   startWorkers(): void {
     if (this.workerCount > 0) this.pool ??= new PreprocessPool(this.workerCount);

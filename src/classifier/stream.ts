@@ -7,7 +7,8 @@
  * ones first, then the next batches' — with up to `hereInFlight` in flight (their decoding runs in libvips, off this thread, so
  * two keep a core busy). Between two onnxruntime runs the main thread would otherwise sit idle. So the
  * cores are shared by need: a cheap model leaves the main thread mostly preparing, an expensive one mostly
- * running inference.
+ * running inference. Worker threads still loading take nothing: until they are ready the main thread
+ * prepares the first images alone.
  */
 import type { PplcnetError } from '../errors.js';
 import { asImageError, nameOf } from './prepare.js';
@@ -17,10 +18,18 @@ import type { Classification, PreparedInput } from './types.js';
 export interface StreamSteps<R = Classification> {
   /** Worker threads available (0: everything is prepared on this thread). */
   workers: number;
+  /** Resolves when the worker threads can take images; until then this thread prepares them. */
+  workersReady?: Promise<unknown>;
   /** Images handed to each worker thread at once (it works on some, the rest wait in its queue). [1] */
   queuedPerWorker?: number;
-  /** Images the main thread prepares at once while it waits for a batch. [2] */
+  /** Images the main thread prepares at once while it waits for a batch, beside worker threads. [2] */
   hereInFlight?: number;
+  /**
+   * The same while no worker thread takes images (there are none, or they are still loading). [6] With
+   * nothing else preparing, more decodes are kept in flight: they run in libvips on the thread pool and go on
+   * while onnxruntime blocks this thread, so the cores do not idle through a batch's inference.
+   */
+  hereInFlightAlone?: number;
   /** Prepare one image in a worker thread; a failure (returned or thrown) becomes that image's E_IMAGE row. */
   inWorker(input: ImageInput): Promise<PreparedInput | PplcnetError>;
   /** Prepare one image on this thread; likewise. */
@@ -72,6 +81,7 @@ export async function* streamBatches<R = Classification>(all: readonly ImageInpu
   // each worker thread: `queuedPerWorker` images at a time, the next one as soon as one is done
   let closed = false;
   const feeders = Array.from({ length: steps.workers * (steps.queuedPerWorker ?? 1) }, async () => {
+    await steps.workersReady;
     while (!closed) {
       const s = take();
       if (s) await start(s, steps.inWorker);
@@ -83,16 +93,19 @@ export async function* streamBatches<R = Classification>(all: readonly ImageInpu
     while (slots.length < end) slots.push({ input: all[slots.length]!, queuedAt: performance.now(), started: false, done: false });
     wakeAll();
   };
-  const hereMax = Math.max(1, steps.hereInFlight ?? 2);
+  // whether worker threads take images: none, ready (or not said), or still loading until workersReady resolves
+  let workersUp = steps.workers > 0 && steps.workersReady === undefined;
+  if (steps.workers > 0) void steps.workersReady?.then(() => (workersUp = true));
+  const hereMax = (): number => Math.max(1, workersUp ? (steps.hereInFlight ?? 2) : (steps.hereInFlightAlone ?? 6));
   let here = 0;
   try {
     for (let k = 0; k * batchSize < all.length; k++) {
       enqueue((k + 1 + ahead) * batchSize);
       const batch = slots.slice(k * batchSize, (k + 1) * batchSize);
-      // until the batch is ready: keep up to `hereMax` images in preparation on this thread, taken in queue
+      // until the batch is ready: keep up to `hereMax()` images in preparation on this thread, taken in queue
       // order (so this batch's unstarted images come first)
       while (!batch.every((s) => s.done)) {
-        while (here < hereMax) {
+        while (here < hereMax()) {
           const s = take();
           if (!s) break;
           here++;

@@ -19,19 +19,52 @@ const now = (): number => performance.timeOrigin + performance.now();
  */
 export const IMAGES_IN_HAND = 2;
 
+/** A worker thread, and when it is ready: its modules loaded (it says so), or it failed or exited. */
+interface Spawned {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+}
+
+function spawnPreprocessWorker(): Spawned {
+  const worker = spawnWorker(new URL('./worker.js', import.meta.url), { inHand: IMAGES_IN_HAND });
+  const ready = new Promise<void>((resolve) => {
+    const onMessage = (m: unknown): void => {
+      if (typeof m === 'object' && m !== null && 'ready' in m) done();
+    };
+    const done = (): void => {
+      worker.off('message', onMessage);
+      resolve();
+    };
+    worker.on('message', onMessage);
+    worker.on('error', done);
+    worker.once('exit', done);
+  });
+  return { worker, ready };
+}
+
 export class PreprocessPool {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, { resolve: (v: PreparedImage) => void; reject: (e: Error) => void; postedAt: number; worker: number }>();
   private readonly load: number[] = [];
+  /** Whether each worker has loaded (or is gone): until then it stays referenced. */
+  private readonly loaded: boolean[] = [];
   /** Why each worker died (undefined while it lives); a dead worker gets no more requests. */
   private readonly dead: (string | undefined)[] = [];
   private nextId = 0;
   private closing = false;
+  /**
+   * Resolves when every worker has loaded its modules (or died): until then a request would wait in a
+   * worker that cannot start it, while the caller's thread could prepare the image itself.
+   */
+  readonly ready: Promise<void>;
 
   constructor(readonly size: number) {
+    const readiness: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
-      const w = spawnWorker(new URL('./worker.js', import.meta.url), { inHand: IMAGES_IN_HAND });
-      w.on('message', (r: PrepareReply) => {
+      const { worker: w, ready } = spawnPreprocessWorker();
+      readiness.push(ready);
+      w.on('message', (r: PrepareReply | { ready: true }) => {
+        if ('ready' in r) return;
         const p = this.pending.get(r.id);
         if (!p) return;
         this.pending.delete(r.id);
@@ -47,11 +80,15 @@ export class PreprocessPool {
       w.on('exit', (code) => {
         if (!this.closing) this.died(i, `exited (code ${code})`);
       });
-      // after the listeners: adding a 'message' listener references the worker again
-      w.unref();
+      // referenced while it loads (a stream waits for it); after that only while requests are pending
+      void ready.then(() => {
+        this.loaded[i] = true;
+        if (this.pending.size === 0) this.setRef(false);
+      });
       this.workers.push(w);
       this.load.push(0);
     }
+    this.ready = Promise.all(readiness).then(() => undefined);
   }
 
   /** Worker `i` is gone: its images fail (the other workers' carry on), and it gets no more. */
@@ -67,12 +104,12 @@ export class PreprocessPool {
     if (this.pending.size === 0) this.setRef(false);
   }
 
-  /** Keep the process alive while work is pending, and only then. */
+  /** Keep the process alive while work is pending or a worker is still loading, and only then. */
   private setRef(on: boolean): void {
     // closing: stopWorker holds each thread until it exits; a reply that empties the queue must not let go of
     // it (the process would end while close() still waits for the exit)
     if (!on && this.closing) return;
-    refWorkers(this.workers, on);
+    refWorkers(on ? this.workers : this.workers.filter((_, i) => this.loaded[i]), on);
   }
 
   /**

@@ -72,3 +72,6 @@ parentPort?.on('message', (msg: PrepareRequest | typeof CLOSE_MESSAGE) => {
   } else waiting.push(msg);
   pump();
 });
+
+// loaded: the pool hands this thread images from now on
+parentPort?.postMessage({ ready: true });

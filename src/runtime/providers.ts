@@ -7,9 +7,9 @@
 import ort from 'onnxruntime-node';
 import { PplcnetError, invalidOption } from '../errors.js';
 
-/** Graph optimization levels, as onnxruntime names them. */
-export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
-export const GRAPH_OPT_LEVELS: readonly GraphOptimizationLevel[] = Object.freeze(['disabled', 'basic', 'extended', 'all']);
+import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel } from './levels.js';
+
+export { GRAPH_OPT_LEVELS, type GraphOptimizationLevel };
 
 /** `auto` picks oneDNN (`dnnl`) when the binding offers it, else `cpu`. Any name the binding lists is accepted. */
 export type ExecutionProviderChoice = 'auto' | 'cpu' | 'dnnl' | (string & {});

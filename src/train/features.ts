@@ -216,13 +216,14 @@ export async function extractFeatures(resolved: ResolvedModel, paths: readonly s
       } else misses.push(i);
     });
     options.onImages?.(cached, paths.length);
-    if (misses.length > plan.batchSize) preparer.startWorkers();
+    if (misses.length > plan.batchSize && misses.length >= plan.streamWorkersFrom) preparer.startWorkers();
     let done = 0;
     const stream = streamBatches<Float32Array>(
       misses.map((i) => paths[i]!),
       plan.batchSize,
       {
         workers: preparer.workers,
+        workersReady: preparer.workersReady,
         queuedPerWorker: Math.max(IMAGES_IN_HAND, plan.batchSize),
         inWorker: (i) => preparer.anywhere(i),
         here: (i) => preparer.here(i),

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Classification, createClassifier, planExecution } from '../../src/classifier.js';
 import { streamLanes } from '../../src/classifier/lanes.js';
-import { PREPROCESS_MS_ESTIMATE, inferenceEstimate } from '../../src/classifier/plan.js';
+import { PREPROCESS_MS_ESTIMATE, SHORT_STREAM_IMAGES, inferenceEstimate } from '../../src/classifier/plan.js';
 import { PplcnetError } from '../../src/errors.js';
 import { FIXTURES } from '../fixtures/index.js';
 import { tempDir } from '../helpers.js';
@@ -104,6 +104,20 @@ describe('inference lanes', () => {
     assert.match(even.reason, /streams: 2 inference lane\(s\), .*and this thread as one more/);
     assert.doesNotMatch(planExecution({}, x10, 2).reason, /lane/);
     assert.throws(() => planExecution({ lanes: -1 }, x10, 2), (e: unknown) => e instanceof RangeError && /'lanes'/.test(e.message));
+  });
+
+  test('short streams: on 2 cores, with inference the cheaper stage, the workers start only for 500 images or more', () => {
+    const x10 = inferenceEstimate({ architecture: { scale: 1.0 }, inputSize: [224, 224] })!;
+    const textline = inferenceEstimate({ architecture: { scale: 0.25, classNum: 2 }, inputSize: [80, 160] })!;
+    const short = planExecution({}, textline, 2);
+    assert.deepEqual([short.workers, short.streamWorkersFrom], [1, SHORT_STREAM_IMAGES]);
+    assert.equal(SHORT_STREAM_IMAGES, 500);
+    assert.match(short.reason, /streams under 500 images prepare on this thread/);
+    assert.equal(planExecution({}, x10, 2).streamWorkersFrom, 0, 'inference outweighs preparing: the worker always helps');
+    assert.equal(planExecution({}, textline, 4).streamWorkersFrom, 0, 'more cores: the workers always start');
+    assert.equal(planExecution({ workers: 1 }, textline, 2).streamWorkersFrom, 0, 'workers as given');
+    assert.equal(planExecution({ threads: 1 }, textline, 2).streamWorkersFrom, 0, 'threads as given');
+    assert.equal(planExecution({ workers: 0 }, textline, 2).streamWorkersFrom, 0, 'no workers to start');
   });
 });
 

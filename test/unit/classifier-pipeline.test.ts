@@ -43,9 +43,9 @@ describe('classifier pipeline: timings and worker transfers', () => {
       assert.ok(!(r instanceof Error), String(r));
       return r;
     });
-    // two preparers (the worker, and the main thread between runs), each with two images in hand: the work
-    // times add up to no more than four times the wall time
-    const inHand = IMAGES_IN_HAND + 2;
+    // two preparers (the worker, and the main thread between runs), each with two images in hand, or the main
+    // thread alone with six while the worker loads: the work times add up to no more than six times the wall time
+    const inHand = Math.max(IMAGES_IN_HAND + 2, 6);
     const work = ok.map((r) => r.timings.decodeMs + r.timings.preprocessMs);
     const sum = work.reduce((a, b) => a + b, 0);
     assert.ok(sum <= inHand * wall, `decode+preprocess add up to ${sum.toFixed(1)} ms in ${wall.toFixed(1)} ms of wall time`);

@@ -25,7 +25,7 @@ interface Log {
   hereByBatch: string[][];
 }
 
-async function run(images: number, batchSize: number, workers: number, workerMs: number, hereMs: number, classifyMs: number): Promise<{ batches: string[][]; log: Log }> {
+async function run(images: number, batchSize: number, workers: number, workerMs: number, hereMs: number, classifyMs: number, workersReady?: Promise<unknown>): Promise<{ batches: string[][]; log: Log }> {
   const log: Log = { where: new Map(), maxWorker: 0, maxHere: 0, hereByBatch: [] };
   let inWorker = 0;
   let here = 0;
@@ -37,8 +37,10 @@ async function run(images: number, batchSize: number, workers: number, workerMs:
   const batches: string[][] = [];
   for await (const b of streamBatches(inputs, batchSize, {
     workers,
+    ...(workersReady ? { workersReady } : {}),
     queuedPerWorker: 2,
     hereInFlight: 2,
+    hereInFlightAlone: 3,
     inWorker: async (i) => {
       note(i as string, 'worker');
       log.maxWorker = Math.max(log.maxWorker, ++inWorker);
@@ -88,11 +90,24 @@ describe('streamBatches', () => {
     assert.ok(byMain > 16, `the fast main thread prepared ${byMain} of 32 (the slow worker the rest)`);
   });
 
-  test('with no workers the main thread prepares everything, two at a time', async () => {
+  test('with no workers the main thread prepares everything, hereInFlightAlone at a time', async () => {
     const { batches, log } = await run(10, 4, 0, 0, 5, 1);
     assert.equal(batches.flat().length, 10);
     assert.ok([...log.where.values()].every((w) => w.length === 1 && w[0] === 'here'));
-    assert.equal(log.maxHere, 2);
+    assert.equal(log.maxHere, 3);
+  });
+
+  test('workers still loading take nothing: the main thread prepares alone, then beside them', async () => {
+    // the worker "loads" for 60 ms; the main thread prepares an image in 10 ms, three at once
+    const ready = new Promise<void>((resolve) => setTimeout(resolve, 60));
+    const { batches, log } = await run(40, 4, 1, 5, 10, 1, ready);
+    assert.equal(batches.flat().length, 40);
+    const order = [...log.where.entries()]; // in the order the images were started
+    const firstWorker = order.findIndex(([, w]) => w[0] === 'worker');
+    assert.ok(firstWorker >= 6, `a worker took image ${firstWorker}, before it could have loaded`);
+    assert.ok(order.slice(0, firstWorker).every(([, w]) => w[0] === 'here'), 'until then the main thread prepared each image');
+    assert.equal(log.maxHere, 3, 'alone: hereInFlightAlone at once');
+    for (const [name, who] of log.where) assert.equal(who.length, 1, `${name} prepared ${who.length} times`);
   });
 
   test('a consumer that stops early leaves nothing running', async () => {

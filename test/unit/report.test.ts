@@ -84,7 +84,7 @@ function benchReport(perImage: ImageTime[]): ModelBenchReport {
     ]),
     results,
     folder: {
-      plan: { cores: 2, threads: 1, workers: 1, batchSize: 8, spinning: false, lanes: 0, estimate: { preprocessMs: 2.5, inferenceMs: 1 }, reason: '2 cores: 1 intra-op thread(s), 1 preprocessing worker(s), batch 8' },
+      plan: { cores: 2, threads: 1, workers: 1, batchSize: 8, spinning: false, lanes: 0, streamWorkersFrom: 0, estimate: { preprocessMs: 2.5, inferenceMs: 1 }, reason: '2 cores: 1 intra-op thread(s), 1 preprocessing worker(s), batch 8' },
       images: perImage.length,
       failed: [{ file: `bad/${EVIL}`, message: `bad/${EVIL}: cannot decode the image` }],
       skipped: [],

@@ -1,7 +1,7 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
 import { Command, Option } from 'commander';
 // essentials.ts, not the whole index: a one-image run loads only what it uses
-import { type Classification, type Classifier, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, createClassifier, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../essentials.js';
+import { type Classification, type Classifier, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../essentials.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning, warnFrom } from '../options.js';
@@ -174,6 +174,7 @@ class Rows {
 async function openClassifier(model: string, flags: PredictFlags, ctx: CliContext, say: (m: string) => void): Promise<Classifier> {
   const labelFile = flags.labels ?? flags.class_id_map_file;
   const labels = labelFile ? await readLabelFile(labelFile) : undefined;
+  const { createClassifier } = await import('../../classify.js');
   const classifier = await createClassifier({
     model,
     ...(labels ? { labels } : {}),

@@ -29,8 +29,9 @@ describe('execution providers and session options', () => {
       intraOpNumThreads: 2,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'basic',
+      enableMemPattern: false,
     });
-    assert.deepEqual(toOrtOptions({}, 'cpu'), { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    assert.deepEqual(toOrtOptions({}, 'cpu'), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', enableMemPattern: false });
     assert.throws(() => toOrtOptions({ threads: -1 }, 'cpu'), /'threads'/);
     assert.throws(() => toOrtOptions({ graphOpt: 'max' as never }, 'cpu'), /'graphOpt'/);
   });
