@@ -11,7 +11,8 @@ export const EXPOSED_VALUES: readonly string[] = Object.freeze(['avg_pool', 'fla
 
 /**
  * `bytes` with `names` added to the graph outputs. Each must be a value the graph lists in `value_info`
- * (pplcnet's builder lists every intermediate) or already an output.
+ * (pplcnet's builder lists every intermediate; its fp16 and int8 storage keeps only `EXPOSED_VALUES`) or
+ * already an output.
  */
 export function exposeOutputs(bytes: Uint8Array, names: readonly string[], where = 'model'): Uint8Array {
   const model = onnx.ModelProto.decode(bytes);
