@@ -1,17 +1,32 @@
 #!/usr/bin/env node
 // The installed CLI runs the compiled JavaScript in dist/ (no TypeScript loader).
-let main;
-try {
-  ({ main } = await import('../dist/src/cli/main.js'));
-} catch (err) {
-  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/src/cli/main.js')) throw err;
-  process.stderr.write('pplcnet: the compiled CLI (dist/) is missing. In a clone, run `npm run build` first.\n');
-  process.exit(1);
-}
+import { fileURLToPath } from 'node:url';
 
-// A closed pipe (`pplcnet predict … | head`) ends the run quietly.
-process.stdout.on('error', (err) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+let respawn;
+try {
+  respawn = await import('../dist/src/cli/respawn.js');
+} catch {
+  // dist/ is missing: said below
+}
+// a large folder runs in a child process with malloc settings that only a starting process can take
+const code = respawn?.wantsTunedMalloc(argv) ? await respawn.runTuned(fileURLToPath(import.meta.url), argv) : undefined;
+if (code !== undefined) process.exitCode = code;
+else await run();
+
+async function run() {
+  let main;
+  try {
+    ({ main } = await import('../dist/src/cli/main.js'));
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/src/cli/main.js')) throw err;
+    process.stderr.write('pplcnet: the compiled CLI (dist/) is missing. In a clone, run `npm run build` first.\n');
+    process.exit(1);
+  }
+  // A closed pipe (`pplcnet predict … | head`) ends the run quietly.
+  process.stdout.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  process.exitCode = await main(argv);
+}

@@ -1,7 +1,8 @@
 /** predict: JSON rows for failures in input order, standard input, -o, PaddleClas spellings. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { link, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClassifier } from '../../src/index.js';
@@ -67,4 +68,41 @@ describe('pplcnet predict: JSON for failures, stdin, -o, PaddleClas spellings', 
     assert.equal(both.code, 2);
     assert.match(both.stderr, /give --batch-size or --batch_size, not both/);
   });
+
+  test('a folder of 500 images runs in a child process with the large-folder malloc settings: the same rows, exit code and signals as in one process', async () => {
+    const big = join(tmp.path, 'big');
+    await mkdir(big);
+    for (let i = 0; i < 500; i++) await link(i % 2 ? up : down, join(big, `${String(i).padStart(3, '0')}.png`));
+    await writeFile(join(big, 'zz-broken.png'), 'not a png');
+    const r = await runCli(['predict', '-m', 'textline', '--json', '--verbose', big]);
+    assert.equal(r.code, 1, 'one image failed: exit 1, passed on from the child');
+    assert.match(r.stderr, /pplcnet: a folder of 500 images or more: run in a child process with glibc malloc keeping freed memory \(MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456;/);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(rows.length, 501);
+    assert.equal(rows[500].error.code, 'E_IMAGE');
+    await using clf = await createClassifier({ model: 'textline', workers: 0 });
+    const [u, d] = [await clf.classify(up), await clf.classify(down)];
+    for (const [i, row] of rows.slice(0, 500).entries()) {
+      const want = i % 2 ? u : d;
+      assert.deepEqual(row.topk.map((t: { classId: number; score: number }) => [t.classId, t.score]), want.topk.map((t) => [t.classId, t.score]), row.file);
+    }
+    const plain = await runCli(['predict', '-m', 'textline', '--json', '--verbose', big], { env: { PPLCNET_MALLOC: 'default' } });
+    assert.doesNotMatch(plain.stderr, /child process/);
+    assert.equal(plain.stdout.replace(/"timings":\{[^}]*\}/g, ''), r.stdout.replace(/"timings":\{[^}]*\}/g, ''), 'the same rows in one process');
+    // SIGTERM to the CLI reaches the child: both end, the CLI by the same signal
+    const child = spawn(process.execPath, [join(ROOT, 'bin/pplcnet.js'), 'predict', '-m', 'textline', '--json', big], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PPLCNET_HOME: join(tmp.path, 'home') } });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.kill('SIGTERM');
+    const ended = await new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, signal) => resolve(signal)));
+    assert.equal(ended, 'SIGTERM');
+    const left = (await readdir('/proc')).filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(big);
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(left, [], 'no process left on the folder');
+  });
 });
+

@@ -7,6 +7,7 @@ import { EXIT } from '../errors.js';
 import { type ModelSourceFlags, type SessionFlags, addBatchSizeOption, addDecodeOption, addModelSourceOptions, addSessionOptions, decodeOptionFrom, modelSourceOptionsFrom, noticeFrom, requireModel, sessionOptionsFrom, untrainedWarning, warnFrom } from '../options.js';
 import { parseInteger, parseNumber, parsePositiveInteger } from '../parse.js';
 import { type ImageProgress, imageProgress } from '../progress.js';
+import { tunedNote } from '../respawn.js';
 
 interface PredictFlags extends SessionFlags, ModelSourceFlags {
   model?: string;
@@ -187,6 +188,8 @@ async function openClassifier(model: string, flags: PredictFlags, ctx: CliContex
     ...modelSourceOptionsFrom(flags, ctx),
   });
   if (flags.verbose && !flags.quiet) ctx.stderr(`pplcnet: ${classifier.plan.reason}\n`);
+  const tuned = tunedNote();
+  if (tuned && flags.verbose && !flags.quiet) ctx.stderr(`pplcnet: ${tuned}\n`);
   if (flags.verbose && !flags.quiet && classifier.decode === 'fast') {
     ctx.stderr('pplcnet: --decode fast: JPEGs over 5x the model input are decoded at reduced scale (shrink-on-load); scores are not Paddle-exact\n');
   }
