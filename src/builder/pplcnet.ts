@@ -6,6 +6,7 @@
 import { invalidOption } from '../errors.js';
 import { type ModelDescription, type ModelHead, metadataEntries } from '../metadata.js';
 import { viewModel } from '../onnx/read.js';
+import type { ChannelDistribution } from '../onnx/expected-inputs.js';
 import { type WeightStorage, WEIGHT_STORAGES, countModelParameters, storeWeights } from '../onnx/weight-storage.js';
 import { VERSION } from '../version.js';
 import {
@@ -139,6 +140,8 @@ function checkWeights(parameterList: readonly [string, number[]][], weights: Par
 class Emitter {
   readonly g = new GraphBuilder();
   private relu6Bounds: [Value, Value] | undefined;
+  /** Each folded Conv's output distribution per channel over the training data: its BatchNorm's N(shift, scale²). */
+  readonly statistics = new Map<string, ChannelDistribution>();
   private readonly shapes: Map<string, number[]>;
 
   constructor(
@@ -183,6 +186,8 @@ class Emitter {
       const p = (name: string): Float32Array => this.param(`${l.key}.${name}`);
       const [w, b] = foldBatchNorm(p('conv.weight'), p('bn.weight'), p('bn.bias'), p('bn._mean'), p('bn._variance'), arch.bnEpsilon);
       y = op.conv(g, `${l.key}.conv`, x, this.init(`${l.key}.conv.weight`, w), this.init(`${l.key}.conv.bias`, b, [l.outChannels]), attrs);
+      // a BatchNorm still at its initial running statistics (mean 0, variance 1) has seen no data: it tells nothing
+      if (p('bn._mean').some((v) => v !== 0) || p('bn._variance').some((v) => v !== 1)) this.statistics.set(y.name, { mean: p('bn.bias'), std: p('bn.weight') });
     } else {
       y = op.conv(g, `${l.key}.conv`, x, this.init(`${l.key}.conv.weight`), undefined, attrs);
       const bn = (p: string): Value => this.init(`${l.key}.bn.${p}`);
@@ -275,7 +280,7 @@ export function buildPPLCNet(architecture: ArchitectureOptions | Architecture, o
     docString: `PP-LCNet x${arch.scale} (${arch.classNum} classes)${opts.fold ? ', BatchNorm folded' : ''}`,
     metadata: metadataEntries(arch, opts.inputSize, description, opts.head),
   });
-  const stored = storeWeights(fp32, opts.weightStorage, { where: description.name ?? 'PPLCNet' });
+  const stored = storeWeights(fp32, opts.weightStorage, { where: description.name ?? 'PPLCNet', statistics: e.statistics });
   const bytes = stored.bytes;
   return {
     bytes,

@@ -6,9 +6,13 @@
 import { PplcnetError } from '../errors.js';
 import { onnx } from './proto.js';
 
+/** The intermediate values pplcnet exposes (embeddings, training's cut): stored models keep their shapes. */
+export const EXPOSED_VALUES: readonly string[] = Object.freeze(['avg_pool', 'flatten']);
+
 /**
  * `bytes` with `names` added to the graph outputs. Each must be a value the graph lists in `value_info`
- * (pplcnet's builder lists every intermediate) or already an output.
+ * (pplcnet's builder lists every intermediate; its fp16 and int8 storage keeps only `EXPOSED_VALUES`) or
+ * already an output.
  */
 export function exposeOutputs(bytes: Uint8Array, names: readonly string[], where = 'model'): Uint8Array {
   const model = onnx.ModelProto.decode(bytes);

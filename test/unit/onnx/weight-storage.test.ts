@@ -25,9 +25,10 @@ import {
 } from '../../../src/index.js';
 import { countParameters } from '../../../src/builder/architecture.js';
 import { viewModel } from '../../../src/onnx/read.js';
+import { exposeOutputs } from '../../../src/onnx/expose-outputs.js';
 import { readMetadataProps } from '../../../src/onnx/metadata-props.js';
 import { onnx } from '../../../src/onnx/proto.js';
-import { quantizePerChannel } from '../../../src/onnx/weight-storage.js';
+import { quantizePerChannel, roundFloat16PerChannel } from '../../../src/onnx/weight-storage.js';
 import { float16Bits, float16Value } from '../../../src/util/float16.js';
 import { FIXTURES } from '../../fixtures/index.js';
 import { ROOT, runCli, tempDir } from '../../helpers.js';
@@ -72,12 +73,12 @@ function compare(base: Float32Array[], other: Float32Array[], which: (i: number)
 }
 
 /** x1_0 with seeded PaddleClas initialization, fc scaled ×1e5 so its logits spread as a trained model's do (std ≈ 1 rather than 1e-5). */
-function seededX1(): Uint8Array {
+function seededX1(weightStorage: WeightStorage = 'fp32'): Uint8Array {
   const arch = resolveArchitecture({ scale: 1.0 });
   const weights = initParameters(arch, 1);
   const fc = weights.get('fc.weight')!;
   for (let i = 0; i < fc.length; i++) fc[i]! *= 1e5;
-  return buildPPLCNet(arch, { weights }).bytes;
+  return buildPPLCNet(arch, { weights, weightStorage }).bytes;
 }
 
 describe('float16 and int8 against numpy', () => {
@@ -120,6 +121,110 @@ describe('float16 and int8 against numpy', () => {
   });
 });
 
+describe('float16 rounding that cancels, and bias correction', () => {
+  /** Seeded values over many magnitudes, float16 subnormals included. */
+  const seeded = (n: number, seed: number): Float32Array => {
+    let x = seed;
+    const next = (): number => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    return Float32Array.from({ length: n }, () => (next() - 0.5) * 2 ** (Math.floor(next() * 30) - 22));
+  };
+
+  test('roundFloat16PerChannel: each value is one of its two float16 neighbours, each channel\'s error sum no larger than nearest rounding\'s', () => {
+    for (const [dims, axis] of [[[6, 2, 3, 3], 0], [[5, 40], 1], [[16, 1, 5, 5], 0]] as [number[], number][]) {
+      const w = seeded(dims.reduce((a, b) => a * b, 1), 11 + axis);
+      const { bits, maxError } = roundFloat16PerChannel(w, dims, axis);
+      const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+      const channel = (i: number): number => Math.floor(i / inner) % dims[axis]!;
+      const [nearestSum, sum] = [new Float64Array(dims[axis]!), new Float64Array(dims[axis]!)];
+      let moved = 0;
+      let largest = 0;
+      w.forEach((v, i) => {
+        const near = float16Value(float16Bits(v));
+        const got = float16Value(bits[i]!);
+        // the float16 values on either side of v: the stored one must be one of them, so within one step of v
+        const below = [near, float16Value(float16Bits(v) + 1), float16Value(float16Bits(v) - 1)].filter((h) => h <= v).reduce((a, b) => Math.max(a, b), -Infinity);
+        const above = [near, float16Value(float16Bits(v) + 1), float16Value(float16Bits(v) - 1)].filter((h) => h >= v).reduce((a, b) => Math.min(a, b), Infinity);
+        assert.ok(got === below || got === above, `${v}: stored ${got}, neighbours ${below} and ${above}`);
+        if (got !== near) moved++;
+        nearestSum[channel(i)]! += near - v;
+        sum[channel(i)]! += got - v;
+        largest = Math.max(largest, Math.abs(got - v));
+      });
+      assert.equal(maxError, largest);
+      assert.ok(moved > 0, `${dims}: no value moved off the nearest float16 (the test would pass for plain rounding)`);
+      sum.forEach((e, c) => assert.ok(Math.abs(e) <= Math.abs(nearestSum[c]!), `${dims} channel ${c}: |${e}| > nearest's |${nearestSum[c]}|`));
+      assert.ok(sum.some((e, c) => Math.abs(e) < Math.abs(nearestSum[c]!) / 2), `${dims}: no channel's error sum shrank`);
+    }
+  });
+
+  test("bias correction: a Conv after Relu(N(m, s²)) gets b − Σ (stored − w)·E[relu], E from the normal's closed form; a Conv whose input's expectation is not exact, or unknown, keeps its bias", () => {
+    const T = onnx.TensorProto.DataType;
+    const [wa, ba, wb, bb] = [seeded(6, 3), Float32Array.of(0.5, -1, 2), Float32Array.of(1000.3, -2047.7, 513.13, 777.77, -1500.1, 123.456), Float32Array.of(0.25, -0.75)];
+    const [wc, bc] = [Float32Array.of(300.7, -1200.3, 45.678, 999.9), Float32Array.of(1.5, -2.5)];
+    const mean = [0.5, -1, 2];
+    const std = [1, 2, 0.5];
+    const vi = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: T.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
+    const init = (name: string, dims: number[], data: Float32Array) => ({ name, dims, dataType: T.FLOAT, rawData: new Uint8Array(Float32Array.from(data).buffer) });
+    // A → (a: N(mean, std²), given as statistics, or by a BatchNormalization node) → Relu → B → Relu → C. C's input
+    // is the Relu of a value whose distribution is not known (only its mean), so C gets no correction
+    const model = (batchNorm: boolean): Uint8Array => onnx.ModelProto.encode({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'three',
+        node: [
+          ...(batchNorm
+            ? [{ name: 'A', opType: 'Conv', input: ['x', 'wa'], output: ['conv'] }, { name: 'bn', opType: 'BatchNormalization', input: ['conv', 'scale', 'shift', 'zeros', 'ones'], output: ['a'] }]
+            : [{ name: 'A', opType: 'Conv', input: ['x', 'wa', 'ba'], output: ['a'] }]),
+          { name: 'r', opType: 'Relu', input: ['a'], output: ['r'] },
+          { name: 'B', opType: 'Conv', input: ['r', 'wb', 'bb'], output: ['y'] },
+          { name: 'r2', opType: 'Relu', input: ['y'], output: ['r2'] },
+          { name: 'C', opType: 'Conv', input: ['r2', 'wc', 'bc'], output: ['z'] },
+        ],
+        initializer: [
+          init('wa', [3, 2, 1, 1], wa), init('wb', [2, 3, 1, 1], wb), init('bb', [2], bb), init('wc', [2, 2, 1, 1], wc), init('bc', [2], bc),
+          ...(batchNorm ? [init('scale', [3], Float32Array.from(std)), init('shift', [3], Float32Array.from(mean)), init('zeros', [3], new Float32Array(3)), init('ones', [3], new Float32Array(3).fill(1))] : [init('ba', [3], ba)]),
+        ],
+        input: [vi('x', [1, 2, 2, 2])],
+        output: [vi('z', [1, 2, 2, 2])],
+      },
+    }).finish();
+    // E[max(0, z)] for z ~ N(m, s²) = m·Φ(m/s) + s·φ(m/s); erf by Abramowitz and Stegun 7.1.26 (error < 1.5e-7).
+    // storeWeights integrates numerically (relative error about 1e-6 here), hence the tolerance
+    const erf = (z: number): number => {
+      const t = 1 / (1 + 0.3275911 * Math.abs(z));
+      const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+      return Math.sign(z) * y;
+    };
+    const relu = mean.map((m, c) => m * 0.5 * (1 + erf(m / std[c]! / Math.SQRT2)) + (std[c]! * Math.exp(-0.5 * (m / std[c]!) ** 2)) / Math.sqrt(2 * Math.PI));
+    const statistics = new Map([['a', { mean: Float32Array.from(mean), std: Float32Array.from(std) }]]);
+    const biases = (bytes: Uint8Array): Map<string, number[]> => {
+      const m = viewModel(bytes);
+      const node = (name: string) => m.nodes.find((n) => n.name === name)!;
+      return new Map(['A', 'B', 'C'].filter((n) => node(n).inputs[2]).map((n) => [n, [...m.initializers.find((t) => t.name === node(n).inputs[2])!.data]]));
+    };
+    for (const storage of ['int8', 'fp16'] as const) {
+      const restored = (w: Float32Array, dims: number[]): Float32Array => {
+        if (storage === 'fp16') return Float32Array.from(roundFloat16PerChannel(w, dims, 0).bits, float16Value);
+        const { q, scales } = quantizePerChannel(w, dims, 0);
+        return Float32Array.from(q, (v, i) => v * scales[Math.floor(i / 3)]!);
+      };
+      const rb = restored(wb, [2, 3, 1, 1]);
+      const want = [...bb].map((b, c) => Math.fround(b - [0, 1, 2].reduce((acc, i) => acc + (rb[c * 3 + i]! - wb[c * 3 + i]!) * relu[i]!, 0)));
+      assert.ok(want.some((v, c) => Math.abs(v - bb[c]!) > 1e-4), `${storage}: the correction is too small to tell`);
+      for (const [how, bytes, options] of [['statistics', model(false), { statistics }], ['a BatchNormalization node', model(true), {}]] as const) {
+        const got = biases(storeWeights(bytes, storage, { ...options, others: 'fp32' }).bytes);
+        got.get('B')!.forEach((v, c) => assert.ok(Math.abs(v - want[c]!) <= 1e-5 * (1 + Math.abs(want[c]!)), `${storage}, ${how}: B bias ${c}: ${v} vs ${want[c]}`));
+        assert.deepEqual(got.get('C'), [...bc], `${storage}, ${how}: C's input expectation is only approximate`);
+        if (!options.statistics) continue;
+        assert.deepEqual(got.get('A'), [...ba], `${storage}: A's input (the graph's) has no expectation`);
+        assert.deepEqual(biases(storeWeights(bytes, storage, { ...options, others: 'fp32', correctBiases: false }).bytes).get('B'), [...bb]);
+        assert.deepEqual(biases(storeWeights(bytes, storage, { others: 'fp32' }).bytes).get('B'), [...bb], `${storage}: no statistics, no correction`);
+      }
+    }
+  });
+});
+
 describe('storeWeights on the text-line model and a seeded x1_0', () => {
   const dir = tempDir('weights', { before, after });
   const models = new Map<string, Uint8Array>();
@@ -127,7 +232,11 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
   before(async () => {
     models.set('textline', (await convertInferenceModel(FIXTURES.textlineModel)).bytes);
     models.set('x1_0', seededX1());
-    for (const [name, bytes] of models) for (const s of ['fp16', 'int8'] as const) stored.set(`${name}.${s}`, storeWeights(bytes, s).bytes);
+    // as convert and build store them: with the BatchNorm statistics that correct the biases
+    for (const s of ['fp16', 'int8'] as const) {
+      stored.set(`textline.${s}`, (await convertInferenceModel(FIXTURES.textlineModel, { weightStorage: s })).bytes);
+      stored.set(`x1_0.${s}`, seededX1(s));
+    }
   });
 
   test('sizes: fp16 ≤ 0.52x and int8 ≤ 0.30x of the fp32 file, for x1_0 and the text-line model', () => {
@@ -152,7 +261,7 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
     assert.equal(storeWeights(models.get('x1_0')!, 'fp32').bytes, models.get('x1_0'));
   });
 
-  test('int8: every conv and fc weight comes from an int8 tensor with float16 scales; biases float32 in the first third, float16 after', () => {
+  test('every conv and fc weight comes from an int8 tensor with float16 scales, or a float16 tensor; biases float32 (int8: float16 after the first third)', () => {
     for (const storage of ['int8', 'fp16'] as const) {
       const m = viewModel(stored.get(`textline.${storage}`)!);
       const T = onnx.TensorProto.DataType;
@@ -171,7 +280,7 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
       computes.forEach((n, k) => n.inputs.forEach((i) => first.has(i) || first.set(i, k)));
       for (const n of computes.filter((c) => c.opType === 'Conv' || c.opType === 'Gemm')) {
         assert.deepEqual(sources(n.inputs[1]!), storage === 'int8' ? [T.INT8, T.FLOAT16] : [T.FLOAT16], `${n.name} weight`);
-        const late: boolean = first.get(n.inputs[2]!)! >= computes.length / 3;
+        const late: boolean = storage === 'int8' && first.get(n.inputs[2]!)! >= computes.length / 3;
         assert.deepEqual(sources(n.inputs[2]!), [late ? T.FLOAT16 : T.FLOAT], `${n.name} bias`);
       }
       // restoring nodes: one Cast (and for int8 one Cast of the scales and one Mul) per stored tensor, one Split per group
@@ -181,6 +290,19 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
       assert.ok(restore.every((n) => ['Cast', 'Mul', 'Split'].includes(n.opType)));
       assert.ok(stores <= 12, `${stores} stored tensors`);
     }
+  });
+
+  test('stored models keep value_info only for the values pplcnet exposes, and those can still be exposed', async () => {
+    for (const [key, bytes] of stored) {
+      const infos = (onnx.ModelProto.decode(bytes).graph?.valueInfo ?? []).map((v) => v.name).sort();
+      assert.deepEqual(infos, ['avg_pool', 'flatten'], key);
+      assert.ok((onnx.ModelProto.decode(models.get(key.split('.')[0]!)!).graph?.valueInfo ?? []).length > 50, `${key}: the fp32 model lists every intermediate`);
+    }
+    const session = await ort.InferenceSession.create(exposeOutputs(stored.get('textline.fp16')!, ['flatten', 'avg_pool']), { logSeverityLevel: 3 });
+    const out = await session.run({ image: new ort.Tensor('float32', new Float32Array(3 * 80 * 160).fill(0.25), [1, 3, 80, 160]) });
+    await session.release();
+    assert.deepEqual(out.flatten!.dims, [1, 128]);
+    assert.deepEqual(out.avg_pool!.dims, [1, 128, 1, 1]);
   });
 
   test("onnxruntime folds the restoring nodes at load: its optimized graph has the fp32 graph's ops and no int8 or float16 tensor", async () => {
@@ -238,7 +360,7 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
     }
   });
 
-  test('text-line model: top-1 unchanged on every fixture image and example; |Δprob| ≤ 1e-3 (fp16), 2e-2 (int8) on text lines', async () => {
+  test('text-line model: top-1 unchanged on every fixture image and example; |Δprob| ≤ 1e-3 (fp16), 2e-2 (int8) on all of them', async () => {
     const base = await probabilities(models.get('textline')!);
     const half = await probabilities(stored.get('textline.fp16')!);
     const int8 = await probabilities(stored.get('textline.int8')!);
@@ -248,9 +370,14 @@ describe('storeWeights on the text-line model and a seeded x1_0', () => {
       assert.ok(compare(base, p, text).maxDelta <= goal, `${s}: ${compare(base, p, text).maxDelta} on text lines`);
     }
     // the photos of the preprocessing set are not text lines: the model is unsure there (p ≈ 0.3-0.7) and
-    // amplifies every weight change. The goals are missed there: measured 2.5e-3 (fp16) and 3.2e-2 (int8).
-    assert.ok(compare(base, half).maxDelta <= 3e-3, `fp16 ${compare(base, half).maxDelta}`);
-    assert.ok(compare(base, int8).maxDelta <= 4e-2, `int8 ${compare(base, int8).maxDelta}`);
+    // amplifies every weight change; the goals hold there too (measured 9.4e-4 and 1.3e-2)
+    assert.ok(compare(base, half).maxDelta <= 1e-3, `fp16 ${compare(base, half).maxDelta}`);
+    assert.ok(compare(base, int8).maxDelta <= 2e-2, `int8 ${compare(base, int8).maxDelta}`);
+    // without the bias correction (no BatchNorm statistics: an fp32 .onnx stored on its own), both miss them
+    for (const [s, goal] of [['fp16', 1e-3], ['int8', 2e-2]] as const) {
+      const uncorrected = compare(base, await probabilities(storeWeights(models.get('textline')!, s).bytes));
+      assert.ok(uncorrected.maxDelta > goal, `${s} without bias correction ${uncorrected.maxDelta}`);
+    }
   });
 
   test('seeded x1_0: fp16 keeps top-1 and |Δprob| ≤ 1e-3; int8 |Δprob| ≤ 2e-2, top-1 changes only between near-ties', async () => {
@@ -343,7 +470,7 @@ describe('grouping along the channel axis', () => {
       assert.deepEqual(stored.map((t) => t.dims), [[4, 8]], storage);
       assert.deepEqual(m.nodes.filter((n) => n.opType === 'Split').map((n) => n.attributes.axis), [1], storage);
       const restore = (w: Float32Array, dims: number[]): Float32Array => {
-        if (storage === 'fp16') return w.map((v) => float16Value(float16Bits(v)));
+        if (storage === 'fp16') return Float32Array.from(roundFloat16PerChannel(w, dims, 1).bits, float16Value);
         const { q, scales } = quantizePerChannel(w, dims, 1);
         return Float32Array.from(q, (v, i) => Math.fround(v * scales[i % dims[1]!]!));
       };
