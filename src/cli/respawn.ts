@@ -4,15 +4,18 @@
  * offers no `mallopt`). Each decode's ~1 MB of pixels is freed in bulk when the garbage collector finalizes a
  * few dozen images at once; glibc's defaults then hand the memory back to the system and fault it in again
  * for the next images. Keeping it cut the CPU of a 640×480 JPEG decode by about a quarter (3.0–3.3 against
- * 4.5 ms, two at a time, 1,000 images) and raised a cold `predict` of 1,000 images by 13% (bench/throughput.ts),
- * for 20 MB more memory. The child costs one more Node start (about 0.1 s), so only folders of
+ * 4.5 ms, two at a time, 1,000 images) and raised a cold `predict` of 1,000 images with the text-line model by
+ * 7–9% (276 → 299 and 264 → 288 img/s, alternating runs), for 5–20 MB more memory; x1_0 at 224 ran the same. The child costs one more Node start (about 0.1 s), so only folders of
  * {@link LARGE_FOLDER_IMAGES} images or more get it. Elsewhere (not Linux, musl) the variables are ignored.
  */
 import { spawn } from 'node:child_process';
 import { type Dirent, opendirSync, statSync } from 'node:fs';
 
-/** The malloc settings of the child: no memory mapped per allocation under 64 MiB, none given back under 256 MiB free. */
-export const TUNED_MALLOC: Readonly<Record<string, string>> = Object.freeze({ MALLOC_MMAP_THRESHOLD_: String(64 << 20), MALLOC_TRIM_THRESHOLD_: String(256 << 20) });
+/**
+ * The malloc settings of the child: no memory mapped per allocation under 32 MiB, none given back while less
+ * than 32 MiB is free at the top of the heap. 64/64 and 64/256 MiB measured the same speed with more memory.
+ */
+export const TUNED_MALLOC: Readonly<Record<string, string>> = Object.freeze({ MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(32 << 20) });
 
 /** Set in the child's environment: its `--verbose` says why it runs so. */
 export const TUNED_MARK = 'PPLCNET_TUNED_MALLOC';
