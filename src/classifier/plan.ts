@@ -126,10 +126,9 @@ export function planExecution(options: PlanOptions, inferenceMs: number | undefi
   const hereLane = lanesPlanned && threads === 1;
   const lanes = lanesGiven ?? (lanesPlanned ? Math.min(cores, 4) - (hereLane ? 1 : 0) : 0);
   // A worker thread takes 150–250 ms of a core to load sharp and the resize code. On 2 cores with inference
-  // cheaper than preparing, a folder shorter than that many images' worth of the difference is done sooner
-  // without it, the calling thread keeping 6 decodes in flight on the thread pool (cold `predict`, text-line
-  // model, bench/throughput.ts: 160 images 184–208 img/s against 153–177 with the worker; 1,000 images
-  // 229–236 against 237–256).
+  // cheaper than preparing, a folder of fewer than SHORT_STREAM_IMAGES images is done sooner without it, the
+  // calling thread keeping 6 decodes in flight on the thread pool (cold `predict`, text-line model, alternating
+  // runs: 160 images 184–208 img/s against 153–177 with the worker; 1,000 images 229–236 against 237–256).
   const streamWorkersFrom = workers > 0 && workersGiven === undefined && threadsGiven === undefined && cores <= 2 && inf < pre ? SHORT_STREAM_IMAGES : 0;
   const shortNote = streamWorkersFrom > 0 ? `; streams under ${streamWorkersFrom} images prepare on this thread` : '';
   const laneNote = lanes > 0 ? `; streams: ${lanes} inference lane(s), each a session with 1 intra-op thread preparing and running whole batches${hereLane ? ', and this thread as one more' : ''}${lanesGiven === undefined ? ' (inference costs at least as much as preparing)' : ''}` : '';
