@@ -6,7 +6,7 @@
 import { invalidOption } from '../errors.js';
 import { type ModelDescription, type ModelHead, metadataEntries } from '../metadata.js';
 import { viewModel } from '../onnx/read.js';
-import type { ChannelDistribution } from '../onnx/expected-inputs.js';
+import type { ChannelDistribution } from '../onnx/distribution.js';
 import { type WeightStorage, WEIGHT_STORAGES, countModelParameters, storeWeights } from '../onnx/weight-storage.js';
 import { VERSION } from '../version.js';
 import {

@@ -12,13 +12,9 @@
  * @internal
  */
 import { float32FromLE } from '../util/float32.js';
+import type { ChannelDistribution } from './distribution.js';
 import { onnx, type OnnxTypes } from './proto.js';
 
-/** A value's distribution per channel, as a BatchNorm records it: N(mean, std²). */
-export interface ChannelDistribution {
-  readonly mean: Float32Array;
-  readonly std: Float32Array;
-}
 
 interface Known {
   mean: Float64Array;
