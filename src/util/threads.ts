@@ -28,11 +28,20 @@ export async function stopWorker(w: Worker, graceMs = 30_000): Promise<void> {
 
 /**
  * A worker thread running `script` with the parent's Node flags, less those that only make sense for the main
- * script (`node --input-type=module -e …` would make every worker fail at start).
+ * script (`node --input-type=module -e …` would make every worker fail at start) and V8's own, which a worker
+ * may not be given (`node --max-old-space-size=4096 …` would otherwise fail every folder run).
  */
 export function spawnWorker(script: URL, workerData: unknown): Worker {
   const execArgv = process.execArgv.filter((a) => !/^--(input-type|eval|print|test)/.test(a));
-  return new Worker(script, { execArgv, workerData });
+  try {
+    return new Worker(script, { execArgv, workerData });
+  } catch (err) {
+    // V8's options (`--max-old-space-size`, …) hold for every thread of the process already, and a worker may
+    // not be given them: Node names them in the error ("…invalid execArgv flags: --a, --b"), and they are left out
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+    const refused = new Set(String((err as Error).message).replace(/^[^:]*:/, '').split(',').map((f) => f.trim()));
+    return new Worker(script, { execArgv: execArgv.filter((a) => !refused.has(a)), workerData });
+  }
 }
 
 /** Keep the process alive for these threads (while they hold work), or not (while they are idle). */

@@ -104,5 +104,16 @@ describe('pplcnet predict: JSON for failures, stdin, -o, PaddleClas spellings', 
     });
     assert.deepEqual(left, [], 'no process left on the folder');
   });
+
+  test("node's V8 options (`node --max-old-space-size=… pplcnet predict folder/`) do not stop the preprocessing workers", async () => {
+    const folder = join(tmp.path, 'v8-flags');
+    await mkdir(folder);
+    for (let i = 0; i < 12; i++) await link(i % 2 ? up : down, join(folder, `${i}.png`));
+    const r = spawnSync(process.execPath, ['--max-old-space-size=2048', join(ROOT, 'bin/pplcnet.js'), 'predict', '-m', 'textline', '--json', '--workers', '1', '-b', '4', folder], { encoding: 'utf8', env: { ...process.env, PPLCNET_HOME: join(tmp.path, 'home') } });
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(rows.length, 12);
+    assert.deepEqual(rows.map((row) => row.topk[0].label), Array.from({ length: 12 }, (_, i) => (i % 2 ? '0_degree' : '180_degree')));
+  });
 });
 
