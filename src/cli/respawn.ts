@@ -5,8 +5,9 @@
  * few dozen images at once; glibc's defaults then hand the memory back to the system and fault it in again
  * for the next images. Keeping it cut the CPU of a 640×480 JPEG decode by about a quarter (3.0–3.3 against
  * 4.5 ms, two at a time, 1,000 images) and raised a cold `predict` of 1,000 images with the text-line model by
- * 7–9% (276 → 299 and 264 → 288 img/s, alternating runs), for 5–20 MB more memory; x1_0 at 224 ran the same. The child costs one more Node start (about 0.1 s), so only folders of
- * {@link LARGE_FOLDER_IMAGES} images or more get it. Elsewhere (not Linux, musl) the variables are ignored.
+ * 7–9% (276 → 299 and 264 → 288 img/s, alternating runs), for 5–20 MB more memory; x1_0 at 224 ran the
+ * same. The child costs one more Node start (about 0.1 s), so only folders of {@link LARGE_FOLDER_IMAGES}
+ * images or more get it. Elsewhere (not Linux, musl) the variables are ignored.
  */
 import { spawn } from 'node:child_process';
 import { type Dirent, opendirSync, statSync } from 'node:fs';
