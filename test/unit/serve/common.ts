@@ -1,8 +1,10 @@
 /** Shared setup of the serve tests: the shipped text-line model, fixture images, hand-made PNG headers. */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { LightMyRequestResponse } from 'fastify';
 import sharp from 'sharp';
 import { type Classifier, createClassifier } from '../../../src/classifier.js';
+import type { ServeApp } from '../../../src/serve/app.js';
 import { FIXTURES } from '../../fixtures/index.js';
 
 /** The text-line classifier, converted into `cacheDir`; one thread, one preprocessing worker. */
@@ -11,6 +13,22 @@ export function textlineClassifier(cacheDir: string): Promise<Classifier> {
 }
 
 export const MODEL = 'PP-LCNet_x0_25_textline_ori';
+
+/** A row without its timings, as JSON text. */
+export const withoutTimings = (row: object): string => JSON.stringify({ ...row, timings: undefined });
+
+/** A multipart upload of the given files: [name, bytes], PNG or else JPEG by the name. */
+export function upload(files: [string, Uint8Array][]): FormData {
+  const form = new FormData();
+  for (const [name, bytes] of files) form.append('file', new Blob([new Uint8Array(bytes)], { type: name.endsWith('.png') ? 'image/png' : 'image/jpeg' }), name);
+  return form;
+}
+
+/** `form` POSTed to `url` through fastify's inject (no socket), with the body and headers a client sends. */
+export async function injectForm(app: ServeApp, url: string, form: FormData): Promise<LightMyRequestResponse> {
+  const req = new Request('http://x/', { method: 'POST', body: form });
+  return app.app.inject({ method: 'POST', url, headers: Object.fromEntries(req.headers), payload: Buffer.from(await req.arrayBuffer()) });
+}
 
 /** The 20 rendered text lines, sorted: [name, bytes]. */
 export async function textlines(): Promise<[string, Buffer][]> {

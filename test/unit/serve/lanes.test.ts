@@ -15,17 +15,8 @@ import { type Classifier, createClassifier } from '../../../src/classifier.js';
 import { resultRow } from '../../../src/output-row.js';
 import { type ServeApp, createServeApp } from '../../../src/serve/app.js';
 import { ROOT, tempDir } from '../../helpers.js';
-import { MODEL, textlineClassifier, textlines, thirtyTwoImages } from './common.js';
+import { MODEL, textlineClassifier, textlines, thirtyTwoImages, upload, withoutTimings } from './common.js';
 
-/** A row without its timings, as JSON text. */
-const withoutTimings = (row: object): string => JSON.stringify({ ...row, timings: undefined });
-
-/** A multipart upload of the given files. */
-function upload(files: [string, Buffer][]): FormData {
-  const form = new FormData();
-  for (const [name, bytes] of files) form.append('file', new Blob([new Uint8Array(bytes)], { type: name.endsWith('.png') ? 'image/png' : 'image/jpeg' }), name);
-  return form;
-}
 
 describe('serve: inference lanes', () => {
   const tmp = tempDir('serve-lanes', { before, after });

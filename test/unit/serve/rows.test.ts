@@ -13,7 +13,7 @@ import { convertPdparams } from '../../../src/convert/from-weights.js';
 import { resultRow } from '../../../src/output-row.js';
 import { type ServeApp, createServeApp } from '../../../src/serve/app.js';
 import { FIXTURES } from '../../fixtures/index.js';
-import { MODEL, textlineClassifier } from './common.js';
+import { MODEL, injectForm, textlineClassifier, upload, withoutTimings } from './common.js';
 
 interface Reference {
   threshold: number;
@@ -23,7 +23,6 @@ interface Reference {
 }
 
 /** A row without its timings, as JSON text. */
-const withoutTimings = (row: object): string => JSON.stringify({ ...row, timings: undefined });
 
 describe('serve rows of a multi-label model', () => {
   let ref: Reference;
@@ -42,6 +41,20 @@ describe('serve rows of a multi-label model', () => {
     await served?.close();
     for (const c of [clf, ...opened]) await c?.close();
   });
+
+  /** `fn` with a server of the shipped text-line model, converted into a model cache of its own, closed after. */
+  async function withTextlineApp(fn: (app: ServeApp, lines: Classifier) => Promise<void>): Promise<void> {
+    const cache = await mkdtemp(join(tmpdir(), 'pplcnet-serve-rows-'));
+    const lines = await textlineClassifier(cache);
+    opened.push(lines);
+    const app = await createServeApp([{ name: MODEL, classifier: lines }], { processMetrics: false });
+    try {
+      await fn(app, lines);
+    } finally {
+      await app.close();
+      await rm(cache, { recursive: true, force: true });
+    }
+  }
 
   for (const threshold of [0.5, 0.3, 0.75]) {
     test(`?threshold=${threshold}&topk=3: the row predict --json writes, labels as the numpy reference`, async () => {
@@ -87,44 +100,26 @@ describe('serve rows of a multi-label model', () => {
     }
   });
 
-  test('a softmax model: a multipart upload\'s row is the library\'s row of that file, byte for byte (timings aside)', async () => {
-    const cache = await mkdtemp(join(tmpdir(), 'pplcnet-serve-rows-'));
-    const lines = await textlineClassifier(cache);
-    opened.push(lines);
-    const app = await createServeApp([{ name: MODEL, classifier: lines }], { processMetrics: false });
-    try {
+  test('a softmax model: a multipart upload\'s row is the library\'s row of that file, byte for byte (timings aside)', () =>
+    withTextlineApp(async (app, lines) => {
       for (const name of ['02_up.png', '09_down.png']) {
         const path = join(FIXTURES.textlines, name);
-        const form = new FormData();
-        form.append('f', new Blob([new Uint8Array(await readFile(path))], { type: 'image/png' }), name);
-        const req = new Request('http://x/', { method: 'POST', body: form });
-        const res = await app.app.inject({ method: 'POST', url: `/v1/models/${MODEL}/classify`, headers: Object.fromEntries(req.headers), payload: Buffer.from(await req.arrayBuffer()) });
+        const res = await injectForm(app, `/v1/models/${MODEL}/classify`, upload([[name, await readFile(path)]]));
         assert.equal(res.statusCode, 200, res.body);
         const row = res.json().results[0] as Record<string, unknown>;
         assert.equal(withoutTimings(row), withoutTimings({ ...resultRow(await lines.classify(path), MODEL, name) }), name);
       }
-    } finally {
-      await app.close();
-      await rm(cache, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  test("a PNG with bytes after its IEND: the row carries the library's warning, byte for byte (timings aside)", async () => {
-    const cache = await mkdtemp(join(tmpdir(), 'pplcnet-serve-rows-'));
-    const lines = await textlineClassifier(cache);
-    opened.push(lines);
-    const app = await createServeApp([{ name: MODEL, classifier: lines }], { processMetrics: false });
-    try {
+  test("a PNG with bytes after its IEND: the row carries the library's warning, byte for byte (timings aside)", () =>
+    withTextlineApp(async (app, lines) => {
       const png = await readFile(join(FIXTURES.textlines, '03_down.png'));
       const trailing = Buffer.concat([png, Buffer.from('7 bytes')]);
       // the library's row of the same bytes under the same name: prepared, run, through the one row builder
       const library = await lines.classifyPrepared([await lines.prepare(new Uint8Array(trailing), 'trail.png')]);
       const expected = resultRow(library[0] as Classification, MODEL, 'trail.png');
       assert.deepEqual(expected.warnings, [`trail.png: 7 bytes after the end of the PNG image (byte ${png.length}) ignored, as OpenCV's imread ignores them`]);
-      const form = new FormData();
-      form.append('f', new Blob([new Uint8Array(trailing)], { type: 'image/png' }), 'trail.png');
-      const req = new Request('http://x/', { method: 'POST', body: form });
-      const res = await app.app.inject({ method: 'POST', url: `/v1/models/${MODEL}/classify`, headers: Object.fromEntries(req.headers), payload: Buffer.from(await req.arrayBuffer()) });
+      const res = await injectForm(app, `/v1/models/${MODEL}/classify`, upload([['trail.png', trailing]]));
       assert.equal(res.statusCode, 200, res.body);
       const row = res.json().results[0] as Record<string, unknown>;
       assert.deepEqual(Object.keys(row), ['file', 'model', 'topk', 'warnings', 'timings']);
@@ -137,9 +132,5 @@ describe('serve rows of a multi-label model', () => {
       const rawRow = raw.json().results[0];
       assert.deepEqual(rawRow.warnings, [`body: 7 bytes after the end of the PNG image (byte ${png.length}) ignored, as OpenCV's imread ignores them`]);
       assert.equal(rawRow.topk.length, 1);
-    } finally {
-      await app.close();
-      await rm(cache, { recursive: true, force: true });
-    }
-  });
+    }));
 });
