@@ -10,7 +10,6 @@ import { type DecodeMode, decodeMode } from './image/fast-decode.js';
 import type { ModelMetadata } from './metadata.js';
 import type { ResolvedModel } from './models/resolve.js';
 import { pixelLimit } from './image/limits.js';
-import { IMAGES_IN_HAND } from './image/pool.js';
 import { classifyPrepared } from './classifier/batch.js';
 import { createEmbedder } from './classifier/embed.js';
 import { type LoadedModel, closedError, loadModel, openModel, readModelMetadata } from './classifier/model.js';
@@ -54,17 +53,7 @@ function newLanePool(options: ClassifierOptions, count: number, resolved: Resolv
 
 /** A stream on this thread: batches run here, images prepared in the preprocessing workers (when there are any) and here. */
 function streamHere(all: readonly ImageInput[], batchSize: number, preparer: Preparer, model: LoadedModel, workersFrom: number): AsyncGenerator<(Classification | PplcnetError)[]> {
-  if (all.length > batchSize && all.length >= workersFrom) preparer.startWorkers();
-  return streamBatches(all, batchSize, {
-    workers: preparer.workers,
-    workersReady: preparer.workersReady,
-    // a batch's worth per worker: enough to keep it busy through an onnxruntime run (measured in
-    // bench/folder-limit.ts: 2 per worker left a core idle a third of the time, 8 about a tenth)
-    queuedPerWorker: Math.max(IMAGES_IN_HAND, batchSize),
-    inWorker: (i) => preparer.anywhere(i),
-    here: (i) => preparer.here(i),
-    classify: (prepared) => classifyPrepared(model, prepared),
-  });
+  return streamBatches(all, batchSize, { ...preparer.streamSteps(all.length, batchSize, workersFrom), classify: (prepared) => classifyPrepared(model, prepared) });
 }
 
 /** `Classifier.openLanes`, and closing every set of lanes still open when the classifier closes. */

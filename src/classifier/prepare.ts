@@ -5,7 +5,7 @@
 import { PplcnetError } from '../errors.js';
 import type { ImageInput } from '../image/decode.js';
 import type { DecodeMode } from '../image/fast-decode.js';
-import { PreprocessPool } from '../image/pool.js';
+import { IMAGES_IN_HAND, PreprocessPool } from '../image/pool.js';
 import { preprocess as prepareImage } from '../image/preprocess.js';
 import type { Preprocess } from '../metadata.js';
 import type { PreparedInput } from './types.js';
@@ -41,6 +41,24 @@ export class Preparer {
   /** Start the worker threads now, when the plan has any. */
   startWorkers(): void {
     if (this.workerCount > 0) this.pool ??= new PreprocessPool(this.workerCount);
+  }
+
+  /**
+   * The preparing half of a stream's steps (see `streamBatches`) over `count` images in batches of
+   * `batchSize`. The worker threads start when the stream is longer than a batch and has at least
+   * `workersFrom` images (the plan's `streamWorkersFrom`); they take images once loaded, a batch's worth each:
+   * enough to keep one busy through an onnxruntime run (measured in bench/folder-limit.ts: 2 per worker left a
+   * core idle a third of the time, 8 about a tenth).
+   */
+  streamSteps(count: number, batchSize: number, workersFrom: number) {
+    if (count > batchSize && count >= workersFrom) this.startWorkers();
+    return {
+      workers: this.workers,
+      workersReady: this.workersReady,
+      queuedPerWorker: Math.max(IMAGES_IN_HAND, batchSize),
+      inWorker: (i: ImageInput) => this.anywhere(i),
+      here: (i: ImageInput) => this.here(i),
+    };
   }
 
   /** The decoding options of one image: its pixel limit (the classifier's unless given) and the decode mode. */

@@ -7,9 +7,9 @@
 import ort from 'onnxruntime-node';
 import { PplcnetError, invalidOption } from '../errors.js';
 
-import { GRAPH_OPT_LEVELS, type GraphOptimizationLevel } from './levels.js';
+import type { GraphOptimizationLevel } from './levels.js';
 
-export { GRAPH_OPT_LEVELS, type GraphOptimizationLevel };
+export { GRAPH_OPT_LEVELS, type GraphOptimizationLevel } from './levels.js';
 
 /** `auto` picks oneDNN (`dnnl`) when the binding offers it, else `cpu`. Any name the binding lists is accepted. */
 export type ExecutionProviderChoice = 'auto' | 'cpu' | 'dnnl' | (string & {});

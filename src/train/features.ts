@@ -18,7 +18,6 @@ import { Preparer } from '../classifier/prepare.js';
 import { streamBatches } from '../classifier/stream.js';
 import type { PreparedInput } from '../classifier/types.js';
 import { PplcnetError } from '../errors.js';
-import { IMAGES_IN_HAND } from '../image/pool.js';
 import { IMAGENET_PREPROCESS } from '../metadata.js';
 import { exposeOutputs } from '../onnx/expose-outputs.js';
 import { type ResolvedModel } from '../models/resolve.js';
@@ -216,17 +215,12 @@ export async function extractFeatures(resolved: ResolvedModel, paths: readonly s
       } else misses.push(i);
     });
     options.onImages?.(cached, paths.length);
-    if (misses.length > plan.batchSize && misses.length >= plan.streamWorkersFrom) preparer.startWorkers();
     let done = 0;
     const stream = streamBatches<Float32Array>(
       misses.map((i) => paths[i]!),
       plan.batchSize,
       {
-        workers: preparer.workers,
-        workersReady: preparer.workersReady,
-        queuedPerWorker: Math.max(IMAGES_IN_HAND, plan.batchSize),
-        inWorker: (i) => preparer.anywhere(i),
-        here: (i) => preparer.here(i),
+        ...preparer.streamSteps(misses.length, plan.batchSize, plan.streamWorkersFrom),
         classify: (prepared) => runFeatures(session, inputName, OUTPUT[options.layer], prepared, misses.slice(done, done + prepared.length).map((i) => hashes[i] as string), augment),
       },
     );

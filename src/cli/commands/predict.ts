@@ -187,10 +187,11 @@ async function openClassifier(model: string, flags: PredictFlags, ctx: CliContex
     ...decodeOptionFrom(flags),
     ...modelSourceOptionsFrom(flags, ctx),
   });
-  if (flags.verbose && !flags.quiet) ctx.stderr(`pplcnet: ${classifier.plan.reason}\n`);
+  const verbose = flags.verbose && !flags.quiet;
+  if (verbose) ctx.stderr(`pplcnet: ${classifier.plan.reason}\n`);
   const tuned = tunedNote();
-  if (tuned && flags.verbose && !flags.quiet) ctx.stderr(`pplcnet: ${tuned}\n`);
-  if (flags.verbose && !flags.quiet && classifier.decode === 'fast') {
+  if (tuned && verbose) ctx.stderr(`pplcnet: ${tuned}\n`);
+  if (verbose && classifier.decode === 'fast') {
     ctx.stderr('pplcnet: --decode fast: JPEGs over 5x the model input are decoded at reduced scale (shrink-on-load); scores are not Paddle-exact\n');
   }
   if (classifier.metadata.trained === false) say(untrainedWarning(classifier.name));
