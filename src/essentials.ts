@@ -4,14 +4,14 @@
  * when a command needs a classifier), nor the trainer, the reports, compare or the other commands' code — so
  * a one-image `predict` starts sooner, and a folder's preprocessing worker loads beside those imports.
  */
-export { HEADS, type Head } from './builder/pplcnet.js';
+export { MODEL_HEADS as HEADS, type ModelHead as Head } from './metadata.js';
 export type { Classification, Classifier } from './classifier.js';
 export { PplcnetError } from './errors.js';
 export type { ImageInput } from './image/decode.js';
 export { DECODE_MODES, type DecodeMode } from './image/fast-decode.js';
 export { readLabelFile } from './labels.js';
 export { untrainedMessage } from './metadata.js';
-export { WEIGHT_STORAGES, type WeightStorage } from './onnx/weight-storage.js';
+export { WEIGHT_STORAGES, type WeightStorage } from './metadata.js';
 export { errorRow, resultRow } from './output-row.js';
 export type { ReportEnvironment } from './report/index.js';
 export { GRAPH_OPT_LEVELS, type GraphOptimizationLevel } from './runtime/levels.js';

@@ -8,7 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { BuildOptions } from '../builder/pplcnet.js';
-import { type InferenceModelSource, isTarArchive, readInferenceModel } from '../convert/inference-model.js';
+import { type InferenceModelSource, isTarArchive, readInferenceModel } from '../convert/inference-files.js';
 import type { WeightsArchitectureOptions } from '../convert/from-weights.js';
 import { FILE_LIMITS } from '../util/file-limits.js';
 import { PplcnetError, invalidOption } from '../errors.js';
@@ -17,9 +17,9 @@ import type { ModelDescription } from '../metadata.js';
 import { packagedModelPath, readFileBounded } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { type ConvertedRecord, type Notice, type SourceStamp, cachedModel, defaultCacheDir, sha256, sourceStamp } from '../zoo/cache.js';
-import { requireZooEntry } from '../zoo/catalog.js';
-import { type PullOptions, checkMirror, pullModel } from '../zoo/pull.js';
-import { type ZooEntry, findZooEntry, loadZoo, zooNameHint } from '../zoo/registry.js';
+import { checkMirror } from '../zoo/mirror.js';
+import type { PullOptions } from '../zoo/pull.js';
+import { type ZooEntry, findZooEntry, loadZoo, requireZooEntry, zooNameHint } from '../zoo/registry.js';
 
 /** Everything that decides how a model is found, pulled and converted: one options object. */
 export interface ResolveOptions extends Omit<PullOptions, 'cacheDir' | 'zoo'> {
@@ -126,6 +126,8 @@ async function resolveZooEntry(entry: ZooEntry, zoo: readonly ZooEntry[], option
     const r = await convertInference(src, { cacheDir, build, name: entry.name, description: entryDescription(entry), notice, record: { kind: 'packaged', name: entry.name, sources: [stamp] } });
     return { ...r, entry };
   }
+  // the download code loads only for a zoo model that is pulled (or checked in the cache)
+  const { pullModel } = await import('../zoo/pull.js');
   const pulled = await pullModel(entry, { ...options, zoo });
   const onnxDir = ['models', entry.name, 'onnx'];
   const record = { kind: 'zoo' as const, name: entry.name, sources: [stamp] };

@@ -13,7 +13,7 @@
  * feeds a Conv unfolded for its QDQ fusions.
  */
 import { PplcnetError, invalidOption } from '../errors.js';
-import { METADATA_KEYS } from '../metadata.js';
+import { METADATA_KEYS, WEIGHT_STORAGES, type WeightStorage } from '../metadata.js';
 import { FLOAT16_MAX, float16Bits, float16Value } from '../util/float16.js';
 import { float32FromLE, float32ToLE } from '../util/float32.js';
 import type { ChannelDistribution } from './distribution.js';
@@ -22,9 +22,7 @@ import { EXPOSED_VALUES } from './expose-outputs.js';
 import { readMetadataProps } from './metadata-props.js';
 import { onnx, type OnnxTypes } from './proto.js';
 
-/** How weights are stored in the file. */
-export type WeightStorage = 'fp32' | 'fp16' | 'int8';
-export const WEIGHT_STORAGES: readonly WeightStorage[] = Object.freeze(['fp32', 'fp16', 'int8']);
+export { type WeightStorage, WEIGHT_STORAGES } from '../metadata.js';
 
 /** What {@link storeWeights} did. */
 export interface StoredWeights {

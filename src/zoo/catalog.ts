@@ -5,12 +5,13 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PplcnetError } from '../errors.js';
 import { diskBytes, packagedModelPath } from '../util/fs.js';
 import { defaultCacheDir } from './cache.js';
 import { packagedConversions } from './inventory.js';
 import { type SourceRecord, cacheState, modelDir } from './pull.js';
-import { type ZooEntry, findZooEntry, loadZoo, zooNameHint } from './registry.js';
+import { type ZooEntry, loadZoo, requireZooEntry } from './registry.js';
+
+export { requireZooEntry } from './registry.js';
 
 /** A zoo record with its cache state. */
 export type ZooListing = ZooEntry & {
@@ -45,12 +46,6 @@ interface CacheOption {
   cacheDir?: string;
 }
 
-/** The zoo record of `name` (or an alias); a typed error naming the command that lists them when there is none. */
-export function requireZooEntry(name: string): ZooEntry {
-  const e = findZooEntry(name);
-  if (!e) throw new PplcnetError('E_MODEL', `'${name}' is not a zoo model; ${zooNameHint(name)}`);
-  return e;
-}
 
 /** Every zoo model (built-in and `$PPLCNET_REGISTRY`'s) with its cache state. */
 export async function listZoo(options: CacheOption = {}): Promise<ZooListing[]> {

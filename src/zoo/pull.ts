@@ -14,6 +14,9 @@ import { type Downloaded, type ProgressCallback, download, unreachableReason } f
 import { acquireLock } from './lock.js';
 import { type ZooEntry, findZooEntry, loadZoo, zooNameHint } from './registry.js';
 import { extractTar, listTar } from '../util/tar.js';
+import { checkMirror, mirrorUrl } from './mirror.js';
+
+export { checkMirror, mirrorUrl } from './mirror.js';
 
 export interface PullOptions {
   /** [defaultCacheDir()] */
@@ -70,14 +73,6 @@ export interface SourceRecord {
   stamps?: Record<string, FileStamp>;
 }
 
-/** `https://host/a/b.tar` with mirror `http://127.0.0.1:8080/m/` → `http://127.0.0.1:8080/m/a/b.tar`. */
-export function mirrorUrl(url: string, mirror: string | undefined): string {
-  if (!mirror) return url;
-  const u = new URL(url);
-  const base = mirror.endsWith('/') ? mirror : `${mirror}/`;
-  return new URL(u.pathname.replace(/^\//, '') + u.search, base).toString();
-}
-
 /** `<cacheDir>/models/<name>`; `name` must be a plain name, and the folder must stay inside the cache. */
 export function modelDir(cacheDir: string, name: string): string {
   return cachePath(cacheDir, 'models', assertPlainName(name));
@@ -89,23 +84,6 @@ function envTimeoutMs(env: NodeJS.ProcessEnv): number | undefined {
   const s = Number(v);
   if (!(s > 0) || !Number.isFinite(s)) throw invalidOption('PPLCNET_TIMEOUT', 'a positive number of seconds', v);
   return s * 1000;
-}
-
-/**
- * A mirror must be an http(s) URL with a host: a RangeError (a bad command line) naming where it came from
- * and the expected form otherwise (`127.0.0.1:8765` lacks its scheme).
- */
-export function checkMirror(mirror: string, from: 'option' | 'env'): string {
-  let u: URL | undefined;
-  try {
-    u = new URL(mirror);
-  } catch {
-    u = undefined;
-  }
-  if (u && (u.protocol === 'http:' || u.protocol === 'https:') && u.host) return mirror;
-  const where = from === 'env' ? 'PPLCNET_MIRROR' : "--mirror (the 'mirror' option)";
-  const guess = /^[\w.-]+(:\d+)?(\/.*)?$/.test(mirror) ? `; did you mean http://${mirror}?` : '';
-  throw new RangeError(`${where}: expected an http or https URL with a host, such as --mirror http://host:port or PPLCNET_MIRROR=https://mirror.example/paddle, but received ${JSON.stringify(mirror)}${guess}`);
 }
 
 export function resolvePullOptions(options: PullOptions): Required<Pick<PullOptions, 'cacheDir' | 'timeoutMs'>> & PullOptions {

@@ -409,3 +409,10 @@ export function zooNameHint(name: string, zoo: readonly ZooEntry[] = loadZoo()):
   const list = `'pplcnet zoo list' shows all ${zoo.length}`;
   return near.length ? `did you mean ${near.length === 1 ? near[0] : `one of ${near.join(', ')}`}? (${list})` : list;
 }
+
+/** The zoo record of `name` (or an alias); a typed error naming the command that lists them when there is none. */
+export function requireZooEntry(name: string): ZooEntry {
+  const e = findZooEntry(name);
+  if (!e) throw new PplcnetError('E_MODEL', `'${name}' is not a zoo model; ${zooNameHint(name)}`);
+  return e;
+}
