@@ -12,6 +12,7 @@ import { resolveArchitecture } from '../src/builder/architecture.js';
 import { buildPPLCNet } from '../src/builder/pplcnet.js';
 import { percentile, timeRuns } from '../src/runtime/bench.js';
 import { GRAPH_OPT_LEVELS, createSession, ort } from '../src/runtime/session.js';
+import type * as Ort from 'onnxruntime-node';
 import { benchWeights } from './paddle2onnx-style.js';
 
 async function main(): Promise<void> {
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const x = { image: new ort.Tensor('float32', new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i)), [1, 3, 224, 224]) };
   const create = async (opts: Parameters<typeof createSession>[1], model: string | Uint8Array = bytes) => {
     const times: number[] = [];
-    let session!: ort.InferenceSession;
+    let session!: Ort.InferenceSession;
     for (let i = 0; i < 7; i++) {
       const t0 = performance.now();
       session = (await createSession(model, { ep: 'cpu', threads, ...opts })).session;

@@ -7,7 +7,7 @@
  * yields results in order. A batch of images already prepared elsewhere (a server's) is only run. @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import sharp from 'sharp';
+import sharp from '../image/sharp.js';
 import { PplcnetError } from '../errors.js';
 import type { ImageInput } from '../image/decode.js';
 import type { DecodeMode } from '../image/fast-decode.js';

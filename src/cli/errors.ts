@@ -1,5 +1,5 @@
 /** How the CLI reports errors and picks exit codes. @internal */
-import { CommanderError } from 'commander';
+import { CommanderError } from './commander.js';
 import { PplcnetError } from '../essentials.js';
 
 /** Exit codes: 0 success, 1 a run-time failure (or some inputs failed), 2 bad usage or options. */

@@ -2,7 +2,7 @@
  * The `pplcnet` command line. `predict` named first loads only its own modules (a one-image run starts
  * sooner); anything else loads every command (program.ts).
  */
-import type { Command } from 'commander';
+import type { Command } from './commander.js';
 import { type CliContext, processContext } from './context.js';
 import { EXIT, handleError } from './errors.js';
 import { programWith } from './shell.js';

@@ -3,7 +3,7 @@
  * (cache, mirror, offline, progress), and how an ONNX model is written (build and convert). Each group has
  * its flags type and the mapping to the library's options. @internal
  */
-import { type Command, Option } from 'commander';
+import { type Command, Option } from './commander.js';
 // essentials.ts, not the whole index: `predict` loads only what it uses
 import { DECODE_MODES, type DecodeMode, GRAPH_OPT_LEVELS, type GraphOptimizationLevel, HEADS, type Head, PplcnetError, type ProgressCallback, type ReportEnvironment, WEIGHT_STORAGES, type WeightStorage, untrainedMessage, writeFileAtomic } from '../essentials.js';
 import type { CliContext } from './context.js';

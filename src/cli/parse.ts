@@ -1,5 +1,5 @@
 /** Parsers for CLI option values; each throws InvalidArgumentError naming what was expected. @internal */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 
 export function parseNumber(value: string): number {
   const n = Number(value);

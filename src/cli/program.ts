@@ -1,5 +1,5 @@
 /** The whole `pplcnet` command line: every command (each lives in `commands/`). */
-import type { Command } from 'commander';
+import type { Command } from './commander.js';
 import { benchCommand } from './commands/bench.js';
 import { buildCommand } from './commands/build.js';
 import { cacheCommand } from './commands/cache.js';

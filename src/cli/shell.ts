@@ -1,5 +1,5 @@
 /** The `pplcnet` program around its commands: name, version, help layout, output and exit handling. */
-import { Command, Help, type Option, type OutputConfiguration } from 'commander';
+import { Command, Help, type Option, type OutputConfiguration } from './commander.js';
 import { VERSION } from '../essentials.js';
 import type { CliContext } from './context.js';
 

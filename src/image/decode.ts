@@ -4,7 +4,8 @@
  * reduced by dropping the low byte (libpng's strip_16), palettes expanded, CMYK converted to sRGB; TIFF
  * variants as libtiff's RGBA interface gives them to OpenCV, or refused (see `tiff.ts`).
  */
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
+import sharp from './sharp.js';
 import { PplcnetError } from '../errors.js';
 import { limiter } from '../util/limit.js';
 import { decodeBmp } from './bmp.js';

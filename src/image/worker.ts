@@ -6,7 +6,7 @@
  * are read here, not copied over from the main thread. @internal
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import sharp from 'sharp';
+import sharp from './sharp.js';
 import type { Preprocess } from '../metadata.js';
 import type { DecodeOptions } from './limits.js';
 import { preprocess } from './preprocess.js';

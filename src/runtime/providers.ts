@@ -4,7 +4,7 @@
  * Its declarations name no onnxruntime type, so the package's public types stand alone (a consumer's
  * type check with `skipLibCheck: false` never reads onnxruntime's browser-facing declarations).
  */
-import ort from 'onnxruntime-node';
+import ort from './ort.js';
 import { PplcnetError, invalidOption } from '../errors.js';
 
 import type { GraphOptimizationLevel } from './levels.js';

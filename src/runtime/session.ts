@@ -2,7 +2,8 @@
  * onnxruntime-node sessions: the execution provider chosen (see providers.ts), threads and graph optimization
  * from options. Internal: its declarations name onnxruntime's types, which the public API never does.
  */
-import ort from 'onnxruntime-node';
+import ort from './ort.js';
+import type * as Ort from 'onnxruntime-node';
 import { PplcnetError, invalidOption } from '../errors.js';
 import { FILE_LIMITS } from '../util/file-limits.js';
 import { readFileBounded } from '../util/fs.js';
@@ -13,7 +14,7 @@ export * from './providers.js';
 const said = new Set<string>();
 
 /** Build onnxruntime session options from ours. */
-export function toOrtOptions(options: SessionOptions, provider: string): ort.InferenceSession.SessionOptions {
+export function toOrtOptions(options: SessionOptions, provider: string): Ort.InferenceSession.SessionOptions {
   const threads = options.threads ?? 0;
   const inter = options.interThreads ?? 0;
   for (const [name, v] of [['threads', threads], ['interThreads', inter]] as const) {
@@ -40,7 +41,7 @@ export async function createSession(
   model: string | Uint8Array,
   options: SessionOptions = {},
   available: readonly string[] = availableProviders(),
-): Promise<{ session: ort.InferenceSession; provider: string; ortOptions: ort.InferenceSession.SessionOptions }> {
+): Promise<{ session: Ort.InferenceSession; provider: string; ortOptions: Ort.InferenceSession.SessionOptions }> {
   const decision = chooseProvider(options.ep ?? 'auto', available);
   if (decision.notice && options.notice && !said.has(decision.notice)) {
     said.add(decision.notice);

@@ -112,7 +112,7 @@ export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
 
 /** Small JPEG thumbnails as `data:` URIs, for the report (a file that cannot be read is left out). */
 export async function thumbnails(files: readonly string[], box = 150): Promise<Map<string, string>> {
-  const { default: sharp } = await import('sharp');
+  const { default: sharp } = await import('../image/sharp.js');
   const out = new Map<string, string>();
   for (const f of files) {
     try {

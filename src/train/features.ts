@@ -23,6 +23,7 @@ import { exposeOutputs } from '../onnx/expose-outputs.js';
 import { type ResolvedModel } from '../models/resolve.js';
 import type { SessionOptions } from '../runtime/providers.js';
 import { createSession, ort } from '../runtime/session.js';
+import type * as Ort from 'onnxruntime-node';
 import { readModelMetadata } from '../classifier/model.js';
 import { float32FromLE, float32ToLE } from '../util/float32.js';
 import { readFileBounded, writeFileAtomic } from '../util/fs.js';
@@ -165,7 +166,7 @@ function viewsOf(p: PreparedInput, hash: string, a: Augment | undefined): Float3
 }
 
 /** Run the feature session on prepared images (grouped by size); each image's views × dims values. */
-async function runFeatures(session: ort.InferenceSession, inputName: string, output: string, prepared: readonly (PreparedInput | PplcnetError)[], hashes: readonly string[], a: Augment | undefined): Promise<(Float32Array | PplcnetError)[]> {
+async function runFeatures(session: Ort.InferenceSession, inputName: string, output: string, prepared: readonly (PreparedInput | PplcnetError)[], hashes: readonly string[], a: Augment | undefined): Promise<(Float32Array | PplcnetError)[]> {
   const out: (Float32Array | PplcnetError)[] = prepared.map((p) => (p instanceof Error ? p : new Float32Array(0)));
   const groups = new Map<string, number[]>();
   prepared.forEach((p, i) => {

@@ -1,5 +1,5 @@
 /** `pplcnet bench`: latency, throughput and GFLOP/s per thread count and batch size. */
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { type FolderBenchResult, type ModelBenchReport, benchReportHtml, benchmarkModel, checkModelFile, checkOutputPath } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, sessionOptionsFrom, writeReport } from '../options.js';

@@ -1,5 +1,5 @@
 /** `pplcnet build`: emit a PP-LCNet ONNX graph for any scale and PaddleClas option. */
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { ACTIVATIONS, type Activation, type StrideEntry, buildPPLCNet, checkOutputPath, imagenetLabels, readLabelFile, scaleTag, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type OutputModelFlags, addOutputModelOptions, outputModelOptionsFrom } from '../options.js';

@@ -1,5 +1,5 @@
 /** `pplcnet cache ls|rm|prune`: what the cache holds (zoo models, models converted from your files, leftovers) and removing it. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from '../commander.js';
 import { type CacheItem, PplcnetError, formatBytes, listCache, pruneCache, removeFromCache } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';

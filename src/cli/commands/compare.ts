@@ -1,5 +1,5 @@
 /** `pplcnet compare`: run two models on the same inputs and report how far apart their scores are. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from '../commander.js';
 import { checkModelFile, checkOutputPath, compareModels, compareReportHtml, worstInputs } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';

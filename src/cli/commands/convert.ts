@@ -1,5 +1,5 @@
 /** `pplcnet convert`: Paddle weights or inference models → ONNX. */
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { ACTIVATIONS, type Activation, type StrideEntry, checkModelFile, checkOutputPath, convertInferenceModel, convertPdparams, onnxNameFor, readLabelFile, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type OutputModelFlags, addOutputModelOptions, outputModelOptionsFrom, warnFrom } from '../options.js';

@@ -1,5 +1,5 @@
 /** `pplcnet embed`: the pooled feature vector of each image, as NDJSON or a `.npy` float32 matrix. */
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { PplcnetError, checkOutputPath, createClassifier, encodeNpyFloat32, expandImageInputs, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';

@@ -1,5 +1,5 @@
 /** `pplcnet eval`: a model's accuracy on a labelled folder or list, with an optional HTML report. */
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { type EvalReport, checkOutputPath, evalReportHtml, evaluateModel, thumbnails, worstRows } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';

@@ -1,5 +1,5 @@
 /** `pplcnet export-web`: a static site that classifies images in the browser with a model. */
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { type WeightStorage, exportWebSite, formatBytes } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom, noticeFrom, requireModel, untrainedWarning, weightsOption } from '../options.js';

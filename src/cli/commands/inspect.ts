@@ -1,5 +1,5 @@
 /** `pplcnet inspect`: what a weights file, inference model or ONNX model holds, without converting. */
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { METADATA_KEYS, type OnnxInspection, inspectModel, listProblems, scaleTag, shortestFloat32 } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type ModelSourceFlags, addModelSourceOptions, modelSourceOptionsFrom } from '../options.js';

@@ -1,5 +1,5 @@
 /** `pplcnet predict`: classify images with a model, printing top-k labels or JSON lines. */
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 // essentials.ts, not the whole index: a one-image run loads only what it uses
 import { type Classification, type Classifier, type DecodeMode, type ImageInput, PplcnetError, STDIN_IMAGE_BYTES, checkModelFile, checkOutputPath, errorRow, expandImageInputs, readLabelFile, resultRow, writeFileAtomic } from '../../essentials.js';
 import type { CliContext } from '../context.js';

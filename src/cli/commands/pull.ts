@@ -1,5 +1,5 @@
 /** `pplcnet pull`: download zoo models into the cache (resumable, checksummed) and convert them. */
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { PplcnetError, type WeightStorage, formatBytes, pullZooModel } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../errors.js';

@@ -1,6 +1,6 @@
 /** `pplcnet queue add|status|results|retry`: feed and read an image queue on Redis (BullMQ). */
 import { lstat } from 'node:fs/promises';
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { FILE_LIMITS, PplcnetError, checkModelArgument, expandImageInputs, readStreamBounded, readTextBounded } from '../../index.js';
 import { type AddReport, type ImageQueue as ImageQueueType, ImageQueue, type QueueStatus } from '../../queue/index.js';
 import { EXIT } from '../errors.js';

@@ -1,5 +1,5 @@
 /** `pplcnet serve`: an HTTP inference service (dynamic batching, a page, the v2 inference protocol). */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from '../commander.js';
 import { type DecodeMode } from '../../index.js';
 import { SERVE_DEFAULTS, startServer } from '../../serve/index.js';
 import type { CliContext } from '../context.js';

@@ -1,5 +1,5 @@
 /** `pplcnet split`: a folder of class folders → PaddleX's train/val/test lists and labels.txt, stratified and seeded. */
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { splitFolder } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { parseInteger, parseNumber } from '../parse.js';

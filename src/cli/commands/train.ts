@@ -1,5 +1,5 @@
 /** `pplcnet train`: a labelled dataset and a pretrained backbone → one ONNX classifier (backbone + trained head). */
-import { Command, Option } from 'commander';
+import { Command, Option } from '../commander.js';
 import { type EpochReport, type TrainReport, checkOutputPath, errorRow, trainClassifier, writeFileAtomic } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type ModelSourceFlags, type SessionFlags, addModelSourceOptions, addSessionOptions, modelSourceOptionsFrom, requireModel, sessionOptionsFrom, warnFrom } from '../options.js';

@@ -1,5 +1,5 @@
 /** `pplcnet worker`: classify the images of a queue on Redis until stopped (SIGTERM: finish the job, exit 0). */
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import type { DecodeMode } from '../../index.js';
 import { startImageWorker } from '../../queue/index.js';
 import type { CliContext } from '../context.js';

@@ -1,5 +1,5 @@
 /** `pplcnet zoo list|info|rm|path`: the model zoo and the cache. */
-import { Command } from 'commander';
+import { Command } from '../commander.js';
 import { formatBytes, listZoo, removeModel, zooModelInfo, zooPath } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { type CacheFlags, addCacheOption, cacheOptionsFrom } from '../options.js';
