@@ -7,7 +7,7 @@
 import { type PplcnetError, invalidOption } from './errors.js';
 import type { ImageInput } from './image/decode.js';
 import { type DecodeMode, decodeMode } from './image/fast-decode.js';
-import type { ModelMetadata } from './metadata.js';
+import { IMAGENET_PREPROCESS, type ModelMetadata } from './metadata.js';
 import type { ResolvedModel } from './models/resolve.js';
 import { pixelLimit } from './image/limits.js';
 import { classifyPrepared } from './classifier/batch.js';
@@ -23,6 +23,15 @@ export { type TopClass, overThreshold, softmaxRows, thresholdBinary, topK } from
 export type { Classification, Classifier, ClassifierOptions, EmbedOptions, InferenceLanes, PreparedInput, PrepareOptions, Timings } from './classifier/types.js';
 export { type AttributeResult, l2Normalize, paddleClasAttributes } from './classifier/attributes.js';
 export { type ExecutionPlan, planExecution } from './classifier/plan.js';
+export { PREFETCH_LIMIT } from './classifier/types.js';
+
+/** `options.prefetch`, checked: an array of image paths and image bytes. */
+function checkedPrefetch(p: unknown): ImageInput[] {
+  if (!Array.isArray(p) || !p.every((i) => typeof i === 'string' || i instanceof Uint8Array)) {
+    throw invalidOption('prefetch', 'an array of image paths (strings) and image bytes (Uint8Array)', p, 'type');
+  }
+  return p;
+}
 
 /** The model resolved and loaded, with the plan of threads, workers and lanes its cost implies. */
 async function openParts(options: ClassifierOptions) {
@@ -34,8 +43,16 @@ async function openParts(options: ClassifierOptions) {
   // Idle-thread spinning off by default: preprocessing shares the cores with inference (measured in
   // bench/predict-folder.ts: ~10% more images/s on 2 cores).
   const session = { ...options, threads: plan.threads, spinning: plan.spinning };
-  const model = await loadModel(resolved, metadata, session, { topk: options.topk, threshold: options.threshold, labels: options.labels });
-  return { decode, resolved, metadata, plan, session, model };
+  const preparer = new Preparer(metadata.preprocess ?? IMAGENET_PREPROCESS, plan.workers, options.maxPixels, decode);
+  // the images asked for first are read and decoded off this thread while the session is created on it
+  if (options.prefetch !== undefined) await preparer.prefetch(checkedPrefetch(options.prefetch));
+  try {
+    const model = await loadModel(resolved, metadata, session, { topk: options.topk, threshold: options.threshold, labels: options.labels });
+    return { decode, resolved, metadata, plan, session, model, preparer };
+  } catch (err) {
+    await preparer.close();
+    throw err;
+  }
 }
 
 /** Inference lanes: worker threads with a session each (1 intra-op thread) that prepare and run whole batches. */
@@ -93,8 +110,7 @@ function streamOnLanes(all: readonly ImageInput[], batchSize: number, pool: Lane
 }
 
 export async function createClassifier(options: ClassifierOptions): Promise<Classifier> {
-  const { decode, resolved, metadata, plan, session, model } = await openParts(options);
-  const preparer = new Preparer(model.preprocess, plan.workers, options.maxPixels, decode);
+  const { decode, resolved, metadata, plan, session, model, preparer } = await openParts(options);
   let closed = false;
   const assertOpen = (what: string): void => void (closed && throwClosed(what, resolved.name));
   const embedder = createEmbedder(resolved, model.inputName, session, (i) => preparer.here(i), assertOpen);

@@ -3,12 +3,13 @@
  * (started on first need, closed with the classifier). Failures become E_IMAGE errors naming the image.
  */
 import { PplcnetError } from '../errors.js';
-import type { ImageInput } from '../image/decode.js';
+import { type ImageInput, readImageFile } from '../image/decode.js';
+import { pixelLimit } from '../image/limits.js';
 import type { DecodeMode } from '../image/fast-decode.js';
 import { IMAGES_IN_HAND, PreprocessPool } from '../image/pool.js';
 import { preprocess as prepareImage } from '../image/preprocess.js';
 import type { Preprocess } from '../metadata.js';
-import type { PreparedInput } from './types.js';
+import { PREFETCH_LIMIT, type PreparedInput } from './types.js';
 
 /** The name an input is reported under: its path, or `<n bytes>`. */
 export const nameOf = (i: ImageInput): string => (typeof i === 'string' ? i : `<${i.length} bytes>`);
@@ -20,6 +21,8 @@ export function asImageError(name: string, err: unknown): PplcnetError {
 
 export class Preparer {
   private pool: PreprocessPool | undefined;
+  /** Images being prepared ahead (see {@link prefetch}), each taken once by the first call that asks for it. */
+  private readonly ahead = new Map<ImageInput, Promise<PreparedInput>>();
 
   constructor(
     private readonly preprocess: Preprocess,
@@ -66,8 +69,40 @@ export class Preparer {
     return { ...(maxPixels === undefined ? {} : { maxPixels }), decode: this.decode };
   }
 
+  /**
+   * Start preparing `inputs` on this thread (up to {@link PREFETCH_LIMIT}), for calls to come: each is taken
+   * by the first {@link here} or {@link anywhere} for the same input under the classifier's pixel limit.
+   * Resolves once the files are read and their decoding is under way: a caller that then holds this thread
+   * (creating a session) has the decoding run beside it. A file that cannot be read fails when it is taken,
+   * with the error reading it gives anywhere.
+   */
+  async prefetch(inputs: readonly ImageInput[]): Promise<void> {
+    const limit = pixelLimit(this.maxPixels === undefined ? undefined : { maxPixels: this.maxPixels });
+    const read = await Promise.all(
+      inputs.slice(0, PREFETCH_LIMIT).map((input) => (typeof input === 'string' ? readImageFile(input, input, limit).catch((err: unknown) => asImageError(input, err)) : input)),
+    );
+    inputs.slice(0, PREFETCH_LIMIT).forEach((input, k) => {
+      if (this.ahead.has(input)) return;
+      const bytes = read[k]!;
+      const p = bytes instanceof PplcnetError ? Promise.reject(bytes) : this.prepareHere(bytes, nameOf(input), this.maxPixels);
+      p.catch(() => undefined); // the failure is the row of whoever takes it
+      this.ahead.set(input, p);
+    });
+  }
+
+  /** The prefetched preparation of `input`, once; undefined when there is none, or its name or pixel limit differ. */
+  private takeAhead(input: ImageInput, name: string, maxPixels: number | undefined): Promise<PreparedInput> | undefined {
+    const p = maxPixels === this.maxPixels && name === nameOf(input) ? this.ahead.get(input) : undefined;
+    if (p) this.ahead.delete(input);
+    return p;
+  }
+
   /** Prepare on this thread. `maxPixels`: this image's pixel limit, instead of the classifier's. */
   here(input: ImageInput, name = nameOf(input), maxPixels = this.maxPixels): Promise<PreparedInput> {
+    return this.takeAhead(input, name, maxPixels) ?? this.prepareHere(input, name, maxPixels);
+  }
+
+  private prepareHere(input: ImageInput, name: string, maxPixels: number | undefined): Promise<PreparedInput> {
     return prepareImage(input, this.preprocess, name, this.options(maxPixels)).then(
       (r) => ({ name, ...r, queueMs: 0 }),
       (err: unknown) => {
@@ -78,6 +113,8 @@ export class Preparer {
 
   /** Prepare in a worker thread when there are any (see {@link startWorkers}), else on this thread. */
   anywhere(input: ImageInput, name = nameOf(input), transfer = false, maxPixels = this.maxPixels): Promise<PreparedInput> {
+    const ahead = this.takeAhead(input, name, maxPixels);
+    if (ahead) return ahead;
     if (!this.pool) return this.here(input, name, maxPixels);
     return this.pool.prepare(input, name, this.preprocess, this.options(maxPixels), transfer).then(
       (r) => ({ name, ...r }),
@@ -88,6 +125,7 @@ export class Preparer {
   }
 
   async close(): Promise<void> {
+    this.ahead.clear();
     const pool = this.pool;
     this.pool = undefined;
     await pool?.close();

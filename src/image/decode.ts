@@ -41,9 +41,9 @@ const HEAD_BYTES = 1 << 20;
  * An image file's bytes, read under the rule for every named file (`openRegularFile`: a regular file, checked
  * with fstat on the opened descriptor, a FIFO never waited for) and two bounds, each checked before the
  * whole file is read: what any supported format can take at the pixel limit ({@link maxImageFileBytes}), and,
- * for PNG, JPEG and BMP, what the image the header declares can take ({@link declaredImage}).
+ * for PNG, JPEG and BMP, what the image the header declares can take ({@link declaredImage}). @internal
  */
-async function readImageFile(path: string, name: string, maxPixels: number): Promise<Uint8Array> {
+export async function readImageFile(path: string, name: string, maxPixels: number): Promise<Uint8Array> {
   const limit: FileLimit = {
     what: 'an image file',
     maxBytes: maxImageFileBytes(maxPixels),

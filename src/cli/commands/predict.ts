@@ -172,7 +172,7 @@ class Rows {
 }
 
 /** The classifier the flags describe; says its plan (`--verbose`) and whether it was never trained. */
-async function openClassifier(model: string, flags: PredictFlags, ctx: CliContext, say: (m: string) => void): Promise<Classifier> {
+async function openClassifier(model: string, flags: PredictFlags, ctx: CliContext, say: (m: string) => void, first: readonly ImageInput[]): Promise<Classifier> {
   const labelFile = flags.labels ?? flags.class_id_map_file;
   const labels = labelFile ? await readLabelFile(labelFile) : undefined;
   const { createClassifier } = await import('../../classify.js');
@@ -186,6 +186,7 @@ async function openClassifier(model: string, flags: PredictFlags, ctx: CliContex
     ...(flags.lanes !== undefined ? { lanes: flags.lanes } : {}),
     ...decodeOptionFrom(flags),
     ...modelSourceOptionsFrom(flags, ctx),
+    prefetch: first,
   });
   const verbose = flags.verbose && !flags.quiet;
   if (verbose) ctx.stderr(`pplcnet: ${classifier.plan.reason}\n`);
@@ -242,7 +243,9 @@ async function runPredict(ctx: CliContext, images: readonly string[], flags: Pre
     await out.save();
     throw new PplcnetError('E_IO', `no images found in ${images.join(', ')}`);
   }
-  const classifier = await openClassifier(model, flags, ctx, say);
+  // the first batch is decoded while the session is created
+  const first = jobs.flatMap((j) => (j.kind === 'image' ? [j.input] : [])).slice(0, flags.batchSize);
+  const classifier = await openClassifier(model, flags, ctx, say, first);
   const progress = imageProgress(ctx.stderr, { total, isTTY: ctx.isTTY, quiet: flags.quiet === true });
   out.progress = progress;
   let counts: { done: number; failed: number };
