@@ -1,7 +1,8 @@
 /**
  * What a one-image `predict` loads. With its model converted already (the shipped model, cached by a first
  * run), it needs sharp, onnxruntime and the classifier: not the converter, the graph builder, the download
- * code or any other command's packages. Every module the process loads is recorded by a module hook.
+ * code or any other command's packages. Every module the process loads is recorded: ES modules by a module
+ * hook, CommonJS ones from require's cache at exit.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -33,8 +34,14 @@ describe('predict: a one-image run loads only what it uses', () => {
     const hooks = join(dir.path, 'hooks.mjs');
     // the hooks run on their own thread; each module's URL is appended to the log as it loads
     await writeFile(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  appendFileSync(${JSON.stringify(log)}, url + '\\n');\n  return next(url, context);\n}\n`);
+    // CommonJS packages loaded through require (sharp, onnxruntime-node, commander) are in require's cache at exit
     const register = join(dir.path, 'register.mjs');
-    await writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    await writeFile(
+      register,
+      `import { appendFileSync } from 'node:fs';\nimport { createRequire, register } from 'node:module';\nimport { pathToFileURL } from 'node:url';\n` +
+        `register(${JSON.stringify(pathToFileURL(hooks).href)});\nconst cache = createRequire(import.meta.url).cache;\n` +
+        `process.on('exit', () => appendFileSync(${JSON.stringify(log)}, Object.keys(cache).map((f) => pathToFileURL(f).href + '\\n').join('')));\n`,
+    );
     const run = (importHook: boolean) => {
       const child = spawn(process.execPath, [...(importHook ? ['--import', pathToFileURL(register).href] : []), join(ROOT, 'bin', 'pplcnet.js'), 'predict', '-q', '--json', '-m', MODEL, IMAGE], {
         cwd: ROOT,
