@@ -1,27 +1,15 @@
 /**
- * The `pplcnet` command line. `predict` named first loads only its own modules (a one-image run starts
- * sooner); anything else loads every command (program.ts).
+ * The `pplcnet` command line. The command named first loads only its own modules (a one-image `predict`
+ * starts sooner); help loads every command (program.ts).
  */
-import type { Command } from './commander.js';
 import { type CliContext, processContext } from './context.js';
 import { EXIT, handleError } from './errors.js';
-import { programWith } from './shell.js';
-
-/** Commands loaded alone when they are the first argument. */
-const ALONE: Readonly<Record<string, (ctx: CliContext) => Promise<Command>>> = {
-  predict: async (ctx) => (await import('./commands/predict.js')).predictCommand(ctx),
-};
-
-async function programFor(argv: readonly string[], ctx: CliContext): Promise<Command> {
-  const alone = Object.hasOwn(ALONE, argv[0] ?? '') ? ALONE[argv[0]!] : undefined;
-  if (alone) return programWith(ctx, [await alone(ctx)]);
-  return (await import('./program.js')).createProgram(ctx);
-}
+import { createProgram } from './program.js';
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
   try {
-    const program = await programFor(argv, ctx);
+    const program = await createProgram(ctx, argv);
     await program.parseAsync([...argv], { from: 'user' });
     return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
   } catch (err) {

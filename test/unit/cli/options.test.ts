@@ -31,8 +31,8 @@ describe('CLI notices and shared options', () => {
     assert.deepEqual(err, ["pplcnet: warning: w.pdparams: 'fc.weight' holds 3 NaN values\n"]);
   });
 
-  test('every command that pulls a model takes --offline, --mirror, --timeout, -q; every command that runs one takes --verbose', () => {
-    const program = createProgram(capture().ctx);
+  test('every command that pulls a model takes --offline, --mirror, --timeout, -q; every command that runs one takes --verbose', async () => {
+    const program = await createProgram(capture().ctx);
     const flags = (name: string): string[] => program.commands.find((c) => c.name() === name)!.options.map((o) => o.long!);
     for (const name of ['predict', 'bench', 'compare']) {
       for (const f of ['--offline', '--mirror', '--timeout', '--quiet', '--cache-dir', '--verbose', '--ep', '--threads']) assert.ok(flags(name).includes(f), `${name} ${f}`);
