@@ -64,8 +64,11 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
   prefetch?: readonly ImageInput[];
 }
 
-/** The most images {@link ClassifierOptions.prefetch} prepares ahead (more are not prefetched). */
-export const PREFETCH_LIMIT = 64;
+/**
+ * The most images {@link ClassifierOptions.prefetch} prepares ahead (more are not prefetched): one default
+ * batch. Their files are held whole until decoded, as with the six decodes a stream keeps in flight.
+ */
+export const PREFETCH_LIMIT = 8;
 
 /** What {@link Classifier.embed} returns and how. */
 export interface EmbedOptions {
