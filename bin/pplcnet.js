@@ -14,10 +14,22 @@ const code = respawn?.wantsTunedMalloc(argv) ? await respawn.runTuned(fileURLToP
 if (code !== undefined) process.exitCode = code;
 else await run();
 
+/** `predict` runs from its one-file build when there is one (dist/src/cli/predict-bundle.js); the rest from main.js. */
+async function entry() {
+  if (argv[0] === 'predict') {
+    try {
+      return (await import('../dist/src/cli/predict-bundle.js')).mainPredict;
+    } catch (err) {
+      if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('predict-bundle.js')) throw err;
+    }
+  }
+  return (await import('../dist/src/cli/main.js')).main;
+}
+
 async function run() {
   let main;
   try {
-    ({ main } = await import('../dist/src/cli/main.js'));
+    main = await entry();
   } catch (err) {
     if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/src/cli/main.js')) throw err;
     process.stderr.write('pplcnet: the compiled CLI (dist/) is missing. In a clone, run `npm run build` first.\n');
