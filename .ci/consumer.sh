@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The package as a user installs it (docs/install.md): `npm pack`, then into a fresh project with
 # `ignore-scripts=true` in its .npmrc, with this npm and with npm 10; each project runs a consumer's script
-# (the shipped model on the shipped examples, top-1 checked) and `npx pplcnet --version`, and the newer one
-# type-checks a consumer's TypeScript with skipLibCheck false. Needs dist/ built (npm test builds it) and the
-# npm registry.
+# (the shipped model on the shipped examples, top-1 checked), `npx pplcnet --version` and `npx pplcnet
+# predict` (top-1 checked), and the newer one type-checks a consumer's TypeScript with skipLibCheck false.
+# Needs dist/ built (npm test builds it) and the npm registry.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -29,6 +29,9 @@ consumer() { # <folder> <npm command...>
   if grep -q 'ERR\|error' install.log; then echo 'the install printed an error' >&2; exit 1; fi
   node classify.mjs
   [ "$(npx --no-install pplcnet --version)" = "$version" ] || { echo 'npx pplcnet --version is not the packed version' >&2; exit 1; }
+  # the installed predict (its one-file build) on a shipped example: the upside-down line's top-1
+  row="$(npx --no-install pplcnet predict -q --json -m PP-LCNet_x0_25_textline_ori node_modules/pplcnet/models/examples/textline_upside_down.png)"
+  case "$row" in *'"topk":[{"classId":1,"label":"180_degree"'*) ;; *) echo "npx pplcnet predict: unexpected row: $row" >&2; exit 1 ;; esac
   cd "$root"
 }
 

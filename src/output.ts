@@ -12,7 +12,8 @@ export interface TopClass {
 /**
  * Where one image's time went. `decodeMs` and `preprocessMs` are the wall time of this image's stages (a
  * worker thread has two images in hand, so one's decode overlaps the other's resize; under a full load they
- * include waiting for a core); `queueMs` is how long it waited before either began; the inference time is
+ * include waiting for a core; an image prefetched while the model loaded includes waiting for that loading to
+ * let go of the thread); `queueMs` is how long it waited before either began; the inference time is
  * the whole batch's (one onnxruntime run for `batchSize` images), not this image's share.
  */
 export interface Timings {

@@ -59,7 +59,8 @@ export interface ClassifierOptions extends SessionOptions, ResolveOptions {
    * {@link PREFETCH_LIMIT}: the first images the caller will classify. Creating the onnxruntime session holds
    * this thread for tens of milliseconds, and the decoding runs beside it, off this thread. A later call for the
    * same input (the same path string, or the same bytes object) takes its prepared image once; images never
-   * asked for are let go when the classifier closes. Results are the same either way. [none]
+   * asked for are let go when the classifier closes. Results are the same either way; such an image's
+   * `timings.decodeMs` also counts the time its decoding waited for the model's loading. [none]
    */
   prefetch?: readonly ImageInput[];
 }
