@@ -4,7 +4,7 @@
  * when a command needs a classifier), nor the trainer, the reports, compare or the other commands' code — so
  * a one-image `predict` starts sooner, and a folder's preprocessing worker loads beside those imports.
  */
-export { MODEL_HEADS as HEADS, type ModelHead as Head } from './metadata.js';
+export { HEADS, type ModelHead as Head } from './metadata.js';
 export type { Classification, Classifier } from './classifier.js';
 export { PplcnetError } from './errors.js';
 export type { ImageInput } from './image/decode.js';

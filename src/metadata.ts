@@ -76,7 +76,7 @@ export const ATTRIBUTE_POSTPROCESSES: readonly AttributePostprocess[] = Object.f
 
 /** What follows fc in a model: `softmax` (single-label), `sigmoid` (multi-label) or `none` (logits only). */
 export type ModelHead = 'softmax' | 'sigmoid' | 'none';
-export const MODEL_HEADS: readonly ModelHead[] = Object.freeze(['softmax', 'sigmoid', 'none']);
+export const HEADS: readonly ModelHead[] = Object.freeze(['softmax', 'sigmoid', 'none']);
 
 /** How a model's weights are stored in its file (the `weights` key; `fp32` when absent). */
 export type WeightStorage = 'fp32' | 'fp16' | 'int8';
@@ -215,7 +215,7 @@ export function parseMetadata(props: Readonly<Record<string, string>>): ModelMet
   const preprocess = json(METADATA_KEYS.preprocess);
   const topk = props[METADATA_KEYS.topk];
   const head = props[METADATA_KEYS.head] ?? 'softmax';
-  if (!(MODEL_HEADS as readonly string[]).includes(head)) throw new Error(`model metadata '${METADATA_KEYS.head}' must be one of ${MODEL_HEADS.join(', ')}, found '${head.slice(0, 40)}'`);
+  if (!(HEADS as readonly string[]).includes(head)) throw new Error(`model metadata '${METADATA_KEYS.head}' must be one of ${HEADS.join(', ')}, found '${head.slice(0, 40)}'`);
   const threshold = props[METADATA_KEYS.threshold] === undefined ? undefined : Number(props[METADATA_KEYS.threshold]);
   if (threshold !== undefined && !(threshold > 0 && threshold < 1)) throw new Error(`model metadata '${METADATA_KEYS.threshold}' must be a number between 0 and 1`);
   const postprocess = props[METADATA_KEYS.postprocess];

@@ -4,7 +4,7 @@
  * outputs `logits` and, by the head, `probs` (softmax), `scores` (sigmoid, multi-label) or nothing more.
  */
 import { invalidOption } from '../errors.js';
-import { MODEL_HEADS, type ModelDescription, type ModelHead, metadataEntries } from '../metadata.js';
+import { HEADS, type ModelDescription, type ModelHead, metadataEntries } from '../metadata.js';
 import { viewModel } from '../onnx/read.js';
 import type { ChannelDistribution } from '../onnx/distribution.js';
 import { type WeightStorage, WEIGHT_STORAGES, countModelParameters, storeWeights } from '../onnx/weight-storage.js';
@@ -31,7 +31,7 @@ export const MIN_OPSET = 14;
  * models, output `scores` with one independent probability per class) or `none` (`logits` only).
  */
 export type Head = ModelHead;
-export const HEADS: readonly Head[] = MODEL_HEADS;
+export { HEADS } from '../metadata.js';
 
 export const MAX_OPSET = 21;
 
