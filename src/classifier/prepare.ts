@@ -78,11 +78,10 @@ export class Preparer {
    */
   async prefetch(inputs: readonly ImageInput[]): Promise<void> {
     const limit = pixelLimit(this.maxPixels === undefined ? undefined : { maxPixels: this.maxPixels });
-    const read = await Promise.all(
-      inputs.slice(0, PREFETCH_LIMIT).map((input) => (typeof input === 'string' ? readImageFile(input, input, limit).catch((err: unknown) => asImageError(input, err)) : input)),
-    );
-    inputs.slice(0, PREFETCH_LIMIT).forEach((input, k) => {
-      if (this.ahead.has(input)) return;
+    // each input once (a path named twice is read once), and none already prepared ahead
+    const wanted = [...new Set(inputs.slice(0, PREFETCH_LIMIT))].filter((input) => !this.ahead.has(input));
+    const read = await Promise.all(wanted.map((input) => (typeof input === 'string' ? readImageFile(input, input, limit).catch((err: unknown) => asImageError(input, err)) : input)));
+    wanted.forEach((input, k) => {
       const bytes = read[k]!;
       const p = bytes instanceof PplcnetError ? Promise.reject(bytes) : this.prepareHere(bytes, nameOf(input), this.maxPixels);
       p.catch(() => undefined); // the failure is the row of whoever takes it
