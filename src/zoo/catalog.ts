@@ -11,8 +11,6 @@ import { packagedConversions } from './inventory.js';
 import { type SourceRecord, cacheState, modelDir } from './pull.js';
 import { type ZooEntry, loadZoo, requireZooEntry } from './registry.js';
 
-export { requireZooEntry } from './registry.js';
-
 /** A zoo record with its cache state. */
 export type ZooListing = ZooEntry & {
   /** `packaged` (ships with pplcnet), `pulled` (in the cache) or `remote`. */

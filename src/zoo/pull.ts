@@ -16,8 +16,6 @@ import { type ZooEntry, findZooEntry, loadZoo, zooNameHint } from './registry.js
 import { extractTar, listTar } from '../util/tar.js';
 import { checkMirror, mirrorUrl } from './mirror.js';
 
-export { checkMirror, mirrorUrl } from './mirror.js';
-
 export interface PullOptions {
   /** [defaultCacheDir()] */
   cacheDir?: string;
