@@ -16,6 +16,10 @@
  *   process's own RssAnon). Medians over rounds.
  * - Plans: the largest folder once more under other layouts (`--threads 1 --workers 1`, lanes off, one lane
  *   per core, threads = workers = cores): peak RSS and images/s.
+ * - Two unshared pipelines (for comparison, no goal): at the largest size, two fresh processes at once, each
+ *   running the library's stages on one thread, one image at a time (decode → prepare → inference every 8
+ *   images), over half the folder, with the malloc settings the CLI gives a folder that large: images/s as for
+ *   the cold runs, and CPU per image. What the cores reach when nothing is shared between them.
  * - Start-up: a one-image `predict` and the floor (`bench/startup-floor.ts`: Node, sharp and onnxruntime-node
  *   loaded through require, and the same session), alternating, medians of the wall times.
  *
@@ -33,7 +37,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { photoJpeg } from './images.js';
-import { TUNED_MALLOC } from '../src/cli/respawn.js';
+import { LARGE_FOLDER_IMAGES, TUNED_MALLOC } from '../src/cli/respawn.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'bin', 'pplcnet.js');
@@ -45,6 +49,8 @@ interface Stages {
   prepareMs: number;
   inferenceMs: number;
   togetherMs: number;
+  /** The three in turn on one thread, one image at a time (inference every 8 images): CPU per image. */
+  sequentialMs: number;
   images: number;
 }
 
@@ -109,8 +115,51 @@ async function measureStages(modelPath: string, files: string[], rounds: number)
     for (let i = 0; i < runs; i++) await session.run(input);
     return runs * batch;
   });
+  const sequentialMs = await cheapest(rounds, () => sequentialPass(files, p, session));
   await session.release();
-  return { decodeMs, prepareMs, inferenceMs, togetherMs, images: files.length };
+  return { decodeMs, prepareMs, inferenceMs, togetherMs, sequentialMs, images: files.length };
+}
+
+type StageSession = Awaited<ReturnType<typeof import('../src/runtime/session.js').createSession>>['session'];
+
+/**
+ * One thread, one image at a time: decode, prepare into a batch tensor, run it every 8 images and at the end
+ * (the last batch as a smaller one). Returns the images done.
+ */
+async function sequentialPass(files: string[], p: import('../src/metadata.js').Preprocess, session: StageSession): Promise<number> {
+  const { decodeImage } = await import('../src/image/decode.js');
+  const { toTensor } = await import('../src/image/preprocess.js');
+  const { ort } = await import('../src/runtime/session.js');
+  const name = session.inputNames[0]!;
+  let feed: Float32Array | undefined;
+  let shape: [number, number] = [0, 0];
+  const run = (n: number): Promise<unknown> => session.run({ [name]: new ort.Tensor('float32', feed!.subarray(0, n * 3 * shape[0] * shape[1]), [n, 3, ...shape]) });
+  let k = 0;
+  for (const f of files) {
+    const t = toTensor(await decodeImage(f), p);
+    if (!feed) {
+      shape = [t.height, t.width];
+      feed = new Float32Array(8 * t.data.length);
+    }
+    feed.set(t.data, (k++ % 8) * t.data.length);
+    if (k % 8 === 0) await run(8);
+  }
+  if (k % 8 !== 0) await run(k % 8);
+  return files.length;
+}
+
+/** A child's part of the unshared-pipelines figure: {@link sequentialPass} over `files`, once, from a cold start. */
+async function sequentialChild(modelPath: string, files: string[]): Promise<void> {
+  const { default: sharp } = await import('sharp');
+  sharp.concurrency(1);
+  const { IMAGENET_PREPROCESS, parseMetadata } = await import('../src/metadata.js');
+  const { readMetadataProps } = await import('../src/onnx/metadata-props.js');
+  const { createSession } = await import('../src/runtime/session.js');
+  const bytes = await readFile(modelPath);
+  const p = parseMetadata(readMetadataProps(bytes)).preprocess ?? IMAGENET_PREPROCESS;
+  const { session } = await createSession(bytes, { ep: 'cpu', threads: 1, spinning: false });
+  await sequentialPass(files, p, session);
+  await session.release();
 }
 
 /** What a child process used, written by the `--import` hook at its exit. */
@@ -136,10 +185,10 @@ if (isMainThread) process.on('exit', () => {
 `;
 
 /** Run `node [hook] script args` as a fresh process: wall time, the child's own CPU and peak RSS, rows printed. */
-async function runChild(work: string, script: string, args: string[]): Promise<ChildRun> {
+async function runChild(work: string, script: string, args: string[], env: Record<string, string> = {}): Promise<ChildRun> {
   const out = join(work, `rusage-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, ['--import', join(work, 'rusage-hook.mjs'), script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PPLCNET_BENCH_RUSAGE: out } });
+  const child: ChildProcess = spawn(process.execPath, ['--import', join(work, 'rusage-hook.mjs'), script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, PPLCNET_BENCH_RUSAGE: out } });
   let rows = 0;
   let errors = 0;
   let tail = '';
@@ -267,8 +316,13 @@ async function main(): Promise<void> {
       'stages-child': { type: 'string' },
       files: { type: 'string' },
       'stage-rounds': { type: 'string', default: '3' },
+      'sequential-child': { type: 'string' },
     },
   });
+  if (values['sequential-child']) {
+    await sequentialChild(values['sequential-child'], (await readFile(values.files!, 'utf8')).split('\n').filter(Boolean));
+    return;
+  }
   if (values['stages-child']) {
     const files = (await readFile(values.files!, 'utf8')).split('\n').filter(Boolean);
     console.log(JSON.stringify(await measureStages(values['stages-child'], files, Number(values['stage-rounds']))));
@@ -310,6 +364,7 @@ async function main(): Promise<void> {
       prepareMs: Math.min(plainMalloc.prepareMs, tunedMalloc.prepareMs),
       inferenceMs: Math.min(plainMalloc.inferenceMs, tunedMalloc.inferenceMs),
       togetherMs: Math.min(plainMalloc.togetherMs, tunedMalloc.togetherMs),
+      sequentialMs: Math.min(plainMalloc.sequentialMs, tunedMalloc.sequentialMs),
       images: plainMalloc.images,
     };
     const sum = stages.decodeMs + stages.prepareMs + stages.inferenceMs;
@@ -349,12 +404,32 @@ async function main(): Promise<void> {
       const run = await predict(folder, planFlags(plan, cores));
       planRuns.push({ plan: `${plan} (${planFlags(plan, cores).join(' ') || 'the plan'})`, rss: run.maxRssMB, rate: (1000 * (biggest - 1)) / (run.wallMs - a.wallMs), rows: run.rows });
     }
+    // two unshared pipelines: two fresh processes at once, each over half the largest folder
+    say(`unshared pipelines: two processes at once, ${biggest} images`);
+    const halves = [0, 1].map((h) => files.slice(0, biggest).filter((_, i) => i % 2 === h));
+    const halfLists = await Promise.all(halves.map(async (half, h) => {
+      const f = join(work, `half-${h}.txt`);
+      await writeFile(f, half.join('\n'));
+      return f;
+    }));
+    const pairEnv: Record<string, string> = biggest >= LARGE_FOLDER_IMAGES ? { ...TUNED_MALLOC } : {};
+    const pairs: { rate: number; cpu: number; rss: number }[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const a = await predict(one);
+      const t0 = performance.now();
+      const both = await Promise.all(halfLists.map((f) => runChild(work, fileURLToPath(import.meta.url), ['--sequential-child', model.onnx, '--files', f], pairEnv)));
+      const wall = performance.now() - t0;
+      const b = await predict(one);
+      const base = { wall: (a.wallMs + b.wallMs) / 2, cpu: (a.cpuMs + b.cpuMs) / 2 };
+      pairs.push({ rate: (1000 * (biggest - 1)) / (wall - base.wall), cpu: (both[0]!.cpuMs + both[1]!.cpuMs - 2 * base.cpu) / (biggest - 2), rss: both[0]!.maxRssMB + both[1]!.maxRssMB });
+    }
     const rows: Row[] = [
       { figure: `decode: \`decodeImage(path)\` (file read + sharp), CPU/image (glibc's default malloc ${plainMalloc.decodeMs.toFixed(2)} ms, the large-folder settings ${tunedMalloc.decodeMs.toFixed(2)} ms)`, value: `${stages.decodeMs.toFixed(2)} ms`, goal: '', pass: undefined },
       { figure: 'resize+crop+normalize: `toTensor` on each image just decoded (fused WebAssembly pass, fresh tensor), CPU/image', value: `${stages.prepareMs.toFixed(2)} ms`, goal: '', pass: undefined },
       { figure: 'inference: batch 8, 1 intra-op thread, no spinning, CPU/image', value: `${stages.inferenceMs.toFixed(2)} ms`, goal: '', pass: undefined },
       { figure: 'sum of the stages (check: `preprocess()` + inference)', value: `${sum.toFixed(2)} ms (${(stages.togetherMs + stages.inferenceMs).toFixed(2)} ms)`, goal: '', pass: undefined },
       { figure: `limit on ${cores} cores = cores ÷ sum`, value: `${limit.toFixed(0)} img/s`, goal: '', pass: undefined },
+      { figure: 'the stages in turn on one thread, one image at a time (inference every 8), CPU/image', value: `${stages.sequentialMs.toFixed(2)} ms = ${(stages.sequentialMs / sum).toFixed(2)}× the sum`, goal: '', pass: undefined },
     ];
     const goalOf = (n: number): number => (n >= 1000 ? 0.9 : 0.8);
     for (const n of sizes) {
@@ -366,13 +441,17 @@ async function main(): Promise<void> {
       rows.push({ figure: `CPU/image of that run (its processes' rusage, less a one-image run's), N = ${n}`, value: `${cpu.toFixed(2)} ms = ${(cpu / sum).toFixed(2)}× the stages`, goal: '≤ 1.15× the stages', pass: cpu / sum <= 1.15 });
       rows.push({ figure: `peak RSS (maxRSS, see below), N = ${n}, default plan`, value: `${Math.max(...runs.map((x) => x.rss)).toFixed(0)} MB`, goal: n >= 1000 ? '≤ 400 MB' : '', pass: n >= 1000 ? Math.max(...runs.map((x) => x.rss)) <= 400 : undefined });
     }
+    const pairRate = median(pairs.map((x) => x.rate));
+    const pairCpu = median(pairs.map((x) => x.cpu));
+    const pairRss = Math.max(...pairs.map((x) => x.rss));
+    rows.push({ figure: `for comparison: two unshared pipelines, N = ${biggest} (two fresh processes at once, each the stages in turn on one thread over half the folder${biggest >= LARGE_FOLDER_IMAGES ? ', the large-folder malloc settings' : ''}): (N−1) ÷ (wall − one-image wall); CPU/image; the two peak RSS added`, value: `${pairRate.toFixed(0)} img/s = ${(pairRate / limit).toFixed(2)} of limit; ${pairCpu.toFixed(2)} ms = ${(pairCpu / sum).toFixed(2)}× the stages; ${pairRss.toFixed(0)} MB`, goal: '', pass: undefined });
     for (const p of planRuns) rows.push({ figure: `peak RSS, N = ${biggest}, ${p.plan}; ${p.rate.toFixed(0)} img/s${p.rows === biggest ? '' : ' — ROWS MISSING'}`, value: `${p.rss.toFixed(0)} MB`, goal: biggest >= 1000 ? '≤ 400 MB' : '', pass: biggest >= 1000 ? p.rss <= 400 && p.rows === biggest : undefined });
     const oneWall = median(oneWalls);
     const floorWall = median(floorWalls);
     rows.push({ figure: 'one-image `predict` wall (median)', value: `${oneWall.toFixed(0)} ms`, goal: '', pass: undefined });
     rows.push({ figure: `floor: node + sharp + onnxruntime-node (loaded through require, the cheapest way, as the CLI loads them) + the same session (${threads} thread(s)), median`, value: `${floorWall.toFixed(0)} ms`, goal: '', pass: undefined });
     rows.push({ figure: `one-image predict ÷ floor (${startupRounds} rounds alternating)`, value: `${(oneWall / floorWall).toFixed(2)}×`, goal: '≤ 1.3×', pass: oneWall / floorWall <= 1.3 });
-    if (values.json) console.log(JSON.stringify({ model: model.label, stages, limit, cold: Object.fromEntries(cold), planRuns, oneWalls, floorWalls, planReason }));
+    if (values.json) console.log(JSON.stringify({ model: model.label, stages, limit, cold: Object.fromEntries(cold), pairs, planRuns, oneWalls, floorWalls, planReason }));
     console.log(`model: ${model.label}; images: noisy 640x480 JPEGs (seeded); ${rounds} round(s) of cold runs; plan: ${planReason}\n`);
     console.log(table(rows));
     console.log(`\nStages: a child process with UV_THREADPOOL_SIZE=1 and sharp.concurrency(1), ${stages.images} images, the cheapest of ${quick ? 2 : 3} rounds of process CPU time per image.`);
