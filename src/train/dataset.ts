@@ -8,6 +8,7 @@
  * - a split folder: one holding `train_list.txt` (and `val_list.txt`, `test_list.txt`, `labels.txt`).
  * Every failure is an E_DATASET error naming the file and line, what was expected and what was found.
  */
+import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { PplcnetError } from '../errors.js';
@@ -140,10 +141,24 @@ function isImageName(name: string): boolean {
   return dot > 0 && IMAGE_EXTENSIONS.includes(name.slice(dot).toLowerCase());
 }
 
+/**
+ * A folder's entries; a folder that is not there, is not a folder or cannot be read is refused naming it,
+ * `what` saying what was expected there.
+ */
+async function folderEntries(dir: string, what: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : `cannot be read (${(err as Error).message})`;
+    throw new PplcnetError('E_DATASET', `${dir}: ${why}; give ${what}`, { cause: err });
+  }
+}
+
 /** The images under a folder, recursively, sorted; hidden entries skipped. */
 async function imagesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = await folderEntries(dir, 'a readable folder of images');
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
@@ -156,7 +171,7 @@ async function imagesUnder(dir: string): Promise<string[]> {
 
 /** A folder with one sub-folder per class. Each class must hold at least one image. */
 export async function readFolderDataset(folder: string): Promise<Dataset> {
-  const entries = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+  const entries = (await folderEntries(folder, 'a folder of class folders (one sub-folder of images per class)')).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
   const classes = entries.map((e) => e.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (classes.length === 0) throw datasetError(`${folder}: no class folders; put each class's images in a sub-folder named after the class`);
   const samples: Sample[] = [];

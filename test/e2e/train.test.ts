@@ -41,6 +41,11 @@ describe('split, train and eval (CLI)', { timeout: 600_000 }, () => {
     assert.equal(test.length, 8);
     const bad = await runCli(['split', data, '--val', '0.7', '--test', '0.4'], { env: env() });
     assert.equal(bad.code, 2, 'a bad fraction is a usage error');
+    // a folder that is not there: named, with what to give, exit 1
+    const missing = join(tmp.path, 'no-such-dataset');
+    const none = await runCli(['split', missing], { env: env() });
+    assert.equal(none.code, 1, none.stderr);
+    assert.equal(none.stderr, `pplcnet: error: ${missing}: no such folder; give a folder of class folders (one sub-folder of images per class)\n`);
   });
 
   test('train: progress per epoch, a summary, the model predict uses without a flag', async () => {

@@ -65,6 +65,11 @@ describe('datasets', () => {
     await classFolders(root, ['a'], [2]);
     await mkdir(join(root, 'empty'));
     await rejects(readFolderDataset(root), /empty: class 'empty' holds no images/);
+    // a folder that is not there, or a file where the folder should be: named, with what to give
+    await rejects(readFolderDataset(join(tmp.path, 'absent')), /absent: no such folder; give a folder of class folders \(one sub-folder of images per class\)$/);
+    await rejects(splitFolder(join(tmp.path, 'absent')), /absent: no such folder; give a folder of class folders/);
+    await writeFile(join(tmp.path, 'plain.txt'), 'not a folder');
+    await rejects(readFolderDataset(join(tmp.path, 'plain.txt')), /plain\.txt: not a folder; give a folder of class folders/);
     const one = join(tmp.path, 'one');
     await classFolders(one, ['only'], [3]);
     await rejects(splitFolder(one), /only one class \('only'\); a classifier needs at least two/);
