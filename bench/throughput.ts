@@ -66,18 +66,22 @@ async function cheapest(rounds: number, f: () => Promise<number>): Promise<numbe
   return best;
 }
 
-/** The stages alone, one thread each (run in a child with UV_THREADPOOL_SIZE=1). */
-async function measureStages(modelPath: string, files: string[], rounds: number): Promise<Stages> {
+/** A stage child's set-up: sharp at concurrency 1, the model's bytes and its preprocessing. */
+async function stageModel(modelPath: string): Promise<{ bytes: Uint8Array; p: import('../src/metadata.js').Preprocess }> {
   const { default: sharp } = await import('sharp');
   sharp.concurrency(1);
-  const { decodeImage } = await import('../src/image/decode.js');
-  const { preprocess, toTensor } = await import('../src/image/preprocess.js');
   const { IMAGENET_PREPROCESS, parseMetadata } = await import('../src/metadata.js');
   const { readMetadataProps } = await import('../src/onnx/metadata-props.js');
-  const { createSession, ort } = await import('../src/runtime/session.js');
   const bytes = await readFile(modelPath);
-  const meta = parseMetadata(readMetadataProps(bytes));
-  const p = meta.preprocess ?? IMAGENET_PREPROCESS;
+  return { bytes, p: parseMetadata(readMetadataProps(bytes)).preprocess ?? IMAGENET_PREPROCESS };
+}
+
+/** The stages alone, one thread each (run in a child with UV_THREADPOOL_SIZE=1). */
+async function measureStages(modelPath: string, files: string[], rounds: number): Promise<Stages> {
+  const { bytes, p } = await stageModel(modelPath);
+  const { decodeImage } = await import('../src/image/decode.js');
+  const { preprocess, toTensor } = await import('../src/image/preprocess.js');
+  const { createSession, ort } = await import('../src/runtime/session.js');
   for (const f of files.slice(0, 8)) await preprocess(f, p); // warm: JIT, WebAssembly tiers, the page cache
   const decodeMs = await cheapest(rounds, async () => {
     for (const f of files) await decodeImage(f);
@@ -150,13 +154,8 @@ async function sequentialPass(files: string[], p: import('../src/metadata.js').P
 
 /** A child's part of the unshared-pipelines figure: {@link sequentialPass} over `files`, once, from a cold start. */
 async function sequentialChild(modelPath: string, files: string[]): Promise<void> {
-  const { default: sharp } = await import('sharp');
-  sharp.concurrency(1);
-  const { IMAGENET_PREPROCESS, parseMetadata } = await import('../src/metadata.js');
-  const { readMetadataProps } = await import('../src/onnx/metadata-props.js');
+  const { bytes, p } = await stageModel(modelPath);
   const { createSession } = await import('../src/runtime/session.js');
-  const bytes = await readFile(modelPath);
-  const p = parseMetadata(readMetadataProps(bytes)).preprocess ?? IMAGENET_PREPROCESS;
   const { session } = await createSession(bytes, { ep: 'cpu', threads: 1, spinning: false });
   await sequentialPass(files, p, session);
   await session.release();
@@ -319,13 +318,14 @@ async function main(): Promise<void> {
       'sequential-child': { type: 'string' },
     },
   });
+  // the children's modes: the images listed one per line in --files
+  const listed = async (): Promise<string[]> => (await readFile(values.files!, 'utf8')).split('\n').filter(Boolean);
   if (values['sequential-child']) {
-    await sequentialChild(values['sequential-child'], (await readFile(values.files!, 'utf8')).split('\n').filter(Boolean));
+    await sequentialChild(values['sequential-child'], await listed());
     return;
   }
   if (values['stages-child']) {
-    const files = (await readFile(values.files!, 'utf8')).split('\n').filter(Boolean);
-    console.log(JSON.stringify(await measureStages(values['stages-child'], files, Number(values['stage-rounds']))));
+    console.log(JSON.stringify(await measureStages(values['stages-child'], await listed(), Number(values['stage-rounds']))));
     return;
   }
   const quick = values.quick;
